@@ -1,0 +1,31 @@
+"""Layer 1: keys and signing -- public keys and IDs, private keys, root certificates, notary's methods."""
+
+from trustkit.keys.certs import (
+    check_certificate,
+    cn_matches_gun,
+    make_root_certificate,
+    make_root_key,
+)
+from trustkit.keys.private import (
+    PassphraseError,
+    PrivateKey,
+    generate_private_key,
+    load_private_key,
+)
+from trustkit.keys.public import KEY_TYPES, PublicKey
+from trustkit.keys.signing import METHODS, sign_message
+
+__all__ = [
+    "KEY_TYPES",
+    "METHODS",
+    "PassphraseError",
+    "PrivateKey",
+    "PublicKey",
+    "check_certificate",
+    "cn_matches_gun",
+    "generate_private_key",
+    "load_private_key",
+    "make_root_certificate",
+    "make_root_key",
+    "sign_message",
+]

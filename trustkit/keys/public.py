@@ -1,0 +1,305 @@
+"""Public keys as Notary v1 writes them in metadata, with notary's key IDs and signature verification.
+
+A :class:`PublicKey` is the pair (``keytype``, ``public`` bytes) that a metadata key object carries. Its
+:attr:`~PublicKey.key_id` is the TUF ID notary writes in ``keys`` maps and signatures; its
+:attr:`~PublicKey.canonical_id` is the ID of the bare public key, which names private key files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from functools import cached_property
+from typing import Any
+
+import attrs
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from trustkit._encoding import canonical
+from trustkit.errors import KeyFormatError
+from trustkit.keys._pem import decode_pem_blocks, encode_pem
+
+__all__ = [
+    "ECDSA",
+    "ECDSA_X509",
+    "ED25519",
+    "KEY_TYPES",
+    "RSA",
+    "RSA_X509",
+    "CryptoPublicKey",
+    "PublicKey",
+]
+
+ECDSA = "ecdsa"
+RSA = "rsa"
+ED25519 = "ed25519"
+ECDSA_X509 = "ecdsa-x509"
+RSA_X509 = "rsa-x509"
+KEY_TYPES = (ECDSA, RSA, ED25519, ECDSA_X509, RSA_X509)
+"""The key types notary reads; any other ``keytype`` is kept but can never verify."""
+
+MIN_RSA_BITS = 2048
+
+CryptoPublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+def _key_id(keytype: str, public: bytes) -> str:
+    obj = {
+        "keytype": keytype,
+        "keyval": {"private": None, "public": base64.b64encode(public).decode()},
+    }
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+@attrs.frozen(eq=False)
+class PublicKey:
+    """A Notary public key: ``keytype`` and the raw bytes of ``keyval.public``.
+
+    ``public`` is DER SubjectPublicKeyInfo for ``ecdsa`` and ``rsa``, the raw 32 bytes for ``ed25519``, and the
+    PEM text of the certificate (leaf first, then intermediates) for ``ecdsa-x509`` and ``rsa-x509``.
+    """
+
+    keytype: str
+    public: bytes = attrs.field(repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and (self.keytype, self.public) == (
+            other.keytype,
+            other.public,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.keytype, self.public))
+
+    # --- identifiers -------------------------------------------------------------------------------------
+
+    @cached_property
+    def key_id(self) -> str:
+        """The TUF key ID: sha256 of the canonical key object, as notary's ``TUFKey.ID()``."""
+        return _key_id(self.keytype, self.public)
+
+    @cached_property
+    def canonical_id(self) -> str:
+        """The ID of the bare public key (certificates unwrapped), which names notary's private key files."""
+        if self.keytype not in (ECDSA_X509, RSA_X509):
+            return self.key_id
+        return self.bare().key_id
+
+    @property
+    def is_certificate(self) -> bool:
+        """Whether the key is an x509 certificate (``ecdsa-x509``/``rsa-x509``)."""
+        return self.keytype in (ECDSA_X509, RSA_X509)
+
+    # --- metadata objects --------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str = "key") -> PublicKey:
+        """Read a metadata key object ``{"keytype": …, "keyval": {"public": …, "private": null}}``."""
+        if not isinstance(obj, dict):
+            raise KeyFormatError(f"{where}: a key must be a JSON object")
+        keytype, keyval = obj.get("keytype"), obj.get("keyval")
+        if not isinstance(keytype, str):
+            raise KeyFormatError(f"{where}: keytype must be a string")
+        if not isinstance(keyval, dict):
+            raise KeyFormatError(f"{where}: keyval must be an object")
+        if keyval.get("private") is not None:
+            raise KeyFormatError(f"{where}: a metadata key must not carry private key material")
+        public = keyval.get("public")
+        if not isinstance(public, str):
+            raise KeyFormatError(f"{where}: keyval.public must be a base64 string")
+        try:
+            raw = base64.b64decode(public, validate=True)
+        except (binascii.Error, ValueError):
+            raise KeyFormatError(f"{where}: keyval.public is not valid base64") from None
+        return cls(keytype, raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metadata key object, exactly as notary writes it."""
+        return {
+            "keytype": self.keytype,
+            "keyval": {"private": None, "public": base64.b64encode(self.public).decode()},
+        }
+
+    # --- loading -----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_crypto(cls, key: Any) -> PublicKey:
+        """A bare key (``ecdsa``, ``rsa`` or ``ed25519``) from a ``cryptography`` public key."""
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return cls(
+                ED25519,
+                key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw),
+            )
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            keytype = ECDSA
+        elif isinstance(key, rsa.RSAPublicKey):
+            if key.key_size < MIN_RSA_BITS:
+                raise KeyFormatError(f"RSA keys must have at least {MIN_RSA_BITS} bits, not {key.key_size}")
+            keytype = RSA
+        else:
+            raise KeyFormatError(f"unsupported public key type: {type(key).__name__}")
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cls(keytype, der)
+
+    @classmethod
+    def from_certificate(
+        cls, certificate: x509.Certificate, *, intermediates: tuple[x509.Certificate, ...] = ()
+    ) -> PublicKey:
+        """An ``ecdsa-x509``/``rsa-x509`` key holding the certificate (and chain) as Go PEM-encodes it."""
+        key = certificate.public_key()
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            keytype = ECDSA_X509
+        elif isinstance(key, rsa.RSAPublicKey):
+            keytype = RSA_X509
+        else:
+            raise KeyFormatError(f"certificates must hold an ECDSA or RSA key, not {type(key).__name__}")
+        pem = b"".join(
+            encode_pem("CERTIFICATE", cert.public_bytes(serialization.Encoding.DER))
+            for cert in (certificate, *intermediates)
+        )
+        return cls(keytype, pem)
+
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> PublicKey:
+        """Read a PEM ``PUBLIC KEY`` or ``CERTIFICATE``, as ``notary delegation add``/``docker trust`` do.
+
+        For a certificate only the first block is used, as notary's ``ParsePEMPublicKey`` does; use
+        :meth:`from_certificate` with ``intermediates`` for a chain.
+        """
+        raw = data.encode() if isinstance(data, str) else data
+        block = decode_pem_blocks(raw, what="public key")[0]
+        if block.type == "CERTIFICATE":
+            return cls.from_der(block.der)
+        if block.type == "PUBLIC KEY":
+            return cls.from_der(block.der)
+        raise KeyFormatError(f"unsupported PEM block type {block.type!r}: expected PUBLIC KEY or CERTIFICATE")
+
+    @classmethod
+    def from_der(cls, der: bytes) -> PublicKey:
+        """Read a DER SubjectPublicKeyInfo or certificate."""
+        try:
+            return cls.from_crypto(serialization.load_der_public_key(der))
+        except (ValueError, UnsupportedAlgorithm):
+            pass
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise KeyFormatError("not a DER public key or certificate") from None
+        return cls.from_certificate(certificate)
+
+    # --- the cryptographic key ---------------------------------------------------------------------------
+
+    @cached_property
+    def certificates(self) -> tuple[x509.Certificate, ...]:
+        """The certificates of an x509 key, leaf first; empty for a bare key."""
+        if not self.is_certificate:
+            return ()
+        blocks = decode_pem_blocks(self.public, what=f"key {self.key_id}")
+        try:
+            return tuple(x509.load_der_x509_certificate(b.der) for b in blocks if b.type == "CERTIFICATE")
+        except ValueError as exc:
+            raise KeyFormatError(f"key {self.key_id}: invalid certificate: {exc}") from None
+
+    @cached_property
+    def crypto_key(self) -> CryptoPublicKey:
+        """The ``cryptography`` public key; raises :class:`KeyFormatError` when the bytes do not hold one."""
+        key: Any
+        try:
+            if self.keytype == ED25519:
+                if len(self.public) != 32:
+                    raise KeyFormatError(f"ed25519 key {self.key_id} must be 32 bytes")
+                return ed25519.Ed25519PublicKey.from_public_bytes(self.public)
+            if self.keytype in (ECDSA, RSA):
+                key = serialization.load_der_public_key(self.public)
+            elif self.is_certificate:
+                if not self.certificates:
+                    raise KeyFormatError(f"key {self.key_id} holds no certificate")
+                key = self.certificates[0].public_key()
+            else:
+                raise KeyFormatError(f"key {self.key_id} has unsupported keytype {self.keytype!r}")
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyFormatError(f"key {self.key_id} ({self.keytype}) cannot be read: {exc}") from None
+        expected = ec.EllipticCurvePublicKey if self.keytype in (ECDSA, ECDSA_X509) else rsa.RSAPublicKey
+        if not isinstance(key, expected):
+            raise KeyFormatError(f"key {self.key_id} is not an {self.keytype} key")
+        return key
+
+    def bare(self) -> PublicKey:
+        """The key without its certificate: ``ecdsa-x509`` → ``ecdsa``, ``rsa-x509`` → ``rsa``."""
+        if not self.is_certificate:
+            return self
+        return PublicKey.from_crypto(self.crypto_key)
+
+    def verify(self, method: str, signature: bytes, message: bytes) -> bool:
+        """Check a signature with notary's rules for ``method``; False for any failure, never an exception.
+
+        ECDSA digests are always SHA-256 (whatever the curve) with raw fixed-width ``r‖s``; RSA keys and
+        signatures need 2048 bits and PSS uses a 32-byte salt; Ed25519 signatures are 64 bytes.
+        """
+        try:
+            key = self.crypto_key
+        except KeyFormatError:
+            return False
+        method = method.lower()
+        try:
+            if method == "ecdsa" and isinstance(key, ec.EllipticCurvePublicKey):
+                size = (key.curve.key_size + 7) // 8
+                if len(signature) != 2 * size:
+                    return False
+                r = int.from_bytes(signature[:size], "big")
+                s = int.from_bytes(signature[size:], "big")
+                key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+            elif method == "eddsa" and isinstance(key, ed25519.Ed25519PublicKey):
+                if len(signature) != 64:
+                    return False
+                key.verify(signature, message)
+            elif method in ("rsapss", "rsapkcs1v15") and isinstance(key, rsa.RSAPublicKey):
+                if key.key_size < MIN_RSA_BITS or len(signature) < MIN_RSA_BITS // 8:
+                    return False
+                pad = _PSS if method == "rsapss" else padding.PKCS1v15()
+                key.verify(signature, message, pad, hashes.SHA256())
+            else:
+                return False
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    # --- securesystemslib --------------------------------------------------------------------------------
+
+    def to_sslib_key(self, keyid: str | None = None) -> Any:
+        """This key as a securesystemslib ``SSlibKey`` (its ID defaults to :attr:`canonical_id`)."""
+        from securesystemslib.signer import SSlibKey
+
+        key = self.crypto_key
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            if not isinstance(key.curve, ec.SECP256R1):
+                raise KeyFormatError("securesystemslib ECDSA keys must be P-256 to match notary's SHA-256")
+            scheme = "ecdsa-sha2-nistp256"
+        elif isinstance(key, rsa.RSAPublicKey):
+            scheme = "rsassa-pss-sha256"
+        else:
+            scheme = "ed25519"
+        return SSlibKey.from_crypto(key, keyid or self.canonical_id, scheme)
+
+    @classmethod
+    def from_sslib_key(cls, key: Any) -> PublicKey:
+        """The bare Notary key of a securesystemslib ``Key`` (ecdsa, rsa or ed25519)."""
+        public = key.keyval.get("public") if isinstance(getattr(key, "keyval", None), dict) else None
+        if not isinstance(public, str):
+            raise KeyFormatError("securesystemslib key has no public value")
+        if key.keytype == "ed25519":
+            try:
+                return cls(ED25519, bytes.fromhex(public))
+            except ValueError:
+                raise KeyFormatError("securesystemslib ed25519 key is not hex") from None
+        try:
+            return cls.from_crypto(serialization.load_pem_public_key(public.encode()))
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyFormatError(f"securesystemslib key cannot be read: {exc}") from None

@@ -1,0 +1,169 @@
+"""The signed envelope ``{"signed": …, "signatures": […]}`` and its signatures.
+
+Parsing keeps the canonical bytes notary verifies (docker/go ``MarshalCanonical`` of the decoded ``signed``
+object), computed once; writing emits exactly what notary's Go code writes, so the server's re-serialisation of
+an upload hashes to the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from trustkit._encoding import canonical, go_html_escape, go_string, loads
+from trustkit.errors import KeyFormatError, MalformedMetadataError, SigningError
+from trustkit.keys.public import PublicKey
+from trustkit.keys.signing import sign_message
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
+from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp
+
+__all__ = ["Metadata", "Signature"]
+
+T = TypeVar("T", bound=Signed)
+
+_TYPES: dict[str, type[Signed]] = {
+    "Root": Root,
+    "Targets": Targets,
+    "Snapshot": Snapshot,
+    "Timestamp": Timestamp,
+}
+_ROLE_TYPES = {ROOT: "Root", TARGETS: "Targets", SNAPSHOT: "Snapshot", TIMESTAMP: "Timestamp"}
+
+
+@attrs.frozen(unsafe_hash=False)
+class Signature:
+    """One signature: the signing key's TUF ID, notary's method name (lowercase) and the raw signature bytes."""
+
+    keyid: str
+    method: str
+    sig: bytes = attrs.field(repr=False)
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str = "signature") -> Signature:
+        """Read ``{"keyid": …, "method": …, "sig": <base64>}``; the method is lowercased, as notary does."""
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: must be an object")
+        keyid, method, sig = obj.get("keyid"), obj.get("method"), obj.get("sig")
+        if not isinstance(keyid, str) or not isinstance(method, str) or not isinstance(sig, str):
+            raise MalformedMetadataError(f"{where}: keyid, method and sig must be strings")
+        try:
+            raw = base64.b64decode(sig, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedMetadataError(f"{where} by {keyid}: sig is not valid base64") from None
+        return cls(keyid, method.lower(), raw)
+
+    def to_json(self) -> str:
+        """The JSON object as notary's Go ``Marshal`` writes it: keyid, method, sig in that order."""
+        sig = base64.b64encode(self.sig).decode()
+        return f'{{"keyid":{go_string(self.keyid)},"method":{go_string(self.method)},"sig":"{sig}"}}'
+
+
+def _signature_tuple(value: Iterable[Signature]) -> tuple[Signature, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(unsafe_hash=False)
+class Metadata(Generic[T]):
+    """A role's payload (``signed``) and the signatures over its canonical bytes."""
+
+    signed: T
+    signatures: tuple[Signature, ...] = attrs.field(default=(), converter=_signature_tuple)
+    _verify_bytes: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _model_bytes: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, role: str | None = None) -> Metadata[Any]:
+        """Parse a metadata file.
+
+        ``role`` (``root``, ``targets``, ``targets/releases``, …), when given, must match the ``_type``, and a
+        targets file may then only delegate to its direct children, as notary requires. Raises
+        :class:`MalformedMetadataError` for anything notary would not load.
+        """
+        where = role or "metadata"
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise MalformedMetadataError(f"{where}: expected bytes, not {type(data).__name__}")
+        data = bytes(data)
+        obj = loads(data, what=where)
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: the envelope must be a JSON object")
+        signed_obj = obj.get("signed")
+        if not isinstance(signed_obj, dict):
+            raise MalformedMetadataError(f"{where}: 'signed' must be a JSON object")
+        raw_signatures = obj.get("signatures")
+        if raw_signatures is None:
+            raw_signatures = []
+        if not isinstance(raw_signatures, list):
+            raise MalformedMetadataError(f"{where}: 'signatures' must be a list")
+        signatures = tuple(Signature.from_dict(s, where=f"{where} signature") for s in raw_signatures)
+        signed = _signed_from_dict(signed_obj, role)
+        metadata: Metadata[Any] = Metadata(signed, signatures)
+        object.__setattr__(metadata, "_verify_bytes", canonical(signed_obj, raw=data))
+        return metadata
+
+    # --- bytes -------------------------------------------------------------------------------------------
+
+    @property
+    def signed_bytes(self) -> bytes:
+        """The bytes the signatures are over: docker/go canonical JSON of ``signed``.
+
+        For parsed metadata these are computed from the decoded input, exactly as notary verifies.
+        """
+        return self._verify_bytes if self._verify_bytes is not None else self._canonical_model()
+
+    def _canonical_model(self) -> bytes:
+        if self._model_bytes is None:
+            object.__setattr__(self, "_model_bytes", canonical(self.signed.to_dict()))
+        return self._model_bytes  # type: ignore[return-value]
+
+    def to_bytes(self) -> bytes:
+        """The file as notary writes it: no whitespace, ``signed`` first, HTML-escaped, no trailing newline."""
+        signed = go_html_escape(self._canonical_model(), what=self.signed.role or "metadata")
+        signatures = ",".join(signature.to_json() for signature in self.signatures)
+        return b'{"signed":' + signed + b',"signatures":[' + signatures.encode() + b"]}"
+
+    # --- signing -----------------------------------------------------------------------------------------
+
+    def sign(self, signer: Any, *, key: PublicKey | None = None, append: bool = True) -> Metadata[T]:
+        """A copy signed by a securesystemslib ``Signer`` (any: file key, HSM, KMS).
+
+        ``key`` is the metadata key the signature is made as, when it differs from the signer's bare public key
+        (a root certificate wrapping it). With ``append`` the existing signatures are kept, except an older one
+        by the same key, which is replaced.
+        """
+        message = self._canonical_model()
+        method, raw, public = sign_message(signer, message)
+        keyid = public.key_id
+        if key is not None:
+            try:
+                matches = key.canonical_id == public.key_id
+            except KeyFormatError:
+                matches = False
+            if not matches:
+                raise SigningError(f"the signer's key {public.key_id} is not the key {key.key_id}")
+            keyid = key.key_id
+        kept = tuple(s for s in self.signatures if s.keyid != keyid) if append else ()
+        signed: Metadata[T] = Metadata(self.signed, (*kept, Signature(keyid, method, raw)))
+        object.__setattr__(signed, "_model_bytes", message)
+        return signed
+
+
+def _signed_from_dict(obj: Mapping[str, Any], role: str | None) -> Signed:
+    type_name = obj.get("_type")
+    if role is not None:
+        expected = _ROLE_TYPES.get(role) or ("Targets" if is_delegation(role) else None)
+        if expected is None:
+            raise MalformedMetadataError(f"{role!r} is not a valid role name")
+        if type_name != expected:
+            raise MalformedMetadataError(f"{role} type metadata invalid: expected type {expected}, not {type_name}")
+    signed_type = _TYPES.get(type_name) if isinstance(type_name, str) else None
+    if signed_type is None:
+        raise MalformedMetadataError(f"{role or 'metadata'}: unknown _type {type_name!r}")
+    if signed_type is Targets:
+        return Targets.from_dict(obj, role=role or TARGETS)
+    return signed_type.from_dict(obj)  # type: ignore[attr-defined,no-any-return]

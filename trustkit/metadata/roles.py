@@ -1,0 +1,677 @@
+"""The four Notary v1 role payloads and their parts, as immutable models.
+
+Each model reads the decoded ``signed`` object with notary's validation rules (``from_dict``) and writes the
+object notary would write (``to_dict``), so that a file written by notary parses and serialises back to the same
+bytes. Models hold no I/O and never change once built: use :func:`attrs.evolve` or the ``with_*`` helpers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import attrs
+
+from trustkit._encoding import GoTime, normalise_json
+from trustkit.errors import (
+    HashMismatchError,
+    KeyFormatError,
+    KeyIdMismatchError,
+    MalformedMetadataError,
+    ThresholdError,
+    UnknownRoleError,
+)
+from trustkit.keys.public import PublicKey
+from trustkit.metadata.names import (
+    BASE_ROLES,
+    ROOT,
+    SNAPSHOT,
+    TARGETS,
+    TIMESTAMP,
+    is_delegation,
+    parent_role,
+)
+
+if TYPE_CHECKING:
+    from trustkit.metadata.envelope import Metadata
+
+__all__ = [
+    "DEFAULT_EXPIRY",
+    "DelegatedRole",
+    "Delegations",
+    "MetaFile",
+    "Role",
+    "Root",
+    "Signed",
+    "Snapshot",
+    "TargetFile",
+    "Targets",
+    "Timestamp",
+    "VerificationResult",
+    "default_expiry",
+]
+
+_MAX_INT64 = 2**63 - 1
+_HASH_SIZES = {"sha256": 32, "sha512": 64}
+_HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+DEFAULT_EXPIRY: Mapping[str, timedelta] = MappingProxyType(
+    {
+        ROOT: timedelta(days=10 * 365),
+        TARGETS: timedelta(days=3 * 365),
+        SNAPSHOT: timedelta(days=3 * 365),
+        TIMESTAMP: timedelta(days=14),
+    }
+)
+"""Notary's default lifetimes (client and server): root 10 years, targets and snapshot 3, timestamp 14 days."""
+
+
+def default_expiry(role: str, *, now: datetime | None = None) -> datetime:
+    """When metadata signed now for ``role`` expires by notary's defaults (delegations count as targets)."""
+    kind = TARGETS if is_delegation(role) else role
+    if kind not in DEFAULT_EXPIRY:
+        raise UnknownRoleError(f"no default expiry for role {role!r}")
+    return (now or datetime.now(timezone.utc)) + DEFAULT_EXPIRY[kind]
+
+
+# --- field readers ----------------------------------------------------------------------------------------
+
+
+def _get(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if name not in obj:
+        raise MalformedMetadataError(f"{where}: missing field {name!r}")
+    value = obj[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise MalformedMetadataError(f"{where}: field {name!r} must be {expected}, not {type(value).__name__}")
+    return value
+
+
+def _integer(obj: Mapping[str, Any], name: str, where: str, *, minimum: int) -> int:
+    value = _get(obj, name, int, where)
+    if not minimum <= value <= _MAX_INT64:
+        raise MalformedMetadataError(f"{where}: {name} must be at least {minimum}, not {value}")
+    return int(value)
+
+
+def _string_list(obj: Mapping[str, Any], name: str, where: str, *, nullable: bool = False) -> tuple[str, ...]:
+    value = obj.get(name)
+    if value is None and (nullable or name not in obj):
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise MalformedMetadataError(f"{where}: {name} must be a list of strings")
+    return tuple(value)
+
+
+def _hashes(obj: Mapping[str, Any], where: str) -> Mapping[str, bytes]:
+    raw = _get(obj, "hashes", dict, where)
+    hashes: dict[str, bytes] = {}
+    for algorithm, text in raw.items():
+        if not isinstance(text, str):
+            raise MalformedMetadataError(f"{where}: hash {algorithm!r} must be a base64 string")
+        try:
+            digest = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedMetadataError(f"{where}: hash {algorithm!r} is not valid base64") from None
+        size = _HASH_SIZES.get(algorithm)
+        if size is not None and len(digest) != size:
+            raise MalformedMetadataError(f"{where}: {algorithm} hash must be {size} bytes, not {len(digest)}")
+        hashes[algorithm] = digest
+    return MappingProxyType(hashes)
+
+
+def _encode_hashes(hashes: Mapping[str, bytes]) -> dict[str, str]:
+    return {algorithm: base64.b64encode(digest).decode() for algorithm, digest in hashes.items()}
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _roles_tuple(value: Iterable[DelegatedRole]) -> tuple[DelegatedRole, ...]:
+    return tuple(value)
+
+
+def _custom(value: Any) -> Any:
+    return None if value is None else normalise_json(value, what="custom")
+
+
+def _freeze(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+
+
+def _to_gotime(value: datetime | GoTime | str) -> GoTime:
+    if isinstance(value, GoTime):
+        return value
+    if isinstance(value, datetime):
+        return GoTime.from_datetime(value)
+    return GoTime.parse(value)
+
+
+def _keys(raw: Any, where: str) -> Mapping[str, PublicKey]:
+    if not isinstance(raw, dict):
+        raise MalformedMetadataError(f"{where}: keys must be an object")
+    try:
+        return MappingProxyType({kid: PublicKey.from_dict(key, where=f"{where} key {kid}") for kid, key in raw.items()})
+    except KeyFormatError as exc:
+        raise MalformedMetadataError(str(exc)) from None
+
+
+# --- parts ------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen(unsafe_hash=False)
+class MetaFile:
+    """A snapshot or timestamp entry: the length and hashes of another role's file."""
+
+    length: int
+    hashes: Mapping[str, bytes] = attrs.field(converter=_freeze)
+
+    @classmethod
+    def from_data(cls, data: bytes, *, algorithms: Iterable[str] = ("sha256", "sha512")) -> MetaFile:
+        """Describe ``data`` (a role file's bytes) as notary does: sha256 and sha512 by default."""
+        return cls(len(data), {alg: _HASHERS[alg](data).digest() for alg in algorithms})
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str) -> MetaFile:
+        """Read ``{"hashes": {…}, "length": n}``."""
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: must be an object")
+        return cls(_integer(obj, "length", where, minimum=0), _hashes(obj, where))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object notary writes."""
+        return {"hashes": _encode_hashes(self.hashes), "length": self.length}
+
+    def verify_data(self, data: bytes, *, what: str = "data") -> None:
+        """Check ``data`` against every known hash present (notary's ``CheckHashes``) and the length.
+
+        Raises :class:`HashMismatchError`; at least one of sha256/sha512 must be present.
+        """
+        known = [alg for alg in self.hashes if alg in _HASHERS]
+        if not known:
+            raise HashMismatchError(f"{what}: no supported hash algorithm to check against")
+        if len(data) != self.length:
+            raise HashMismatchError(f"{what}: length {len(data)} does not match expected {self.length}")
+        for algorithm in known:
+            digest = _HASHERS[algorithm](data).digest()
+            if not hmac.compare_digest(digest, self.hashes[algorithm]):
+                raise HashMismatchError(
+                    f"{algorithm} checksum for {what} did not match: expected {self.hashes[algorithm].hex()}"
+                )
+
+
+_NO_CUSTOM: Any = None
+
+
+@attrs.frozen(unsafe_hash=False)
+class TargetFile(MetaFile):
+    """A target: length, hashes and optional ``custom`` JSON (``None`` when absent, as notary omits it)."""
+
+    custom: Any = attrs.field(
+        default=_NO_CUSTOM,
+        converter=_custom,
+    )
+
+    @classmethod
+    def from_data(
+        cls,
+        data: bytes,
+        *,
+        algorithms: Iterable[str] = ("sha256", "sha512"),
+        custom: Any = _NO_CUSTOM,
+    ) -> TargetFile:
+        """Describe content bytes as ``notary add`` does (sha256 and sha512)."""
+        return cls(len(data), {alg: _HASHERS[alg](data).digest() for alg in algorithms}, custom)
+
+    @classmethod
+    def from_digest(cls, sha256: bytes | str, length: int, *, custom: Any = _NO_CUSTOM) -> TargetFile:
+        """A target as docker signs a tag: the manifest's sha256 (bytes or hex) and size, nothing else."""
+        digest = bytes.fromhex(sha256.removeprefix("sha256:")) if isinstance(sha256, str) else sha256
+        if len(digest) != 32:
+            raise MalformedMetadataError("a sha256 digest is 32 bytes")
+        return cls(length, {"sha256": digest}, custom)
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str) -> TargetFile:
+        """Read ``{"custom": …, "hashes": {…}, "length": n}``."""
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: must be an object")
+        return cls(_integer(obj, "length", where, minimum=0), _hashes(obj, where), obj.get("custom"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object notary writes (``custom`` omitted when absent)."""
+        out: dict[str, Any] = {"hashes": _encode_hashes(self.hashes), "length": self.length}
+        if self.custom is not None:
+            out["custom"] = self.custom
+        return out
+
+    @property
+    def sha256_hex(self) -> str | None:
+        """The sha256 as hex (what docker calls the digest), or None when the target has none."""
+        digest = self.hashes.get("sha256")
+        return digest.hex() if digest is not None else None
+
+
+@attrs.frozen(unsafe_hash=False)
+class Role:
+    """A root ``roles`` entry: which keys sign a base role and how many must."""
+
+    keyids: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    threshold: int
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str) -> Role:
+        """Read ``{"keyids": […], "threshold": n}`` (``keyids`` may be null, as notary writes when empty)."""
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: must be an object")
+        return cls(
+            _string_list(obj, "keyids", where, nullable=True),
+            _integer(obj, "threshold", where, minimum=1),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object notary writes."""
+        return {"keyids": list(self.keyids), "threshold": self.threshold}
+
+
+@attrs.frozen(unsafe_hash=False)
+class DelegatedRole(Role):
+    """A delegation: a named role, its keys and threshold, and the target-name prefixes it may sign."""
+
+    name: str = attrs.field(kw_only=True)
+    paths: tuple[str, ...] = attrs.field(kw_only=True, default=(), converter=_str_tuple)
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str) -> DelegatedRole:
+        """Read ``{"keyids", "name", "paths", "threshold"}`` (no globs, hash prefixes or terminating flag)."""
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: must be an object")
+        name = _get(obj, "name", str, where)
+        if not is_delegation(name):
+            raise MalformedMetadataError(f"{where}: delegation role {name!r} invalid")
+        return cls(
+            _string_list(obj, "keyids", f"{where} {name}", nullable=True),
+            _integer(obj, "threshold", f"{where} {name}", minimum=1),
+            name=name,
+            paths=_string_list(obj, "paths", f"{where} {name}", nullable=True),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object notary writes (``paths`` omitted when empty)."""
+        out: dict[str, Any] = {
+            "keyids": list(self.keyids),
+            "name": self.name,
+            "threshold": self.threshold,
+        }
+        if self.paths:
+            out["paths"] = list(self.paths)
+        return out
+
+    def covers(self, target_name: str) -> bool:
+        """Whether this role may sign ``target_name``: a string-prefix match, ``""`` covers everything."""
+        return any(target_name.startswith(prefix) for prefix in self.paths)
+
+
+@attrs.frozen(unsafe_hash=False)
+class Delegations:
+    """A targets role's delegations: the keys they use and the roles, in priority order."""
+
+    keys: Mapping[str, PublicKey] = attrs.field(factory=dict, converter=_freeze)
+    roles: tuple[DelegatedRole, ...] = attrs.field(default=(), converter=_roles_tuple)
+
+    @classmethod
+    def from_dict(cls, obj: Any, *, where: str) -> Delegations:
+        """Read ``{"keys": {…}, "roles": […]}``; ``null`` fields read as empty."""
+        if not isinstance(obj, dict):
+            raise MalformedMetadataError(f"{where}: delegations must be an object")
+        keys = _keys(obj.get("keys") or {}, f"{where} delegations")
+        raw_roles = obj.get("roles") or []
+        if not isinstance(raw_roles, list):
+            raise MalformedMetadataError(f"{where}: delegations.roles must be a list")
+        roles = tuple(DelegatedRole.from_dict(role, where=f"{where} delegation") for role in raw_roles)
+        names = [role.name for role in roles]
+        if len(set(names)) != len(names):
+            raise MalformedMetadataError(f"{where}: a delegation role is listed twice")
+        return cls(keys, roles)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object notary writes (always present, ``{"keys":{},"roles":[]}`` when empty)."""
+        return {
+            "keys": {kid: key.to_dict() for kid, key in self.keys.items()},
+            "roles": [role.to_dict() for role in self.roles],
+        }
+
+    def get(self, name: str) -> DelegatedRole:
+        """The delegated role called ``name``; :class:`UnknownRoleError` if there is none."""
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise UnknownRoleError(f"no delegation named {name!r}")
+
+
+# --- verification -----------------------------------------------------------------------------------------
+
+
+@attrs.frozen(unsafe_hash=False)
+class VerificationResult:
+    """Which of a role's keys signed a piece of metadata, against the role's threshold."""
+
+    role: str
+    threshold: int
+    signed: frozenset[str]
+    """Key IDs of the role that made a valid signature."""
+    unsigned: frozenset[str]
+    """Key IDs of the role with no valid signature."""
+
+    @property
+    def verified(self) -> bool:
+        """Whether the threshold is met."""
+        return len(self.signed) >= self.threshold
+
+    def __bool__(self) -> bool:
+        return self.verified
+
+
+def _verification_result(
+    role: str,
+    keyids: tuple[str, ...],
+    threshold: int,
+    keys: Mapping[str, PublicKey],
+    metadata: Metadata[Any],
+) -> VerificationResult:
+    """Count distinct valid signatures by the role's keys, as notary's ``VerifySignatures`` does."""
+    allowed = set(keyids)
+    valid: set[str] = set()
+    message = metadata.signed_bytes
+    for signature in metadata.signatures:
+        keyid = signature.keyid
+        if keyid not in allowed or keyid in valid or keyid not in keys:
+            continue
+        key = keys[keyid]
+        if key.key_id != keyid:
+            raise KeyIdMismatchError(f"{role}: key ID {keyid} is not valid for key content (it is {key.key_id})")
+        if key.verify(signature.method, signature.sig, message):
+            valid.add(keyid)
+    return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
+
+
+def _raise_unless_verified(result: VerificationResult, metadata: Metadata[Any]) -> VerificationResult:
+    if not result.verified:
+        detail = "data has no signatures" if not metadata.signatures else f"{len(result.signed)}/{result.threshold}"
+        raise ThresholdError(f"valid signatures did not meet threshold for {result.role} ({detail})")
+    return result
+
+
+# --- payloads ---------------------------------------------------------------------------------------------
+
+S = TypeVar("S", bound="Signed")
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class Signed:
+    """The fields every role shares: ``version`` and ``expires`` (``_type`` comes from the class)."""
+
+    type: ClassVar[str] = ""
+    role: ClassVar[str] = ""
+
+    version: int
+    _expires: GoTime = attrs.field(alias="expires", converter=_to_gotime)
+
+    @property
+    def expires(self) -> datetime:
+        """When this metadata expires, as an aware datetime (notary keeps nanoseconds; see ``expires_text``)."""
+        return self._expires.datetime
+
+    @property
+    def expires_text(self) -> str:
+        """The ``expires`` string exactly as written (Go RFC 3339 with nanoseconds and the signer's offset)."""
+        return self._expires.text
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Whether ``expires`` is before ``now`` (default: the current time)."""
+        return self.expires < (now or datetime.now(timezone.utc))
+
+    @staticmethod
+    def _common(obj: Mapping[str, Any], cls_type: str, where: str) -> dict[str, Any]:
+        found = obj.get("_type")
+        if found != cls_type:
+            raise MalformedMetadataError(f"{where} type metadata invalid: expected type {cls_type}, not {found}")
+        version = _integer(obj, "version", where, minimum=1)
+        expires = GoTime.parse(_get(obj, "expires", str, where), field=f"{where} expires")
+        return {"version": version, "expires": expires}
+
+    def _common_dict(self) -> dict[str, Any]:
+        return {"_type": self.type, "expires": self._expires.text, "version": self.version}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``signed`` JSON object notary writes."""
+        raise NotImplementedError
+
+    def bump(self: S, *, expires: datetime | None = None) -> S:
+        """A copy with the version incremented and (optionally) a new expiry, as notary does on each signing."""
+        changes: dict[str, Any] = {"version": self.version + 1}
+        if expires is not None:
+            changes["expires"] = expires
+        return attrs.evolve(self, **changes)
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class Root(Signed):
+    """The root role: every base role's keys and thresholds."""
+
+    type: ClassVar[str] = "Root"
+    role: ClassVar[str] = ROOT
+
+    keys: Mapping[str, PublicKey] = attrs.field(converter=_freeze)
+    roles: Mapping[str, Role] = attrs.field(converter=_freeze)
+    consistent_snapshot: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for name in BASE_ROLES:
+            if name not in self.roles:
+                raise MalformedMetadataError(f"root type metadata invalid: missing {name} role")
+        for name, role in self.roles.items():
+            for keyid in role.keyids:
+                if keyid not in self.keys:
+                    raise MalformedMetadataError(f"root type metadata invalid: {name} key {keyid} not in keys")
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> Root:
+        """Read a ``signed`` object of ``_type`` Root with notary's rules."""
+        where = "root"
+        common = cls._common(obj, cls.type, where)
+        raw_roles = _get(obj, "roles", dict, where)
+        consistent = obj.get("consistent_snapshot", False)
+        if not isinstance(consistent, bool):
+            raise MalformedMetadataError("root: consistent_snapshot must be a boolean")
+        return cls(
+            keys=_keys(_get(obj, "keys", dict, where), where),
+            roles={name: Role.from_dict(role, where=f"root role {name}") for name, role in raw_roles.items()},
+            consistent_snapshot=consistent,
+            **common,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``signed`` JSON object notary writes."""
+        out = self._common_dict()
+        out["consistent_snapshot"] = self.consistent_snapshot
+        out["keys"] = {kid: key.to_dict() for kid, key in self.keys.items()}
+        out["roles"] = {name: role.to_dict() for name, role in self.roles.items()}
+        return out
+
+    def role_keys(self, role: str) -> dict[str, PublicKey]:
+        """The keys of base role ``role``, by key ID."""
+        entry = self._role(role)
+        return {kid: self.keys[kid] for kid in entry.keyids}
+
+    def _role(self, role: str) -> Role:
+        try:
+            return self.roles[role]
+        except KeyError:
+            raise UnknownRoleError(f"root has no role {role!r}") from None
+
+    def get_verification_result(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
+        """Which of ``role``'s keys signed ``metadata`` (never raises for a missed threshold)."""
+        entry = self._role(role)
+        return _verification_result(role, entry.keyids, entry.threshold, self.keys, metadata)
+
+    def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
+        """Check that ``metadata`` meets base role ``role``'s threshold; raise :class:`ThresholdError` if not."""
+        return _raise_unless_verified(self.get_verification_result(role, metadata), metadata)
+
+    def with_role_keys(self, role: str, keys: Iterable[PublicKey], *, threshold: int | None = None) -> Root:
+        """A copy whose ``role`` uses exactly ``keys`` (notary's ``ReplaceBaseKeys``).
+
+        Keys no role uses any more are dropped, except old root keys, which notary keeps for rotation.
+        """
+        key_list = list(keys)
+        entry = self.roles.get(role)
+        new_threshold = threshold if threshold is not None else (entry.threshold if entry else 1)
+        roles = dict(self.roles)
+        roles[role] = Role(tuple(key.key_id for key in key_list), new_threshold)
+        all_keys = dict(self.keys)
+        all_keys.update((key.key_id, key) for key in key_list)
+        used = {kid for r in roles.values() for kid in r.keyids}
+        old_root = set(self.roles[ROOT].keyids) if ROOT in self.roles else set()
+        kept = {kid: key for kid, key in all_keys.items() if kid in used or kid in old_root}
+        return attrs.evolve(self, keys=kept, roles=roles)
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class Targets(Signed):
+    """The targets role or a delegated targets role: target files and further delegations."""
+
+    type: ClassVar[str] = "Targets"
+    role: ClassVar[str] = TARGETS
+
+    targets: Mapping[str, TargetFile] = attrs.field(factory=dict, converter=_freeze)
+    delegations: Delegations = attrs.field(factory=Delegations)
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any], *, role: str = TARGETS) -> Targets:
+        """Read a ``signed`` object of ``_type`` Targets; delegations must be direct children of ``role``."""
+        common = cls._common(obj, cls.type, role)
+        raw_targets = _get(obj, "targets", dict, role)
+        from_dict = TargetFile.from_dict
+        targets = {name: from_dict(meta, where=f"{role} target {name!r}") for name, meta in raw_targets.items()}
+        raw_delegations = obj.get("delegations")
+        delegations = Delegations() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=role)
+        for entry in delegations.roles:
+            if parent_role(entry.name) != role:
+                raise MalformedMetadataError(f"{role} type metadata invalid: delegation role {entry.name} invalid")
+        return cls(targets=MappingProxyType(targets), delegations=delegations, **common)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``signed`` JSON object notary writes."""
+        out = self._common_dict()
+        out["delegations"] = self.delegations.to_dict()
+        out["targets"] = {name: meta.to_dict() for name, meta in self.targets.items()}
+        return out
+
+    def get_verification_result(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
+        """Which of delegation ``role``'s keys signed ``metadata`` (never raises for a missed threshold)."""
+        entry = self.delegations.get(role)
+        return _verification_result(role, entry.keyids, entry.threshold, self.delegations.keys, metadata)
+
+    def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
+        """Check ``metadata`` meets delegation ``role``'s threshold; raise :class:`ThresholdError` if not."""
+        return _raise_unless_verified(self.get_verification_result(role, metadata), metadata)
+
+    def with_target(self, name: str, target: TargetFile) -> Targets:
+        """A copy with ``name`` added or replaced."""
+        return attrs.evolve(self, targets={**self.targets, name: target})
+
+    def without_target(self, name: str) -> Targets:
+        """A copy without ``name`` (unchanged if absent)."""
+        return attrs.evolve(self, targets={k: v for k, v in self.targets.items() if k != name})
+
+    def with_delegation(self, role: DelegatedRole, keys: Iterable[PublicKey] = ()) -> Targets:
+        """A copy where ``role`` is added (or replaced in place) and ``keys`` added to the delegation keys."""
+        roles = list(self.delegations.roles)
+        for index, existing in enumerate(roles):
+            if existing.name == role.name:
+                roles[index] = role
+                break
+        else:
+            roles.append(role)
+        all_keys = dict(self.delegations.keys)
+        all_keys.update((key.key_id, key) for key in keys)
+        missing = [kid for kid in role.keyids if kid not in all_keys]
+        if missing:
+            raise MalformedMetadataError(f"delegation {role.name}: keys {missing} are not provided")
+        return attrs.evolve(self, delegations=Delegations(all_keys, roles))
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class Snapshot(Signed):
+    """The snapshot role: the length and hashes of root, targets and every delegation file."""
+
+    type: ClassVar[str] = "Snapshot"
+    role: ClassVar[str] = SNAPSHOT
+
+    meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
+
+    def __attrs_post_init__(self) -> None:
+        for name in (ROOT, TARGETS):
+            entry = self.meta.get(name)
+            if entry is None or "sha256" not in entry.hashes:
+                raise MalformedMetadataError(f"snapshot type metadata invalid: missing {name} meta with sha256")
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> Snapshot:
+        """Read a ``signed`` object of ``_type`` Snapshot with notary's rules."""
+        common = cls._common(obj, cls.type, SNAPSHOT)
+        raw = _get(obj, "meta", dict, SNAPSHOT)
+        return cls(
+            meta={name: MetaFile.from_dict(m, where=f"snapshot meta {name}") for name, m in raw.items()},
+            **common,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``signed`` JSON object notary writes."""
+        out = self._common_dict()
+        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
+        return out
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class Timestamp(Signed):
+    """The timestamp role: the length and hashes of the current snapshot."""
+
+    type: ClassVar[str] = "Timestamp"
+    role: ClassVar[str] = TIMESTAMP
+
+    meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
+
+    def __attrs_post_init__(self) -> None:
+        entry = self.meta.get(SNAPSHOT)
+        if entry is None or "sha256" not in entry.hashes:
+            raise MalformedMetadataError("timestamp type metadata invalid: missing snapshot meta with sha256")
+
+    @property
+    def snapshot_meta(self) -> MetaFile:
+        """The entry describing snapshot.json."""
+        return self.meta[SNAPSHOT]
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> Timestamp:
+        """Read a ``signed`` object of ``_type`` Timestamp with notary's rules."""
+        common = cls._common(obj, cls.type, TIMESTAMP)
+        raw = _get(obj, "meta", dict, TIMESTAMP)
+        return cls(
+            meta={name: MetaFile.from_dict(m, where=f"timestamp meta {name}") for name, m in raw.items()},
+            **common,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``signed`` JSON object notary writes."""
+        out = self._common_dict()
+        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
+        return out
