@@ -331,8 +331,9 @@ class Delegations:
         """Read ``{"keys": {…}, "roles": […]}``; ``null`` fields read as empty."""
         if not isinstance(obj, dict):
             raise MalformedMetadataError(f"{where}: delegations must be an object")
-        keys = _keys(obj.get("keys") or {}, f"{where} delegations")
-        raw_roles = obj.get("roles") or []
+        raw_keys, raw_roles = obj.get("keys"), obj.get("roles")
+        keys = _keys({} if raw_keys is None else raw_keys, f"{where} delegations")
+        raw_roles = [] if raw_roles is None else raw_roles
         if not isinstance(raw_roles, list):
             raise MalformedMetadataError(f"{where}: delegations.roles must be a list")
         roles = tuple(DelegatedRole.from_dict(role, where=f"{where} delegation") for role in raw_roles)
