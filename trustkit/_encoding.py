@@ -16,9 +16,13 @@ through the exact encoder.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import re
+import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -28,22 +32,20 @@ from trustkit.errors import CanonicalizationError, MalformedMetadataError
 __all__ = [
     "GoTime",
     "canonical",
+    "decode",
     "go_html_escape",
     "go_string",
     "loads",
     "normalise_json",
+    "paused_gc",
 ]
 
 _MAX_EXACT_INT = 2**53
-# Escapes in the raw JSON text that may decode to something json.dumps writes differently from docker/go:
-# control characters (\b \f \n \r \t \u0000-\u001f) and lone surrogates (\ud800-\udfff).
-_RISKY_ESCAPE = re.compile(rb"\\(?:[bfnrt]|u00[01]|u[dD][89a-fA-F])")
-_LONG_DIGITS = re.compile(rb"\d{16,}")
-_LONG_DIGITS_TEXT = re.compile(r"\d{16,}")
 # In json.dumps output: any escape other than \" and \\ (conservative: a false hit only costs speed).
 _RISKY_DUMPED = re.compile(r'\\[^"\\]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HTML_UNSAFE = re.compile(b"[<>&]|\xe2\x80[\xa8\xa9]|[\x00-\x1f]")
+_CONTROL_BYTES = bytes(range(0x20))
 _HTML_ESCAPES = {
     b"<": b"\\u003c",
     b">": b"\\u003e",
@@ -53,41 +55,53 @@ _HTML_ESCAPES = {
 }
 
 
-def loads(data: bytes, *, what: str = "metadata") -> Any:
-    """Parse JSON as notary's Go decoder would see it; floats come back as :class:`~decimal.Decimal`.
+def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
+    """Parse JSON as notary's Go decoder would see it, and say whether the value is *plain*.
 
-    Keeping floats as ``Decimal`` lets the canonical encoder reproduce Go's float64 handling exactly, and lets the
-    role models reject ``5.0`` where Go's ``int`` fields do.
+    Floats come back as :class:`~decimal.Decimal`, so the canonical encoder can reproduce Go's float64 handling
+    exactly and the role models can reject ``5.0`` where Go's ``int`` fields do. The value is plain when it holds
+    no float and no integer of 16 digits or more: then :func:`canonical` may take its fast path.
     """
+    unusual: list[str] = []
+
+    def parse_float(text: str) -> Decimal:
+        unusual.append(text)
+        return Decimal(text)
+
+    def parse_int(text: str) -> int:
+        if len(text) > 15:
+            unusual.append(text)
+        return int(text)
+
     try:
-        return json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
-    except (
-        ValueError,
-        RecursionError,
-    ) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        value = json.loads(data, parse_float=parse_float, parse_int=parse_int, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise MalformedMetadataError(f"{what} is not valid JSON: {exc}") from None
+    return value, not unusual
+
+
+def loads(data: bytes, *, what: str = "metadata") -> Any:
+    """Parse JSON as :func:`decode` does, returning only the value."""
+    return decode(data, what=what)[0]
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def canonical(obj: Any, raw: bytes | None = None) -> bytes:
+def canonical(obj: Any, *, plain: bool = False) -> bytes:
     """Return docker/go's ``MarshalCanonical`` of a decoded JSON value.
 
-    ``raw``, when given, is JSON text that ``obj`` was decoded from; it lets the fast path prove it is safe
-    without walking ``obj``. Without ``raw`` the fast path checks its own output instead, which is only sound
-    when ``obj`` holds no Python ``float`` (trustkit's models guarantee that; :func:`loads` yields ``Decimal``).
+    ``plain`` promises that ``obj`` holds no float and no integer beyond 2**53 (as :func:`decode` reports, and as
+    trustkit's models guarantee); ``json.dumps`` then gives Go's bytes unless its output holds an escape, which
+    the exact encoder handles.
     """
-    if raw is None or (_RISKY_ESCAPE.search(raw) is None and _LONG_DIGITS.search(raw) is None):
+    if plain:
         try:
             text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            if raw is not None or (_RISKY_DUMPED.search(text) is None and _LONG_DIGITS_TEXT.search(text) is None):
+            if "\\" not in text or _RISKY_DUMPED.search(text) is None:
                 return text.encode()
-        except (
-            TypeError,
-            ValueError,
-        ):  # a Decimal, a lone surrogate: fall through to the exact encoder
+        except (TypeError, ValueError):  # a Decimal, a lone surrogate: the exact encoder decides
             pass
     out: list[str] = []
     _encode(obj, out)
@@ -97,20 +111,50 @@ def canonical(obj: Any, raw: bytes | None = None) -> bytes:
 def normalise_json(value: Any, *, what: str = "value") -> Any:
     """A JSON value with every number as an ``int``, as docker/go's canonical form will write it.
 
-    Raises :class:`CanonicalizationError` for a number that is not integral (notary cannot verify it).
+    Raises :class:`CanonicalizationError` for a number notary cannot verify: not integral, or beyond 2**53 (Go
+    verifies over float64 values, so the signed text and the verified text would differ).
     """
     if isinstance(value, dict):
         return {str(k): normalise_json(v, what=what) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [normalise_json(v, what=what) for v in value]
-    if isinstance(value, float | Decimal):
-        number = float(value)
-        if not math.isfinite(number) or math.floor(number) != number:
-            raise CanonicalizationError(f"{what}: canonical JSON cannot encode the number {value}")
-        return _go_int_from_float(number)
-    if value is None or isinstance(value, str | int):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
+    if isinstance(value, int | float | Decimal):
+        number = float(value) if not isinstance(value, int) else value
+        if isinstance(number, float) and (not math.isfinite(number) or math.floor(number) != number):
+            raise CanonicalizationError(f"{what}: canonical JSON cannot encode the number {value}")
+        if abs(number) > _MAX_EXACT_INT:
+            raise CanonicalizationError(f"{what}: {value} is beyond 2**53, which notary cannot verify")
+        return int(number)
     raise CanonicalizationError(f"{what}: {type(value).__name__} is not a JSON value")
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Keep Python's cyclic GC out of a large parse: JSON trees hold no cycles, and the GC's passes over
+    hundreds of thousands of new objects cost a third of the time. Nested and concurrent uses are counted.
+    """
+    global _gc_pauses  # noqa: PLW0603 -- one process-wide switch needs one process-wide count
+    with _gc_lock:
+        if _gc_pauses == 0 and not gc.isenabled():
+            owned = False  # the application turned the GC off itself: leave it alone
+        else:
+            owned = True
+            _gc_pauses += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if owned:
+            with _gc_lock:
+                _gc_pauses -= 1
+                if _gc_pauses == 0:
+                    gc.enable()
 
 
 def _go_int_from_float(value: float) -> int:
@@ -175,7 +219,13 @@ def go_html_escape(canonical_bytes: bytes, *, what: str = "metadata") -> bytes:
 
     Raises :class:`CanonicalizationError` for a raw control character, which Go's writer cannot emit either.
     """
-    if _HTML_UNSAFE.search(canonical_bytes) is None:
+    if (
+        b"<" not in canonical_bytes
+        and b">" not in canonical_bytes
+        and b"&" not in canonical_bytes
+        and b"\xe2\x80" not in canonical_bytes
+        and len(canonical_bytes.translate(None, _CONTROL_BYTES)) == len(canonical_bytes)
+    ):
         return canonical_bytes
 
     def _sub(match: re.Match[bytes]) -> bytes:

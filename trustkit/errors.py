@@ -10,15 +10,22 @@ from __future__ import annotations
 
 __all__ = [
     "CanonicalizationError",
+    "ConflictError",
     "ExpiredMetadataError",
     "HashMismatchError",
     "KeyFormatError",
     "KeyIdMismatchError",
     "MalformedMetadataError",
+    "NotFoundError",
+    "OversizedResponseError",
+    "PassphraseError",
+    "RemoteError",
     "RollbackError",
+    "ServerUnavailableError",
     "SigningError",
     "ThresholdError",
     "TrustkitError",
+    "UnauthorizedError",
     "UnknownKeyError",
     "UnknownRoleError",
     "VerificationError",
@@ -39,6 +46,10 @@ class CanonicalizationError(MalformedMetadataError):
 
 class KeyFormatError(TrustkitError):
     """A public key, private key or certificate that cannot be read or is not usable with Notary."""
+
+
+class PassphraseError(KeyFormatError):
+    """An encrypted private key that the passphrase given (or its absence) does not decrypt."""
 
 
 class SigningError(TrustkitError):
@@ -75,3 +86,39 @@ class RollbackError(VerificationError):
 
 class HashMismatchError(VerificationError):
     """Bytes whose length or hashes differ from what trusted metadata says they must be."""
+
+
+class RemoteError(TrustkitError):
+    """A notary server or other remote refused a request or could not be reached.
+
+    ``status`` is the HTTP status (None when there was no response), ``code`` and ``detail`` come from notary's
+    ``{"errors":[{"code","message","detail"}]}`` body when there was one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, detail: object = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class NotFoundError(RemoteError):
+    """The remote has no such trust data (notary's ``ErrMetaNotFound``, HTTP 404)."""
+
+
+class UnauthorizedError(RemoteError):
+    """The remote refused the credentials, or there were none (HTTP 401/403)."""
+
+
+class ConflictError(RemoteError):
+    """The remote rejected an update: a stale version, or metadata that does not validate (HTTP 400)."""
+
+
+class ServerUnavailableError(RemoteError):
+    """The remote failed (5xx), timed out or dropped the connection, after any retries."""
+
+
+class OversizedResponseError(RemoteError):
+    """The remote sent more bytes than allowed for what was asked (notary's ``ErrMaliciousServer``)."""

@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustkit._encoding import GoTime, _encode, canonical, go_html_escape, go_string, loads
+from trustkit._encoding import (
+    GoTime,
+    _encode,
+    canonical,
+    decode,
+    go_html_escape,
+    go_string,
+    loads,
+    normalise_json,
+    paused_gc,
+)
 from trustkit.errors import CanonicalizationError, MalformedMetadataError
 
 
@@ -23,7 +33,8 @@ def exact(obj: Any) -> bytes:
 
 def go_canonical_of_text(text: bytes) -> bytes:
     """What notary's verifier computes: decode the JSON text, then MarshalCanonical."""
-    return canonical(loads(text), raw=text)
+    value, plain = decode(text)
+    return canonical(value, plain=plain)
 
 
 @pytest.mark.parametrize(
@@ -70,8 +81,8 @@ json_values = st.recursive(
 @given(json_values)
 def test_fast_paths_equal_exact_encoder(value: Any) -> None:
     text = json.dumps({"v": value}).encode()
-    decoded = loads(text)
-    assert canonical(decoded, raw=text) == exact(decoded)
+    decoded, plain = decode(text)
+    assert canonical(decoded, plain=plain) == exact(decoded)
     assert canonical(decoded) == exact(decoded)
 
 
@@ -129,3 +140,36 @@ def test_gotime_needs_aware_datetime() -> None:
 
 def test_decimal_from_loads() -> None:
     assert loads(b'{"a":5.0}') == {"a": Decimal("5.0")}
+
+
+def test_decode_reports_plain() -> None:
+    assert decode(b'{"a":[1,"x"]}') == ({"a": [1, "x"]}, True)
+    assert decode(b'{"a":1.0}')[1] is False
+    assert decode(b'{"a":1234567890123456}')[1] is False
+
+
+def test_normalise_json() -> None:
+    assert normalise_json({"a": [Decimal("2.0"), 3.0, True, None]}) == {"a": [2, 3, True, None]}
+    with pytest.raises(CanonicalizationError, match="2\\*\\*53"):
+        normalise_json(2**53 + 1)
+    with pytest.raises(CanonicalizationError):
+        normalise_json({"a": object()})
+
+
+def test_paused_gc_restores_state() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -359,3 +359,16 @@ def test_sslib_round_trip() -> None:
     for keytype in ("ecdsa", "ed25519"):
         public = tk.generate_private_key(keytype).public_key  # type: ignore[arg-type]
         assert tk.PublicKey.from_sslib_key(public.to_sslib_key()) == public
+
+
+def test_certificate_chain_keeps_intermediates() -> None:
+    leaf_key = tk.generate_private_key()
+    _, ca = rsa_certificate()
+    leaf = tk.make_root_certificate(leaf_key, GUN)
+    bundle = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    single = tk.PublicKey.from_pem(bundle)
+    assert single.certificates == (leaf,)
+    chained = tk.PublicKey.from_pem(bundle, chain=True)
+    assert chained.certificates == (leaf, ca) and chained.public == bundle
+    assert chained.canonical_id == single.canonical_id == leaf_key.key_id
+    assert chained.key_id != single.key_id

@@ -1,5 +1,6 @@
 """Layer 1: keys and signing -- public keys and IDs, private keys, root certificates, notary's methods."""
 
+from trustkit.errors import PassphraseError
 from trustkit.keys.certs import (
     check_certificate,
     cn_matches_gun,
@@ -7,7 +8,6 @@ from trustkit.keys.certs import (
     make_root_key,
 )
 from trustkit.keys.private import (
-    PassphraseError,
     PrivateKey,
     generate_private_key,
     load_private_key,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from trustkit.errors import KeyFormatError
+from trustkit.errors import KeyFormatError, PassphraseError
 from trustkit.keys._der import (
     NULL,
     SEQUENCE,
@@ -35,7 +35,6 @@ from trustkit.keys.public import MIN_RSA_BITS, PublicKey
 
 __all__ = [
     "KeyType",
-    "PassphraseError",
     "PrivateKey",
     "generate_private_key",
     "load_private_key",
@@ -60,10 +59,6 @@ _PRF_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 _NOTARY_PBKDF2_ITERATIONS = 2048
 
 CryptoPrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
-
-
-class PassphraseError(KeyFormatError):
-    """An encrypted private key that the passphrase given (or its absence) does not decrypt."""
 
 
 @attrs.frozen(eq=False)

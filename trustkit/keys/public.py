@@ -55,7 +55,7 @@ def _key_id(keytype: str, public: bytes) -> str:
         "keytype": keytype,
         "keyval": {"private": None, "public": base64.b64encode(public).decode()},
     }
-    return hashlib.sha256(canonical(obj)).hexdigest()
+    return hashlib.sha256(canonical(obj, plain=True)).hexdigest()
 
 
 @attrs.frozen(eq=False)
@@ -167,16 +167,23 @@ class PublicKey:
         return cls(keytype, pem)
 
     @classmethod
-    def from_pem(cls, data: bytes | str) -> PublicKey:
+    def from_pem(cls, data: bytes | str, *, chain: bool = False) -> PublicKey:
         """Read a PEM ``PUBLIC KEY`` or ``CERTIFICATE``, as ``notary delegation add``/``docker trust`` do.
 
-        For a certificate only the first block is used, as notary's ``ParsePEMPublicKey`` does; use
-        :meth:`from_certificate` with ``intermediates`` for a chain.
+        For certificates only the first block is used, as notary's ``ParsePEMPublicKey`` does; with ``chain``
+        every following certificate is kept as an intermediate (notary's ``CertBundleToKey``).
         """
         raw = data.encode() if isinstance(data, str) else data
-        block = decode_pem_blocks(raw, what="public key")[0]
+        blocks = decode_pem_blocks(raw, what="public key")
+        block = blocks[0]
         if block.type == "CERTIFICATE":
-            return cls.from_der(block.der)
+            if not chain:
+                return cls.from_der(block.der)
+            try:
+                certs = [x509.load_der_x509_certificate(b.der) for b in blocks if b.type == "CERTIFICATE"]
+            except ValueError as exc:
+                raise KeyFormatError(f"invalid certificate: {exc}") from None
+            return cls.from_certificate(certs[0], intermediates=tuple(certs[1:]))
         if block.type == "PUBLIC KEY":
             return cls.from_der(block.der)
         raise KeyFormatError(f"unsupported PEM block type {block.type!r}: expected PUBLIC KEY or CERTIFICATE")

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from trustkit._encoding import canonical, go_html_escape, go_string, loads
+from trustkit._encoding import canonical, decode, go_html_escape, go_string, paused_gc
 from trustkit.errors import KeyFormatError, MalformedMetadataError, SigningError
 from trustkit.keys.public import PublicKey
 from trustkit.keys.signing import sign_message
@@ -89,7 +89,12 @@ class Metadata(Generic[T]):
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MalformedMetadataError(f"{where}: expected bytes, not {type(data).__name__}")
         data = bytes(data)
-        obj = loads(data, what=where)
+        with paused_gc():
+            return cls._from_bytes(data, role, where)
+
+    @classmethod
+    def _from_bytes(cls, data: bytes, role: str | None, where: str) -> Metadata[Any]:
+        obj, plain = decode(data, what=where)
         if not isinstance(obj, dict):
             raise MalformedMetadataError(f"{where}: the envelope must be a JSON object")
         signed_obj = obj.get("signed")
@@ -103,7 +108,7 @@ class Metadata(Generic[T]):
         signatures = tuple(Signature.from_dict(s, where=f"{where} signature") for s in raw_signatures)
         signed = _signed_from_dict(signed_obj, role)
         metadata: Metadata[Any] = Metadata(signed, signatures)
-        object.__setattr__(metadata, "_verify_bytes", canonical(signed_obj, raw=data))
+        object.__setattr__(metadata, "_verify_bytes", canonical(signed_obj, plain=plain))
         return metadata
 
     # --- bytes -------------------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ class Metadata(Generic[T]):
 
     def _canonical_model(self) -> bytes:
         if self._model_bytes is None:
-            object.__setattr__(self, "_model_bytes", canonical(self.signed.to_dict()))
+            object.__setattr__(self, "_model_bytes", canonical(self.signed.to_dict(), plain=True))
         return self._model_bytes  # type: ignore[return-value]
 
     def to_bytes(self) -> bytes:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
@@ -57,7 +58,19 @@ __all__ = [
     "default_expiry",
 ]
 
-_MAX_INT64 = 2**63 - 1
+_MAX_INT = 2**53  # Go verifies over float64 values: larger integers cannot be signed and verified alike
+
+if sys.version_info >= (3, 11):
+
+    def _b64decode(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10
+
+    def _b64decode(text: str) -> bytes:
+        return base64.b64decode(text, validate=True)
+
+
 _HASH_SIZES = {"sha256": 32, "sha512": 64}
 _HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
@@ -95,7 +108,7 @@ def _get(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where
 
 def _integer(obj: Mapping[str, Any], name: str, where: str, *, minimum: int) -> int:
     value = _get(obj, name, int, where)
-    if not minimum <= value <= _MAX_INT64:
+    if not minimum <= value <= _MAX_INT:
         raise MalformedMetadataError(f"{where}: {name} must be at least {minimum}, not {value}")
     return int(value)
 
@@ -116,7 +129,7 @@ def _hashes(obj: Mapping[str, Any], where: str) -> Mapping[str, bytes]:
         if not isinstance(text, str):
             raise MalformedMetadataError(f"{where}: hash {algorithm!r} must be a base64 string")
         try:
-            digest = base64.b64decode(text, validate=True)
+            digest = _b64decode(text)
         except (binascii.Error, ValueError):
             raise MalformedMetadataError(f"{where}: hash {algorithm!r} is not valid base64") from None
         size = _HASH_SIZES.get(algorithm)
@@ -357,6 +370,36 @@ class Delegations:
         raise UnknownRoleError(f"no delegation named {name!r}")
 
 
+def _target_files(raw: dict[str, Any], role: str) -> dict[str, TargetFile]:
+    """Read a ``targets`` map; tens of thousands of entries are common, so the usual shape takes a fast path.
+
+    The fast path accepts exactly what :meth:`TargetFile.from_dict` accepts; anything else goes through it, for
+    its error message.
+    """
+    new, setattr_, proxy, decode = object.__new__, object.__setattr__, MappingProxyType, _b64decode
+    targets: dict[str, TargetFile] = {}
+    for name, meta in raw.items():
+        try:
+            length, raw_hashes, custom = meta["length"], meta["hashes"], meta.get("custom")
+            if type(length) is not int or not 0 <= length <= _MAX_INT or type(raw_hashes) is not dict:
+                raise ValueError
+            if len(raw_hashes) == 1 and "sha256" in raw_hashes:  # how docker signs every tag
+                digest = decode(raw_hashes["sha256"])
+                if len(digest) != 32:
+                    raise ValueError
+                hashes = {"sha256": digest}
+            else:
+                hashes = _hashes(meta, "")
+            target = new(TargetFile)
+            setattr_(target, "length", length)
+            setattr_(target, "hashes", proxy(hashes))
+            setattr_(target, "custom", None if custom is None else _custom(custom))
+        except (TypeError, KeyError, ValueError, AttributeError, MalformedMetadataError):
+            target = TargetFile.from_dict(meta, where=f"{role} target {name!r}")
+        targets[name] = target
+    return targets
+
+
 # --- verification -----------------------------------------------------------------------------------------
 
 
@@ -559,9 +602,7 @@ class Targets(Signed):
     def from_dict(cls, obj: Mapping[str, Any], *, role: str = TARGETS) -> Targets:
         """Read a ``signed`` object of ``_type`` Targets; delegations must be direct children of ``role``."""
         common = cls._common(obj, cls.type, role)
-        raw_targets = _get(obj, "targets", dict, role)
-        from_dict = TargetFile.from_dict
-        targets = {name: from_dict(meta, where=f"{role} target {name!r}") for name, meta in raw_targets.items()}
+        targets = _target_files(_get(obj, "targets", dict, role), role)
         raw_delegations = obj.get("delegations")
         delegations = Delegations() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=role)
         for entry in delegations.roles:
