@@ -387,12 +387,12 @@ def _target_files(raw: dict[str, Any], role: str) -> dict[str, TargetFile]:
                 digest = decode(raw_hashes["sha256"])
                 if len(digest) != 32:
                     raise ValueError
-                hashes = {"sha256": digest}
+                hashes: Mapping[str, bytes] = proxy({"sha256": digest})
             else:
                 hashes = _hashes(meta, "")
             target = new(TargetFile)
             setattr_(target, "length", length)
-            setattr_(target, "hashes", proxy(hashes))
+            setattr_(target, "hashes", hashes)
             setattr_(target, "custom", None if custom is None else _custom(custom))
         except (TypeError, KeyError, ValueError, AttributeError, MalformedMetadataError):
             target = TargetFile.from_dict(meta, where=f"{role} target {name!r}")
