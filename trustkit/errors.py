@@ -21,6 +21,7 @@ __all__ = [
     "PassphraseError",
     "RemoteError",
     "RollbackError",
+    "RootMismatchError",
     "ServerUnavailableError",
     "SigningError",
     "ThresholdError",
@@ -28,6 +29,7 @@ __all__ = [
     "UnauthorizedError",
     "UnknownKeyError",
     "UnknownRoleError",
+    "UntrustedRootError",
     "VerificationError",
 ]
 
@@ -86,6 +88,22 @@ class RollbackError(VerificationError):
 
 class HashMismatchError(VerificationError):
     """Bytes whose length or hashes differ from what trusted metadata says they must be."""
+
+
+class UntrustedRootError(VerificationError):
+    """A root that fails notary's root checks: certificates (CN, expiry, SHA-1, RSA size), trust pinning, or
+    the rotation rule that a new root is signed by the previous root's threshold."""
+
+
+class RootMismatchError(HashMismatchError):
+    """A snapshot that lists a different root than the one trusted: the root must be updated first.
+
+    ``expected_sha256`` is the hex sha256 of the root the snapshot lists, to download it by checksum.
+    """
+
+    def __init__(self, message: str, *, expected_sha256: str) -> None:
+        super().__init__(message)
+        self.expected_sha256 = expected_sha256
 
 
 class RemoteError(TrustkitError):

@@ -367,3 +367,18 @@ def test_error_hierarchy() -> None:
     for kind in (tk.ThresholdError, tk.ExpiredMetadataError, tk.RollbackError, tk.KeyIdMismatchError):
         assert issubclass(kind, tk.VerificationError)
     assert issubclass(tk.PassphraseError, tk.KeyFormatError)
+
+
+def test_go_nil_lists_round_trip(repo: Repo) -> None:
+    """notary writes emptied keyids and roles as null, and a missing delegations object as nulls."""
+    data = edit(repo.targets.to_bytes(), _set(["signed", "delegations", "roles", 0, "keyids"], None))
+    assert b'"keyids":null' in data and tk.Metadata.from_bytes(data).to_bytes() == data
+    data = edit(repo.targets.to_bytes(), _set(["signed", "delegations", "roles"], None))
+    assert tk.Metadata.from_bytes(data).to_bytes() == data
+    absent = tk.Metadata.from_bytes(edit(repo.targets.to_bytes(), _delete(["signed", "delegations"])))
+    assert b'"delegations":{"keys":null,"roles":null}' in absent.to_bytes()
+    assert absent.signed.delegations.roles == ()
+    root_data = edit(repo.root.to_bytes(), _set(["signed", "roles", "snapshot", "keyids"], None))
+    assert tk.Metadata.from_bytes(root_data).to_bytes() == root_data
+    built = tk.Targets(version=1, expires=tk.default_expiry("targets"))
+    assert b'"delegations":{"keys":{},"roles":[]}' in tk.Metadata(built).to_bytes()

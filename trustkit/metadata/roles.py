@@ -278,20 +278,24 @@ class Role:
 
     keyids: tuple[str, ...] = attrs.field(converter=_str_tuple)
     threshold: int
+    # Go writes a nil slice as null: remembered from parsing so that files round-trip (never set when building)
+    _null_keyids: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str) -> Role:
         """Read ``{"keyids": […], "threshold": n}`` (``keyids`` may be null, as notary writes when empty)."""
         if not isinstance(obj, dict):
             raise MalformedMetadataError(f"{where}: must be an object")
-        return cls(
+        role = cls(
             _string_list(obj, "keyids", where, nullable=True),
             _integer(obj, "threshold", where, minimum=1),
         )
+        object.__setattr__(role, "_null_keyids", obj.get("keyids") is None)
+        return role
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes."""
-        return {"keyids": list(self.keyids), "threshold": self.threshold}
+        return {"keyids": None if self._null_keyids else list(self.keyids), "threshold": self.threshold}
 
 
 @attrs.frozen(unsafe_hash=False)
@@ -309,17 +313,19 @@ class DelegatedRole(Role):
         name = _get(obj, "name", str, where)
         if not is_delegation(name):
             raise MalformedMetadataError(f"{where}: delegation role {name!r} invalid")
-        return cls(
+        role = cls(
             _string_list(obj, "keyids", f"{where} {name}", nullable=True),
             _integer(obj, "threshold", f"{where} {name}", minimum=1),
             name=name,
             paths=_string_list(obj, "paths", f"{where} {name}", nullable=True),
         )
+        object.__setattr__(role, "_null_keyids", obj.get("keyids") is None)
+        return role
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes (``paths`` omitted when empty)."""
         out: dict[str, Any] = {
-            "keyids": list(self.keyids),
+            "keyids": None if self._null_keyids else list(self.keyids),
             "name": self.name,
             "threshold": self.threshold,
         }
@@ -338,6 +344,9 @@ class Delegations:
 
     keys: Mapping[str, PublicKey] = attrs.field(factory=dict, converter=_freeze)
     roles: tuple[DelegatedRole, ...] = attrs.field(default=(), converter=_roles_tuple)
+    # Go's nil map and nil slice are written as null: remembered from parsing so that files round-trip
+    _null_keys: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    _null_roles: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str) -> Delegations:
@@ -353,13 +362,24 @@ class Delegations:
         names = [role.name for role in roles]
         if len(set(names)) != len(names):
             raise MalformedMetadataError(f"{where}: a delegation role is listed twice")
-        return cls(keys, roles)
+        delegations = cls(keys, roles)
+        object.__setattr__(delegations, "_null_keys", raw_keys is None)
+        object.__setattr__(delegations, "_null_roles", obj.get("roles") is None)
+        return delegations
+
+    @classmethod
+    def absent(cls) -> Delegations:
+        """What Go makes of a targets file without ``delegations``: written back as ``{"keys":null,"roles":null}``."""
+        delegations = cls()
+        object.__setattr__(delegations, "_null_keys", True)
+        object.__setattr__(delegations, "_null_roles", True)
+        return delegations
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes (always present, ``{"keys":{},"roles":[]}`` when empty)."""
         return {
-            "keys": {kid: key.to_dict() for kid, key in self.keys.items()},
-            "roles": [role.to_dict() for role in self.roles],
+            "keys": None if self._null_keys else {kid: key.to_dict() for kid, key in self.keys.items()},
+            "roles": None if self._null_roles else [role.to_dict() for role in self.roles],
         }
 
     def get(self, name: str) -> DelegatedRole:
@@ -604,7 +624,9 @@ class Targets(Signed):
         common = cls._common(obj, cls.type, role)
         targets = _target_files(_get(obj, "targets", dict, role), role)
         raw_delegations = obj.get("delegations")
-        delegations = Delegations() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=role)
+        delegations = (
+            Delegations.absent() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=role)
+        )
         for entry in delegations.roles:
             if parent_role(entry.name) != role:
                 raise MalformedMetadataError(f"{role} type metadata invalid: delegation role {entry.name} invalid")
