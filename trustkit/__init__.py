@@ -16,6 +16,7 @@ from trustkit.errors import (
     PassphraseError,
     RemoteError,
     RollbackError,
+    RootMismatchError,
     ServerUnavailableError,
     SigningError,
     ThresholdError,
@@ -23,6 +24,7 @@ from trustkit.errors import (
     UnauthorizedError,
     UnknownKeyError,
     UnknownRoleError,
+    UntrustedRootError,
     VerificationError,
 )
 from trustkit.keys import (
@@ -48,6 +50,7 @@ from trustkit.metadata import (
     VerificationResult,
     default_expiry,
 )
+from trustkit.trust import TargetMatch, TrustedMetadataSet, TrustPinning
 
 __version__ = "0.1.0.dev0"
 
@@ -72,18 +75,23 @@ __all__ = [
     "Role",
     "RollbackError",
     "Root",
+    "RootMismatchError",
     "ServerUnavailableError",
     "Signature",
     "SigningError",
     "Snapshot",
     "TargetFile",
+    "TargetMatch",
     "Targets",
     "ThresholdError",
     "Timestamp",
+    "TrustPinning",
+    "TrustedMetadataSet",
     "TrustkitError",
     "UnauthorizedError",
     "UnknownKeyError",
     "UnknownRoleError",
+    "UntrustedRootError",
     "VerificationError",
     "VerificationResult",
     "__version__",

@@ -14,6 +14,7 @@ from trustkit.metadata.roles import (
     Targets,
     Timestamp,
     VerificationResult,
+    check_signatures,
     default_expiry,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "Targets",
     "Timestamp",
     "VerificationResult",
+    "check_signatures",
     "default_expiry",
 ]

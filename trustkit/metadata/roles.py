@@ -55,6 +55,7 @@ __all__ = [
     "Targets",
     "Timestamp",
     "VerificationResult",
+    "check_signatures",
     "default_expiry",
 ]
 
@@ -443,9 +444,9 @@ class VerificationResult:
         return self.verified
 
 
-def _verification_result(
+def check_signatures(
     role: str,
-    keyids: tuple[str, ...],
+    keyids: Iterable[str],
     threshold: int,
     keys: Mapping[str, PublicKey],
     metadata: Metadata[Any],
@@ -584,7 +585,7 @@ class Root(Signed):
     def get_verification_result(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
         """Which of ``role``'s keys signed ``metadata`` (never raises for a missed threshold)."""
         entry = self._role(role)
-        return _verification_result(role, entry.keyids, entry.threshold, self.keys, metadata)
+        return check_signatures(role, entry.keyids, entry.threshold, self.keys, metadata)
 
     def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
         """Check that ``metadata`` meets base role ``role``'s threshold; raise :class:`ThresholdError` if not."""
@@ -642,7 +643,7 @@ class Targets(Signed):
     def get_verification_result(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
         """Which of delegation ``role``'s keys signed ``metadata`` (never raises for a missed threshold)."""
         entry = self.delegations.get(role)
-        return _verification_result(role, entry.keyids, entry.threshold, self.delegations.keys, metadata)
+        return check_signatures(role, entry.keyids, entry.threshold, self.delegations.keys, metadata)
 
     def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
         """Check ``metadata`` meets delegation ``role``'s threshold; raise :class:`ThresholdError` if not."""

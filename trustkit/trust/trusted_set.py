@@ -1,0 +1,299 @@
+"""The trusted metadata of one GUN: an I/O-free state machine that accepts bytes only in the order notary's
+client update workflow allows, and only when every check passes.
+
+Order: root (and each intermediate root of a rotation), timestamp, snapshot, targets, then delegations parent
+first. Each ``update_*`` takes the bytes as received, parses them once, checks them and either keeps them or
+raises a typed error -- leaving what was trusted before untouched. Nothing here reads a file or a socket, so the
+whole security logic is tested with bytes alone (python-tuf's ``TrustedMetadataSet`` is the model).
+
+Checks: signatures and thresholds from the right keys (each key ID once); expiry of every role against an
+injectable clock; no rollback below the versions trusted before (an equal version is accepted, as notary does);
+the timestamp → snapshot → roles chain by length and sha256; delegations only as direct children named by their
+parent, with their paths restricted by prefix through the whole chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+
+from trustkit.errors import (
+    ExpiredMetadataError,
+    HashMismatchError,
+    RollbackError,
+    RootMismatchError,
+    TrustkitError,
+    UnknownRoleError,
+)
+from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
+from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
+
+__all__ = ["TargetMatch", "TrustedMetadataSet", "UpdateOrderError"]
+
+Clock = Callable[[], datetime]
+
+
+class UpdateOrderError(TrustkitError):
+    """An ``update_*`` call out of the workflow's order (for example a snapshot before a timestamp)."""
+
+
+@attrs.frozen(unsafe_hash=False)
+class TargetMatch:
+    """A trusted target: its name, its metadata and the role that signed it."""
+
+    name: str
+    target: TargetFile
+    role: str
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TrustedMetadataSet:
+    """Trusted metadata for ``gun``, grown one verified file at a time.
+
+    ``root_data`` is the starting root: one trusted before (from the cache, ``first_contact=False``), or the
+    first one ever seen (``first_contact=True``), which must then pass the certificate checks and ``pinning``.
+    ``min_versions`` are the versions trusted before for each role (from the cache); nothing older is accepted.
+    """
+
+    def __init__(
+        self,
+        root_data: bytes,
+        *,
+        gun: str,
+        first_contact: bool,
+        pinning: TrustPinning | None = None,
+        min_versions: Mapping[str, int] | None = None,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.gun = gun
+        self._clock = clock
+        self._min_versions = dict(min_versions or {})
+        self._bytes: dict[str, bytes] = {}
+        self._metadata: dict[str, Metadata[Any]] = {}
+        self._paths: dict[str, tuple[str, ...]] = {TARGETS: ("",)}
+        root = self._parse_root(root_data)
+        if first_contact:
+            validate_root(root, gun, pinning=pinning, now=clock())
+        else:
+            root.signed.verify_delegate(ROOT, root)
+        self._check_version(ROOT, root.signed.version)
+        self._accept(ROOT, root_data, root)
+
+    # --- reading what is trusted ---------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Metadata[Root]:
+        """The trusted root."""
+        return self._metadata[ROOT]
+
+    @property
+    def timestamp(self) -> Metadata[Timestamp] | None:
+        """The trusted timestamp, once loaded."""
+        return self._metadata.get(TIMESTAMP)
+
+    @property
+    def snapshot(self) -> Metadata[Snapshot] | None:
+        """The trusted snapshot, once loaded."""
+        return self._metadata.get(SNAPSHOT)
+
+    @property
+    def targets(self) -> Metadata[Targets] | None:
+        """The trusted top-level targets, once loaded."""
+        return self._metadata.get(TARGETS)
+
+    def __getitem__(self, role: str) -> Metadata[Any]:
+        try:
+            return self._metadata[role]
+        except KeyError:
+            raise UnknownRoleError(f"{role} is not trusted (not loaded)") from None
+
+    def __contains__(self, role: object) -> bool:
+        return role in self._metadata
+
+    def raw(self, role: str) -> bytes:
+        """The exact bytes of a trusted role, as received (what the cache stores)."""
+        try:
+            return self._bytes[role]
+        except KeyError:
+            raise UnknownRoleError(f"{role} is not trusted (not loaded)") from None
+
+    def roles(self) -> list[str]:
+        """The trusted roles, in the order they were accepted."""
+        return list(self._metadata)
+
+    def delegation_paths(self, role: str) -> tuple[str, ...]:
+        """The paths ``role`` may sign once restricted by every ancestor's paths (``targets``: everything)."""
+        if role not in self._paths:
+            raise UnknownRoleError(f"{role} is not a trusted targets role")
+        return self._paths[role]
+
+    # --- the workflow --------------------------------------------------------------------------------------
+
+    def update_root(self, data: bytes, *, intermediate: bool = False) -> Metadata[Root]:
+        """Accept a newer root (one step of a rotation): signed by the old root's threshold and its own.
+
+        ``intermediate`` roots of a chain may have expired certificates and expiry dates, as notary allows; the
+        last root must not. Only allowed before the timestamp is loaded.
+        """
+        if TIMESTAMP in self._metadata:
+            raise UpdateOrderError("the root can only be updated before the timestamp")
+        new = self._parse_root(data)
+        previous = self.root.signed
+        if new.signed.version < previous.version:
+            raise RollbackError(f"root version {new.signed.version} is lower than current version {previous.version}")
+        validate_root_rotation(previous, new, self.gun, now=self._clock(), check_expiry=not intermediate)
+        if not intermediate:
+            self._check_expiry(ROOT, new)
+        self._accept(ROOT, data, new)
+        return new
+
+    def update_timestamp(self, data: bytes) -> Metadata[Timestamp]:
+        """Accept a timestamp signed by root's timestamp keys, unexpired and not older than trusted before."""
+        self._check_expiry(ROOT, self.root)
+        if SNAPSHOT in self._metadata:
+            raise UpdateOrderError("the timestamp must be loaded before the snapshot")
+        timestamp = self._parse(TIMESTAMP, data)
+        self.root.signed.verify_delegate(TIMESTAMP, timestamp)
+        self._check_version(TIMESTAMP, timestamp.signed.version)
+        self._check_expiry(TIMESTAMP, timestamp)
+        self._accept(TIMESTAMP, data, timestamp)
+        return timestamp
+
+    def update_snapshot(self, data: bytes) -> Metadata[Snapshot]:
+        """Accept the snapshot the timestamp names (by length and hashes), signed by root's snapshot keys.
+
+        Raises :class:`RootMismatchError` when it lists another root than the trusted one: update the root first.
+        """
+        timestamp = self._require(TIMESTAMP, "the snapshot")
+        if TARGETS in self._metadata:
+            raise UpdateOrderError("the snapshot must be loaded before targets")
+        timestamp.signed.snapshot_meta.verify_data(data, what=SNAPSHOT)
+        snapshot = self._parse(SNAPSHOT, data)
+        self.root.signed.verify_delegate(SNAPSHOT, snapshot)
+        self._check_version(SNAPSHOT, snapshot.signed.version)
+        self._check_expiry(SNAPSHOT, snapshot)
+        root_meta = snapshot.signed.meta[ROOT]
+        try:
+            root_meta.verify_data(self._bytes[ROOT], what=ROOT)
+        except HashMismatchError:
+            raise RootMismatchError(
+                "the snapshot lists a different root than the trusted one: update the root first",
+                expected_sha256=root_meta.hashes["sha256"].hex(),
+            ) from None
+        self._accept(SNAPSHOT, data, snapshot)
+        return snapshot
+
+    def update_targets(self, data: bytes) -> Metadata[Targets]:
+        """Accept the top-level targets named by the snapshot, signed by root's targets keys."""
+        snapshot = self._require(SNAPSHOT, "targets")
+        self._snapshot_entry(snapshot, TARGETS).verify_data(data, what=TARGETS)
+        targets = self._parse(TARGETS, data)
+        self.root.signed.verify_delegate(TARGETS, targets)
+        self._check_version(TARGETS, targets.signed.version)
+        self._check_expiry(TARGETS, targets)
+        self._accept(TARGETS, data, targets)
+        return targets
+
+    def update_delegation(self, role: str, data: bytes) -> Metadata[Targets]:
+        """Accept delegated role ``role``: named by its (trusted) parent, listed in the snapshot, signed by the
+        parent's threshold of its keys, unexpired and not rolled back."""
+        if not is_delegation(role):
+            raise UnknownRoleError(f"{role!r} is not a delegation name")
+        parent_name = parent_role(role)
+        parent = self._metadata.get(parent_name)
+        if parent is None or not isinstance(parent.signed, Targets):
+            raise UpdateOrderError(f"{role}: its parent {parent_name} must be trusted first")
+        delegated = parent.signed.delegations.get(role)
+        snapshot = self._require(SNAPSHOT, role)
+        self._snapshot_entry(snapshot, role).verify_data(data, what=role)
+        metadata = self._parse(role, data)
+        parent.signed.verify_delegate(role, metadata)
+        self._check_version(role, metadata.signed.version)
+        self._check_expiry(role, metadata)
+        parent_paths = self._paths[parent_name]
+        restricted = tuple(p for p in delegated.paths if any(p.startswith(prefix) for prefix in parent_paths))
+        self._accept(role, data, metadata)
+        self._paths[role] = restricted
+        return metadata
+
+    # --- targets -------------------------------------------------------------------------------------------
+
+    def walk(self) -> Iterator[str]:
+        """Trusted targets roles breadth-first from ``targets``, in each parent's delegation order."""
+        if TARGETS not in self._metadata:
+            return
+        queue = [TARGETS]
+        while queue:
+            role = queue.pop(0)
+            yield role
+            signed = self._metadata[role].signed
+            queue.extend(d.name for d in signed.delegations.roles if d.name in self._metadata)
+
+    def get_target(self, name: str) -> TargetMatch | None:
+        """The first trusted role, breadth-first, whose restricted paths cover ``name`` and that lists it."""
+        for role in self.walk():
+            if not any(name.startswith(prefix) for prefix in self._paths[role]):
+                continue
+            target = self._metadata[role].signed.targets.get(name)
+            if target is not None:
+                return TargetMatch(name, target, role)
+        return None
+
+    def list_targets(self) -> list[TargetMatch]:
+        """Every trusted target, each from the first role (breadth-first) allowed to sign it that lists it."""
+        found: dict[str, TargetMatch] = {}
+        for role in self.walk():
+            paths = self._paths[role]
+            everything = "" in paths
+            for name, target in self._metadata[role].signed.targets.items():
+                if name in found or not (everything or any(name.startswith(p) for p in paths)):
+                    continue
+                found[name] = TargetMatch(name, target, role)
+        return list(found.values())
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _parse_root(self, data: bytes) -> Metadata[Root]:
+        return self._parse(ROOT, data)
+
+    @staticmethod
+    def _parse(role: str, data: bytes) -> Metadata[Any]:
+        return Metadata.from_bytes(data, role=role)
+
+    def _require(self, role: str, what: str) -> Metadata[Any]:
+        metadata = self._metadata.get(role)
+        if metadata is None:
+            raise UpdateOrderError(f"{what} needs a trusted {role} first")
+        return metadata
+
+    @staticmethod
+    def _snapshot_entry(snapshot: Metadata[Snapshot], role: str) -> MetaFile:
+        entry = snapshot.signed.meta.get(role)
+        if entry is None:
+            raise UnknownRoleError(f"the snapshot does not list {role}")
+        return entry
+
+    def _check_version(self, role: str, version: int) -> None:
+        minimum = self._min_versions.get(role, 0)
+        current = self._metadata.get(role)
+        if current is not None:
+            minimum = max(minimum, current.signed.version)
+        if version < minimum:
+            raise RollbackError(f"{role} version {version} is lower than current version {minimum}")
+
+    def _check_expiry(self, role: str, metadata: Metadata[Any]) -> None:
+        now = self._clock()
+        if metadata.signed.is_expired(now):
+            raise ExpiredMetadataError(f"{role} expired at {metadata.signed.expires_text}")
+
+    def _accept(self, role: str, data: bytes, metadata: Metadata[Any]) -> None:
+        self._bytes[role] = data
+        self._metadata[role] = metadata
+        self._min_versions[role] = max(self._min_versions.get(role, 0), metadata.signed.version)
