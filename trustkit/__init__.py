@@ -3,6 +3,7 @@
 The names users type live here; each layer's package (``trustkit.keys``, ``trustkit.metadata``) holds the rest.
 """
 
+from trustkit.client import MetadataCache, Reader
 from trustkit.errors import (
     CanonicalizationError,
     ConflictError,
@@ -15,10 +16,12 @@ from trustkit.errors import (
     OversizedResponseError,
     PassphraseError,
     RemoteError,
+    RepositoryNotFoundError,
     RollbackError,
     RootMismatchError,
     ServerUnavailableError,
     SigningError,
+    TargetNotFoundError,
     ThresholdError,
     TrustkitError,
     UnauthorizedError,
@@ -66,12 +69,15 @@ __all__ = [
     "MalformedMetadataError",
     "MetaFile",
     "Metadata",
+    "MetadataCache",
     "NotFoundError",
     "OversizedResponseError",
     "PassphraseError",
     "PrivateKey",
     "PublicKey",
+    "Reader",
     "RemoteError",
+    "RepositoryNotFoundError",
     "Role",
     "RollbackError",
     "Root",
@@ -82,6 +88,7 @@ __all__ = [
     "Snapshot",
     "TargetFile",
     "TargetMatch",
+    "TargetNotFoundError",
     "Targets",
     "ThresholdError",
     "Timestamp",

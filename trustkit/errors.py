@@ -20,10 +20,12 @@ __all__ = [
     "OversizedResponseError",
     "PassphraseError",
     "RemoteError",
+    "RepositoryNotFoundError",
     "RollbackError",
     "RootMismatchError",
     "ServerUnavailableError",
     "SigningError",
+    "TargetNotFoundError",
     "ThresholdError",
     "TrustkitError",
     "UnauthorizedError",
@@ -140,3 +142,11 @@ class ServerUnavailableError(RemoteError):
 
 class OversizedResponseError(RemoteError):
     """The remote sent more bytes than allowed for what was asked (notary's ``ErrMaliciousServer``)."""
+
+
+class RepositoryNotFoundError(NotFoundError):
+    """The remote has no trust data for the GUN and nothing is cached (notary's ``ErrRepositoryNotExist``)."""
+
+
+class TargetNotFoundError(TrustkitError):
+    """No trusted role signs a target of that name (notary's ``ErrNoSuchTarget``)."""

@@ -443,3 +443,22 @@ def _reseal(sim: RepoSim, files: dict[str, bytes]) -> dict[str, bytes]:
 def test_models_unchanged(sim: RepoSim) -> None:
     trusted = load_all(sim.publish())
     assert attrs.has(type(trusted.root.signed))
+
+
+def test_role_priority_lists(sim: RepoSim) -> None:
+    sim.targets["dup"] = tk.TargetFile.from_digest("aa" * 32, 1)
+    sim.delegations["targets/releases"].targets["dup"] = tk.TargetFile.from_digest("bb" * 32, 2)
+    sim.delegations["targets/releases/nightly"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/releases/nightly"].targets["n1"] = tk.TargetFile.from_digest("cc" * 32, 3)
+    trusted = load_all(sim.publish())
+    match = trusted.get_target("dup", roles=("targets/releases", "targets"))
+    assert match is not None and match.role == "targets/releases"
+    names = [(m.name, m.role) for m in trusted.list_targets(roles=("targets/releases", "targets"))]
+    assert names == [
+        ("dup", "targets/releases"),
+        ("v2", "targets/releases"),
+        ("n1", "targets/releases/nightly"),
+        ("v1", "targets"),
+    ]
+    assert [m.name for m in trusted.list_targets(roles=("targets/releases/nightly",))] == ["n1"]
+    assert trusted.list_targets(roles=("targets/unknown",)) == []

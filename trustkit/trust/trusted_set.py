@@ -225,20 +225,28 @@ class TrustedMetadataSet:
 
     # --- targets -------------------------------------------------------------------------------------------
 
-    def walk(self) -> Iterator[str]:
-        """Trusted targets roles breadth-first from ``targets``, in each parent's delegation order."""
-        if TARGETS not in self._metadata:
+    def walk(self, start: str = TARGETS, *, skip: frozenset[str] = frozenset()) -> Iterator[str]:
+        """Trusted targets roles breadth-first from ``start``, in each parent's delegation order, leaving out the
+        subtrees of the roles in ``skip``."""
+        if start not in self._metadata or start not in self._paths:
             return
-        queue = [TARGETS]
+        queue = [start]
         while queue:
             role = queue.pop(0)
             yield role
             signed = self._metadata[role].signed
-            queue.extend(d.name for d in signed.delegations.roles if d.name in self._metadata)
+            queue.extend(d.name for d in signed.delegations.roles if d.name in self._metadata and d.name not in skip)
 
-    def get_target(self, name: str) -> TargetMatch | None:
-        """The first trusted role, breadth-first, whose restricted paths cover ``name`` and that lists it."""
-        for role in self.walk():
+    def _walk_roles(self, roles: tuple[str, ...]) -> Iterator[str]:
+        """Notary's walk with a role priority list: each listed role's subtree, skipping the other listed roles."""
+        listed = frozenset(roles)
+        for role in roles:
+            yield from self.walk(role, skip=listed - {role})
+
+    def get_target(self, name: str, *, roles: tuple[str, ...] = (TARGETS,)) -> TargetMatch | None:
+        """The first trusted role, breadth-first (within ``roles``, in priority order), whose restricted paths
+        cover ``name`` and that lists it -- notary's ``GetTargetByName``."""
+        for role in self._walk_roles(roles):
             if not any(name.startswith(prefix) for prefix in self._paths[role]):
                 continue
             target = self._metadata[role].signed.targets.get(name)
@@ -246,10 +254,11 @@ class TrustedMetadataSet:
                 return TargetMatch(name, target, role)
         return None
 
-    def list_targets(self) -> list[TargetMatch]:
-        """Every trusted target, each from the first role (breadth-first) allowed to sign it that lists it."""
+    def list_targets(self, *, roles: tuple[str, ...] = (TARGETS,)) -> list[TargetMatch]:
+        """Every trusted target (within ``roles``, in priority order), each from the first role allowed to sign
+        it that lists it -- notary's ``ListTargets``."""
         found: dict[str, TargetMatch] = {}
-        for role in self.walk():
+        for role in self._walk_roles(roles):
             paths = self._paths[role]
             everything = "" in paths
             for name, target in self._metadata[role].signed.targets.items():

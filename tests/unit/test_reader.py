@@ -1,0 +1,218 @@
+"""The client update workflow over a remote and the verified cache (I/O against a fake remote and tmp dirs)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import trustkit as tk
+from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
+from trustkit.client import MetadataCache, Reader
+
+
+class FakeRemote:
+    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; counts GETs."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.by_hash: dict[str, bytes] = {}
+        self.roots: dict[int, bytes] = {}
+        self.requests: list[tuple[str, str | None, int | None]] = []
+
+    def serve(self, files: dict[str, bytes]) -> None:
+        self.files = dict(files)
+        for data in files.values():
+            self.by_hash[hashlib.sha256(data).hexdigest()] = data
+        root = tk.Metadata.from_bytes(files["root"])
+        self.roots[root.signed.version] = files["root"]
+
+    def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        self.requests.append((role, checksum, version))
+        if gun != GUN or role not in self.files:
+            raise tk.NotFoundError(f"{role} not found", status=404)
+        if checksum is not None:
+            data = self.by_hash.get(checksum)
+        elif version is not None:
+            data = self.roots.get(version) if role == "root" else None
+        else:
+            data = self.files[role]
+        if data is None:
+            raise tk.NotFoundError(f"{role} not found", status=404)
+        if len(data) > max_size:
+            raise tk.OversizedResponseError(f"{role} is larger than {max_size}")
+        return data
+
+
+@pytest.fixture
+def sim() -> RepoSim:
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"content one")
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/releases"].targets["v2"] = tk.TargetFile.from_digest("22" * 32, 200)
+    return sim
+
+
+@pytest.fixture
+def remote(sim: RepoSim) -> FakeRemote:
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    return remote
+
+
+def reader(remote: FakeRemote | None, tmp_path: Path, **kwargs: object) -> Reader:
+    return Reader(GUN, remote, cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+
+def test_first_contact_caches_in_notary_layout(remote: FakeRemote, tmp_path: Path) -> None:
+    client = reader(remote, tmp_path)
+    names = [(m.name, m.role) for m in client.list_targets()]
+    assert names == [("v1", "targets"), ("v2", "targets/releases")]
+    metadata = tmp_path / "tuf" / "localhost:5000" / "sim" / "app" / "metadata"
+    assert sorted(p.relative_to(metadata).as_posix() for p in metadata.rglob("*.json")) == [
+        "root.json",
+        "snapshot.json",
+        "targets.json",
+        "targets/releases.json",
+        "timestamp.json",
+    ]
+    assert (metadata / "targets.json").read_bytes() == remote.files["targets"]
+    fetched = [(role, checksum is not None) for role, checksum, _ in remote.requests]
+    assert fetched == [
+        ("root", False),
+        ("timestamp", False),
+        ("snapshot", True),
+        ("targets", True),
+        ("targets/releases", True),
+    ]
+
+
+def test_warm_cache_downloads_only_the_timestamp(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    remote.requests.clear()
+    reader(remote, tmp_path).refresh()
+    assert [role for role, _, _ in remote.requests] == ["timestamp"]
+
+
+def test_new_version_is_downloaded(sim: RepoSim, remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    sim.targets["v3"] = tk.TargetFile.from_digest("33" * 32, 3)
+    remote.serve(sim.publish())
+    assert reader(remote, tmp_path).get_target("v3").role == "targets"
+
+
+def test_offline_from_cache_and_refusing_expired(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    offline = Reader(GUN, None, cache=MetadataCache(tmp_path, GUN), offline=True, clock=lambda: NOW)
+    assert offline.get_target("v2").target.length == 200
+    later = NOW + timedelta(days=15)  # past the timestamp's 14 days
+    expired = Reader(GUN, None, cache=MetadataCache(tmp_path, GUN), offline=True, clock=lambda: later)
+    with pytest.raises(tk.ExpiredMetadataError, match="timestamp expired"):
+        expired.refresh()
+    with pytest.raises(tk.RepositoryNotFoundError):
+        Reader(GUN, None, cache=MetadataCache(tmp_path / "empty", GUN), offline=True).refresh()
+
+
+def test_unavailable_server_falls_back_to_cached_timestamp(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    remote.files.pop("timestamp")
+    assert reader(remote, tmp_path).get_target("v1").role == "targets"
+
+
+def test_rollback_against_the_cache_keeps_the_last_good_state(sim: RepoSim, tmp_path: Path) -> None:
+    remote = FakeRemote()
+    old = sim.publish()
+    remote.serve(sim.publish())
+    reader(remote, tmp_path).refresh()
+    cached_before = {p: p.read_bytes() for p in tmp_path.rglob("*.json")}
+    remote.serve(old)  # a consistent, validly signed, older repository
+    with pytest.raises(tk.RollbackError, match="timestamp version 1 is lower than current version 2"):
+        reader(remote, tmp_path).refresh()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.json")} == cached_before
+
+
+def test_malformed_timestamp_keeps_cache(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    cached = MetadataCache(tmp_path, GUN).load("timestamp")
+    remote.files["timestamp"] = b'{"signed": nope'
+    with pytest.raises(tk.MalformedMetadataError):
+        reader(remote, tmp_path).refresh()
+    assert MetadataCache(tmp_path, GUN).load("timestamp") == cached
+
+
+def test_root_rotation_is_followed(sim: RepoSim, remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    new_key = tk.generate_private_key()
+    sim.add_root_cert(new_key)
+    sim.signing_root_keys = [sim.root_keys[0], new_key]
+    remote.serve(sim.publish(new_root=True))
+    client = reader(remote, tmp_path)
+    assert client.trusted.root.signed.version == 2
+    assert MetadataCache(tmp_path, GUN).load("root") == remote.files["root"]
+
+
+def test_skipped_intermediate_roots_are_walked(sim: RepoSim, remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    key2, key3 = tk.generate_private_key(), tk.generate_private_key()
+    sim.add_root_cert(key2)
+    sim.signing_root_keys = [sim.root_keys[0], key2]
+    remote.serve(sim.publish(new_root=True))
+    sim.add_root_cert(key3)
+    sim.signing_root_keys = [key2, key3]
+    remote.serve(sim.publish(new_root=True))
+    client = reader(remote, tmp_path)
+    assert client.trusted.root.signed.version == 3
+    assert ("root", None, 2) in remote.requests
+
+
+def test_rotation_not_signed_by_old_root_is_refused(sim: RepoSim, remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    attacker = tk.generate_private_key()
+    sim.add_root_cert(attacker)
+    sim.signing_root_keys = [attacker]
+    remote.serve(sim.publish(new_root=True))
+    with pytest.raises(tk.UntrustedRootError):
+        reader(remote, tmp_path).refresh()
+    assert tk.Metadata.from_bytes(MetadataCache(tmp_path, GUN).load("root") or b"").signed.version == 1
+
+
+def test_expired_delegation_is_skipped(sim: RepoSim, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sim.expires["targets/releases"] = NOW - timedelta(days=1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    with caplog.at_level(logging.WARNING):
+        names = [m.name for m in reader(remote, tmp_path).list_targets()]
+    assert names == ["v1"]
+    assert "skipping targets/releases" in caplog.text
+
+
+def test_oversized_download_is_an_error(sim: RepoSim, remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    remote.files["timestamp"] = b" " * (1024 * 1024 + 1)
+    with pytest.raises(tk.OversizedResponseError):
+        reader(remote, tmp_path).refresh()
+
+
+def test_verify_and_lookup(remote: FakeRemote, tmp_path: Path) -> None:
+    client = reader(remote, tmp_path)
+    assert client.verify_target("v1", b"content one").role == "targets"
+    with pytest.raises(tk.HashMismatchError, match="data not present in the trusted collection"):
+        client.verify_target("v1", b"content two")
+    with pytest.raises(tk.TargetNotFoundError, match="No valid trust data for nope"):
+        client.get_target("nope")
+    assert [m.name for m in client.list_targets(roles=["targets/releases"])] == ["v2"]
+
+
+def test_unknown_repository(tmp_path: Path) -> None:
+    with pytest.raises(tk.RepositoryNotFoundError, match="trust data missing for remote repository"):
+        reader(FakeRemote(), tmp_path).refresh()
+
+
+def test_reads_need_a_remote_unless_offline() -> None:
+    with pytest.raises(ValueError, match="remote"):
+        Reader(GUN, None)

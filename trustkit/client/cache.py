@@ -1,0 +1,63 @@
+"""The verified metadata cache, in notary's layout: ``<trust_dir>/tuf/<gun>/metadata/<role>.json``.
+
+Only bytes that passed verification are stored, each written atomically, so the cache always holds a last good
+state that the next update can start from (and that the real notary client reads too, and vice versa).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trustkit._fs import atomic_write, remove_file
+from trustkit.errors import OversizedResponseError, UnknownRoleError
+from trustkit.metadata.names import is_valid_role
+
+__all__ = ["MAX_CACHED_SIZE", "MetadataCache"]
+
+MAX_CACHED_SIZE = 100 * 1024 * 1024
+"""notary's ``MaxDownloadSize``: a cached file larger than this is not read."""
+
+
+class MetadataCache:
+    """The verified metadata of one GUN under a trust directory."""
+
+    def __init__(self, trust_dir: Path | str, gun: str) -> None:
+        self.trust_dir = Path(trust_dir)
+        self.gun = gun
+        self.path = self.trust_dir / "tuf" / Path(*gun.split("/")) / "metadata"
+
+    def _file(self, role: str) -> Path:
+        if not is_valid_role(role):
+            raise UnknownRoleError(f"{role!r} is not a valid role name")
+        return self.path.joinpath(*role.split("/")).with_suffix(".json")
+
+    def load(self, role: str, *, max_size: int = MAX_CACHED_SIZE) -> bytes | None:
+        """The cached bytes of ``role``, or None when there are none."""
+        path = self._file(role)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(max_size + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        if len(data) > max_size:
+            raise OversizedResponseError(f"cached {role} at {path} is larger than {max_size} bytes")
+        return data
+
+    def store(self, role: str, data: bytes) -> None:
+        """Store verified bytes for ``role`` (atomically, 0600 in 0700 folders)."""
+        atomic_write(self._file(role), data)
+
+    def remove(self, role: str) -> bool:
+        """Forget ``role``; False when it was not cached."""
+        return remove_file(self._file(role))
+
+    def roles(self) -> list[str]:
+        """The roles cached, base roles and delegations (``targets/…``)."""
+        if not self.path.is_dir():
+            return []
+        found = []
+        for file in sorted(self.path.rglob("*.json")):
+            role = file.relative_to(self.path).with_suffix("").as_posix()
+            if is_valid_role(role):
+                found.append(role)
+        return found

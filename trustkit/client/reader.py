@@ -1,0 +1,303 @@
+"""Trusted reads: notary's client update workflow over any remote, with a verified cache.
+
+:class:`Reader` downloads what the trusted state says it needs -- ``timestamp.json``, then snapshot, targets and
+delegations by their sha256 (as notary does), each capped at the length the parent lists -- feeds every file
+through a :class:`~trustkit.trust.TrustedMetadataSet`, and caches only what verified. It starts from the cached
+root, rotates the root when the server's data says so (walking every intermediate root version), can work
+offline from the cache, and refuses -- never guesses -- when the cache has expired. Reads never need a private
+key or a passphrase.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Protocol
+
+from trustkit.client.cache import MetadataCache
+from trustkit.errors import (
+    ExpiredMetadataError,
+    HashMismatchError,
+    MalformedMetadataError,
+    NotFoundError,
+    RemoteError,
+    RepositoryNotFoundError,
+    RootMismatchError,
+    ServerUnavailableError,
+    TargetNotFoundError,
+    ThresholdError,
+    TrustkitError,
+    UntrustedRootError,
+    VerificationError,
+)
+from trustkit.metadata import Metadata
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
+from trustkit.trust import TargetMatch, TrustedMetadataSet, TrustPinning
+
+__all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
+
+logger = logging.getLogger(__name__)
+
+MAX_ROOT_SIZE = 100 * 1024 * 1024
+"""notary's ``MaxDownloadSize``, the cap for a root whose size nothing trusted states."""
+MAX_TIMESTAMP_SIZE = 1024 * 1024
+"""notary's ``MaxTimestampSize``."""
+_MAX_ROOT_WALK = 1000
+_VERSION_TAIL = re.compile(rb',"version":([0-9]{1,16})\},"signatures":\[')
+
+
+class MetadataSource(Protocol):
+    """What the reader needs from a remote: one role's bytes, current, by sha256 or by version, capped."""
+
+    def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        """The bytes of ``role`` (at most ``max_size``; more is an error)."""
+        ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Reader:
+    """Reads and verifies the trust data of one GUN.
+
+    ``remote`` is any remote (``NotaryServer``, ``LocalRemote``, ``MemoryRemote``); ``cache`` keeps verified
+    metadata between runs (``MetadataCache(trust_dir, gun)``, or None for none); ``pinning`` applies on first
+    contact; ``offline`` works from the cache alone.
+    """
+
+    def __init__(
+        self,
+        gun: str,
+        remote: MetadataSource | None,
+        *,
+        cache: MetadataCache | None = None,
+        pinning: TrustPinning | None = None,
+        offline: bool = False,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if remote is None and not offline:
+            raise ValueError("a remote is needed unless offline=True")
+        self.gun = gun
+        self.remote = remote
+        self.cache = cache
+        self.pinning = pinning
+        self.offline = offline
+        self._clock = clock
+        self._trusted: TrustedMetadataSet | None = None
+
+    # --- results -------------------------------------------------------------------------------------------
+
+    @property
+    def trusted(self) -> TrustedMetadataSet:
+        """The trusted state of the last :meth:`refresh` (refreshing first if there was none)."""
+        if self._trusted is None:
+            return self.refresh()
+        return self._trusted
+
+    def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
+        """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
+        return self.trusted.list_targets(roles=tuple(roles))
+
+    def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
+        match = self.trusted.get_target(name, roles=tuple(roles))
+        if match is None:
+            raise TargetNotFoundError(f"No valid trust data for {name}")
+        return match
+
+    def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """Check content bytes against trusted target ``name`` (what ``notary verify`` does)."""
+        match = self.get_target(name, roles=roles)
+        try:
+            match.target.verify_data(data, what=name)
+        except HashMismatchError as exc:
+            raise HashMismatchError(f"data not present in the trusted collection: {exc}") from None
+        return match
+
+    # --- the workflow --------------------------------------------------------------------------------------
+
+    def refresh(self) -> TrustedMetadataSet:
+        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`).
+
+        On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
+        the last good state.
+        """
+        cached_root = self._cached(ROOT)
+        try:
+            trusted = self._update(cached_root)
+        except (VerificationError, MalformedMetadataError) as first_error:
+            if self.offline:
+                raise
+            # notary re-bootstraps from the trusted root, rotates it if the server has a newer one, tries once more
+            logger.info("update of %s failed (%s): checking for a new root", self.gun, first_error)
+            rotated = self._rotate_root(cached_root, first_error)
+            if rotated is None:
+                raise
+            trusted = self._update(rotated)
+        self._trusted = trusted
+        return trusted
+
+    def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
+        trusted = self._bootstrap(root_data)
+        self._load_timestamp(trusted)
+        self._load_snapshot(trusted)
+        self._load_role(trusted, TARGETS)
+        self._load_delegations(trusted)
+        return trusted
+
+    def _bootstrap(self, root_data: bytes | None) -> TrustedMetadataSet:
+        versions = self._cached_versions()
+        if root_data is not None:
+            return TrustedMetadataSet(
+                root_data, gun=self.gun, first_contact=False, min_versions=versions, clock=self._clock
+            )
+        if self.offline:
+            raise RepositoryNotFoundError(f"no cached trust data for {self.gun}, and offline")
+        try:
+            data = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
+        except NotFoundError:
+            raise RepositoryNotFoundError(
+                f"trust data missing for remote repository {self.gun}: the server does not have trust data for it"
+            ) from None
+        trusted = TrustedMetadataSet(
+            data, gun=self.gun, first_contact=True, pinning=self.pinning, min_versions=versions, clock=self._clock
+        )
+        self._store(ROOT, data)
+        return trusted
+
+    def _load_timestamp(self, trusted: TrustedMetadataSet) -> None:
+        if not self.offline:
+            try:
+                data = self._fetch(TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
+            except (NotFoundError, ServerUnavailableError) as exc:
+                logger.warning("timestamp of %s unavailable (%s): using the cached one", self.gun, exc)
+            else:
+                trusted.update_timestamp(data)
+                self._store(TIMESTAMP, data)
+                return
+        cached = self._cached(TIMESTAMP)
+        if cached is None:
+            raise RepositoryNotFoundError(f"no timestamp for {self.gun}: the remote is unavailable and none is cached")
+        trusted.update_timestamp(cached)
+
+    def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
+        timestamp = trusted[TIMESTAMP]
+        meta = timestamp.signed.snapshot_meta
+        self._load_by_meta(SNAPSHOT, meta.hashes["sha256"].hex(), meta.length, trusted.update_snapshot)
+
+    def _load_role(self, trusted: TrustedMetadataSet, role: str) -> None:
+        entry = trusted[SNAPSHOT].signed.meta.get(role)
+        if entry is None:
+            raise MalformedMetadataError(f"the snapshot does not list {role}")
+
+        def update(data: bytes) -> object:
+            if role == TARGETS:
+                return trusted.update_targets(data)
+            return trusted.update_delegation(role, data)
+
+        self._load_by_meta(role, entry.hashes["sha256"].hex(), entry.length, update)
+
+    def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
+        """Fetch delegations depth-first (pre-order), only those the snapshot lists; an expired or under-signed
+        delegation is skipped with its subtree, as notary does, anything else is fatal."""
+        listed = trusted[SNAPSHOT].signed.meta
+
+        def visit(parent: str) -> None:
+            for delegation in trusted[parent].signed.delegations.roles:
+                if delegation.name not in listed:
+                    continue
+                try:
+                    self._load_role(trusted, delegation.name)
+                except (ExpiredMetadataError, ThresholdError) as exc:
+                    logger.warning("skipping %s and its delegations: %s", delegation.name, exc)
+                    continue
+                visit(delegation.name)
+
+        visit(TARGETS)
+
+    def _load_by_meta(self, role: str, sha256: str, length: int, update: Callable[[bytes], object]) -> None:
+        cached = self._cached(role, max_size=length)
+        if cached is not None and hashlib.sha256(cached).hexdigest() == sha256:
+            update(cached)
+            return
+        if self.offline:
+            raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
+        data = self._fetch(role, max_size=length, checksum=sha256)
+        update(data)
+        self._store(role, data)
+
+    def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> bytes | None:
+        """Download a newer root and rotate to it (through every intermediate version when the newest is not
+        signed by the trusted root's keys). Returns the new root's bytes, or None when there is nothing newer."""
+        if cached_root is None:
+            return None
+        trusted = TrustedMetadataSet(cached_root, gun=self.gun, first_contact=False, clock=self._clock)
+        if isinstance(error, RootMismatchError):
+            newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
+        else:
+            newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
+        if newest == cached_root:
+            return None
+        try:
+            trusted.update_root(newest)
+        except UntrustedRootError:
+            newest_version = Metadata.from_bytes(newest, role=ROOT).signed.version
+            current = trusted.root.signed.version
+            if newest_version - current > _MAX_ROOT_WALK:
+                raise
+            for version in range(current + 1, newest_version):
+                trusted.update_root(self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version), intermediate=True)
+            trusted.update_root(newest)
+        self._store(ROOT, newest)
+        return newest
+
+    # --- I/O -----------------------------------------------------------------------------------------------
+
+    def _fetch(self, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None) -> bytes:
+        if self.remote is None:
+            raise RepositoryNotFoundError(f"{role} of {self.gun} is needed, and offline")
+        return self.remote.get_role(self.gun, role, max_size=max_size, checksum=checksum, version=version)
+
+    def _cached(self, role: str, *, max_size: int | None = None) -> bytes | None:
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.load(role) if max_size is None else self.cache.load(role, max_size=max_size)
+        except RemoteError:  # an oversized cached file: ignore it, as notary does
+            return None
+
+    def _store(self, role: str, data: bytes) -> None:
+        if self.cache is not None:
+            self.cache.store(role, data)
+
+    def _cached_versions(self) -> dict[str, int]:
+        """Versions of the cached metadata: the floor below which nothing is accepted (rollback protection)."""
+        versions: dict[str, int] = {}
+        if self.cache is None:
+            return versions
+        for role in self.cache.roles():
+            data = self._cached(role)
+            version = _version_of(data) if data is not None else None
+            if version is None:
+                logger.warning("ignoring unreadable cached %s of %s", role, self.gun)
+            else:
+                versions[role] = version
+        return versions
+
+
+def _version_of(data: bytes) -> int | None:
+    """The version of cached metadata: found at the end of canonical ``signed`` (where sorted keys put it)
+    without parsing a file that may hold 100k targets, else by parsing it."""
+    match = _VERSION_TAIL.search(data, max(0, data.rfind(b'"signatures":[') - 40))
+    if match is not None:
+        return int(match.group(1))
+    try:
+        return int(Metadata.from_bytes(data).signed.version)
+    except MalformedMetadataError:
+        return None
