@@ -30,10 +30,12 @@ from typing import Any
 from trustkit.errors import CanonicalizationError, MalformedMetadataError
 
 __all__ = [
+    "GoStruct",
     "GoTime",
     "canonical",
     "decode",
     "go_html_escape",
+    "go_marshal",
     "go_string",
     "loads",
     "normalise_json",
@@ -250,6 +252,33 @@ _GO_STRING_ESCAPES = {
     "\u2029": "\\u2029",
 }
 _GO_STRING_UNSAFE = re.compile('[\\\\"<>&\u2028\u2029\x00-\x1f\ud800-\udfff]')
+
+
+class GoStruct(dict[str, Any]):
+    """A JSON object written in insertion order, as Go writes a struct's fields in declaration order
+    (a plain ``dict`` is written with sorted keys, as Go writes a map)."""
+
+
+def go_marshal(value: Any) -> str:
+    """JSON as Go's ``encoding/json.Marshal`` writes it: compact, HTML-safe strings, maps sorted by key,
+    structs (:class:`GoStruct`) in field order. Numbers must be integers."""
+    if isinstance(value, str):
+        return go_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, GoStruct):
+        return "{" + ",".join(f"{go_string(k)}:{go_marshal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{go_string(k)}:{go_marshal(value[k])}" for k in sorted(value)) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(go_marshal(v) for v in value) + "]"
+    raise CanonicalizationError(f"cannot marshal a {type(value).__name__} as Go does")
 
 
 def go_string(text: str) -> str:

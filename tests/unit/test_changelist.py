@@ -1,0 +1,114 @@
+"""Staged changes: notary's changelist file format, order and payloads."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+
+import trustkit as tk
+from trustkit.client.changelist import Change, Changelist, DelegationChange
+
+GUN = "localhost:5000/unit/app"
+
+
+def test_target_change_bytes_as_notary_writes_them() -> None:
+    target = tk.TargetFile(5, {"sha256": b"\x01" * 32}, custom={"b": "<x>", "a": 1})
+    change = Change.add_target("v1 & co", target, role="targets/releases")
+    raw = change.to_bytes()
+    obj = json.loads(raw)
+    assert list(obj) == ["action", "role", "type", "path", "data"]
+    assert raw.startswith(
+        b'{"action":"create","role":"targets/releases","type":"target","path":"v1 \\u0026 co","data":"'
+    )
+    payload = base64.b64decode(obj["data"])
+    assert payload == (
+        b'{"length":5,"hashes":{"sha256":"'
+        + base64.b64encode(b"\x01" * 32)
+        + b'"},"custom":{"a":1,"b":"\\u003cx\\u003e"}}'
+    )
+    again = Change.from_bytes(raw)
+    assert again == change and again.target() == target
+
+
+def test_delegation_payloads() -> None:
+    key = tk.generate_private_key().public_key
+    create = Change.create_delegation("targets/releases", keys=[key], paths=[""])
+    payload = create.data or b""
+    assert payload.startswith(b'{"threshold":1,"add_keys":[{"keytype":"ecdsa","keyval":{"public":"')
+    assert payload.endswith(b'","private":null}}],"add_paths":[""]}')
+    assert create.delegation() == DelegationChange(threshold=1, add_keys=(key,), add_paths=("",))
+    paths_only = Change.create_delegation("targets/releases", paths=["a/"])
+    assert paths_only.data == b'{"add_paths":["a/"]}'
+    update = Change.update_delegation("targets/releases", remove_keys=[key.canonical_id], clear_paths=True)
+    assert update.data == b'{"remove_keys":["' + key.canonical_id.encode() + b'"],"clear_paths":true}'
+    assert Change.delete_delegation("targets/x").to_bytes() == (
+        b'{"action":"delete","role":"targets/x","type":"delegation","path":"","data":null}'
+    )
+    purge = Change.update_delegation("targets/*", remove_keys=["ab"])
+    assert purge.scope == "targets/*"
+    with pytest.raises(tk.MalformedMetadataError):
+        Change.update_delegation("targets/*", add_paths=["x"])
+    with pytest.raises(tk.MalformedMetadataError):
+        Change.create_delegation("targets/Bad")
+    assert Change.witness("targets/releases").to_bytes() == (
+        b'{"action":"update","role":"targets/releases","type":"witness","path":"","data":null}'
+    )
+    rotate = Change.replace_base_keys("targets", [key])
+    assert rotate.base_keys() == ("targets", (key,))
+    assert "replace the keys of targets" in rotate.describe()
+    assert "create delegation targets/releases: add keys" in create.describe()
+
+
+def test_changelist_order_permissions_and_reset(tmp_path: Path) -> None:
+    changelist = Changelist(tmp_path, GUN)
+    staged = changelist.extend([Change.remove_target(f"t{i}") for i in range(5)] + [Change.witness("targets")])
+    assert [s.change for s in changelist.list()] == [s.change for s in staged]
+    assert changelist.path == tmp_path / "tuf" / "localhost:5000" / "unit" / "app" / "changelist"
+    assert stat.S_IMODE(changelist.path.stat().st_mode) == 0o700
+    for file in changelist.path.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600
+        assert file.name.endswith(".change") and len(file.name.split("_")[0]) == 20
+    assert changelist.remove([staged[0].id]) == 1
+    assert len(changelist.list()) == 5
+    assert changelist.clear() == 5 and changelist.list() == []
+
+
+def test_unreadable_change_is_skipped_in_status_but_fails_publish(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    changelist = Changelist(tmp_path, GUN)
+    changelist.add(Change.witness("targets"))
+    (changelist.path / "99999999999999999999_bad.change").write_bytes(b"not json")
+    with caplog.at_level(logging.WARNING):
+        assert len(changelist.list()) == 1
+    assert "skipping unreadable staged change" in caplog.text
+    with pytest.raises(tk.MalformedMetadataError):
+        list(changelist.iter_for_publish())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[]",
+        b'{"action":"explode","role":"targets","type":"target","path":"","data":null}',
+        b'{"action":"create","role":"targets","type":"target","path":1,"data":null}',
+        b'{"action":"create","role":"targets","type":"target","path":"","data":"%%%"}',
+    ],
+)
+def test_malformed_change_files(raw: bytes) -> None:
+    with pytest.raises(tk.MalformedMetadataError):
+        Change.from_bytes(raw)
+
+
+def test_malformed_payloads() -> None:
+    with pytest.raises(tk.MalformedMetadataError):
+        Change("create", "targets", "target", "x", b"[1]").target()
+    with pytest.raises(tk.MalformedMetadataError):
+        Change("create", "targets/a", "delegation", "", b'{"threshold":-1}').delegation()
+    with pytest.raises(tk.MalformedMetadataError):
+        Change("create", "targets/a", "delegation", "", b'{"add_keys":[{"keytype":"ecdsa"}]}').delegation()
