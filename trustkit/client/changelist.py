@@ -208,7 +208,7 @@ class Change:
     def replace_base_keys(cls, role: str, keys: Sequence[PublicKey]) -> Change:
         """Replace every key of base role ``role`` (how ``notary key rotate`` stages a rotation)."""
         payload = GoStruct(keys=[_key_struct(k) for k in keys], role=role)
-        return cls("create", ROOT, "role", "", go_marshal(payload).encode())
+        return cls("create", ROOT, "role", role, go_marshal(payload).encode())
 
     # --- payloads ------------------------------------------------------------------------------------------
 

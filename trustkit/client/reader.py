@@ -90,6 +90,9 @@ class Reader:
         self.offline = offline
         self._clock = clock
         self._trusted: TrustedMetadataSet | None = None
+        self.invalid: dict[str, bytes] = {}
+        """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
+        delegations it skipped. A witness can re-sign them."""
 
     # --- results -------------------------------------------------------------------------------------------
 
@@ -129,6 +132,7 @@ class Reader:
         the last good state.
         """
         cached_root = self._cached(ROOT)
+        self.invalid = {}
         try:
             trusted = self._update(cached_root)
         except (VerificationError, MalformedMetadataError) as first_error:
@@ -223,14 +227,17 @@ class Reader:
 
     def _load_by_meta(self, role: str, sha256: str, length: int, update: Callable[[bytes], object]) -> None:
         cached = self._cached(role, max_size=length)
-        if cached is not None and hashlib.sha256(cached).hexdigest() == sha256:
-            update(cached)
-            return
-        if self.offline:
+        fresh = cached is None or hashlib.sha256(cached).hexdigest() != sha256
+        if fresh and self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        data = self._fetch(role, max_size=length, checksum=sha256)
-        update(data)
-        self._store(role, data)
+        data = cached if cached is not None and not fresh else self._fetch(role, max_size=length, checksum=sha256)
+        try:
+            update(data)
+        except (ExpiredMetadataError, ThresholdError):
+            self.invalid[role] = data  # kept for a witness to re-sign, as notary keeps its "invalid" repo
+            raise
+        if fresh:
+            self._store(role, data)
 
     def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> bytes | None:
         """Download a newer root and rotate to it (through every intermediate version when the newest is not
