@@ -91,12 +91,12 @@ class PrivateKey:
         return CryptoSigner(self.crypto_key, self.public_key.to_sslib_key())
 
     def to_pem(self, passphrase: str | bytes | None = None) -> bytes:
-        """The key as notary writes it: PKCS#8, encrypted when a passphrase is given, ``gun``/``role`` headers."""
-        inner = self.crypto_key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        """The key as notary writes it: PKCS#8, encrypted when a passphrase is given, ``gun``/``role`` headers.
+
+        Ed25519 keys use notary's own inner encoding (its private OID and the 96-byte ``pub ‖ seed ‖ pub`` blob):
+        notary and docker cannot read the RFC 8410 form. ECDSA and RSA use standard PKCS#8, which Go reads.
+        """
+        inner = _pkcs8_inner(self.crypto_key)
         headers = {name: value for name, value in (("role", self.role), ("gun", self.gun)) if value}
         if passphrase is None or passphrase in ("", b""):
             return encode_pem("PRIVATE KEY", inner, headers)
@@ -140,6 +140,23 @@ def load_private_key(data: bytes | str, passphrase: str | bytes | None = None) -
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size < MIN_RSA_BITS:
         raise KeyFormatError(f"RSA keys must have at least {MIN_RSA_BITS} bits, not {key.key_size}")
     return PrivateKey(key, role=role, gun=gun)
+
+
+def _pkcs8_inner(key: CryptoPrivateKey) -> bytes:
+    """Unencrypted PKCS#8 PrivateKeyInfo that notary 0.7 parses (``tuf/utils/pkcs8.go`` ``parsePKCS8ToTufKey``)."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        seed = key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        return der_sequence(
+            der_integer(0),
+            der_sequence(der_oid(_OID_ED25519_NOTARY)),
+            der_octets(public + seed + public),
+        )
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _as_bytes(passphrase: str | bytes) -> bytes:
