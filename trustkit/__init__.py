@@ -3,9 +3,10 @@
 The names users type live here; each layer's package (``trustkit.keys``, ``trustkit.metadata``) holds the rest.
 """
 
-from trustkit.client import MetadataCache, Reader
+from trustkit.client import InvalidChangeError, MetadataCache, Reader, Repository
 from trustkit.errors import (
     CanonicalizationError,
+    ConfigurationError,
     ConflictError,
     ExpiredMetadataError,
     HashMismatchError,
@@ -67,6 +68,7 @@ from trustkit.metadata import (
     VerificationResult,
     default_expiry,
 )
+from trustkit.remote import ChangeRecord, Credentials, LocalRemote, MemoryRemote, NotaryServer, Remote
 from trustkit.trust import TargetMatch, TrustedMetadataSet, TrustPinning
 
 __version__ = "0.1.0.dev0"
@@ -75,7 +77,10 @@ __all__ = [
     "CallbackPassphrase",
     "CanonicalizationError",
     "ChainedKeyStore",
+    "ChangeRecord",
+    "ConfigurationError",
     "ConflictError",
+    "Credentials",
     "DelegatedRole",
     "Delegations",
     "DockerEnvPassphrase",
@@ -83,23 +88,29 @@ __all__ = [
     "ExternalKeyStore",
     "FileKeyStore",
     "HashMismatchError",
+    "InvalidChangeError",
     "KeyFormatError",
     "KeyIdMismatchError",
     "KeyInfo",
     "KeyStore",
+    "LocalRemote",
     "MalformedMetadataError",
     "MemoryKeyStore",
+    "MemoryRemote",
     "MetaFile",
     "Metadata",
     "MetadataCache",
     "NotFoundError",
     "NotaryEnvPassphrase",
+    "NotaryServer",
     "OversizedResponseError",
     "PassphraseError",
     "PrivateKey",
     "PublicKey",
     "Reader",
+    "Remote",
     "RemoteError",
+    "Repository",
     "RepositoryNotFoundError",
     "Role",
     "RolePassphrases",

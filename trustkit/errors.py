@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "CanonicalizationError",
+    "ConfigurationError",
     "ConflictError",
     "ExpiredMetadataError",
     "HashMismatchError",
@@ -46,6 +47,11 @@ class MalformedMetadataError(TrustkitError):
 
 class CanonicalizationError(MalformedMetadataError):
     """A value that docker/go's canonical JSON cannot represent (a non-integral number, a control character)."""
+
+
+class ConfigurationError(TrustkitError):
+    """Configuration that cannot be used: a malformed docker or notary config file, a credential helper that
+    fails, TLS files that do not load, an invalid server URL or image reference."""
 
 
 class KeyFormatError(TrustkitError):

@@ -1,6 +1,17 @@
 """Layer 5: a repository's trust data, read (and, later, changed) through any remote with a verified cache."""
 
 from trustkit.client.cache import MetadataCache
+from trustkit.client.changelist import Change, Changelist, StagedChange
 from trustkit.client.reader import MetadataSource, Reader
+from trustkit.client.repository import InvalidChangeError, Repository
 
-__all__ = ["MetadataCache", "MetadataSource", "Reader"]
+__all__ = [
+    "Change",
+    "Changelist",
+    "InvalidChangeError",
+    "MetadataCache",
+    "MetadataSource",
+    "Reader",
+    "Repository",
+    "StagedChange",
+]

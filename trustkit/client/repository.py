@@ -31,6 +31,7 @@ from trustkit.errors import (
     UnknownRoleError,
 )
 from trustkit.keys import PrivateKey, PublicKey, generate_private_key, make_root_key
+from trustkit.keystore import KeyStore
 from trustkit.metadata import (
     DelegatedRole,
     Delegations,
@@ -44,6 +45,7 @@ from trustkit.metadata import (
     default_expiry,
 )
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
+from trustkit.remote import Remote
 from trustkit.trust import TrustedMetadataSet, TrustPinning
 
 __all__ = ["InvalidChangeError", "Repository"]
@@ -133,8 +135,8 @@ class Repository:
         self,
         gun: str,
         *,
-        remote: Any,
-        keystore: Any,
+        remote: Remote,
+        keystore: KeyStore,
         trust_dir: Path | str,
         pinning: TrustPinning | None = None,
         clock: Callable[[], datetime] = _utc_now,

@@ -1,0 +1,225 @@
+"""NotaryServer against a server that misbehaves: a real socket server on 127.0.0.1, driven by the GUN.
+
+Each scenario must end in a retry or a clear typed error, quickly: short timeouts, and pytest-timeout guards
+against a hang.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+
+import trustkit as tk
+from trustkit.remote import NotaryServer
+
+pytestmark = pytest.mark.timeout(30)
+
+BODY = b'{"signed":{},"signatures":[]}'
+
+
+class Misbehaving(BaseHTTPRequestHandler):
+    """Answers ``/v2/test/<mode>/_trust/tuf/...`` according to ``<mode>``."""
+
+    protocol_version = "HTTP/1.1"
+    hits: ClassVar[Counter[str]] = Counter()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _mode(self) -> str:
+        parts = self.path.split("/")
+        return parts[3] if len(parts) > 3 else ""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self._serve()
+
+    def _ok(self, body: bytes = BODY) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _serve(self) -> None:
+        mode = self._mode()
+        Misbehaving.hits[mode] += 1
+        hit = Misbehaving.hits[mode]
+        try:
+            if mode == "slow":
+                time.sleep(1.5)
+                self._ok()
+            elif mode == "slow-once":
+                if hit == 1:
+                    time.sleep(1.5)
+                self._ok()
+            elif mode == "drop":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif mode == "drop-once":
+                if hit == 1:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                else:
+                    self._ok()
+            elif mode in ("flaky", "flaky-post"):
+                if hit <= 2:
+                    body = b'{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}\n'
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self._ok(b"")
+            elif mode == "always-500":
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif mode == "big-length":
+                self.send_response(200)
+                self.send_header("Content-Length", str(50 << 20))
+                self.end_headers()
+                self.wfile.write(b"x" * 1024)
+            elif mode == "endless":
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b"x" * 65536
+                for _ in range(10_000):  # 640 MiB unless the client hangs up
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            elif mode == "lying-length":
+                self.send_response(200)  # no Content-Length and no chunking: the body runs until close
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for _ in range(10_000):
+                    self.wfile.write(b"y" * 65536)
+            elif mode == "trickle":
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                for _ in range(1000):
+                    self.wfile.write(b"z")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            elif mode == "garbage":
+                self.wfile.write(b"this is not HTTP\r\n\r\n")
+                self.close_connection = True
+            else:
+                self._ok()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _reset_hits() -> None:
+    Misbehaving.hits.clear()
+
+
+def _remote(url: str, **options: Any) -> NotaryServer:
+    defaults: dict[str, Any] = {"timeout": 0.5, "retries": 2, "backoff": 0.01}
+    return NotaryServer(url, **{**defaults, **options})
+
+
+def test_a_slow_server_times_out_after_the_retries(server_url: str) -> None:
+    with _remote(server_url) as remote:
+        started = time.monotonic()
+        with pytest.raises(tk.ServerUnavailableError, match=r"did not answer .* within 0.5 s.*after 3 attempts"):
+            remote.get_role("test/slow", "root", max_size=1000)
+        assert time.monotonic() - started < 5
+    assert Misbehaving.hits["slow"] == 3
+
+
+def test_a_slow_first_answer_is_retried(server_url: str) -> None:
+    with _remote(server_url) as remote:
+        assert remote.get_role("test/slow-once", "root", max_size=1000) == BODY
+    assert Misbehaving.hits["slow-once"] == 2
+
+
+def test_a_dropped_connection_is_retried_then_reported(server_url: str) -> None:
+    with _remote(server_url) as remote:
+        assert remote.get_role("test/drop-once", "root", max_size=1000) == BODY
+        assert Misbehaving.hits["drop-once"] == 2
+        with pytest.raises(tk.ServerUnavailableError, match="dropped the connection"):
+            remote.get_role("test/drop", "root", max_size=1000)
+    assert Misbehaving.hits["drop"] == 3
+
+
+def test_5xx_then_success_is_retried(server_url: str) -> None:
+    with _remote(server_url) as remote:
+        assert remote.get_role("test/flaky", "root", max_size=1000) == b""
+    assert Misbehaving.hits["flaky"] == 3
+
+
+def test_5xx_that_persists_keeps_status_and_code(server_url: str) -> None:
+    with _remote(server_url, retries=1) as remote, pytest.raises(tk.ServerUnavailableError) as caught:
+        remote.get_role("test/always-500", "root", max_size=1000)
+    assert caught.value.status == 500
+    assert "after 2 attempts" in str(caught.value)
+    assert Misbehaving.hits["always-500"] == 2
+
+
+def test_a_publish_is_never_retried(server_url: str) -> None:
+    with _remote(server_url) as remote, pytest.raises(tk.ServerUnavailableError) as caught:
+        remote.publish("test/flaky-post", {"root": b"{}"})
+    assert (caught.value.status, caught.value.code) == (503, "UNKNOWN")
+    assert Misbehaving.hits["flaky-post"] == 1
+    Misbehaving.hits.clear()
+    with _remote(server_url) as remote, pytest.raises(tk.ServerUnavailableError):
+        remote.publish("test/drop", {"root": b"{}"})
+    assert Misbehaving.hits["drop"] == 1
+
+
+def test_content_length_over_the_cap_fails_before_reading(server_url: str) -> None:
+    with _remote(server_url) as remote, pytest.raises(tk.OversizedResponseError, match="announced 52428800 bytes"):
+        remote.get_role("test/big-length", "root", max_size=1 << 20)
+    assert Misbehaving.hits["big-length"] == 1  # not retried: the answer is wrong, not the network
+
+
+@pytest.mark.parametrize("mode", ["endless", "lying-length"])
+def test_a_body_past_the_cap_stops_at_the_cap(server_url: str, mode: str) -> None:
+    with _remote(server_url) as remote, pytest.raises(tk.OversizedResponseError, match="more than the 100000 bytes"):
+        remote.get_role(f"test/{mode}", "root", max_size=100_000)
+
+
+def test_a_trickling_body_hits_the_total_timeout(server_url: str) -> None:
+    with _remote(server_url, total_timeout=0.5, retries=0) as remote:
+        started = time.monotonic()
+        with pytest.raises(tk.ServerUnavailableError, match=r"took longer than 0\.5 s"):
+            remote.get_role("test/trickle", "root", max_size=1 << 20)
+        assert time.monotonic() - started < 3
+
+
+def test_a_server_that_does_not_speak_http(server_url: str) -> None:
+    with _remote(server_url, retries=0) as remote, pytest.raises(tk.ServerUnavailableError):
+        remote.get_role("test/garbage", "root", max_size=1000)
+
+
+def test_nothing_listening(server_url: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with _remote(f"http://127.0.0.1:{port}") as remote, pytest.raises(tk.ServerUnavailableError, match="unreachable"):
+        remote.get_role("test/none", "root", max_size=1000)

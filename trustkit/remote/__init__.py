@@ -1,0 +1,89 @@
+"""Layer 4: where trust data is published -- the :class:`Remote` interface and its implementations.
+
+* :class:`NotaryServer`: notary-server 0.7's HTTP API over httpx, with TLS, basic and token authentication,
+  bounded downloads, timeouts and retries;
+* :class:`LocalRemote`: a folder that behaves as a notary server (the embedded default), servable read-only by
+  any static web server; :class:`MemoryRemote`: the same in memory;
+* configuration as docker and notary resolve it (:func:`docker_server_config`, :func:`notary_server_config`,
+  :class:`ImageReference`), credentials from docker's ``config.json`` and credential helpers.
+"""
+
+from trustkit.remote.auth import (
+    DOCKER_HUB_AUTH_KEY,
+    Authenticator,
+    Challenge,
+    Credentials,
+    CredentialsSource,
+    DockerConfig,
+    Scope,
+    TokenFetcher,
+    login_hint,
+    parse_www_authenticate,
+    run_credential_helper,
+)
+from trustkit.remote.base import (
+    MAX_METADATA_SIZE,
+    MAX_ROOT_SIZE,
+    MAX_TIMESTAMP_SIZE,
+    SERVER_KEY_ROLES,
+    ChangeRecord,
+    ConfigurationError,
+    Remote,
+    check_gun,
+    metadata_name,
+)
+from trustkit.remote.config import (
+    DOCKER_HUB_DOMAIN,
+    DOCKER_HUB_NOTARY,
+    NOTARY_DEFAULT_SERVER,
+    ImageReference,
+    ServerConfig,
+    docker_config_dir,
+    docker_credentials,
+    docker_server_config,
+    gun_from_reference,
+    notary_server_config,
+)
+from trustkit.remote.local import PRIVATE_FOLDER, LocalRemote, MemoryRemote
+from trustkit.remote.notary_server import AuthOption, NotaryServer
+from trustkit.remote.tls import StrPath, TLSConfig
+
+__all__ = [
+    "DOCKER_HUB_AUTH_KEY",
+    "DOCKER_HUB_DOMAIN",
+    "DOCKER_HUB_NOTARY",
+    "MAX_METADATA_SIZE",
+    "MAX_ROOT_SIZE",
+    "MAX_TIMESTAMP_SIZE",
+    "NOTARY_DEFAULT_SERVER",
+    "PRIVATE_FOLDER",
+    "SERVER_KEY_ROLES",
+    "AuthOption",
+    "Authenticator",
+    "Challenge",
+    "ChangeRecord",
+    "ConfigurationError",
+    "Credentials",
+    "CredentialsSource",
+    "DockerConfig",
+    "ImageReference",
+    "LocalRemote",
+    "MemoryRemote",
+    "NotaryServer",
+    "Remote",
+    "Scope",
+    "ServerConfig",
+    "StrPath",
+    "TLSConfig",
+    "TokenFetcher",
+    "check_gun",
+    "docker_config_dir",
+    "docker_credentials",
+    "docker_server_config",
+    "gun_from_reference",
+    "login_hint",
+    "metadata_name",
+    "notary_server_config",
+    "parse_www_authenticate",
+    "run_credential_helper",
+]
