@@ -198,3 +198,49 @@ def test_stale_publisher_gets_a_conflict_and_keeps_its_change(remote: MemoryRemo
     second.remote = remote
     second.publish()
     assert names(first) == {"from-a": "targets", "from-b": "targets"}
+
+
+class FailingRemote:
+    """A remote whose upload fails before or after the server applied it."""
+
+    def __init__(self, inner: MemoryRemote, *, apply: bool) -> None:
+        self.inner = inner
+        self.apply = apply
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def publish(self, gun: str, files: dict[str, bytes]) -> None:
+        if self.apply:
+            self.inner.publish(gun, files)
+        raise tk.ServerUnavailableError("connection dropped", status=None)
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["during-upload", "after-upload"])
+def test_interrupted_publish_loses_no_change(remote: MemoryRemote, tmp_path: Path, applied: bool) -> None:
+    repo = new_repo(remote, tmp_path)
+    repo.initialize()
+    repo.add_target("v1", tk.TargetFile.from_data(b"one"), publish=True)
+    repo.add_target("v2", tk.TargetFile.from_data(b"two"))
+    staged = [s.id for s in repo.status()]
+    repo.remote = FailingRemote(remote, apply=applied)  # type: ignore[assignment]
+    with pytest.raises(tk.ServerUnavailableError):
+        repo.publish()
+    assert [s.id for s in repo.status()] == staged
+    repo.remote = remote
+    repo.publish()  # the next publish reads the (possibly already updated) state and applies the change again
+    assert repo.status() == []
+    assert names(repo) == {"v1": "targets", "v2": "targets"}
+
+
+def test_wrong_passphrase_keeps_changes(remote: MemoryRemote, tmp_path: Path) -> None:
+    from trustkit.keystore import FileKeyStore
+
+    store = FileKeyStore(tmp_path / "keys", passphrase="right passphrase")
+    repo = Repository(GUN, remote=remote, keystore=store, trust_dir=tmp_path / "keys")
+    repo.initialize()
+    repo.add_target("v1", tk.TargetFile.from_data(b"one"))
+    repo.keystore = FileKeyStore(tmp_path / "keys", passphrase="wrong passphrase")
+    with pytest.raises(tk.PassphraseError):
+        repo.publish()
+    assert [s.change.path for s in repo.status()] == ["v1"]

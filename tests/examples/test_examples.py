@@ -16,3 +16,25 @@ def test_quickstart_runs_and_verifies() -> None:
     assert "targets/releases verified: 1/1 signatures" in result.stdout
     assert "tampered file rejected: valid signatures did not meet threshold for targets/releases" in result.stdout
     assert "signed tag v1.0: sha256:" + "5f" * 32 in result.stdout
+
+
+def run_example(name: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, check=True, timeout=120
+    )
+    return result.stdout
+
+
+def test_staged_changes_example() -> None:
+    out = run_example("staged_changes.py")
+    assert "add target 'oops' in targets" in out
+    assert "after reset: 3 changes" in out and "published; still staged: 0" in out
+    assert "v1.0 sha256:" + "ab" * 32 + " signed by targets/releases" in out
+    assert "oops" not in out.split("published;")[1]
+
+
+def test_admission_controller_example() -> None:
+    out = run_example("admission_controller.py").splitlines()
+    assert out[0].startswith("ADMIT v1@") and out[0].endswith("signed by alice")
+    assert out[1].startswith("DENY  v1@") and "is signed for sha256:" in out[1]
+    assert out[2].startswith("DENY  v2@") and "No valid trust data for v2" in out[2]

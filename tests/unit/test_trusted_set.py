@@ -462,3 +462,47 @@ def test_role_priority_lists(sim: RepoSim) -> None:
     ]
     assert [m.name for m in trusted.list_targets(roles=("targets/releases/nightly",))] == ["n1"]
     assert trusted.list_targets(roles=("targets/unknown",)) == []
+
+
+def test_sha1_root_certificate(tmp_path: Any) -> None:
+    import shutil
+    import subprocess
+
+    from cryptography import x509
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a SHA-1 certificate (apt-get install -y openssl)")
+    key_path, cert_path = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-sha1",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=sha1-root",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-keyout",
+            str(key_path),
+            "-out",
+            str(cert_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    sim = RepoSim(gun="sha1-root")
+    sim.root_keys = [tk.load_private_key(key_path.read_bytes())]
+    sim.signing_root_keys = list(sim.root_keys)
+    sim.root_certs = [tk.PublicKey.from_certificate(x509.load_pem_x509_certificate(cert_path.read_bytes()))]
+    files = sim.publish()
+    with pytest.raises(tk.UntrustedRootError, match="SHA-1"):
+        TrustedMetadataSet(files["root"], gun="sha1-root", first_contact=True)

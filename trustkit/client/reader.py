@@ -176,18 +176,30 @@ class Reader:
         return trusted
 
     def _load_timestamp(self, trusted: TrustedMetadataSet) -> None:
+        cached = None
         if not self.offline:
             try:
                 data = self._fetch(TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
-            except (NotFoundError, ServerUnavailableError) as exc:
+            except NotFoundError as exc:
+                cached = self._cached(TIMESTAMP)
+                if cached is None:
+                    raise RepositoryNotFoundError(
+                        f"trust data missing for remote repository {self.gun}: {exc}", status=exc.status
+                    ) from None
+                logger.warning("timestamp of %s not found on the remote (%s): using the cached one", self.gun, exc)
+            except ServerUnavailableError as exc:
+                cached = self._cached(TIMESTAMP)
+                if cached is None:
+                    raise
                 logger.warning("timestamp of %s unavailable (%s): using the cached one", self.gun, exc)
             else:
                 trusted.update_timestamp(data)
                 self._store(TIMESTAMP, data)
                 return
-        cached = self._cached(TIMESTAMP)
+        else:
+            cached = self._cached(TIMESTAMP)
         if cached is None:
-            raise RepositoryNotFoundError(f"no timestamp for {self.gun}: the remote is unavailable and none is cached")
+            raise RepositoryNotFoundError(f"no cached timestamp for {self.gun}, and offline")
         trusted.update_timestamp(cached)
 
     def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
