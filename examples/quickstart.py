@@ -1,11 +1,16 @@
-"""trustkit quickstart: keys, a signed repository with a delegation, and verification -- all in memory.
+"""trustkit quickstart: keys, a signed repository with a delegation, verification, and publishing.
 
-Run it with ``python examples/quickstart.py``. It needs no server: it builds the metadata a Docker Content Trust
-repository holds (root, targets, a ``targets/releases`` delegation, snapshot and timestamp), signs each role the
-way notary does, writes every file as notary would, then reads the bytes back and verifies the chain of trust.
+Run it with ``python examples/quickstart.py``. It needs no server. Part one builds the metadata a Docker Content
+Trust repository holds (root, targets, a ``targets/releases`` delegation, snapshot and timestamp) by hand, signs
+each role the way notary does, writes every file as notary would, then reads the bytes back and verifies the
+chain of trust. Part two does the same through the repository API, publishing to the embedded ``LocalRemote``
+(a folder that behaves as a notary server) and reading it back as a client would.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import trustkit as tk
 
@@ -95,6 +100,25 @@ def main() -> None:
 
     for name, target in releases_md.signed.targets.items():
         print(f"signed tag {name}: sha256:{target.sha256_hex} ({target.length} bytes)")
+
+    publish_and_read()
+
+
+def publish_and_read() -> None:
+    """Part two: the same repository through the repository API, on the embedded LocalRemote."""
+    workdir = Path(tempfile.mkdtemp(prefix="trustkit-quickstart-"))
+    server = tk.LocalRemote(workdir / "server")  # signs timestamp (and snapshot) as notary-server does
+    repo = tk.Repository(GUN, remote=server, keystore=tk.MemoryKeyStore(), trust_dir=workdir / "trust")
+    repo.initialize(server_managed_snapshot=True)  # as docker does: the server keeps snapshot and timestamp keys
+    releases_key = tk.generate_private_key()
+    repo.keystore.add_key(releases_key, role="targets/releases")
+    repo.add_delegation("targets/releases", keys=[releases_key.public_key], all_paths=True)
+    repo.add_target("v1.0", tk.TargetFile.from_digest("sha256:" + "5f" * 32, 528), roles=["targets/releases"])
+    repo.publish()
+
+    client = tk.Reader(GUN, server, cache=tk.MetadataCache(workdir / "client", GUN))
+    match = client.get_target("v1.0")
+    print(f"published to {server.path.name}/ and read back: v1.0 signed by {match.role}")
 
 
 if __name__ == "__main__":

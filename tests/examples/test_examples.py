@@ -16,6 +16,7 @@ def test_quickstart_runs_and_verifies() -> None:
     assert "targets/releases verified: 1/1 signatures" in result.stdout
     assert "tampered file rejected: valid signatures did not meet threshold for targets/releases" in result.stdout
     assert "signed tag v1.0: sha256:" + "5f" * 32 in result.stdout
+    assert "published to server/ and read back: v1.0 signed by targets/releases" in result.stdout
 
 
 def run_example(name: str) -> str:
