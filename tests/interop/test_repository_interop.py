@@ -91,3 +91,29 @@ def test_witness_and_delete(notary_cli: NotaryCLI, notary_server: NotaryServer, 
     repo.delete(remote=True)
     result = notary_cli.run("list", gun, check=False)
     assert result.returncode != 0 and "does not have trust data" in result.stdout + result.stderr
+
+
+def test_removals_and_purge_seen_by_notary(notary_cli: NotaryCLI, notary_server: NotaryServer, gun: str) -> None:
+    repo = repository(notary_cli, notary_server, gun)
+    repo.initialize()
+    shared, other = tk.generate_private_key(), tk.generate_private_key()
+    for key, role in ((shared, "targets/a"), (other, "targets/b")):
+        repo.keystore.add_key(key, role=role)
+    repo.add_delegation("targets/a", keys=[shared.public_key, other.public_key], paths=["a/", "x/"])
+    repo.add_delegation("targets/b", keys=[shared.public_key, other.public_key], all_paths=True)
+    repo.add_target("gone", tk.TargetFile.from_data(b"gone"))
+    repo.add_target("kept", tk.TargetFile.from_data(b"kept"))
+    repo.publish()
+    repo.remove_target("gone")
+    repo.remove_delegation_paths("targets/a", ["x/"])
+    repo.remove_delegation_keys("targets/a", [other.key_id])
+    repo.purge_keys([shared.key_id])
+    repo.remove_delegation("targets/b")
+    repo.publish()
+    listing = notary_cli.run("list", gun).stdout
+    assert "kept" in listing and "gone" not in listing
+    delegations = notary_cli.run("delegation", "list", gun).stdout
+    assert "targets/b" not in delegations
+    row = next(line for line in delegations.splitlines() if line.startswith("targets/a"))
+    assert row.split()[:2] == ["targets/a", "a/"] and "x/" not in row
+    assert shared.key_id not in row and other.key_id not in row
