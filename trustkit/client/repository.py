@@ -344,7 +344,8 @@ class Repository:
             except InvalidChangeError as exc:
                 raise InvalidChangeError(f"{item.change.describe()}: {exc}") from exc
         files = self._sign(work, initial)
-        self.remote.publish(self.gun, files)
+        if files:  # changes already applied (a retried publish) leave nothing to upload
+            self.remote.publish(self.gun, files)
         if remove_staged:
             self.changelist.remove(item.id for item in staged)
 
