@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
@@ -96,7 +97,10 @@ def check_certificate(certificate: x509.Certificate, *, now: datetime | None = N
         raise KeyFormatError(f"certificate {subject} has a validity that ends before it starts")
     if certificate.signature_algorithm_oid in _SHA1_SIGNATURES:
         raise KeyFormatError(f"certificate {subject} uses a SHA-1 signature, which is not allowed")
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise KeyFormatError(f"certificate {subject} has a public key that cannot be read: {exc}") from None
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         raise KeyFormatError(f"certificate {subject} has an RSA key under {MIN_RSA_BITS} bits")
     if check_expiry:

@@ -153,7 +153,10 @@ class PublicKey:
         cls, certificate: x509.Certificate, *, intermediates: tuple[x509.Certificate, ...] = ()
     ) -> PublicKey:
         """An ``ecdsa-x509``/``rsa-x509`` key holding the certificate (and chain) as Go PEM-encodes it."""
-        key = certificate.public_key()
+        try:
+            key = certificate.public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyFormatError(f"the certificate's public key cannot be read: {exc}") from None
         if isinstance(key, ec.EllipticCurvePublicKey):
             keytype = ECDSA_X509
         elif isinstance(key, rsa.RSAPublicKey):
