@@ -336,6 +336,17 @@ class Repository:
         staged = list(self.changelist.iter_for_publish())
         self._publish(staged, remove_staged=True)
 
+    def publish_changes(self, changes: Sequence[Change]) -> None:
+        """Apply ``changes`` in order and publish the result in one request, without staging them.
+
+        The changelist is neither read nor changed, so changes staged by notary or by :meth:`add_target` and
+        friends stay staged; it is how one operation (adding a signer, signing a tag) publishes exactly its own
+        changes. Nothing is uploaded unless every change applies.
+        """
+        if not changes:
+            raise InvalidChangeError("no changes to publish")
+        self._publish([StagedChange(f"unstaged-{n}", change) for n, change in enumerate(changes)], remove_staged=False)
+
     def _publish(self, staged: list[StagedChange], *, remove_staged: bool) -> None:
         work, initial = self._load_for_write()
         for item in staged:

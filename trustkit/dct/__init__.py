@@ -1,0 +1,61 @@
+"""Layer 6: Docker Content Trust -- what ``docker trust`` does, as typed Python, plus the notary steps docker's
+documentation sends people to.
+
+:class:`DockerTrust` is the entry point: delegation keys (generate, load, list, remove), signers (add, remove),
+:meth:`~DockerTrust.inspect` (typed results whose :meth:`~RepositoryTrust.to_json` and
+:meth:`~RepositoryTrust.pretty` are byte for byte what ``docker trust inspect [--pretty]`` prints), signing and
+revoking tags, removing keys from delegations, witnessing and deleting trust data.
+"""
+
+from trustkit.dct.client import DelegationKeysRemoval, DockerTrust
+from trustkit.dct.inspect import (
+    RELEASES_ROLE,
+    REPO_ADMIN,
+    AdministrativeKeys,
+    InspectFailure,
+    RepositoryTrust,
+    SignedTag,
+    Signer,
+    TrustInspection,
+    inspect_trusted,
+    render_json,
+)
+from trustkit.dct.registry import (
+    MANIFEST_ACCEPT,
+    MANIFEST_MEDIA_TYPES,
+    MAX_MANIFEST_SIZE,
+    ManifestInfo,
+    Registry,
+    registry_url,
+)
+from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, read_signer_key
+from trustkit.dct.tags import Revocation, TagResolver, TagSignature, signable_roles
+
+__all__ = [
+    "MANIFEST_ACCEPT",
+    "MANIFEST_MEDIA_TYPES",
+    "MAX_MANIFEST_SIZE",
+    "RELEASES_ROLE",
+    "REPO_ADMIN",
+    "AddedSigner",
+    "AdministrativeKeys",
+    "DelegationKeysRemoval",
+    "DockerTrust",
+    "InspectFailure",
+    "ManifestInfo",
+    "Registry",
+    "RemovedSigner",
+    "RepositoryTrust",
+    "Revocation",
+    "SignedTag",
+    "Signer",
+    "SignerKeySource",
+    "TagResolver",
+    "TagSignature",
+    "TrustInspection",
+    "inspect_trusted",
+    "read_signer_key",
+    "registry_url",
+    "render_json",
+    "signable_roles",
+]

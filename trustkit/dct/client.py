@@ -1,0 +1,478 @@
+""":class:`DockerTrust`: the ``docker trust`` commands, and the notary steps docker's documentation sends people to,
+as one typed entry point configured the way docker configures itself.
+
+Configuration (as ``docker trust``): the trust directory is ``$DOCKER_CONFIG/trust`` (keys in a
+:class:`~trustkit.keystore.FileKeyStore` unlocked with docker's passphrase variables); the notary server of an
+image is ``DOCKER_CONTENT_TRUST_SERVER``, else ``https://<registry host>`` (Docker Hub: ``https://notary.docker.io``),
+with TLS files from ``$DOCKER_CONFIG/tls/<host:port>/`` and the credentials ``docker login`` stored for the image's
+registry; the GUN is the image's normalised repository name. An explicit ``remote`` (a
+:class:`~trustkit.remote.LocalRemote`, :class:`~trustkit.remote.MemoryRemote` or any
+:class:`~trustkit.remote.Remote`) replaces the server lookup, for tests, notebooks and air-gapped work.
+
+Every operation that changes trust data publishes exactly its own changes in one request and leaves changes
+staged by others (the notary CLI, :meth:`~trustkit.client.Repository.add_target`) alone. Failures are typed
+trustkit errors whose messages say what to do (``docs/troubleshooting.md`` maps each to its cause and fix).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from types import TracebackType
+
+import attrs
+
+from trustkit.client import Change, Repository
+from trustkit.dct._errors import explained
+from trustkit.dct._format import natural_sort_key
+from trustkit.dct.inspect import (
+    RELEASES_ROLE,
+    InspectFailure,
+    RepositoryTrust,
+    TrustInspection,
+    delegation_roles,
+    inspect_trusted,
+    released_target,
+    signer_role,
+    walk_roles,
+)
+from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, add_signer, remove_signer, signer_changes
+from trustkit.dct.tags import (
+    Revocation,
+    TagResolver,
+    TagSignature,
+    check_releases,
+    check_signable,
+    revoke_changes,
+    sign_changes,
+    signable_roles,
+)
+from trustkit.errors import (
+    ConfigurationError,
+    RepositoryNotFoundError,
+    TargetNotFoundError,
+    TrustkitError,
+    UnknownKeyError,
+    UnknownRoleError,
+)
+from trustkit.keys import PublicKey
+from trustkit.keystore import (
+    DockerEnvPassphrase,
+    FileKeyStore,
+    KeyInfo,
+    KeyStore,
+    PassphraseSource,
+    generate_delegation_key,
+    load_key_file,
+)
+from trustkit.metadata import TargetFile
+from trustkit.metadata.names import TARGETS
+from trustkit.remote import (
+    Credentials,
+    ImageReference,
+    NotaryServer,
+    Remote,
+    ServerConfig,
+    docker_config_dir,
+    docker_credentials,
+    docker_server_config,
+)
+
+__all__ = ["DelegationKeysRemoval", "DockerTrust"]
+
+logger = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@attrs.frozen
+class DelegationKeysRemoval:
+    """Keys removed from delegations (``notary delegation remove``): for each role, the canonical key IDs removed;
+    ``warnings`` names the roles left with fewer keys than their threshold."""
+
+    gun: str
+    roles: tuple[tuple[str, tuple[str, ...]], ...]
+    warnings: tuple[str, ...] = ()
+
+
+class DockerTrust:
+    """Docker Content Trust for the repositories of one docker configuration.
+
+    ``config_dir`` is docker's configuration folder (default ``$DOCKER_CONFIG``, else ``~/.docker``): its ``trust``
+    folder holds keys and cached trust data, ``tls/<host:port>/`` the servers' CAs, ``config.json`` the logins.
+    ``remote`` serves every repository (default: each image's notary server, found as docker finds it).
+    ``keystore`` defaults to the trust directory's keys, unlocked by ``passphrase`` (default docker's variables
+    ``DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE`` and ``DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE`` from ``env``).
+    ``credentials`` replace docker's stored logins; ``resolver`` finds a tag's digest and size when :meth:`sign`
+    is given none; ``env`` defaults to :data:`os.environ`.
+
+    Use it as a context manager (or call :meth:`close`) to close the HTTP connections it opened.
+    """
+
+    def __init__(
+        self,
+        *,
+        config_dir: str | os.PathLike[str] | None = None,
+        remote: Remote | None = None,
+        keystore: KeyStore | None = None,
+        passphrase: PassphraseSource = None,
+        credentials: Credentials | None = None,
+        resolver: TagResolver | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        environ = dict(os.environ if env is None else env)
+        if config_dir is not None:
+            environ["DOCKER_CONFIG"] = os.fspath(config_dir)
+        self._env = environ
+        self.config_dir = docker_config_dir(env=environ)
+        self.trust_dir = self.config_dir / "trust"
+        if keystore is None:
+            unlock = passphrase if passphrase is not None else DockerEnvPassphrase(environ=environ)
+            keystore = FileKeyStore(self.trust_dir, passphrase=unlock)
+        self.keystore: KeyStore = keystore
+        self.remote = remote
+        self.credentials = credentials
+        self.resolver = resolver
+        self._clock = clock
+        self._servers: dict[str, NotaryServer] = {}
+
+    def __repr__(self) -> str:
+        where = repr(self.remote) if self.remote is not None else "docker's trust servers"
+        return f"DockerTrust({str(self.config_dir)!r}, remote={where})"
+
+    # --- configuration -------------------------------------------------------------------------------------
+
+    def server_config(self, reference: str) -> ServerConfig:
+        """Where docker finds the trust data of ``reference``: server URL, TLS files, registry, trust directory."""
+        return docker_server_config(reference, env=self._env)
+
+    def remote_for(self, reference: str) -> Remote:
+        """The remote holding ``reference``'s trust data: :attr:`remote`, else its notary server (one connection
+        pool per server URL, kept until :meth:`close`)."""
+        if self.remote is not None:
+            return self.remote
+        config = self.server_config(reference)
+        server = self._servers.get(config.url)
+        if server is None:
+            auth = self.credentials if self.credentials is not None else config.load_credentials
+            server = NotaryServer(config.url, tls=config.tls, auth=auth)
+            self._servers[config.url] = server
+        return server
+
+    def repository(self, reference: str) -> Repository:
+        """The notary-level :class:`~trustkit.client.Repository` of ``reference``'s GUN, on this configuration's
+        trust directory, keys and remote (for everything the notary CLI does beyond docker's commands)."""
+        image = ImageReference.parse(reference)
+        return Repository(
+            image.gun,
+            remote=self.remote_for(reference),
+            keystore=self.keystore,
+            trust_dir=self.trust_dir,
+            clock=self._clock,
+        )
+
+    def close(self) -> None:
+        """Close the connections to the notary servers opened so far."""
+        for server in self._servers.values():
+            server.close()
+        self._servers.clear()
+
+    def __enter__(self) -> DockerTrust:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _explained(self, reference: str, *, prefix: str = "") -> Iterator[str]:
+        """Parse ``reference`` and explain the errors of the block; yields the GUN."""
+        image = ImageReference.parse(reference)
+        if self.remote is not None:
+            server = getattr(self.remote, "url", None) or repr(self.remote)
+        else:
+            server = self.server_config(reference).url
+        with explained(gun=image.gun, server=server, registry=image.auth_key, prefix=prefix):
+            yield image.gun
+
+    # --- delegation keys (docker trust key …, notary key …) ---------------------------------------------------
+
+    def generate_key(self, name: str, *, directory: str | os.PathLike[str] | None = None) -> PublicKey:
+        """``docker trust key generate NAME [--dir DIRECTORY]``: a new ECDSA signer key stored as ``role: NAME``
+        (encrypted with the repository passphrase); with ``directory``, ``NAME.pub`` is written there. Returns the
+        public key to give to :meth:`add_signer`."""
+        return generate_delegation_key(self.keystore, name, directory=directory)
+
+    def load_key(
+        self, path: str | os.PathLike[str], *, name: str = "signer", passphrase: PassphraseSource = None
+    ) -> list[KeyInfo]:
+        """``docker trust key load FILE --name NAME``: import an RSA or ECDSA private key (PEM, encrypted or not,
+        never readable by group or others) as signer ``NAME``; ``passphrase`` decrypts an encrypted file."""
+        return load_key_file(
+            self.keystore, path, name=name, passphrase=passphrase if passphrase is not None else self._docker_pass()
+        )
+
+    def _docker_pass(self) -> DockerEnvPassphrase:
+        return DockerEnvPassphrase(environ=self._env)
+
+    def list_keys(self, *, role: str | None = None, gun: str | None = None) -> list[KeyInfo]:
+        """The local private keys (``notary key list``): role, GUN, key ID and location of each; no passphrase."""
+        return self.keystore.list_keys(role=role, gun=gun)
+
+    def remove_key(self, key_id: str) -> KeyInfo:
+        """``notary key remove KEYID``: delete a local private key and return what it was."""
+        return self.keystore.remove_key(key_id)
+
+    # --- signers (docker trust signer …) ---------------------------------------------------------------------
+
+    def add_signer(self, name: str, reference: str, *, keys: Sequence[SignerKeySource]) -> AddedSigner:
+        """``docker trust signer add --key K… NAME REPO``: add ``keys`` to ``targets/NAME`` and ``targets/releases``,
+        initialising the repository on first use. Adding a known signer again adds keys to it (key rotation)."""
+        with self._explained(reference):
+            return add_signer(self.repository(reference), name, keys)
+
+    def remove_signer(self, name: str, reference: str, *, witness: bool = False) -> RemovedSigner:
+        """``docker trust signer remove NAME REPO``, done (docker 28 mostly does nothing): the signer's keys leave
+        ``targets/releases`` and ``targets/NAME`` is deleted; the result lists warnings and tags to re-sign. With
+        ``witness``, ``targets/releases`` is re-signed in the same publish by its remaining keys held locally."""
+        with self._explained(reference):
+            return remove_signer(self.repository(reference), name, witness=witness)
+
+    # --- inspect ---------------------------------------------------------------------------------------------
+
+    def inspect(self, *references: str, strict: bool = True) -> TrustInspection:
+        """``docker trust inspect REF…``: signed tags, signers and administrative keys of each repository.
+
+        A reference with a tag (``REPO:TAG``) shows that tag only. With ``strict`` the first repository that cannot
+        be read raises its error (a typed trustkit error: "no signatures or cannot access REF: …" with the cause
+        and what to do); without, failures are returned in :attr:`TrustInspection.failures` as docker reports them
+        and goes on. Reads need no key and no passphrase.
+        """
+        if not references:
+            raise ValueError("give at least one image reference")
+        results: list[RepositoryTrust | InspectFailure] = []
+        for reference in references:
+            try:
+                results.append(self._inspect_one(reference))
+            except TrustkitError as exc:
+                if strict:
+                    raise
+                results.append(InspectFailure(reference, exc))
+        return TrustInspection(tuple(results))
+
+    def _inspect_one(self, reference: str) -> RepositoryTrust:
+        with self._explained(reference, prefix=f"no signatures or cannot access {reference}: ") as gun:
+            image = ImageReference.parse(reference)
+            reader = self.repository(reference).reader()
+            trusted = reader.refresh()
+            tag = image.tag if image.digest is None else None
+            return inspect_trusted(trusted, name=reference, gun=gun, tag=tag, invalid=reader.invalid)
+
+    # --- tags (docker trust sign / revoke) -------------------------------------------------------------------
+
+    def sign(
+        self,
+        reference: str,
+        *,
+        digest: str | None = None,
+        size: int | None = None,
+        signer: str | None = None,
+    ) -> TagSignature:
+        """Sign ``REPO:TAG`` as ``docker trust sign`` does once the image is pushed.
+
+        The target is the manifest's ``digest`` (``sha256:<hex>`` or hex) and ``size``; without them, the
+        :attr:`resolver` gives them, else a tag that is already released is signed again with its current target
+        (docker's path for an existing tag). The tag goes into every signable role (see
+        :mod:`trustkit.dct.tags`). A repository without trust data is initialised first with signer ``signer``
+        (default: the registry login's user name, as docker names it) and ``targets/releases``, using the
+        signer's local key or a new one.
+        """
+        image = ImageReference.parse(reference)
+        if image.tag is None or image.digest is not None:
+            if image.digest is not None:
+                raise ConfigurationError(f"cannot use a digest reference for IMAGE:TAG ({reference})")
+            raise ConfigurationError(f"no tag specified for {reference}: give REPO:TAG")
+        tag = image.tag
+        target = self._target(reference, digest, size)
+        with self._explained(reference) as gun:
+            repository = self.repository(reference)
+            reader = repository.reader()
+            try:
+                trusted = reader.refresh()
+            except RepositoryNotFoundError:
+                return self._sign_new(repository, reference, tag, target, signer)
+            if target is None:
+                target = released_target(trusted, tag)
+                if target is None:
+                    raise TargetNotFoundError(
+                        f"no digest and size given for {reference}, no resolver configured, and {tag} is not signed "
+                        f"yet: pass digest= and size= (the manifest's) or DockerTrust(resolver=...)"
+                    )
+            check_releases(trusted, gun=gun)
+            local = [info.key_id for info in self.keystore.list_keys()]
+            roles = signable_roles(trusted, local, tag)
+            warnings = check_signable(trusted, roles, reader.invalid, gun=gun)
+            for warning in warnings:
+                logger.warning("%s", warning)
+            repository.publish_changes(sign_changes(tag, target, roles))
+            return TagSignature(gun, tag, target, tuple(roles), warnings=tuple(warnings))
+
+    def _target(self, reference: str, digest: str | None, size: int | None) -> TargetFile | None:
+        if digest is None and size is None:
+            if self.resolver is None:
+                return None
+            manifest = self.resolver.resolve(reference)
+            digest, size = manifest.digest, manifest.size
+        if digest is None or size is None:
+            raise ValueError("give both digest= and size= (the manifest's sha256 and its length in bytes)")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"size must be a non-negative integer, not {size!r}")
+        algorithm, _, hex_digest = digest.rpartition(":")
+        if algorithm not in ("", "sha256"):
+            raise ValueError(f"docker signs sha256 manifest digests, not {algorithm}")
+        try:
+            return TargetFile.from_digest(hex_digest.lower(), size)
+        except (ValueError, TrustkitError):
+            raise ValueError(f"not a sha256 digest: {digest!r}") from None
+
+    def _sign_new(
+        self, repository: Repository, reference: str, tag: str, target: TargetFile | None, signer: str | None
+    ) -> TagSignature:
+        """docker's ``initNotaryRepoWithSigners`` then the push path: init, signer + releases, tag in both."""
+        if target is None:
+            raise RepositoryNotFoundError(
+                f"trust data missing for remote repository {repository.gun}, so {tag} has no digest to re-sign: pass "
+                f"digest= and size= to sign it and initialise the repository"
+            )
+        name = signer if signer is not None else self._login_name(reference)
+        key = self._signer_key(name)
+        repository.initialize(server_managed_snapshot=True)
+        roles = (signer_role(name), RELEASES_ROLE)
+        repository.publish_changes([*signer_changes(name, [key]), *sign_changes(tag, target, roles)])
+        return TagSignature(repository.gun, tag, target, roles, initialized=True, signer=name)
+
+    def _login_name(self, reference: str) -> str:
+        image = ImageReference.parse(reference)
+        credentials = (
+            self.credentials if self.credentials is not None else docker_credentials(image.auth_key, env=self._env)
+        )
+        if credentials is None or not credentials.username:
+            raise ConfigurationError(
+                f"{image.gun} has no trust data yet and docker names its first signer after the registry user: log "
+                f"in (docker login {image.domain}) or pass signer=NAME"
+            )
+        return credentials.username
+
+    def _signer_key(self, name: str) -> PublicKey:
+        """docker's ``getOrGenerateNotaryKey``: the first local key of role ``name`` (by ID), else a new one."""
+        existing = sorted(info.key_id for info in self.keystore.list_keys(role=name))
+        if existing:
+            return PublicKey.from_sslib_key(self.keystore.get_signer(existing[0]).public_key)
+        return generate_delegation_key(self.keystore, name)
+
+    def revoke(self, reference: str) -> Revocation:
+        """``docker trust revoke REPO[:TAG]``: remove the tag (or every released tag) from every signable role.
+
+        Raises :class:`~trustkit.errors.TargetNotFoundError` when the tag is not signed (or nothing is).
+        """
+        image = ImageReference.parse(reference)
+        if image.tag is None and image.digest is not None:
+            raise ConfigurationError(f"cannot use a digest reference for IMAGE:TAG ({reference})")
+        with self._explained(reference) as gun:
+            repository = self.repository(reference)
+            trusted = repository.reader().refresh()
+            released = (RELEASES_ROLE, TARGETS)
+            if image.tag is not None:
+                match = trusted.get_target(image.tag, roles=released)
+                if match is None:
+                    raise TargetNotFoundError(f"No valid trust data for {image.tag} in {gun}: nothing to revoke")
+                names = [match.name]
+            else:
+                names = sorted((match.name for match in trusted.list_targets(roles=released)), key=natural_sort_key)
+                if not names:
+                    raise TargetNotFoundError(f"no signed tags to remove from {gun}")
+            local = [info.key_id for info in self.keystore.list_keys()]
+            changes: list[Change] = []
+            removed: list[tuple[str, tuple[str, ...]]] = []
+            warnings: list[str] = []
+            for name in names:
+                roles = signable_roles(trusted, local, name)
+                changes.extend(revoke_changes(name, roles))
+                removed.append((name, tuple(roles)))
+                holding = [
+                    role
+                    for role in walk_roles(trusted, name)
+                    if role in released and role not in roles and name in trusted[role].signed.targets
+                ]
+                if holding:
+                    warnings.append(
+                        f"{name} stays signed in {', '.join(holding)} of {gun}: the keystore holds none of its keys"
+                    )
+            for warning in warnings:
+                logger.warning("%s", warning)
+            repository.publish_changes(changes)
+            return Revocation(gun, tuple(removed), tuple(warnings))
+
+    # --- the notary steps docker's documentation sends people to ---------------------------------------------
+
+    def remove_delegation_keys(
+        self, reference: str, key_ids: Sequence[str], *, roles: Sequence[str] = (RELEASES_ROLE,)
+    ) -> DelegationKeysRemoval:
+        """``notary delegation remove REPO ROLE KEYID… --publish`` for each of ``roles``, in one publish.
+
+        Key IDs may be canonical (as ``docker trust inspect`` and ``notary delegation list`` show them) or TUF IDs
+        (of a certificate); a key that a role does not hold raises :class:`~trustkit.errors.UnknownKeyError`
+        rather than being silently ignored, an unknown role :class:`~trustkit.errors.UnknownRoleError`.
+        """
+        if not key_ids or not roles:
+            raise ValueError("give the key IDs to remove and the roles to remove them from")
+        with self._explained(reference) as gun:
+            repository = self.repository(reference)
+            trusted = repository.reader().refresh()
+            known = {delegation.name: (delegation, ids) for delegation, ids in delegation_roles(trusted)}
+            changes: list[Change] = []
+            removed: list[tuple[str, tuple[str, ...]]] = []
+            warnings: list[str] = []
+            for role in roles:
+                if role not in known:
+                    raise UnknownRoleError(f"{gun} has no delegation {role}")
+                delegation, canonical = known[role]
+                by_any = dict(zip(delegation.keyids, canonical, strict=True)) | {c: c for c in canonical}
+                missing = [key_id for key_id in key_ids if key_id not in by_any]
+                if missing:
+                    raise UnknownKeyError(f"{role} of {gun} has no key {', '.join(missing)}")
+                ids = tuple(dict.fromkeys(by_any[key_id] for key_id in key_ids))
+                changes.append(Change.update_delegation(role, remove_keys=ids))
+                removed.append((role, ids))
+                left = len(set(canonical) - set(ids))
+                if left < delegation.threshold:
+                    warnings.append(
+                        f"role {role} has fewer keys than its threshold of {delegation.threshold}; it will not be "
+                        f"usable until keys are added to it"
+                    )
+            for warning in warnings:
+                logger.warning("%s", warning)
+            repository.publish_changes(changes)
+            return DelegationKeysRemoval(gun, tuple(removed), tuple(warnings))
+
+    def witness(self, reference: str, *roles: str) -> None:
+        """``notary witness REPO ROLE… --publish``: re-sign delegations as they are, with their current keys held
+        locally, e.g. ``targets/releases`` after a signer's key left it and its signatures no longer meet its
+        threshold."""
+        if not roles:
+            raise ValueError("give the roles to re-sign, e.g. 'targets/releases'")
+        with self._explained(reference):
+            self.repository(reference).publish_changes([Change.witness(role) for role in roles])
+
+    def delete(self, reference: str, *, remote: bool = True) -> None:
+        """``notary delete REPO [--remote]``: remove the repository's cached trust data and staged changes, and with
+        ``remote`` (the default) the server's trust data too. Private keys are kept."""
+        with self._explained(reference):
+            self.repository(reference).delete(remote=remote)
