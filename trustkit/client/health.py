@@ -1,0 +1,699 @@
+"""Expiry awareness and exploration: a repository's health report and summary, as data, text and HTML.
+
+:func:`health_report` looks at the trusted state of one GUN (a :class:`~trustkit.trust.TrustedMetadataSet`, or a
+:class:`~trustkit.client.Reader`, which also knows the delegations its last refresh had to skip) and reports what
+needs attention before it breaks a deployment: roles that expire within a window, roles whose keys or signatures
+are below their threshold, role keys the local keystore does not hold, and certificates that are about to expire.
+:func:`repository_summary` describes the same state for exploring it: every role with its keys, threshold, version
+and expiry, and every signed tag with the roles that sign it.
+
+Both results are immutable attrs classes holding plain data (for tests, CI gates and dashboards); ``str()`` gives
+text tables for a terminal and ``_repr_html_`` HTML tables for Jupyter. Nothing here does I/O, except that a
+:class:`~trustkit.client.Reader` that has never refreshed refreshes once.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from cryptography.x509.oid import NameOID
+
+from trustkit.client.reader import Reader
+from trustkit.errors import MalformedMetadataError, TrustkitError
+from trustkit.keys import PublicKey
+from trustkit.metadata import Metadata, Targets
+from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP
+from trustkit.trust import TrustedMetadataSet
+
+if TYPE_CHECKING:
+    from trustkit.keystore import KeyStore
+
+__all__ = [
+    "DEFAULT_SERVER_MANAGED",
+    "DEFAULT_WINDOW",
+    "BelowThreshold",
+    "ExpiringCertificate",
+    "ExpiringRole",
+    "HealthReport",
+    "MissingKey",
+    "RepositorySummary",
+    "RoleKey",
+    "RoleSummary",
+    "SignedTag",
+    "health_report",
+    "repository_summary",
+]
+
+DEFAULT_WINDOW = timedelta(days=183)
+"""Notary's "nearing expiry" window: six months (``notary`` warns, and re-signs root, within it)."""
+
+DEFAULT_SERVER_MANAGED: tuple[str, ...] = (TIMESTAMP,)
+"""Roles the server signs by default: notary-server always holds the timestamp key and re-signs it."""
+
+_SHORT_ID = 12
+
+
+# --- the data -----------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ExpiringRole:
+    """A role whose metadata expires within the report's window (or has expired)."""
+
+    role: str
+    version: int
+    expires: datetime
+    remaining: timedelta
+    """Time left when the report was made; negative once expired."""
+    trusted: bool = True
+    """False for a delegation readers skip because it has expired (known from a :class:`Reader`)."""
+
+    @property
+    def expired(self) -> bool:
+        """Whether the role has already expired."""
+        return self.remaining <= timedelta(0)
+
+
+@attrs.frozen
+class BelowThreshold:
+    """A role that cannot be trusted as it is: fewer keys, or fewer valid signatures, than its threshold."""
+
+    role: str
+    threshold: int
+    keys: int
+    """How many of the role's key IDs the delegating role provides a key for."""
+    signatures: int | None
+    """Valid signatures on the role's current metadata, when known (a delegation a :class:`Reader` skipped)."""
+    reason: str
+
+
+@attrs.frozen
+class MissingKey:
+    """A key of a role that the keystore holds no private key for."""
+
+    role: str
+    key_id: str
+    """The ID the role lists (for a root certificate, the certificate's ID)."""
+    canonical_id: str
+    """The ID of the bare public key: what names the private key file, and what keystores look up."""
+    keytype: str
+    threshold: int
+    held: int
+    """How many of the role's keys the keystore does hold."""
+
+    @property
+    def can_sign(self) -> bool:
+        """Whether the keys held locally still meet the role's threshold."""
+        return self.held >= self.threshold
+
+
+@attrs.frozen
+class ExpiringCertificate:
+    """A certificate key of a role (root certificates, x509 delegation keys) expiring within the window."""
+
+    role: str
+    key_id: str
+    """The ID the role lists (the certificate's ID)."""
+    canonical_id: str
+    """The ID of the bare public key inside the certificate (names the private key file)."""
+    subject: str
+    """The certificate's common name (the GUN, for a root certificate)."""
+    not_after: datetime
+    remaining: timedelta
+
+    @property
+    def expired(self) -> bool:
+        """Whether the certificate has already expired."""
+        return self.remaining <= timedelta(0)
+
+
+@attrs.frozen
+class HealthReport:
+    """What needs attention in one GUN's trust data, within ``window`` of ``checked_at``.
+
+    :attr:`ok` is True when no role or certificate expires within the window and every role meets its threshold;
+    keys missing from the keystore are informational (root keys are often kept offline, and a signer only holds its
+    own key): :attr:`MissingKey.can_sign` tells whether a role can still be signed here.
+    """
+
+    gun: str
+    checked_at: datetime
+    window: timedelta
+    expiring_roles: tuple[ExpiringRole, ...]
+    below_threshold: tuple[BelowThreshold, ...]
+    missing_keys: tuple[MissingKey, ...]
+    keys_checked: bool
+    """Whether a keystore was given (otherwise :attr:`missing_keys` is empty because nothing was checked)."""
+    expiring_certificates: tuple[ExpiringCertificate, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No role or certificate expiring within the window, and no role below its threshold."""
+        return not (self.expiring_roles or self.below_threshold or self.expiring_certificates)
+
+    @property
+    def unsignable_roles(self) -> tuple[str, ...]:
+        """Roles whose threshold the keystore's keys cannot meet (empty when no keystore was given)."""
+        return tuple(dict.fromkeys(m.role for m in self.missing_keys if not m.can_sign))
+
+    def problems(self) -> list[str]:
+        """One sentence per finding that makes the report not :attr:`ok`, for logs and CI output."""
+        lines = []
+        for entry in self.expiring_roles:
+            when = _relative(entry.remaining, past="expired", future="expires in")
+            skipped = " (readers skip it)" if not entry.trusted else ""
+            lines.append(f"{entry.role} version {entry.version} {when} ({_date(entry.expires)}){skipped}")
+        for below in self.below_threshold:
+            lines.append(f"{below.role}: {below.reason}")
+        for cert in self.expiring_certificates:
+            when = _relative(cert.remaining, past="expired", future="expires in")
+            lines.append(f"{cert.role} certificate of key {cert.canonical_id[:_SHORT_ID]} (CN={cert.subject}) {when}")
+        return lines
+
+    def _sections(self) -> list[tuple[str, Sequence[str], list[tuple[_Cell, ...]], str]]:
+        window = _duration(self.window)
+        sections: list[tuple[str, Sequence[str], list[tuple[_Cell, ...]], str]] = [
+            (
+                f"Roles expiring within {window}",
+                ("ROLE", "VERSION", "EXPIRES", "WHEN"),
+                [
+                    (
+                        e.role + ("" if e.trusted else " (skipped)"),
+                        str(e.version),
+                        _date(e.expires),
+                        _relative(e.remaining, past="expired", future="in"),
+                    )
+                    for e in self.expiring_roles
+                ],
+                "none",
+            ),
+            (
+                "Roles below their threshold",
+                ("ROLE", "THRESHOLD", "KEYS", "SIGNATURES", "WHY"),
+                [
+                    (
+                        b.role,
+                        str(b.threshold),
+                        str(b.keys),
+                        "?" if b.signatures is None else str(b.signatures),
+                        b.reason,
+                    )
+                    for b in self.below_threshold
+                ],
+                "none",
+            ),
+            (
+                "Keys without a private key in the keystore",
+                ("ROLE", "KEY ID", "KEY TYPE", "HELD", "CAN SIGN"),
+                [
+                    (
+                        m.role,
+                        m.canonical_id[:_SHORT_ID],
+                        m.keytype,
+                        f"{m.held} of {m.threshold} needed",
+                        "yes" if m.can_sign else "no",
+                    )
+                    for m in self.missing_keys
+                ],
+                "none (every role key is held)" if self.keys_checked else "not checked (no keystore given)",
+            ),
+            (
+                f"Certificates expiring within {window}",
+                ("ROLE", "KEY ID", "SUBJECT", "NOT AFTER", "WHEN"),
+                [
+                    (
+                        c.role,
+                        c.canonical_id[:_SHORT_ID],
+                        c.subject,
+                        _date(c.not_after),
+                        _relative(c.remaining, past="expired", future="in"),
+                    )
+                    for c in self.expiring_certificates
+                ],
+                "none",
+            ),
+        ]
+        return sections
+
+    def _title(self) -> str:
+        problems = len(self.problems())
+        verdict = "ok" if self.ok else f"{problems} problem{'s' if problems != 1 else ''}"
+        return f"Health of {self.gun} on {_date(self.checked_at)}: {verdict}"
+
+    def __str__(self) -> str:
+        parts = [self._title()]
+        for title, headers, rows, empty in self._sections():
+            parts.append(_text_section(title, headers, rows, empty))
+        return "\n\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{html.escape(self._title())}</h4>"]
+        for title, headers, rows, empty in self._sections():
+            parts.append(_html_section(title, headers, rows, empty))
+        return "<div class='trustkit-health'>" + "\n".join(parts) + "</div>"
+
+
+@attrs.frozen
+class RoleKey:
+    """One key of a role."""
+
+    key_id: str
+    """The ID the role lists."""
+    canonical_id: str
+    """The ID of the bare public key (names the private key file; ``docker trust inspect`` shows it)."""
+    keytype: str
+    certificate_expires: datetime | None = None
+    """When the certificate expires, for an x509 key."""
+
+
+@attrs.frozen
+class RoleSummary:
+    """One role: its keys and threshold (as its delegating role lists them), and its metadata's version and expiry.
+
+    ``version`` and ``expires`` are None for a delegation that is not trusted (never published, expired or signed
+    below its threshold); ``paths`` is None for base roles and, for a trusted delegation, the paths it may sign once
+    restricted by every ancestor's paths.
+    """
+
+    name: str
+    threshold: int
+    keys: tuple[RoleKey, ...]
+    version: int | None
+    expires: datetime | None
+    paths: tuple[str, ...] | None
+    targets: int
+    """How many targets the role's own metadata lists."""
+    trusted: bool
+    parent: str | None
+    """The delegating role (None for base roles, which root delegates to)."""
+
+    @property
+    def is_delegation(self) -> bool:
+        """Whether this is a delegated targets role (what ``docker trust`` calls a signer)."""
+        return self.parent is not None
+
+
+@attrs.frozen
+class SignedTag:
+    """A target (a tag, for docker) and every trusted role that signs it with the same hashes."""
+
+    name: str
+    digest: str
+    """``sha256:<hex>``, or the empty string for a target without a sha256."""
+    length: int
+    roles: tuple[str, ...]
+
+
+@attrs.frozen
+class RepositorySummary:
+    """The trust data of one GUN at a glance: roles with keys, thresholds and expiry, and signed tags by role."""
+
+    gun: str
+    generated_at: datetime
+    roles: tuple[RoleSummary, ...]
+    signed_tags: tuple[SignedTag, ...]
+
+    def role(self, name: str) -> RoleSummary:
+        """The summary of role ``name``; ``KeyError`` if the repository has no such role."""
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise KeyError(name)
+
+    @property
+    def delegations(self) -> tuple[RoleSummary, ...]:
+        """The delegated roles, parents first."""
+        return tuple(role for role in self.roles if role.is_delegation)
+
+    def tags_by_role(self) -> dict[str, tuple[str, ...]]:
+        """Every trusted targets role and the names it signs, sorted."""
+        by_role: dict[str, list[str]] = {
+            role.name: [] for role in self.roles if role.trusted and (role.name == TARGETS or role.is_delegation)
+        }
+        for tag in self.signed_tags:
+            for role in tag.roles:
+                by_role.setdefault(role, []).append(tag.name)
+        return {role: tuple(sorted(set(names))) for role, names in by_role.items()}
+
+    def _sections(self) -> list[tuple[str, Sequence[str], list[tuple[_Cell, ...]], str]]:
+        role_rows: list[tuple[_Cell, ...]] = []
+        for role in self.roles:
+            keys = tuple(
+                f"{key.canonical_id[:_SHORT_ID]} ({key.keytype}"
+                + (f", cert until {key.certificate_expires:%Y-%m-%d}" if key.certificate_expires else "")
+                + ")"
+                for key in role.keys
+            ) or ("(none)",)
+            if role.expires is None:
+                expiry = "not trusted"
+            else:
+                expiry = f"{_date(role.expires)} ({_relative(role.expires - self.generated_at)})"
+            role_rows.append(
+                (
+                    role.name,
+                    keys,
+                    str(role.threshold),
+                    "-" if role.version is None else str(role.version),
+                    expiry,
+                    "-" if role.paths is None else ", ".join(p or "(all)" for p in role.paths) or "(none)",
+                    str(role.targets) if role.parent is not None or role.name == TARGETS else "-",
+                )
+            )
+        tag_rows: list[tuple[_Cell, ...]] = [
+            (tag.name, tag.digest or "(no sha256)", str(tag.length), ", ".join(tag.roles)) for tag in self.signed_tags
+        ]
+        return [
+            (
+                "Roles",
+                ("ROLE", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"),
+                role_rows,
+                "none",
+            ),
+            ("Signed tags", ("TAG", "DIGEST", "SIZE", "SIGNED BY"), tag_rows, "none"),
+        ]
+
+    def _title(self) -> str:
+        return f"Trust data of {self.gun} on {_date(self.generated_at)}"
+
+    def __str__(self) -> str:
+        parts = [self._title()]
+        for title, headers, rows, empty in self._sections():
+            parts.append(_text_section(title, headers, rows, empty))
+        return "\n\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{html.escape(self._title())}</h4>"]
+        for title, headers, rows, empty in self._sections():
+            parts.append(_html_section(title, headers, rows, empty))
+        return "<div class='trustkit-summary'>" + "\n".join(parts) + "</div>"
+
+
+# --- building them ------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _RoleView:
+    """A role as its delegator lists it, with its trusted metadata (or the bytes a reader skipped)."""
+
+    name: str
+    parent: str | None
+    threshold: int
+    keyids: tuple[str, ...]
+    keys: Mapping[str, PublicKey]
+    paths: tuple[str, ...] | None
+    metadata: Metadata[Any] | None
+    skipped: Metadata[Any] | None
+
+    @property
+    def usable_keys(self) -> list[PublicKey]:
+        """The role's keys the delegator provides, each once."""
+        return [self.keys[kid] for kid in dict.fromkeys(self.keyids) if kid in self.keys]
+
+
+def _state(trusted: TrustedMetadataSet | Reader) -> tuple[TrustedMetadataSet, Mapping[str, bytes]]:
+    if isinstance(trusted, Reader):
+        state = trusted.trusted
+        return state, dict(trusted.invalid)
+    return trusted, {}
+
+
+def _loaded(state: TrustedMetadataSet, role: str) -> Metadata[Any] | None:
+    if role not in state:
+        return None
+    return state[role]
+
+
+def _views(state: TrustedMetadataSet, invalid: Mapping[str, bytes]) -> list[_RoleView]:
+    root = state.root.signed
+    views = []
+    for name in BASE_ROLES:
+        entry = root.roles[name]
+        metadata = _loaded(state, name)
+        views.append(_RoleView(name, None, entry.threshold, entry.keyids, root.keys, None, metadata, None))
+    for parent in state.walk():
+        parent_signed: Targets = state[parent].signed
+        for delegation in parent_signed.delegations.roles:
+            name = delegation.name
+            metadata = _loaded(state, name)
+            skipped = None
+            if metadata is None and name in invalid:
+                try:
+                    skipped = Metadata.from_bytes(invalid[name], role=name)
+                except MalformedMetadataError:
+                    skipped = None
+            paths = state.delegation_paths(name) if metadata is not None else delegation.paths
+            views.append(
+                _RoleView(
+                    name,
+                    parent,
+                    delegation.threshold,
+                    delegation.keyids,
+                    parent_signed.delegations.keys,
+                    paths,
+                    metadata,
+                    skipped,
+                )
+            )
+    return views
+
+
+def _holds(keystore: KeyStore, key: PublicKey) -> bool:
+    for key_id in dict.fromkeys((_canonical(key), key.key_id)):
+        try:
+            keystore.get_key_info(key_id)
+        except (TrustkitError, ValueError):
+            continue
+        return True
+    return False
+
+
+def _certificate_expiry(key: PublicKey) -> tuple[str, datetime] | None:
+    """The subject CN and the earliest expiry of an x509 key's chain; None for a bare or unreadable key."""
+    try:
+        certificates = key.certificates
+    except TrustkitError:
+        return None
+    if not certificates:
+        return None
+    names = certificates[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    subject = str(names[0].value) if names else certificates[0].subject.rfc4514_string()
+    return subject, min(cert.not_valid_after_utc for cert in certificates)
+
+
+def _below_threshold(view: _RoleView, state: TrustedMetadataSet) -> BelowThreshold | None:
+    usable = len(view.usable_keys)
+    signatures: int | None = None
+    reasons = []
+    if usable < view.threshold:
+        reasons.append(f"{usable} key(s) for a threshold of {view.threshold}: cannot be signed")
+    if view.skipped is not None and view.parent is not None:
+        parent: Targets = state[view.parent].signed
+        try:
+            signatures = len(parent.get_verification_result(view.name, view.skipped).signed)
+        except TrustkitError:
+            signatures = 0
+        if signatures < view.threshold:
+            reasons.append(f"valid signatures {signatures} of {view.threshold}: readers skip it")
+    if not reasons:
+        return None
+    return BelowThreshold(view.name, view.threshold, usable, signatures, "; ".join(reasons))
+
+
+def health_report(
+    trusted: TrustedMetadataSet | Reader,
+    *,
+    keystore: KeyStore | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+    now: datetime | None = None,
+    server_managed: Collection[str] = DEFAULT_SERVER_MANAGED,
+) -> HealthReport:
+    """Check one GUN's trusted state for what will break soon, or already has.
+
+    - **expiring roles**: every trusted role whose metadata expires before ``now + window``, and delegations a
+      ``Reader`` skipped because they expired. Roles in ``server_managed`` are reported only once expired, since
+      the server re-signs them (notary-server always does for the timestamp; add ``"snapshot"`` when the server
+      holds the snapshot key too).
+    - **below threshold**: roles listing fewer keys than their threshold, and delegations a ``Reader`` skipped
+      because their signatures did not meet it.
+    - **missing keys** (with ``keystore``): every key of every role, except those in ``server_managed``, whose
+      private key the keystore does not hold, with whether the keys it holds still meet the threshold.
+    - **expiring certificates**: x509 keys of any role (root certificates; certificates used as delegation keys)
+      expiring before ``now + window``.
+
+    ``trusted`` is a :class:`~trustkit.trust.TrustedMetadataSet` or a :class:`~trustkit.client.Reader` (its last
+    refresh; it refreshes first if it never has). ``now`` defaults to the current time (UTC).
+    """
+    state, invalid = _state(trusted)
+    moment = now or datetime.now(timezone.utc)
+    horizon = moment + window
+    expiring: list[ExpiringRole] = []
+    below: list[BelowThreshold] = []
+    missing: list[MissingKey] = []
+    certificates: dict[tuple[str, str], ExpiringCertificate] = {}
+    for view in _views(state, invalid):
+        if view.metadata is not None:
+            signed = view.metadata.signed
+            expired = signed.expires <= moment
+            if signed.expires < horizon and (expired or view.name not in server_managed):
+                expiring.append(ExpiringRole(view.name, signed.version, signed.expires, signed.expires - moment))
+        elif view.skipped is not None and view.skipped.signed.expires <= moment:
+            signed = view.skipped.signed
+            expiring.append(
+                ExpiringRole(view.name, signed.version, signed.expires, signed.expires - moment, trusted=False)
+            )
+        found = _below_threshold(view, state)
+        if found is not None:
+            below.append(found)
+        keys = view.usable_keys
+        if keystore is not None and view.name not in server_managed:
+            held = [key for key in keys if _holds(keystore, key)]
+            for key in keys:
+                if key not in held:
+                    missing.append(
+                        MissingKey(view.name, key.key_id, _canonical(key), key.keytype, view.threshold, len(held))
+                    )
+        for key in keys:
+            expiry = _certificate_expiry(key)
+            if expiry is not None and expiry[1] < horizon:
+                subject, not_after = expiry
+                certificates.setdefault(
+                    (view.name, key.key_id),
+                    ExpiringCertificate(view.name, key.key_id, _canonical(key), subject, not_after, not_after - moment),
+                )
+    return HealthReport(
+        gun=state.gun,
+        checked_at=moment,
+        window=window,
+        expiring_roles=tuple(sorted(expiring, key=lambda e: e.expires)),
+        below_threshold=tuple(below),
+        missing_keys=tuple(missing),
+        keys_checked=keystore is not None,
+        expiring_certificates=tuple(sorted(certificates.values(), key=lambda c: c.not_after)),
+    )
+
+
+def _canonical(key: PublicKey) -> str:
+    try:
+        return key.canonical_id
+    except TrustkitError:
+        return key.key_id
+
+
+def repository_summary(trusted: TrustedMetadataSet | Reader, *, now: datetime | None = None) -> RepositorySummary:
+    """Describe one GUN's trusted state: every role (base roles, then delegations parents first) with its keys,
+    threshold, version, expiry and paths, and every signed target with the roles that sign it (each role within
+    its restricted paths; a name two roles sign with different hashes appears once per digest).
+
+    ``trusted`` is a :class:`~trustkit.trust.TrustedMetadataSet` or a :class:`~trustkit.client.Reader` (its last
+    refresh; it refreshes first if it never has); ``now`` (default: the current time) is what "expires in" counts
+    from.
+    """
+    state, invalid = _state(trusted)
+    roles = []
+    for view in _views(state, invalid):
+        keys = []
+        for key in view.usable_keys:
+            expiry = _certificate_expiry(key)
+            keys.append(RoleKey(key.key_id, _canonical(key), key.keytype, expiry[1] if expiry else None))
+        metadata = view.metadata
+        count = len(metadata.signed.targets) if metadata is not None and isinstance(metadata.signed, Targets) else 0
+        roles.append(
+            RoleSummary(
+                name=view.name,
+                threshold=view.threshold,
+                keys=tuple(keys),
+                version=metadata.signed.version if metadata is not None else None,
+                expires=metadata.signed.expires if metadata is not None else None,
+                paths=view.paths,
+                targets=count,
+                trusted=metadata is not None,
+                parent=view.parent,
+            )
+        )
+    signed: dict[tuple[str, str, int], list[str]] = {}
+    for role in state.walk():
+        paths = state.delegation_paths(role)
+        everything = "" in paths
+        for name, target in state[role].signed.targets.items():
+            if everything or any(name.startswith(prefix) for prefix in paths):
+                digest = f"sha256:{target.sha256_hex}" if target.sha256_hex else ""
+                signed.setdefault((name, digest, target.length), []).append(role)
+    tags = tuple(SignedTag(name, digest, length, tuple(by)) for (name, digest, length), by in sorted(signed.items()))
+    return RepositorySummary(state.gun, now or datetime.now(timezone.utc), tuple(roles), tags)
+
+
+# --- rendering ----------------------------------------------------------------------------------------------
+
+_Cell = str | tuple[str, ...]
+
+
+def _date(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    if seconds >= 730 * 86400:
+        return f"{seconds / (365 * 86400):.1f} years"
+    unit, size = next(((u, s) for u, s in _UNITS if seconds >= s), ("second", 1))
+    count = int(seconds // size)
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def _relative(delta: timedelta, *, past: str = "expired", future: str = "in") -> str:
+    if delta <= timedelta(0):
+        return f"{past} {_duration(delta)} ago"
+    return f"{future} {_duration(delta)}"
+
+
+def _lines(cell: _Cell) -> tuple[str, ...]:
+    return (cell,) if isinstance(cell, str) else cell
+
+
+def _text_table(headers: Sequence[str], rows: Iterable[tuple[_Cell, ...]]) -> str:
+    """Columns padded to their widest cell; a cell holding several values takes one line each."""
+    physical: list[tuple[str, ...]] = [tuple(headers)]
+    for row in rows:
+        cells = [_lines(cell) for cell in row]
+        height = max(len(cell) for cell in cells)
+        for index in range(height):
+            physical.append(tuple(cell[index] if index < len(cell) else "" for cell in cells))
+    widths = [max(len(line[column]) for line in physical) for column in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in physical
+    )
+
+
+def _text_section(title: str, headers: Sequence[str], rows: list[tuple[_Cell, ...]], empty: str) -> str:
+    if not rows:
+        return f"{title}: {empty}"
+    return f"{title}\n{_text_table(headers, rows)}"
+
+
+_CELL = "text-align:left;vertical-align:top;padding:2px 10px 2px 0;border-bottom:1px solid rgba(128,128,128,0.3)"
+
+
+def _html_section(title: str, headers: Sequence[str], rows: list[tuple[_Cell, ...]], empty: str) -> str:
+    if not rows:
+        return f"<p><strong>{html.escape(title)}</strong>: {html.escape(empty)}</p>"
+    head = "".join(f"<th style='{_CELL}'>{html.escape(header)}</th>" for header in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td style='{_CELL}'>" + "<br>".join(html.escape(line) for line in _lines(cell)) + "</td>" for cell in row
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f"<table style='border-collapse:collapse;margin-bottom:1em'>"
+        f"<caption style='text-align:left'><strong>{html.escape(title)}</strong></caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
