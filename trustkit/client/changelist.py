@@ -121,7 +121,7 @@ class DelegationChange:
 def _payload_object(data: bytes, what: str) -> dict[str, Any]:
     try:
         obj = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise MalformedMetadataError(f"{what} payload is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise MalformedMetadataError(f"{what} payload must be a JSON object")
@@ -215,19 +215,19 @@ class Change:
     def target(self) -> TargetFile:
         """The target a ``target``/``create`` change adds."""
         if self.type != "target" or self.data is None:
-            raise MalformedMetadataError(f"{self.describe()}: has no target payload")
+            raise MalformedMetadataError(f"{self._label()}: has no target payload")
         return TargetFile.from_dict(_payload_object(self.data, "target change"), where=f"staged target {self.path!r}")
 
     def delegation(self) -> DelegationChange:
         """The payload of a ``delegation`` change (empty for a delete)."""
         if self.type != "delegation":
-            raise MalformedMetadataError(f"{self.describe()}: not a delegation change")
+            raise MalformedMetadataError(f"{self._label()}: not a delegation change")
         return DelegationChange() if self.data is None else DelegationChange.from_json(self.data)
 
     def base_keys(self) -> tuple[str, tuple[PublicKey, ...]]:
         """The base role and its new keys, for a ``role`` change."""
         if self.type != "role" or self.data is None:
-            raise MalformedMetadataError(f"{self.describe()}: not a base-key change")
+            raise MalformedMetadataError(f"{self._label()}: not a base-key change")
         obj = _payload_object(self.data, "role change")
         role, keys = obj.get("role"), obj.get("keys")
         if not isinstance(role, str) or not isinstance(keys, list):
@@ -237,8 +237,18 @@ class Change:
         except KeyFormatError as exc:
             raise MalformedMetadataError(str(exc)) from None
 
+    def _label(self) -> str:
+        """A short label built from the envelope alone (safe for any payload, unlike :meth:`describe`)."""
+        return f"{self.action} {self.type} change of {self.scope} {self.path!r}".rstrip(" '")
+
     def describe(self) -> str:
-        """A readable one-line description, for review before publishing."""
+        """A readable one-line description, for review before publishing (never raises)."""
+        try:
+            return self._describe()
+        except MalformedMetadataError as exc:
+            return f"{self._label()} (unreadable: {exc})"
+
+    def _describe(self) -> str:
         if self.type == "target":
             verb = "add target" if self.action == "create" else "remove target"
             return f"{verb} {self.path!r} in {self.scope}"

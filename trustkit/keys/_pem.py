@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
 
 import attrs
@@ -12,10 +13,8 @@ from trustkit.errors import KeyFormatError
 
 __all__ = ["PemBlock", "decode_pem_blocks", "encode_pem"]
 
-_BLOCK = re.compile(
-    rb"-----BEGIN (?P<type>[^\r\n-]+)-----\r?\n(?P<body>.*?)-----END (?P=type)-----[ \t]*(?:\r?\n|\Z)",
-    re.DOTALL,
-)
+_BEGIN = re.compile(rb"-----BEGIN ([^\r\n-]+)-----\r?\n")
+_END = re.compile(rb"-----END ([^\r\n-]+)-----[ \t]*(?:\r?\n|\Z)")
 
 
 @attrs.frozen
@@ -28,31 +27,54 @@ class PemBlock:
 
 
 def decode_pem_blocks(data: bytes, *, what: str = "PEM data") -> list[PemBlock]:
-    """Every PEM block in ``data``, in order; raises :class:`KeyFormatError` when there is none."""
+    """Every PEM block in ``data``, in order; raises :class:`KeyFormatError` when there is none.
+
+    The END lines are indexed once and each BEGIN finds its END by bisection, so hostile input (thousands of
+    BEGIN lines without an END) is scanned in linear time.
+    """
+    ends: dict[bytes, list[tuple[int, int]]] = {}
+    for match in _END.finditer(data):
+        ends.setdefault(match.group(1), []).append((match.start(), match.end()))
     blocks: list[PemBlock] = []
-    for match in _BLOCK.finditer(data):
-        lines = match.group("body").splitlines()
-        headers: dict[str, str] = {}
-        body_start = 0
-        if lines and b":" in lines[0]:
-            for index, line in enumerate(lines):
-                if not line.strip():
-                    body_start = index + 1
-                    break
-                name, sep, value = line.partition(b":")
-                if not sep:
-                    raise KeyFormatError(f"{what}: malformed PEM header line")
-                headers[name.strip().decode("ascii", "replace")] = value.strip().decode("utf-8", "replace")
-            else:
-                raise KeyFormatError(f"{what}: PEM headers are not followed by a blank line")
-        try:
-            der = base64.b64decode(b"".join(line.strip() for line in lines[body_start:]), validate=True)
-        except (binascii.Error, ValueError):
-            raise KeyFormatError(f"{what}: PEM body is not valid base64") from None
-        blocks.append(PemBlock(match.group("type").decode("ascii", "replace"), headers, der))
+    position = 0
+    for begin in _BEGIN.finditer(data):
+        if begin.start() < position:
+            continue
+        candidates = ends.get(begin.group(1), [])
+        index = bisect.bisect_left(candidates, (begin.end(), -1))
+        if index == len(candidates):
+            continue
+        end_start, end_stop = candidates[index]
+        blocks.append(_block(begin.group(1), data[begin.end() : end_start], what))
+        position = end_stop
     if not blocks:
         raise KeyFormatError(f"{what}: no PEM block found")
     return blocks
+
+
+def _block(block_type: bytes, body: bytes, what: str) -> PemBlock:
+    lines = body.splitlines()
+    headers: dict[str, str] = {}
+    body_start = 0
+    if lines and b":" in lines[0]:
+        for index, line in enumerate(lines):
+            if not line.strip():
+                body_start = index + 1
+                break
+            name, sep, value = line.partition(b":")
+            if not sep:
+                raise KeyFormatError(f"{what}: malformed PEM header line")
+            try:
+                headers[name.strip().decode("utf-8")] = value.strip().decode("utf-8")
+            except UnicodeDecodeError:
+                raise KeyFormatError(f"{what}: PEM header is not UTF-8") from None
+        else:
+            raise KeyFormatError(f"{what}: PEM headers are not followed by a blank line")
+    try:
+        der = base64.b64decode(b"".join(line.strip() for line in lines[body_start:]), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyFormatError(f"{what}: PEM body is not valid base64") from None
+    return PemBlock(block_type.decode("ascii", "replace"), headers, der)
 
 
 def encode_pem(block_type: str, der: bytes, headers: dict[str, str] | None = None) -> bytes:
@@ -65,4 +87,4 @@ def encode_pem(block_type: str, der: bytes, headers: dict[str, str] | None = Non
     text = base64.b64encode(der).decode("ascii")
     out.extend(text[i : i + 64] + "\n" for i in range(0, len(text), 64))
     out.append(f"-----END {block_type}-----\n")
-    return "".join(out).encode("ascii")
+    return "".join(out).encode("utf-8")

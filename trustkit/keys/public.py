@@ -184,7 +184,7 @@ class PublicKey:
                 return cls.from_der(block.der)
             try:
                 certs = [x509.load_der_x509_certificate(b.der) for b in blocks if b.type == "CERTIFICATE"]
-            except ValueError as exc:
+            except (ValueError, x509.InvalidVersion) as exc:
                 raise KeyFormatError(f"invalid certificate: {exc}") from None
             return cls.from_certificate(certs[0], intermediates=tuple(certs[1:]))
         if block.type == "PUBLIC KEY":
@@ -200,7 +200,7 @@ class PublicKey:
             pass
         try:
             certificate = x509.load_der_x509_certificate(der)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             raise KeyFormatError("not a DER public key or certificate") from None
         return cls.from_certificate(certificate)
 
@@ -214,7 +214,7 @@ class PublicKey:
         blocks = decode_pem_blocks(self.public, what=f"key {self.key_id}")
         try:
             return tuple(x509.load_der_x509_certificate(b.der) for b in blocks if b.type == "CERTIFICATE")
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise KeyFormatError(f"key {self.key_id}: invalid certificate: {exc}") from None
 
     @cached_property
@@ -234,7 +234,7 @@ class PublicKey:
                 key = self.certificates[0].public_key()
             else:
                 raise KeyFormatError(f"key {self.key_id} has unsupported keytype {self.keytype!r}")
-        except (ValueError, UnsupportedAlgorithm) as exc:
+        except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
             raise KeyFormatError(f"key {self.key_id} ({self.keytype}) cannot be read: {exc}") from None
         expected = ec.EllipticCurvePublicKey if self.keytype in (ECDSA, ECDSA_X509) else rsa.RSAPublicKey
         if not isinstance(key, expected):

@@ -31,8 +31,22 @@ def _freeze_certs(value: Mapping[str, Any]) -> Mapping[str, tuple[str, ...]]:
     return {str(k): tuple(v) for k, v in value.items()}
 
 
+_MAX_CA_BUNDLE = 10 * 1024 * 1024
+
+
+def _read_bundle(path: Path) -> bytes:
+    """A CA bundle file, capped (a path to ``/dev/zero`` must not read forever)."""
+    if not path.is_file():
+        raise OSError(f"{path} is not a regular file")
+    with path.open("rb") as handle:
+        data = handle.read(_MAX_CA_BUNDLE + 1)
+    if len(data) > _MAX_CA_BUNDLE:
+        raise OSError(f"{path} is larger than {_MAX_CA_BUNDLE} bytes")
+    return data
+
+
 def _freeze_ca(value: Mapping[str, Any]) -> Mapping[str, bytes]:
-    return {str(k): (Path(v).read_bytes() if isinstance(v, str | Path) else bytes(v)) for k, v in value.items()}
+    return {str(k): (_read_bundle(Path(v)) if isinstance(v, str | Path) else bytes(v)) for k, v in value.items()}
 
 
 @attrs.frozen(unsafe_hash=False)
@@ -51,6 +65,8 @@ class TrustPinning:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, base_dir: Path | None = None) -> TrustPinning:
         """Read the ``trust_pinning`` section of a notary ``config.json`` (relative CA paths from ``base_dir``)."""
+        if not isinstance(config, Mapping):
+            raise UntrustedRootError("a notary configuration must be a JSON object")
         section = config.get("trust_pinning", config)
         if not isinstance(section, Mapping):
             raise UntrustedRootError("trust_pinning must be an object")
@@ -64,7 +80,7 @@ class TrustPinning:
         paths = {prefix: (base_dir / path if base_dir else Path(path)) for prefix, path in ca.items()}
         try:
             return cls(certs=certs, ca=paths, disable_tofu=bool(section.get("disable_tofu", False)))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise UntrustedRootError(f"trust_pinning.ca file cannot be read: {exc}") from None
 
     def certs_for(self, gun: str) -> tuple[str, ...] | None:
@@ -102,6 +118,10 @@ def _is_ca(certificate: x509.Certificate) -> bool:
         return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
+    except ValueError as exc:  # extensions that are not valid DER
+        raise KeyFormatError(
+            f"certificate {certificate.subject.rfc4514_string()} has invalid extensions: {exc}"
+        ) from None
 
 
 def valid_root_keys(
@@ -115,7 +135,7 @@ def valid_root_keys(
         try:
             leaf, _ = _leaf_and_chain(key, gun)
             check_certificate(leaf, now=now, check_expiry=check_expiry)
-        except KeyFormatError as exc:
+        except (KeyFormatError, ValueError) as exc:
             problems.append(str(exc))
             continue
         valid[keyid] = key
