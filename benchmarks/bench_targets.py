@@ -14,7 +14,7 @@ Every run also checks that re-serialising the parsed metadata gives back the inp
 
 Usage::
 
-    python benchmarks/bench_targets.py [--sizes 1000,10000,100000] [--repeat 3] [--json out.json]
+    python benchmarks/bench_targets.py [--sizes 1000,10000,100000] [--repeat 3] [--json out.json] [--no-orjson]
 """
 
 from __future__ import annotations
@@ -229,12 +229,29 @@ def _parser() -> argparse.ArgumentParser:
         "--repeat", type=_positive, default=DEFAULT_REPEAT, help=f"runs per timing (default: {DEFAULT_REPEAT})"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument(
+        "--no-orjson", action="store_true", help="do not use the optional orjson accelerator even if installed"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for every size, print the table and write JSON when asked; return the exit status."""
     args = _parser().parse_args(argv)
+    from trustkit import _encoding
+
+    accelerated = _encoding.USE_ORJSON
+    if args.no_orjson:
+        _encoding.USE_ORJSON = False
+    try:
+        return _run(args)
+    finally:
+        _encoding.USE_ORJSON = accelerated
+
+
+def _run(args: argparse.Namespace) -> int:
+    from trustkit import _encoding
+
     key = tk.generate_private_key()
     root = make_root(key.public_key)
     results = []
@@ -242,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarking {size:,} targets x {args.repeat} ...", file=sys.stderr, flush=True)
         results.append(run_size(size, args.repeat, key, root))
     environment = _environment()
+    environment["orjson"] = _encoding.USE_ORJSON
     print(
-        f"trustkit {environment['trustkit']}, Python {environment['python']}, {environment['platform']}, "
+        f"trustkit {environment['trustkit']} (orjson {'on' if _encoding.USE_ORJSON else 'off'}), "
+        f"Python {environment['python']}, {environment['platform']}, "
         f"{environment['cpu_count']} CPUs; times in ms as median / min of {args.repeat} runs"
     )
     print(format_table(results))

@@ -1,12 +1,15 @@
-"""Smoke test for ``benchmarks/bench_targets.py``: a tiny run, so the script cannot rot unnoticed.
+"""Smoke tests for ``benchmarks/bench_targets.py`` and ``benchmarks/bench_go.py``: tiny runs, so the scripts
+cannot rot unnoticed.
 
-It checks the shape of the JSON report and that every timing is positive; it asserts nothing about speed.
+They check the shape of the JSON reports and that every timing is positive; they assert nothing about speed.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -51,3 +54,47 @@ def test_bench_targets_small_run_writes_report(tmp_path: Path, capsys: pytest.Ca
     table = capsys.readouterr().out
     assert "load+verify / json.loads" in table
     assert "200" in table
+
+
+GO_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_go.py"
+
+
+def test_bench_go_tiny_run_prints_every_row_and_writes_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bench_go.py`` with 50 tags and one run: a real notary-server, notary and docker (skipped without them,
+    failed with ``TRUSTKIT_REQUIRE_INTEROP=1``); the shape of the report only, no timing assertions."""
+    from tests.interop.harness import require_binary
+
+    require_binary("notary-server", "notary")
+    require_binary("notary", "notary")
+    docker = shutil.which("docker") is not None
+    spec = importlib.util.spec_from_file_location("bench_go", GO_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_go", bench)  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+    out = tmp_path / "go.json"
+
+    assert bench.main(["--sizes", "50", "--repeat", "1", "--json", str(out), "--workdir", str(tmp_path / "w")]) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert {"date", "python", "platform", "cpu_count", "cpu_model", "trustkit", "notary", "results", "import"} <= set(
+        report
+    )
+    [result] = report["results"]
+    assert result["size"] == 50
+    assert result["files"]["targets/releases.json"] > 0
+    tools = {"trustkit", "notary"} | ({"docker"} if docker else set())
+    for kind in ("cold", "warm"):
+        assert set(result["inspect"][kind]) == tools
+        for summary in result["inspect"][kind].values():
+            assert summary["median_s"] > 0 and summary["rss_mib"] > 0 and len(summary["runs_s"]) == 1
+    assert {"trustkit", "json.loads"} <= set(result["load"]["ops"])
+    assert set(result["publish"]) == {"trustkit", "notary"}
+    assert result["ratios"]["cold_vs_notary"] > 0 and result["ratios"]["publish_vs_notary"] > 0
+    assert report["import"]["median_ms"] > 0
+
+    table = capsys.readouterr().out
+    for row in ("cold inspect", "warm inspect", "peak RSS", "load+verify", "publish one tag", "import trustkit"):
+        assert row in table

@@ -12,6 +12,12 @@ Three encodings matter for interop (see ``docs/formats.md``):
 The fast path uses ``json.dumps`` and is taken only where it is provably byte-identical to docker/go (no escapes
 that decode to control characters or surrogates, no floats, no integers past 2**53); everything else goes
 through the exact encoder.
+
+When the optional ``orjson`` package is installed it replaces ``json.dumps`` on that fast path (its output is
+checked the same way), and parses the ``signed`` part of metadata files whose text is then proven canonical
+(:func:`decode_envelope`, :func:`is_canonical_text`): on that subset of JSON -- no escapes, no whitespace, no
+floats, no duplicate keys, short integers -- every conforming parser returns the same value. Anything else
+goes through the standard library. Set :data:`USE_ORJSON` to False to never use it.
 """
 
 from __future__ import annotations
@@ -25,15 +31,23 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from trustkit.errors import CanonicalizationError, MalformedMetadataError
+
+_orjson: Any
+try:  # the optional accelerator (``pip install trustkit[fast]``): used only where provably byte-identical
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
 
 __all__ = [
     "GoStruct",
     "GoTime",
+    "TextSpan",
     "canonical",
     "decode",
+    "decode_envelope",
     "go_html_escape",
     "go_marshal",
     "go_string",
@@ -42,9 +56,13 @@ __all__ = [
     "paused_gc",
 ]
 
+USE_ORJSON = _orjson is not None
+"""Whether the optional ``orjson`` accelerator is used (False when it is not installed)."""
+
 _MAX_EXACT_INT = 2**53
 # In json.dumps output: any escape other than \" and \\ (conservative: a false hit only costs speed).
 _RISKY_DUMPED = re.compile(r'\\[^"\\]')
+_RISKY_DUMPED_BYTES = re.compile(rb'\\[^"\\]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HTML_UNSAFE = re.compile(b"[<>&]|\xe2\x80[\xa8\xa9]|[\x00-\x1f]")
 _CONTROL_BYTES = bytes(range(0x20))
@@ -64,6 +82,36 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
     exactly and the role models can reject ``5.0`` where Go's ``int`` fields do. The value is plain when it holds
     no float and no integer of 16 digits or more: then :func:`canonical` may take its fast path.
     """
+    hooks, unusual = _decoder(data)
+    try:
+        value = json.loads(data, **hooks)
+        if isinstance(data, bytes | bytearray) and _SURROGATE_ESCAPE.search(data) is not None:
+            value = _fix_tree(value)
+    except (
+        ValueError,
+        RecursionError,
+        ArithmeticError,
+    ) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise MalformedMetadataError(f"{what} is not valid JSON: {exc}") from None
+    return value, not unusual
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _fix_tree(value: Any) -> Any:
+    """Lone surrogates become U+FFFD everywhere, keys included (a later key wins), as Go's decoder does."""
+    if isinstance(value, str):
+        return _fix_surrogates(value)
+    if isinstance(value, list):
+        return [_fix_tree(item) for item in value]
+    if isinstance(value, dict):
+        return {_fix_surrogates(key): _fix_tree(item) for key, item in value.items()}
+    return value
+
+
+def _decoder(data: bytes | str) -> tuple[dict[str, Any], list[str]]:
+    """The ``json.loads`` hooks of :func:`decode`, and the list they fill with unusual numbers."""
     unusual: list[str] = []
 
     def parse_float(text: str) -> Decimal:
@@ -75,11 +123,168 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
             unusual.append(text)
         return int(text)
 
-    try:
-        value = json.loads(data, parse_float=parse_float, parse_int=parse_int, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise MalformedMetadataError(f"{what} is not valid JSON: {exc}") from None
-    return value, not unusual
+    # An integer of 16 digits or more is a run of 16 digits in the bytes. Without one anywhere (in strings
+    # too: a conservative test), no integer needs looking at, and json.loads reads them at C speed.
+    hooks = {
+        "parse_float": parse_float,
+        "parse_int": None if _has_no_long_digit_run(data) else parse_int,
+        "parse_constant": _reject_constant,
+    }
+    return hooks, unusual
+
+
+class TextSpan(NamedTuple):
+    """``data[start:end]`` without the copy: the JSON text of a file's ``signed`` value, inside the file."""
+
+    data: bytes
+    start: int
+    end: int
+
+    def tobytes(self) -> bytes:
+        """The text as bytes (a copy)."""
+        return self.data[self.start : self.end]
+
+    def find(self, token: bytes) -> int:
+        """``tobytes().find(token)``, without the copy (-1, or the offset in ``data``)."""
+        return self.data.find(token, self.start, self.end)
+
+
+_ENVELOPE_START = b'{"signed":'
+_SIGNATURES_MEMBER = b',"signatures":'
+
+
+def decode_envelope(
+    data: bytes, *, what: str = "metadata", accelerate: bool = True
+) -> tuple[Any, bool, TextSpan | None, bool]:
+    """:func:`decode` of a metadata file, and the exact bytes of its ``signed`` value's JSON text.
+
+    Returns ``(value, plain, signed_text, provisional)``. The text is found only in a file that starts with
+    ``{"signed":`` and is UTF-8 (as notary and trustkit write every file); otherwise it is None. Unless
+    ``provisional``, the value and the plain flag are exactly those of :func:`decode`.
+
+    ``provisional`` values come from the optional ``orjson`` parser (with ``accelerate``): they equal
+    :func:`decode`'s only if ``signed_text`` then passes :func:`is_canonical_text` with every key counted by
+    :func:`count_sorted_keys` (which refuses floats and integers beyond 2**53) -- the caller must check that,
+    and call again with ``accelerate=False`` if it does not. (A value passing those checks is plain, except
+    that an integer may have 16 digits: one up to 2**53, which canonical JSON writes the same either way.)
+    The split between ``signed`` and the rest is exact: both halves must parse on their own, and a proper
+    prefix or extension of a JSON value is never one.
+    """
+    if data.startswith(_ENVELOPE_START):
+        if accelerate and USE_ORJSON and _orjson is not None:
+            split = data.rfind(_SIGNATURES_MEMBER)
+            if split > len(_ENVELOPE_START):
+                span = TextSpan(data, len(_ENVELOPE_START), split)
+                try:
+                    signed = _orjson.loads(memoryview(data)[span.start : span.end])
+                except _orjson.JSONDecodeError:
+                    signed = None
+                if isinstance(signed, dict):
+                    tail = b"{" + data[split + 1 :]
+                    hooks, unusual = _decoder(tail)
+                    try:
+                        others = json.loads(tail, **hooks)
+                    except (ValueError, RecursionError, ArithmeticError):
+                        others = None
+                    if isinstance(others, dict) and "signed" not in others:
+                        return {"signed": signed, **others}, not unusual, span, True
+        try:
+            decoded = data.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded = None
+        if decoded is not None:
+            hooks, unusual = _decoder(data)
+            decoder = json.JSONDecoder(**hooks)
+            try:
+                signed, end = decoder.raw_decode(decoded, len(_ENVELOPE_START))
+                rest = decoded[end:]
+                others = decoder.decode("{" + rest[1:]) if rest[:1] == "," else None
+            except (ValueError, RecursionError, ArithmeticError):
+                others = None  # the full parser below gives the error
+            if isinstance(others, dict) and "signed" not in others:
+                # json.loads of the whole file gives this object: "signed" first, then the other members
+                if len(decoded) == len(data):  # ASCII: character offsets are byte offsets
+                    span = TextSpan(data, len(_ENVELOPE_START), end)
+                else:
+                    text = decoded[len(_ENVELOPE_START) : end].encode()
+                    span = TextSpan(text, 0, len(text))
+                value = {"signed": signed, **others}
+                if _SURROGATE_ESCAPE.search(data) is not None:
+                    value = _fix_tree(value)
+                return value, not unusual, span, False
+    value, plain = decode(data, what=what)
+    return value, plain, None, False
+
+
+# Bytes that cannot occur in the canonical form of a plain value written without escapes: whitespace (any other
+# raw control character is refused by the parsers inside strings, and is no JSON outside them) and backslashes.
+_NOT_CANONICAL = (b" ", b"\\", b"\n", b"\t", b"\r")
+_MINUS_ZERO = re.compile(rb"-0[,}\]]")  # an integer written -0, which canonical writes 0
+
+
+def is_canonical_text(text: TextSpan, value: Any, *, sorted_keys: int) -> bool:
+    """Whether ``text`` -- the exact JSON text ``value`` was decoded from (:func:`decode_envelope`), with
+    ``value`` plain -- is already ``canonical(value)``, byte for byte, so it need not be built.
+
+    ``sorted_keys`` is the number of object keys in ``value`` when every object's keys are in increasing order
+    (-1 otherwise; see :func:`count_sorted_keys`). The proof: no whitespace byte means no whitespace between
+    tokens; no backslash means every string token is its decoded text between quotes (the JSON parsers refuse
+    raw control characters in strings), which is how canonical writes a string without ``"`` or ``\\``; a plain value's
+    integers are written by canonical as ``str(n)``, which is the token unless it was ``-0``; ``true``,
+    ``false``, ``null`` and the punctuation are the same. Keys: without backslashes every ``":`` ends a key
+    (or starts a string that begins with a colon), so ``text.count(b'":')`` is at least the number of key
+    tokens, which is at least the number of keys ``value`` kept; equality means no key was given twice, so the
+    keys appear in ``text`` in the order ``value`` keeps them, which is increasing -- canonical's order.
+    """
+    if sorted_keys < 0:
+        return False
+    for token in _NOT_CANONICAL:
+        if text.find(token) >= 0:
+            return False
+    if text.find(b"-0") >= 0 and _MINUS_ZERO.search(text.data, text.start, text.end) is not None:
+        return False
+    return text.data.count(b'":', text.start, text.end) == sorted_keys
+
+
+def count_sorted_keys(value: Any) -> int:
+    """The number of object keys in a decoded JSON value, or -1 when some object's keys are not in increasing
+    (canonical) order, or it holds a number canonical JSON does not write as its text: a float, or an integer
+    beyond 2**53 (which Go verifies as a rounded float64)."""
+    if isinstance(value, dict):
+        keys = list(value)
+        if len(keys) > 1 and keys != sorted(keys):
+            return -1
+        total = len(keys)
+        for item in value.values():
+            count = count_sorted_keys(item)
+            if count < 0:
+                return -1
+            total += count
+        return total
+    if isinstance(value, list):
+        total = 0
+        for item in value:
+            count = count_sorted_keys(item)
+            if count < 0:
+                return -1
+            total += count
+        return total
+    if isinstance(value, float | Decimal) or (
+        isinstance(value, int) and not -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT
+    ):
+        return -1
+    return 0
+
+
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 16
+
+
+def _has_no_long_digit_run(data: bytes | str) -> bool:
+    """Whether ``data`` holds no run of 16 ASCII digits (one C pass; a ``str`` is not scanned: False)."""
+    if not isinstance(data, bytes | bytearray):
+        return False
+    return _LONG_DIGIT_RUN not in data.translate(_DIGITS_AS_ZERO)
 
 
 def loads(data: bytes, *, what: str = "metadata") -> Any:
@@ -99,6 +304,14 @@ def canonical(obj: Any, *, plain: bool = False) -> bytes:
     the exact encoder handles.
     """
     if plain:
+        if USE_ORJSON and _orjson is not None:
+            try:
+                data: bytes = _orjson.dumps(obj, option=_orjson.OPT_SORT_KEYS)
+            except TypeError:  # a Decimal, a lone surrogate, a non-string key, a huge integer: see below
+                pass
+            else:
+                if b"\\" not in data or _RISKY_DUMPED_BYTES.search(data) is None:
+                    return data
         try:
             text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
             if "\\" not in text or _RISKY_DUMPED.search(text) is None:
@@ -177,7 +390,13 @@ def _encode(obj: Any, out: list[str]) -> None:
         out.append("false")
     elif isinstance(obj, int):
         # Go decodes every number to float64 before canonicalising.
-        out.append(str(obj if -_MAX_EXACT_INT <= obj <= _MAX_EXACT_INT else _go_int_from_float(float(obj))))
+        if -_MAX_EXACT_INT <= obj <= _MAX_EXACT_INT:
+            out.append(str(obj))
+        else:
+            try:
+                out.append(str(_go_int_from_float(float(obj))))
+            except OverflowError:  # beyond float64: Go cannot decode it either
+                raise CanonicalizationError(f"canonical JSON cannot encode the number {obj}") from None
     elif isinstance(obj, float | Decimal):
         number = float(obj)
         if not math.isfinite(number) or math.floor(number) != number:

@@ -6,16 +6,22 @@ state that the next update can start from (and that the real notary client reads
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from trustkit._fs import atomic_write, remove_file
 from trustkit.errors import OversizedResponseError, UnknownRoleError
 from trustkit.metadata.names import is_valid_role
 
-__all__ = ["MAX_CACHED_SIZE", "MetadataCache"]
+__all__ = ["MAX_CACHED_SIZE", "VERIFIED_FILE", "MetadataCache"]
 
 MAX_CACHED_SIZE = 100 * 1024 * 1024
 """notary's ``MaxDownloadSize``: a cached file larger than this is not read."""
+VERIFIED_FILE = "trustkit-verified.json"
+"""Beside ``metadata/`` (``<trust_dir>/tuf/<gun>/trustkit-verified.json``): the signature checks that passed on the
+cached files, so that a warm read does not repeat them (see :class:`~trustkit.trust.trusted_set.VerificationMemo`).
+notary ignores it; deleting it only makes the next read verify everything again."""
+_MAX_VERIFIED_SIZE = 1024 * 1024
 
 
 class MetadataCache:
@@ -46,6 +52,29 @@ class MetadataCache:
     def store(self, role: str, data: bytes) -> None:
         """Store verified bytes for ``role`` (atomically, 0600 in 0700 folders)."""
         atomic_write(self._file(role), data)
+
+    def load_verified(self) -> dict[str, list[str]]:
+        """The remembered signature checks (token -> valid key IDs); empty when there are none or the file is
+        unreadable in any way (the checks are then simply made again)."""
+        try:
+            with (self.path.parent / VERIFIED_FILE).open("rb") as handle:
+                raw = handle.read(_MAX_VERIFIED_SIZE + 1)
+            obj = json.loads(raw) if len(raw) <= _MAX_VERIFIED_SIZE else None
+        except (OSError, ValueError, RecursionError):
+            return {}
+        records = obj.get("checks") if isinstance(obj, dict) and obj.get("version") == 1 else None
+        if not isinstance(records, dict):
+            return {}
+        return {
+            token: ids
+            for token, ids in records.items()
+            if isinstance(token, str) and isinstance(ids, list) and all(isinstance(i, str) for i in ids)
+        }
+
+    def store_verified(self, records: dict[str, list[str]]) -> None:
+        """Replace the remembered signature checks (atomically, 0600)."""
+        text = json.dumps({"version": 1, "checks": records}, sort_keys=True, separators=(",", ":"))
+        atomic_write(self.path.parent / VERIFIED_FILE, text.encode())
 
     def remove(self, role: str) -> bool:
         """Forget ``role``; False when it was not cached."""

@@ -10,7 +10,6 @@ key or a passphrase.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -36,6 +35,7 @@ from trustkit.errors import (
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
 from trustkit.trust import TargetMatch, TrustedMetadataSet, TrustPinning
+from trustkit.trust.trusted_set import VerificationMemo
 
 __all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
@@ -90,6 +90,8 @@ class Reader:
         self.offline = offline
         self._clock = clock
         self._trusted: TrustedMetadataSet | None = None
+        self._memo: VerificationMemo | None = None
+        self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
@@ -131,21 +133,38 @@ class Reader:
         On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
         the last good state.
         """
-        cached_root = self._cached(ROOT)
-        self.invalid = {}
+        self._read = {}
+        self._memo = None if self.cache is None else VerificationMemo(self.cache.load_verified())
         try:
-            trusted = self._update(cached_root)
-        except (VerificationError, MalformedMetadataError) as first_error:
-            if self.offline:
-                raise
-            # notary re-bootstraps from the trusted root, rotates it if the server has a newer one, tries once more
-            logger.info("update of %s failed (%s): checking for a new root", self.gun, first_error)
-            rotated = self._rotate_root(cached_root, first_error)
-            if rotated is None:
-                raise
-            trusted = self._update(rotated)
+            cached_root = self._cached(ROOT)
+            self.invalid = {}
+            try:
+                trusted = self._update(cached_root)
+            except (VerificationError, MalformedMetadataError) as first_error:
+                if self.offline:
+                    raise
+                # notary re-bootstraps from the trusted root, rotates it if the server has a newer one, tries again
+                logger.info("update of %s failed (%s): checking for a new root", self.gun, first_error)
+                rotated = self._rotate_root(cached_root, first_error)
+                if rotated is None:
+                    raise
+                trusted = self._update(rotated)
+            self._keep_memo()
+        finally:
+            self._read = {}
         self._trusted = trusted
         return trusted
+
+    def _keep_memo(self) -> None:
+        """Store the signature checks of this refresh beside the cache, for the next (a failure only costs the
+        next refresh the checks)."""
+        memo, cache = self._memo, self.cache
+        if memo is None or cache is None or not memo.worth_storing():
+            return
+        try:
+            cache.store_verified(memo.records())
+        except OSError as exc:
+            logger.warning("could not store the verified-signature memo of %s: %s", self.gun, exc)
 
     def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
         trusted = self._bootstrap(root_data)
@@ -159,7 +178,7 @@ class Reader:
         versions = self._cached_versions()
         if root_data is not None:
             return TrustedMetadataSet(
-                root_data, gun=self.gun, first_contact=False, min_versions=versions, clock=self._clock
+                root_data, gun=self.gun, first_contact=False, min_versions=versions, clock=self._clock, memo=self._memo
             )
         if self.offline:
             raise RepositoryNotFoundError(f"no cached trust data for {self.gun}, and offline")
@@ -170,7 +189,13 @@ class Reader:
                 f"trust data missing for remote repository {self.gun}: the server does not have trust data for it"
             ) from None
         trusted = TrustedMetadataSet(
-            data, gun=self.gun, first_contact=True, pinning=self.pinning, min_versions=versions, clock=self._clock
+            data,
+            gun=self.gun,
+            first_contact=True,
+            pinning=self.pinning,
+            min_versions=versions,
+            clock=self._clock,
+            memo=self._memo,
         )
         self._store(ROOT, data)
         return trusted
@@ -239,17 +264,29 @@ class Reader:
 
     def _load_by_meta(self, role: str, sha256: str, length: int, update: Callable[[bytes], object]) -> None:
         cached = self._cached(role, max_size=length)
-        fresh = cached is None or hashlib.sha256(cached).hexdigest() != sha256
-        if fresh and self.offline:
+        if cached is not None:
+            # the update checks the length and hashes the parent lists first: a stale cached file is refused
+            # before anything else, and then fetched (one hashing of the cached bytes, not two)
+            try:
+                self._apply(role, cached, update)
+            except RootMismatchError:
+                raise
+            except HashMismatchError:
+                pass
+            else:
+                return
+        if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        data = cached if cached is not None and not fresh else self._fetch(role, max_size=length, checksum=sha256)
+        data = self._fetch(role, max_size=length, checksum=sha256)
+        self._apply(role, data, update)
+        self._store(role, data)
+
+    def _apply(self, role: str, data: bytes, update: Callable[[bytes], object]) -> None:
         try:
             update(data)
         except (ExpiredMetadataError, ThresholdError):
             self.invalid[role] = data  # kept for a witness to re-sign, as notary keeps its "invalid" repo
             raise
-        if fresh:
-            self._store(role, data)
 
     def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> bytes | None:
         """Download a newer root and rotate to it (through every intermediate version when the newest is not
@@ -286,14 +323,22 @@ class Reader:
     def _cached(self, role: str, *, max_size: int | None = None) -> bytes | None:
         if self.cache is None:
             return None
-        try:
-            return self.cache.load(role) if max_size is None else self.cache.load(role, max_size=max_size)
-        except RemoteError:  # an oversized cached file: ignore it, as notary does
-            return None
+        if role in self._read:  # each cached file is read once per refresh
+            data = self._read[role]
+        else:
+            try:
+                data = self.cache.load(role)
+            except RemoteError:  # an oversized cached file: ignore it, as notary does
+                data = None
+            self._read[role] = data
+        if data is not None and max_size is not None and len(data) > max_size:
+            return None  # larger than its parent allows: ignored, as notary does
+        return data
 
     def _store(self, role: str, data: bytes) -> None:
         if self.cache is not None:
             self.cache.store(role, data)
+            self._read[role] = data
 
     def _cached_versions(self) -> dict[str, int]:
         """Versions of the cached metadata: the floor below which nothing is accepted (rollback protection)."""

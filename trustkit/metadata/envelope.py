@@ -14,12 +14,21 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from trustkit._encoding import canonical, decode, go_html_escape, go_string, paused_gc
+from trustkit._encoding import (
+    TextSpan,
+    canonical,
+    count_sorted_keys,
+    decode_envelope,
+    go_html_escape,
+    go_string,
+    is_canonical_text,
+    paused_gc,
+)
 from trustkit.errors import KeyFormatError, MalformedMetadataError, SigningError
 from trustkit.keys.public import PublicKey
 from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
-from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp
+from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp, _ParsedTargets
 
 __all__ = ["Metadata", "Signature"]
 
@@ -73,7 +82,11 @@ class Metadata(Generic[T]):
     signed: T
     signatures: tuple[Signature, ...] = attrs.field(default=(), converter=_signature_tuple)
     _verify_bytes: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # the proven-canonical text inside the parsed file: the bytes to verify, sliced out when needed
+    _verify_span: TextSpan | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _model_bytes: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # the decoded ``signed`` object of a parsed file, until its canonical bytes are first needed
+    _signed_obj: dict[str, Any] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -90,11 +103,41 @@ class Metadata(Generic[T]):
             raise MalformedMetadataError(f"{where}: expected bytes, not {type(data).__name__}")
         data = bytes(data)
         with paused_gc():
-            return cls._from_bytes(data, role, where)
+            try:
+                return cls._from_bytes(data, role, where)
+            except RecursionError:
+                raise MalformedMetadataError(f"{where}: JSON nested too deeply") from None
 
     @classmethod
     def _from_bytes(cls, data: bytes, role: str | None, where: str) -> Metadata[Any]:
-        obj, plain = decode(data, what=where)
+        obj, plain, signed_text, provisional = decode_envelope(data, what=where)
+        if provisional:  # parsed by the accelerator: kept only if the text is proven canonical (hence plain)
+            try:
+                metadata = cls._build(obj, role, where)
+            except MalformedMetadataError:
+                metadata = None  # the standard parser below decides, with its own message
+            if (
+                metadata is not None
+                and signed_text is not None
+                and _is_canonical(signed_text, obj["signed"], metadata.signed)
+            ):
+                object.__setattr__(metadata, "_verify_span", signed_text)
+                return metadata
+            obj, plain, signed_text, provisional = decode_envelope(data, what=where, accelerate=False)
+        metadata = cls._build(obj, role, where)
+        signed_obj = obj["signed"]
+        if plain and signed_text is not None and _is_canonical(signed_text, signed_obj, metadata.signed):
+            object.__setattr__(metadata, "_verify_span", signed_text)  # proven canonical(signed_obj)
+        elif plain:
+            # json.dumps of a plain value cannot fail: canonicalise when the bytes are first needed (a verified
+            # cache may never need them), from the decoded object -- never from the models
+            object.__setattr__(metadata, "_signed_obj", signed_obj)
+        else:  # the exact encoder may refuse a number: refuse the file now, as before
+            object.__setattr__(metadata, "_verify_bytes", canonical(signed_obj))
+        return metadata
+
+    @classmethod
+    def _build(cls, obj: Any, role: str | None, where: str) -> Metadata[Any]:
         if not isinstance(obj, dict):
             raise MalformedMetadataError(f"{where}: the envelope must be a JSON object")
         signed_obj = obj.get("signed")
@@ -107,9 +150,7 @@ class Metadata(Generic[T]):
             raise MalformedMetadataError(f"{where}: 'signatures' must be a list")
         signatures = tuple(Signature.from_dict(s, where=f"{where} signature") for s in raw_signatures)
         signed = _signed_from_dict(signed_obj, role)
-        metadata: Metadata[Any] = Metadata(signed, signatures)
-        object.__setattr__(metadata, "_verify_bytes", canonical(signed_obj, plain=plain))
-        return metadata
+        return Metadata(signed, signatures)
 
     # --- bytes -------------------------------------------------------------------------------------------
 
@@ -117,13 +158,27 @@ class Metadata(Generic[T]):
     def signed_bytes(self) -> bytes:
         """The bytes the signatures are over: docker/go canonical JSON of ``signed``.
 
-        For parsed metadata these are computed from the decoded input, exactly as notary verifies.
+        For parsed metadata these are computed from the decoded input, exactly as notary verifies (once, on
+        first use).
         """
-        return self._verify_bytes if self._verify_bytes is not None else self._canonical_model()
+        if self._verify_bytes is not None:
+            return self._verify_bytes
+        if self._verify_span is not None:  # a copy each time: the file is kept, not a second copy of it
+            return self._verify_span.tobytes()
+        signed_obj = self._signed_obj
+        if signed_obj is None:  # built, not parsed (or another thread has just computed the bytes)
+            return self._verify_bytes if self._verify_bytes is not None else self._canonical_model()
+        with paused_gc():
+            data = canonical(signed_obj, plain=True)
+        object.__setattr__(self, "_verify_bytes", data)
+        object.__setattr__(self, "_signed_obj", None)
+        return data
 
     def _canonical_model(self) -> bytes:
         if self._model_bytes is None:
-            object.__setattr__(self, "_model_bytes", canonical(self.signed.to_dict(), plain=True))
+            with paused_gc():
+                data = canonical(self.signed.to_dict(), plain=True)
+            object.__setattr__(self, "_model_bytes", data)
         return self._model_bytes  # type: ignore[return-value]
 
     def to_bytes(self) -> bytes:
@@ -156,6 +211,47 @@ class Metadata(Generic[T]):
         signed: Metadata[T] = Metadata(self.signed, (*kept, Signature(keyid, method, raw)))
         object.__setattr__(signed, "_model_bytes", message)
         return signed
+
+
+_DOCKER_ENTRY_UNSORTED = b'{"length":'
+
+
+def _is_canonical(text: TextSpan, signed_obj: dict[str, Any], signed: Signed) -> bool:
+    """Whether ``text``, the JSON text ``signed_obj`` was parsed from, is its canonical form already (the
+    proof is :func:`~trustkit._encoding.is_canonical_text`'s).
+
+    Counting and order-checking the keys of 100k docker-shaped target entries one by one would cost as much as
+    canonicalising them, so they are settled in bulk: each is exactly ``{"hashes": {"sha256": …}, "length": n}``
+    (three keys, checked at load), and such an entry is out of order only if it starts with ``{"length":`` --
+    which then appears in ``text``; the entries' names must be in order too.
+    """
+    try:
+        return _check_canonical(text, signed_obj, signed)
+    except RecursionError:  # deeply nested custom data: let the encoder decide
+        return False
+
+
+def _check_canonical(text: TextSpan, signed_obj: dict[str, Any], signed: Signed) -> bool:
+    targets = signed.targets if isinstance(signed, Targets) else None
+    raw = signed_obj.get("targets")
+    if not isinstance(targets, _ParsedTargets) or not isinstance(raw, dict) or targets.changed or len(raw) < 64:
+        return is_canonical_text(text, signed_obj, sorted_keys=count_sorted_keys(signed_obj))
+    if text.find(_DOCKER_ENTRY_UNSORTED) >= 0:
+        return False
+    names = list(raw)
+    if names != targets.parsed_names or names != sorted(names):
+        return False
+    full = targets.full_entries
+    total = len(names) + 3 * (len(names) - len(full))
+    for entry in full.values():
+        count = count_sorted_keys(entry)
+        if count < 0:
+            return False
+        total += count
+    rest = count_sorted_keys({key: (None if key == "targets" else value) for key, value in signed_obj.items()})
+    if rest < 0:
+        return False
+    return is_canonical_text(text, signed_obj, sorted_keys=total + rest)
 
 
 def _signed_from_dict(obj: Mapping[str, Any], role: str | None) -> Signed:

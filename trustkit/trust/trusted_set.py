@@ -10,16 +10,33 @@ Checks: signatures and thresholds from the right keys (each key ID once); expiry
 injectable clock; no rollback below the versions trusted before (an equal version is accepted, as notary does);
 the timestamp → snapshot → roles chain by length and sha256; delegations only as direct children named by their
 parent, with their paths restricted by prefix through the whole chain.
+
+Signature checks may be remembered across runs (:class:`VerificationMemo`, which the reader keeps beside its
+metadata cache): a check is skipped only when the very same bytes passed it before under the very same keys and
+threshold. Why that is sound: a signature check is a pure function of exactly three inputs -- the file's bytes
+(which fix both the signed content, hence its canonical form, and the signatures), the key IDs and threshold
+the trusted delegator assigns to the role, and those keys' contents. A memo entry is named by the sha256 of all
+three (:func:`verification_token`) and holds the key IDs whose signatures were valid; it is written only after
+a check passed in full. So a hit replays the result the full check would compute now, bit for bit. Everything
+that is not a pure function of those inputs is still checked every time: the hash chain from the timestamp
+(each file's length and sha256/sha512 against its parent's entry), parsing and validation of every entry,
+versions (rollback) and expiry (time moves on). A new key, a changed threshold, a rotated root or one changed
+byte give another token, so the full check runs. The memo lives in the trust directory next to the cached root,
+which is already trusted as the anchor of every check (whoever can write there can replace the root itself), so
+it adds no new trust assumption.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 import attrs
 
+from trustkit._encoding import paused_gc
 from trustkit.errors import (
     ExpiredMetadataError,
     HashMismatchError,
@@ -28,11 +45,13 @@ from trustkit.errors import (
     TrustkitError,
     UnknownRoleError,
 )
-from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp
+from trustkit.keys.public import PublicKey
+from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
+from trustkit.metadata.roles import _ParsedTargets, _slot_setter
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
-__all__ = ["TargetMatch", "TrustedMetadataSet", "UpdateOrderError"]
+__all__ = ["TargetMatch", "TrustedMetadataSet", "UpdateOrderError", "VerificationMemo", "verification_token"]
 
 Clock = Callable[[], datetime]
 
@@ -50,8 +69,64 @@ class TargetMatch:
     role: str
 
 
+_SET_NAME = _slot_setter(TargetMatch, "name")
+_SET_TARGET = _slot_setter(TargetMatch, "target")
+_SET_ROLE = _slot_setter(TargetMatch, "role")
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_TOKEN_SCHEME = b"trustkit signature check v1"
+
+
+def verification_token(
+    role: str, data: bytes, keyids: Iterable[str], threshold: int, keys: Mapping[str, PublicKey]
+) -> str:
+    """The sha256 naming one signature check: the file's exact bytes, and the key IDs, threshold and key
+    contents the delegator gives ``role`` -- every input of the check, nothing else."""
+    digest = hashlib.sha256(_TOKEN_SCHEME)
+    for part in (role.encode(), hashlib.sha256(data).digest(), str(threshold).encode()):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    for keyid in sorted(set(keyids)):
+        key = keys.get(keyid)
+        for part in (keyid.encode(), b"" if key is None else key.keytype.encode(), b"" if key is None else key.public):
+            digest.update(len(part).to_bytes(8, "big") + part)
+        digest.update(b"\x01" if key is not None else b"\x00")
+    return digest.hexdigest()
+
+
+class VerificationMemo:
+    """Signature checks that passed, by :func:`verification_token`: each token maps to the key IDs whose
+    signatures were valid. ``records`` are those kept from earlier runs (see the module documentation for why
+    replaying them is sound); :meth:`records` gives what this run used or added, to keep for the next."""
+
+    def __init__(self, records: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._known: dict[str, frozenset[str]] = {t: frozenset(ids) for t, ids in (records or {}).items()}
+        self._used: dict[str, frozenset[str]] = {}
+        self.changed = False
+        """Whether this run added a record (or dropped none it had): whether :meth:`records` is worth storing."""
+
+    def lookup(self, token: str) -> frozenset[str] | None:
+        """The valid key IDs of a check that passed before, or None."""
+        found = self._known.get(token)
+        if found is not None:
+            self._used[token] = found
+        return found
+
+    def record(self, token: str, signed: Iterable[str]) -> None:
+        """Remember a check that passed in full, with the key IDs whose signatures were valid."""
+        self._known[token] = self._used[token] = frozenset(signed)
+        self.changed = True
+
+    def records(self) -> dict[str, list[str]]:
+        """The records this run looked up or made (older ones are dropped), as JSON-ready lists."""
+        return {token: sorted(ids) for token, ids in self._used.items()}
+
+    def worth_storing(self) -> bool:
+        """Whether :meth:`records` differs from what was loaded."""
+        return self.changed or set(self._used) != set(self._known)
 
 
 class TrustedMetadataSet:
@@ -60,6 +135,8 @@ class TrustedMetadataSet:
     ``root_data`` is the starting root: one trusted before (from the cache, ``first_contact=False``), or the
     first one ever seen (``first_contact=True``), which must then pass the certificate checks and ``pinning``.
     ``min_versions`` are the versions trusted before for each role (from the cache); nothing older is accepted.
+    ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
+    them on identical bytes under identical keys (see the module documentation).
     """
 
     def __init__(
@@ -71,9 +148,11 @@ class TrustedMetadataSet:
         pinning: TrustPinning | None = None,
         min_versions: Mapping[str, int] | None = None,
         clock: Clock = _utc_now,
+        memo: VerificationMemo | None = None,
     ) -> None:
         self.gun = gun
         self._clock = clock
+        self._memo = memo
         self._min_versions = dict(min_versions or {})
         self._bytes: dict[str, bytes] = {}
         self._metadata: dict[str, Metadata[Any]] = {}
@@ -160,7 +239,7 @@ class TrustedMetadataSet:
         if SNAPSHOT in self._metadata:
             raise UpdateOrderError("the timestamp must be loaded before the snapshot")
         timestamp = self._parse(TIMESTAMP, data)
-        self.root.signed.verify_delegate(TIMESTAMP, timestamp)
+        self._verify(self.root.signed, TIMESTAMP, timestamp, data)
         self._check_version(TIMESTAMP, timestamp.signed.version)
         self._check_expiry(TIMESTAMP, timestamp)
         self._accept(TIMESTAMP, data, timestamp)
@@ -176,7 +255,7 @@ class TrustedMetadataSet:
             raise UpdateOrderError("the snapshot must be loaded before targets")
         timestamp.signed.snapshot_meta.verify_data(data, what=SNAPSHOT)
         snapshot = self._parse(SNAPSHOT, data)
-        self.root.signed.verify_delegate(SNAPSHOT, snapshot)
+        self._verify(self.root.signed, SNAPSHOT, snapshot, data)
         self._check_version(SNAPSHOT, snapshot.signed.version)
         self._check_expiry(SNAPSHOT, snapshot)
         root_meta = snapshot.signed.meta[ROOT]
@@ -195,7 +274,7 @@ class TrustedMetadataSet:
         snapshot = self._require(SNAPSHOT, "targets")
         self._snapshot_entry(snapshot, TARGETS).verify_data(data, what=TARGETS)
         targets = self._parse(TARGETS, data)
-        self.root.signed.verify_delegate(TARGETS, targets)
+        self._verify(self.root.signed, TARGETS, targets, data)
         self._check_version(TARGETS, targets.signed.version)
         self._check_expiry(TARGETS, targets)
         self._accept(TARGETS, data, targets)
@@ -214,7 +293,7 @@ class TrustedMetadataSet:
         snapshot = self._require(SNAPSHOT, role)
         self._snapshot_entry(snapshot, role).verify_data(data, what=role)
         metadata = self._parse(role, data)
-        parent.signed.verify_delegate(role, metadata)
+        self._verify(parent.signed, role, metadata, data)
         self._check_version(role, metadata.signed.version)
         self._check_expiry(role, metadata)
         parent_paths = self._paths[parent_name]
@@ -230,9 +309,9 @@ class TrustedMetadataSet:
         subtrees of the roles in ``skip``."""
         if start not in self._metadata or start not in self._paths:
             return
-        queue = [start]
+        queue = deque([start])
         while queue:
-            role = queue.pop(0)
+            role = queue.popleft()
             yield role
             signed = self._metadata[role].signed
             queue.extend(d.name for d in signed.delegations.roles if d.name in self._metadata and d.name not in skip)
@@ -258,14 +337,29 @@ class TrustedMetadataSet:
         """Every trusted target (within ``roles``, in priority order), each from the first role allowed to sign
         it that lists it -- notary's ``ListTargets``."""
         found: dict[str, TargetMatch] = {}
+        with paused_gc():  # 100k new objects: keep the cyclic GC from re-walking the parsed files meanwhile
+            self._list_into(found, roles)
+        return list(found.values())
+
+    def _list_into(self, found: dict[str, TargetMatch], roles: tuple[str, ...]) -> None:
         for role in self._walk_roles(roles):
             paths = self._paths[role]
-            everything = "" in paths
-            for name, target in self._metadata[role].signed.targets.items():
-                if name in found or not (everything or any(name.startswith(p) for p in paths)):
-                    continue
-                found[name] = TargetMatch(name, target, role)
-        return list(found.values())
+            targets = self._metadata[role].signed.targets
+            if "" in paths:
+                names = [name for name in targets if name not in found]
+            else:
+                names = [n for n in targets if n not in found and any(n.startswith(p) for p in paths)]
+            if not names:
+                continue
+            # a model is built only for a name that is listed (lazy targets)
+            values = targets.get_many(names) if isinstance(targets, _ParsedTargets) else [targets[n] for n in names]
+            new, set_name, set_target, set_role = object.__new__, _SET_NAME, _SET_TARGET, _SET_ROLE
+            for name, target in zip(names, values, strict=True):  # TargetMatch(name, target, role), 100k times
+                match = new(TargetMatch)
+                set_name(match, name)
+                set_target(match, target)
+                set_role(match, role)
+                found[name] = match
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -275,6 +369,28 @@ class TrustedMetadataSet:
     @staticmethod
     def _parse(role: str, data: bytes) -> Metadata[Any]:
         return Metadata.from_bytes(data, role=role)
+
+    def _verify(self, delegator: Root | Targets, role: str, metadata: Metadata[Any], data: bytes) -> None:
+        """``delegator.verify_delegate(role, metadata)``, or the same result replayed from the memo."""
+        memo = self._memo
+        if memo is None:
+            delegator.verify_delegate(role, metadata)
+            return
+        keyids: tuple[str, ...]
+        if isinstance(delegator, Root):
+            entry = delegator.roles.get(role)
+            if entry is None:  # verify_delegate raises the error
+                delegator.verify_delegate(role, metadata)
+                return
+            keyids, threshold, keys = entry.keyids, entry.threshold, delegator.keys
+        else:
+            delegated = delegator.delegations.get(role)
+            keyids, threshold, keys = delegated.keyids, delegated.threshold, delegator.delegations.keys
+        token = verification_token(role, data, keyids, threshold, keys)
+        if memo.lookup(token) is not None:
+            return
+        result: VerificationResult = delegator.verify_delegate(role, metadata)
+        memo.record(token, result.signed)
 
     def _require(self, role: str, what: str) -> Metadata[Any]:
         metadata = self._metadata.get(role)
