@@ -184,6 +184,8 @@ def decode_envelope(
                     hooks, unusual = _decoder(tail)
                     try:
                         others = json.loads(tail, **hooks)
+                        if _SURROGATE_ESCAPE.search(tail) is not None:
+                            others = _fix_tree(others)
                     except (ValueError, RecursionError, ArithmeticError):
                         others = None
                     if isinstance(others, dict) and "signed" not in others:

@@ -433,3 +433,26 @@ def test_memo_records_only_what_was_used() -> None:
     memo.record("c", ["k3"])
     assert memo.records() == {"a": ["k1"], "c": ["k3"]} and memo.worth_storing()
     assert not VerificationMemo({}).worth_storing()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"signed":{"a\\ud800":"x\\udfff"},"signatures":[]}',
+        b'{"signed":{"a":"x"},"signatures":[{"keyid":"k\\ud800","method":"m","sig":""}]}',
+        b'{"signed":{"a":"\\ud83d\\ude00"},"signatures":[]}',
+        b'{"signed":{"a":1e999999},"signatures":[]}',
+        b'{"signed":{"a":1},"signatures":[],"signed":{"b":2}}',
+    ],
+)
+def test_envelope_decoding_matches_decode_on_odd_files(data: bytes, accelerator: bool) -> None:
+    try:
+        expected = decode(data)
+    except tk.MalformedMetadataError:
+        with pytest.raises(tk.MalformedMetadataError):
+            decode_envelope(data)
+        return
+    value, plain, _text, provisional = decode_envelope(data)
+    if not provisional:
+        assert (value, plain) == expected
+    assert decode_envelope(data, accelerate=False)[:2] == expected
