@@ -330,17 +330,22 @@ class Changelist:
 
     def add(self, change: Change) -> StagedChange:
         """Stage ``change`` after every change already staged."""
-        ensure_private_dir(self.path)
-        name = f"{time.time_ns():020d}_{uuid.uuid4()}.change"
-        existing = self._names()
-        if existing and name <= existing[-1]:  # keep the apply order even if the clock went backwards
-            name = f"{int(existing[-1].split('_', 1)[0]) + 1:020d}_{uuid.uuid4()}.change"
-        atomic_write(self.path / name, change.to_bytes())
-        return StagedChange(name, change)
+        return self.extend([change])[0]
 
     def extend(self, changes: Iterable[Change]) -> list[StagedChange]:
-        """Stage several changes, in order."""
-        return [self.add(change) for change in changes]
+        """Stage several changes, in order (the folder is listed once, not once per change)."""
+        ensure_private_dir(self.path)
+        existing = self._names()
+        last = existing[-1] if existing else ""
+        staged = []
+        for change in changes:
+            name = f"{time.time_ns():020d}_{uuid.uuid4()}.change"
+            if name <= last:  # keep the apply order even if the clock went backwards or did not move
+                name = f"{int(last.split('_', 1)[0]) + 1:020d}_{uuid.uuid4()}.change"
+            atomic_write(self.path / name, change.to_bytes())
+            staged.append(StagedChange(name, change))
+            last = name
+        return staged
 
     def _names(self) -> list[str]:
         try:
