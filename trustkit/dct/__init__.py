@@ -7,29 +7,33 @@ documentation sends people to.
 revoking tags, removing keys from delegations, witnessing and deleting trust data.
 """
 
-from trustkit.dct.client import DelegationKeysRemoval, DockerTrust
-from trustkit.dct.inspect import (
-    RELEASES_ROLE,
-    REPO_ADMIN,
-    AdministrativeKeys,
-    InspectFailure,
-    RepositoryTrust,
-    SignedTag,
-    Signer,
-    TrustInspection,
-    inspect_trusted,
-    render_json,
-)
-from trustkit.dct.registry import (
-    MANIFEST_ACCEPT,
-    MANIFEST_MEDIA_TYPES,
-    MAX_MANIFEST_SIZE,
-    ManifestInfo,
-    Registry,
-    registry_url,
-)
-from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, read_signer_key
-from trustkit.dct.tags import Revocation, TagResolver, TagSignature, signable_roles
+from trustkit._lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from trustkit.dct.client import DelegationKeysRemoval, DockerTrust
+    from trustkit.dct.inspect import (
+        RELEASES_ROLE,
+        REPO_ADMIN,
+        AdministrativeKeys,
+        InspectFailure,
+        RepositoryTrust,
+        SignedTag,
+        Signer,
+        TrustInspection,
+        inspect_trusted,
+        render_json,
+    )
+    from trustkit.dct.registry import (
+        MANIFEST_ACCEPT,
+        MANIFEST_MEDIA_TYPES,
+        MAX_MANIFEST_SIZE,
+        ManifestInfo,
+        Registry,
+        registry_url,
+    )
+    from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, read_signer_key
+    from trustkit.dct.tags import Revocation, TagResolver, TagSignature, signable_roles
 
 __all__ = [
     "MANIFEST_ACCEPT",
@@ -59,3 +63,45 @@ __all__ = [
     "render_json",
     "signable_roles",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "trustkit.dct.client": (
+            "DelegationKeysRemoval",
+            "DockerTrust",
+        ),
+        "trustkit.dct.inspect": (
+            "RELEASES_ROLE",
+            "REPO_ADMIN",
+            "AdministrativeKeys",
+            "InspectFailure",
+            "RepositoryTrust",
+            "SignedTag",
+            "Signer",
+            "TrustInspection",
+            "inspect_trusted",
+            "render_json",
+        ),
+        "trustkit.dct.registry": (
+            "MANIFEST_ACCEPT",
+            "MANIFEST_MEDIA_TYPES",
+            "MAX_MANIFEST_SIZE",
+            "ManifestInfo",
+            "Registry",
+            "registry_url",
+        ),
+        "trustkit.dct.signers": (
+            "AddedSigner",
+            "RemovedSigner",
+            "SignerKeySource",
+            "read_signer_key",
+        ),
+        "trustkit.dct.tags": (
+            "Revocation",
+            "TagResolver",
+            "TagSignature",
+            "signable_roles",
+        ),
+    },
+)

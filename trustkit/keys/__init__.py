@@ -1,19 +1,23 @@
 """Layer 1: keys and signing -- public keys and IDs, private keys, root certificates, notary's methods."""
 
-from trustkit.errors import PassphraseError
-from trustkit.keys.certs import (
-    check_certificate,
-    cn_matches_gun,
-    make_root_certificate,
-    make_root_key,
-)
-from trustkit.keys.private import (
-    PrivateKey,
-    generate_private_key,
-    load_private_key,
-)
-from trustkit.keys.public import KEY_TYPES, PublicKey
-from trustkit.keys.signing import METHODS, sign_message
+from trustkit._lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from trustkit.errors import PassphraseError
+    from trustkit.keys.certs import (
+        check_certificate,
+        cn_matches_gun,
+        make_root_certificate,
+        make_root_key,
+    )
+    from trustkit.keys.private import (
+        PrivateKey,
+        generate_private_key,
+        load_private_key,
+    )
+    from trustkit.keys.public import KEY_TYPES, PublicKey
+    from trustkit.keys.signing import METHODS, sign_message
 
 __all__ = [
     "KEY_TYPES",
@@ -29,3 +33,29 @@ __all__ = [
     "make_root_key",
     "sign_message",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "trustkit.errors": ("PassphraseError",),
+        "trustkit.keys.certs": (
+            "check_certificate",
+            "cn_matches_gun",
+            "make_root_certificate",
+            "make_root_key",
+        ),
+        "trustkit.keys.private": (
+            "PrivateKey",
+            "generate_private_key",
+            "load_private_key",
+        ),
+        "trustkit.keys.public": (
+            "KEY_TYPES",
+            "PublicKey",
+        ),
+        "trustkit.keys.signing": (
+            "METHODS",
+            "sign_message",
+        ),
+    },
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
@@ -12,8 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
 from trustkit.errors import KeyFormatError
-from trustkit.keys.private import PrivateKey
 from trustkit.keys.public import MIN_RSA_BITS, PublicKey
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from trustkit.keys.private import PrivateKey
 
 __all__ = [
     "ROOT_CERT_VALIDITY",
@@ -51,7 +54,7 @@ def make_root_certificate(
         .subject_name(name)
         .issuer_name(name)
         .public_key(private.public_key())
-        .serial_number(secrets.randbelow(2**128) or 1)
+        .serial_number(int.from_bytes(os.urandom(16), "big") or 1)
         .not_valid_before(start)
         .not_valid_after(start + validity)
         .add_extension(

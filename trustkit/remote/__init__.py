@@ -8,45 +8,49 @@
   :class:`ImageReference`), credentials from docker's ``config.json`` and credential helpers.
 """
 
-from trustkit.remote.auth import (
-    DOCKER_HUB_AUTH_KEY,
-    Authenticator,
-    Challenge,
-    Credentials,
-    CredentialsSource,
-    DockerConfig,
-    Scope,
-    TokenFetcher,
-    login_hint,
-    parse_www_authenticate,
-    run_credential_helper,
-)
-from trustkit.remote.base import (
-    MAX_METADATA_SIZE,
-    MAX_ROOT_SIZE,
-    MAX_TIMESTAMP_SIZE,
-    SERVER_KEY_ROLES,
-    ChangeRecord,
-    ConfigurationError,
-    Remote,
-    check_gun,
-    metadata_name,
-)
-from trustkit.remote.config import (
-    DOCKER_HUB_DOMAIN,
-    DOCKER_HUB_NOTARY,
-    NOTARY_DEFAULT_SERVER,
-    ImageReference,
-    ServerConfig,
-    docker_config_dir,
-    docker_credentials,
-    docker_server_config,
-    gun_from_reference,
-    notary_server_config,
-)
-from trustkit.remote.local import PRIVATE_FOLDER, LocalRemote, MemoryRemote
-from trustkit.remote.notary_server import AuthOption, NotaryServer
-from trustkit.remote.tls import StrPath, TLSConfig
+from trustkit._lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from trustkit.remote.auth import (
+        DOCKER_HUB_AUTH_KEY,
+        Authenticator,
+        Challenge,
+        Credentials,
+        CredentialsSource,
+        DockerConfig,
+        Scope,
+        TokenFetcher,
+        login_hint,
+        parse_www_authenticate,
+        run_credential_helper,
+    )
+    from trustkit.remote.base import (
+        MAX_METADATA_SIZE,
+        MAX_ROOT_SIZE,
+        MAX_TIMESTAMP_SIZE,
+        SERVER_KEY_ROLES,
+        ChangeRecord,
+        ConfigurationError,
+        Remote,
+        check_gun,
+        metadata_name,
+    )
+    from trustkit.remote.config import (
+        DOCKER_HUB_DOMAIN,
+        DOCKER_HUB_NOTARY,
+        NOTARY_DEFAULT_SERVER,
+        ImageReference,
+        ServerConfig,
+        docker_config_dir,
+        docker_credentials,
+        docker_server_config,
+        gun_from_reference,
+        notary_server_config,
+    )
+    from trustkit.remote.local import PRIVATE_FOLDER, LocalRemote, MemoryRemote
+    from trustkit.remote.notary_server import AuthOption, NotaryServer
+    from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
@@ -87,3 +91,58 @@ __all__ = [
     "parse_www_authenticate",
     "run_credential_helper",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "trustkit.remote.auth": (
+            "DOCKER_HUB_AUTH_KEY",
+            "Authenticator",
+            "Challenge",
+            "Credentials",
+            "CredentialsSource",
+            "DockerConfig",
+            "Scope",
+            "TokenFetcher",
+            "login_hint",
+            "parse_www_authenticate",
+            "run_credential_helper",
+        ),
+        "trustkit.remote.base": (
+            "MAX_METADATA_SIZE",
+            "MAX_ROOT_SIZE",
+            "MAX_TIMESTAMP_SIZE",
+            "SERVER_KEY_ROLES",
+            "ChangeRecord",
+            "ConfigurationError",
+            "Remote",
+            "check_gun",
+            "metadata_name",
+        ),
+        "trustkit.remote.config": (
+            "DOCKER_HUB_DOMAIN",
+            "DOCKER_HUB_NOTARY",
+            "NOTARY_DEFAULT_SERVER",
+            "ImageReference",
+            "ServerConfig",
+            "docker_config_dir",
+            "docker_credentials",
+            "docker_server_config",
+            "gun_from_reference",
+            "notary_server_config",
+        ),
+        "trustkit.remote.local": (
+            "PRIVATE_FOLDER",
+            "LocalRemote",
+            "MemoryRemote",
+        ),
+        "trustkit.remote.notary_server": (
+            "AuthOption",
+            "NotaryServer",
+        ),
+        "trustkit.remote.tls": (
+            "StrPath",
+            "TLSConfig",
+        ),
+    },
+)
