@@ -2,7 +2,7 @@
 
 What ``notary list GUN`` does, with trustkit: run the client update workflow against a notary server (with the
 metadata cache in ``TRUST_DIR``, notary's layout), then print every trusted target as ``name  sha256  size
-role``, one per line. :mod:`bench_go` runs it cold (empty trust dir) and warm (cache present).
+role``, one per line (``Reader.list_target_rows``: no model per target). :mod:`bench_go` runs it cold (empty trust dir) and warm (cache present).
 
 Usage::
 
@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
     from trustkit import MetadataCache, NotaryServer, Reader
 
     with NotaryServer(url, ca=ca) as remote:
-        matches = Reader(gun, remote, cache=MetadataCache(trust_dir, gun)).list_targets()
-    sys.stdout.writelines(f"{m.name}\t{m.target.sha256_hex}\t{m.target.length}\t{m.role}\n" for m in matches)
+        rows = Reader(gun, remote, cache=MetadataCache(trust_dir, gun)).list_target_rows()
+    sys.stdout.writelines(f"{name}\t{sha256}\t{length}\t{role}\n" for name, sha256, length, role in rows)
     return 0
 
 

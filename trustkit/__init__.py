@@ -93,7 +93,7 @@ if TYPE_CHECKING:
         default_expiry,
     )
     from trustkit.remote import ChangeRecord, Credentials, LocalRemote, MemoryRemote, NotaryServer, Remote
-    from trustkit.trust import TargetMatch, TrustedMetadataSet, TrustPinning
+    from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 
 _LAZY: dict[str, str] = {
     "HealthReport": "trustkit.client",
@@ -170,6 +170,7 @@ _LAZY: dict[str, str] = {
     "NotaryServer": "trustkit.remote",
     "Remote": "trustkit.remote",
     "TargetMatch": "trustkit.trust",
+    "TargetRow": "trustkit.trust",
     "TrustedMetadataSet": "trustkit.trust",
     "TrustPinning": "trustkit.trust",
 }
@@ -230,6 +231,7 @@ __all__ = [
     "TargetFile",
     "TargetMatch",
     "TargetNotFoundError",
+    "TargetRow",
     "Targets",
     "ThresholdError",
     "Timestamp",

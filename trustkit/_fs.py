@@ -42,8 +42,9 @@ def _create_temporary(path: Path) -> tuple[int, str]:
             continue
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> None:
-    """Replace ``path`` with ``data`` atomically and durably, creating private parent folders as needed."""
+def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically and (unless not ``durable``: for data that can be rebuilt)
+    durably, creating private parent folders as needed."""
     ensure_private_dir(path.parent)
     fd, tmp_name = _create_temporary(path)
     try:
@@ -51,13 +52,15 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
             os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def remove_file(path: Path) -> bool:

@@ -456,3 +456,74 @@ def test_envelope_decoding_matches_decode_on_odd_files(data: bytes, accelerator:
     if not provisional:
         assert (value, plain) == expected
     assert decode_envelope(data, accelerate=False)[:2] == expected
+
+
+# --- listing rows ------------------------------------------------------------------------------------------
+
+
+def _rows_from_models(trusted: tk.TrustedMetadataSet) -> list[tuple[str, str | None, int, str]]:
+    return [(m.name, m.target.sha256_hex, m.target.length, m.role) for m in trusted.list_targets()]
+
+
+def test_target_rows_are_what_list_targets_lists(tmp_path: Path) -> None:
+    """Rows equal the models, over every kind of entry: docker-shaped (many, in bulk), custom data, other hashes,
+    no sha256, a path-restricted delegation, names listed by several roles."""
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"content one", algorithms=("sha256", "sha512"))
+    sim.targets["custom"] = tk.TargetFile.from_digest("cd" * 32, 5, custom={"a": [1, 2]})
+    sim.targets["sha512-only"] = tk.TargetFile(3, {"sha512": b"\x05" * 64})
+    releases = sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    for i in range(150):
+        releases.targets[f"v{i}"] = tk.TargetFile.from_digest(f"{i:02x}" * 32, 200 + i)
+    sim.delegations["targets/beta"] = Delegation(tk.generate_private_key(), ["beta/"])
+    sim.delegations["targets/beta"].targets.update(
+        {"beta/x": tk.TargetFile.from_digest("ee" * 32, 9), "outside": tk.TargetFile.from_digest("ff" * 32, 1)}
+    )
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    reader = Reader(GUN, remote, cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW)  # type: ignore[arg-type]
+    rows = reader.list_target_rows()
+    assert rows == _rows_from_models(reader.trusted) and len(rows) == 153
+    assert all(isinstance(row, tk.TargetRow) for row in rows)
+    assert ("sha512-only", None, 3, "targets") in rows and ("beta/x", "ee" * 32, 9, "targets/beta") in rows
+    assert "outside" not in {row.name for row in rows}  # outside the delegation's paths
+    for roles in (("targets/releases",), ("targets/beta", "targets/releases")):
+        assert [tuple(row) for row in reader.list_target_rows(roles=roles)] == [
+            (m.name, m.target.sha256_hex, m.target.length, m.role) for m in reader.list_targets(roles=roles)
+        ]
+
+
+def _docker_targets_file(texts: list[str], extra: dict[str, Any] | None = None) -> bytes:
+    targets = {f"t{i:03d}": {"hashes": {"sha256": text}, "length": i} for i, text in enumerate(texts)}
+    targets.update(extra or {})
+    signed = {"_type": "Targets", "delegations": {"keys": {}, "roles": []}, "expires": "2030-01-01T00:00:00Z"}
+    signed.update({"targets": dict(sorted(targets.items())), "version": 1})
+    return json.dumps({"signed": signed, "signatures": []}, separators=(",", ":"), sort_keys=True).encode()
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_bulk_digests_equal_the_models_whatever_the_padding_bits(mixed: bool) -> None:
+    digests = [bytes(random.Random(i).randrange(256) for _ in range(32)) for i in range(100)]
+    texts = [base64.b64encode(d).decode() for d in digests]
+    # set the (ignored) low bits of the last character: notary reads these, and re-encodes them canonically
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    texts = [t[:42] + alphabet[alphabet.index(t[42]) | (i % 4)] + "=" if i % 3 else t for i, t in enumerate(texts)]
+    extra = {"z-custom": {"custom": {"k": 1}, "hashes": {"sha256": texts[0]}, "length": 7}} if mixed else None
+    targets = tk.Metadata.from_bytes(_docker_targets_file(texts, extra), role="targets").signed.targets
+    assert isinstance(targets, _ParsedTargets)
+    names = list(targets)
+    hexes, lengths = targets.sha256_hex_and_lengths(names)
+    assert hexes == [targets[n].sha256_hex for n in names] and lengths == [targets[n].length for n in names]
+    assert hexes[:100] == [d.hex() for d in digests]
+    subset = names[::7][::-1]
+    assert targets.sha256_hex_and_lengths(subset) == (
+        [targets[n].sha256_hex for n in subset],
+        [targets[n].length for n in subset],
+    )
+    changed = targets.with_target("t001", tk.TargetFile.from_digest("ab" * 32, 1)).without_target("t002")
+    rest = [n for n in names if n != "t002"]
+    assert changed.sha256_hex_and_lengths(rest)[0][1] == "ab" * 32
+    assert changed.sha256_hex_and_lengths(rest) == (
+        [changed[n].sha256_hex for n in rest],
+        [changed[n].length for n in rest],
+    )

@@ -13,7 +13,7 @@ from trustkit._fs import atomic_write, remove_file
 from trustkit.errors import OversizedResponseError, UnknownRoleError
 from trustkit.metadata.names import is_valid_role
 
-__all__ = ["MAX_CACHED_SIZE", "VERIFIED_FILE", "MetadataCache"]
+__all__ = ["MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
 
 MAX_CACHED_SIZE = 100 * 1024 * 1024
 """notary's ``MaxDownloadSize``: a cached file larger than this is not read."""
@@ -22,6 +22,9 @@ VERIFIED_FILE = "trustkit-verified.json"
 cached files, so that a warm read does not repeat them (see :class:`~trustkit.trust.trusted_set.VerificationMemo`).
 notary ignores it; deleting it only makes the next read verify everything again."""
 _MAX_VERIFIED_SIZE = 1024 * 1024
+PARSED_FOLDER = "trustkit-parsed"
+"""Beside ``metadata/``: the compact parsed form of big cached targets files, so that a warm read does not parse
+them again (:mod:`trustkit.metadata._compact`). notary ignores it; deleting it only makes the next read parse."""
 
 
 class MetadataCache:
@@ -32,9 +35,11 @@ class MetadataCache:
         self.gun = gun
         self.path = self.trust_dir / "tuf" / Path(*gun.split("/")) / "metadata"
 
-    def _file(self, role: str) -> Path:
+    def _file(self, role: str, *, parsed: bool = False) -> Path:
         if not is_valid_role(role):
             raise UnknownRoleError(f"{role!r} is not a valid role name")
+        if parsed:
+            return self.path.parent.joinpath(PARSED_FOLDER, *role.split("/")).with_suffix(".bin")
         return self.path.joinpath(*role.split("/")).with_suffix(".json")
 
     def load(self, role: str, *, max_size: int = MAX_CACHED_SIZE) -> bytes | None:
@@ -76,9 +81,24 @@ class MetadataCache:
         text = json.dumps({"version": 1, "checks": records}, sort_keys=True, separators=(",", ":"))
         atomic_write(self.path.parent / VERIFIED_FILE, text.encode())
 
+    def load_parsed(self, role: str) -> bytes | None:
+        """The compact parsed form kept for ``role``'s cached file (:mod:`trustkit.metadata._compact`), or None."""
+        try:
+            with self._file(role, parsed=True).open("rb") as handle:
+                return handle.read(MAX_CACHED_SIZE + 1)
+        except OSError:
+            return None
+
+    def store_parsed(self, role: str, form: bytes) -> None:
+        """Keep the compact parsed form of ``role``'s cached file. Not fsynced: it is derived data, bound to the
+        bytes it was parsed from, and a lost or torn one is simply not used."""
+        atomic_write(self._file(role, parsed=True), form, durable=False)
+
     def remove(self, role: str) -> bool:
-        """Forget ``role``; False when it was not cached."""
-        return remove_file(self._file(role))
+        """Forget ``role`` (and its parsed form); False when it was not cached."""
+        found = remove_file(self._file(role))
+        remove_file(self._file(role, parsed=True))
+        return found
 
     def roles(self) -> list[str]:
         """The roles cached, base roles and delegations (``targets/…``)."""

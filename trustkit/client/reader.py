@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Any, Protocol
 
 from trustkit.client.cache import MetadataCache
 from trustkit.errors import (
@@ -33,8 +33,9 @@ from trustkit.errors import (
     VerificationError,
 )
 from trustkit.metadata import Metadata
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
-from trustkit.trust import TargetMatch, TrustedMetadataSet, TrustPinning
+from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
+from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 from trustkit.trust.trusted_set import VerificationMemo
 
 __all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
@@ -92,6 +93,7 @@ class Reader:
         self._trusted: TrustedMetadataSet | None = None
         self._memo: VerificationMemo | None = None
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
+        self._parsed: dict[str, tuple[Metadata[Any], bytes]] = {}  # parsed now, not from a compact form
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
@@ -108,6 +110,11 @@ class Reader:
     def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
         """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
         return self.trusted.list_targets(roles=tuple(roles))
+
+    def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
+        """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
+        role): no model per target, for listing or printing many."""
+        return self.trusted.list_target_rows(roles=tuple(roles))
 
     def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
         """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
@@ -151,7 +158,7 @@ class Reader:
                 trusted = self._update(rotated)
             self._keep_memo()
         finally:
-            self._read = {}
+            self._read, self._parsed = {}, {}
         self._trusted = trusted
         return trusted
 
@@ -178,7 +185,13 @@ class Reader:
         versions = self._cached_versions()
         if root_data is not None:
             return TrustedMetadataSet(
-                root_data, gun=self.gun, first_contact=False, min_versions=versions, clock=self._clock, memo=self._memo
+                root_data,
+                gun=self.gun,
+                first_contact=False,
+                min_versions=versions,
+                clock=self._clock,
+                memo=self._memo,
+                parse=self._parse,
             )
         if self.offline:
             raise RepositoryNotFoundError(f"no cached trust data for {self.gun}, and offline")
@@ -196,6 +209,7 @@ class Reader:
             min_versions=versions,
             clock=self._clock,
             memo=self._memo,
+            parse=self._parse,
         )
         self._store(ROOT, data)
         return trusted
@@ -274,12 +288,39 @@ class Reader:
             except HashMismatchError:
                 pass
             else:
+                self._keep_parsed(role)
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
         data = self._fetch(role, max_size=length, checksum=sha256)
         self._apply(role, data, update)
         self._store(role, data)
+        self._keep_parsed(role)
+
+    def _parse(self, role: str, data: bytes) -> Metadata[Any]:
+        """:meth:`Metadata.from_bytes`, or the compact form the cache kept of these exact bytes (big targets
+        roles: a warm read then does not parse them again)."""
+        if self.cache is not None and (role == TARGETS or is_delegation(role)):
+            form = self.cache.load_parsed(role)
+            if form is not None:
+                metadata = load_parsed(form, data, role=role)
+                if metadata is not None:
+                    return metadata
+        metadata = Metadata.from_bytes(data, role=role)
+        self._parsed[role] = (metadata, data)
+        return metadata
+
+    def _keep_parsed(self, role: str) -> None:
+        """Keep the compact form of ``role``, parsed now and trusted, for the next read (when it pays)."""
+        parsed = self._parsed.pop(role, None)
+        if parsed is None or self.cache is None:
+            return
+        form = dump_parsed(*parsed)
+        if form is not None:
+            try:
+                self.cache.store_parsed(role, form)
+            except OSError as exc:
+                logger.warning("could not keep the parsed form of %s: %s", role, exc)
 
     def _apply(self, role: str, data: bytes, update: Callable[[bytes], object]) -> None:
         try:

@@ -656,6 +656,30 @@ class _ParsedTargets(Mapping[str, TargetFile]):
             found.append(target)
         return found
 
+    def columns(self) -> tuple[array.array[int], bytes, bool]:
+        """The docker-shaped entries as parsed, in slot order: lengths, digests' base64 (44 bytes each), and
+        whether every digest is canonical base64 (for :mod:`trustkit.metadata._compact`)."""
+        return self._lengths, self._digests, self._canonical
+
+    def sha256_hex_and_lengths(self, names: list[str]) -> tuple[list[str | None], list[int]]:
+        """The sha256 hex (None without one) and length of each of ``names`` (every name must be present), with
+        no model built for a docker-shaped entry: all their digests are decoded in one pass."""
+        if self._extra or self._removed or self._replaced:
+            values = [self[name] for name in names]
+            return [target.sha256_hex for target in values], [target.length for target in values]
+        slots = list(map(self._raw.__getitem__, names))
+        # each digest is 43 base64 characters and "=": with "A" for "=" all decode at once, 33 bytes each (the
+        # digest and a spare byte), whatever the padding bits
+        hexes = binascii.a2b_base64(self._digests.replace(b"=", b"A")).hex()
+        lengths = self._lengths
+        if not self._built:
+            return [hexes[66 * slot : 66 * slot + 64] for slot in slots], [lengths[slot] for slot in slots]
+        built = self._built  # the entries that are not docker-shaped (slot -1) have models already
+        return (
+            [hexes[66 * s : 66 * s + 64] if s >= 0 else built[n].sha256_hex for n, s in zip(names, slots, strict=True)],
+            [lengths[s] if s >= 0 else built[n].length for n, s in zip(names, slots, strict=True)],
+        )
+
     def __iter__(self) -> Iterator[str]:
         if not self._removed and not self._extra:
             return iter(self._raw)

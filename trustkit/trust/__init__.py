@@ -5,10 +5,11 @@ from trustkit._lazy import lazy_exports
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from trustkit.trust.pinning import TrustPinning, valid_root_keys, validate_root, validate_root_rotation
-    from trustkit.trust.trusted_set import TargetMatch, TrustedMetadataSet, UpdateOrderError
+    from trustkit.trust.trusted_set import TargetMatch, TargetRow, TrustedMetadataSet, UpdateOrderError
 
 __all__ = [
     "TargetMatch",
+    "TargetRow",
     "TrustPinning",
     "TrustedMetadataSet",
     "UpdateOrderError",
@@ -28,6 +29,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "trustkit.trust.trusted_set": (
             "TargetMatch",
+            "TargetRow",
             "TrustedMetadataSet",
             "UpdateOrderError",
         ),

@@ -29,10 +29,11 @@ it adds no new trust assumption.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -51,7 +52,14 @@ from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_deleg
 from trustkit.metadata.roles import _ParsedTargets, _slot_setter
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
-__all__ = ["TargetMatch", "TrustedMetadataSet", "UpdateOrderError", "VerificationMemo", "verification_token"]
+__all__ = [
+    "TargetMatch",
+    "TargetRow",
+    "TrustedMetadataSet",
+    "UpdateOrderError",
+    "VerificationMemo",
+    "verification_token",
+]
 
 Clock = Callable[[], datetime]
 
@@ -67,6 +75,17 @@ class TargetMatch:
     name: str
     target: TargetFile
     role: str
+
+
+class TargetRow(NamedTuple):
+    """A trusted target as plain values (:meth:`TrustedMetadataSet.list_target_rows`): what listing many needs."""
+
+    name: str
+    sha256_hex: str | None
+    """The sha256 as hex (docker's digest), or None when the target has none."""
+    length: int
+    role: str
+    """The role that signed it."""
 
 
 _SET_NAME = _slot_setter(TargetMatch, "name")
@@ -137,6 +156,8 @@ class TrustedMetadataSet:
     ``min_versions`` are the versions trusted before for each role (from the cache); nothing older is accepted.
     ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
     them on identical bytes under identical keys (see the module documentation).
+    ``parse`` (role, bytes -> :class:`Metadata`) replaces :meth:`Metadata.from_bytes` for every role but root: a
+    reader passes one that reuses an earlier parse of the same bytes (:mod:`trustkit.metadata._compact`).
     """
 
     def __init__(
@@ -149,10 +170,12 @@ class TrustedMetadataSet:
         min_versions: Mapping[str, int] | None = None,
         clock: Clock = _utc_now,
         memo: VerificationMemo | None = None,
+        parse: Callable[[str, bytes], Metadata[Any]] | None = None,
     ) -> None:
         self.gun = gun
         self._clock = clock
         self._memo = memo
+        self._parse_with = parse
         self._min_versions = dict(min_versions or {})
         self._bytes: dict[str, bytes] = {}
         self._metadata: dict[str, Metadata[Any]] = {}
@@ -336,38 +359,57 @@ class TrustedMetadataSet:
     def list_targets(self, *, roles: tuple[str, ...] = (TARGETS,)) -> list[TargetMatch]:
         """Every trusted target (within ``roles``, in priority order), each from the first role allowed to sign
         it that lists it -- notary's ``ListTargets``."""
-        found: dict[str, TargetMatch] = {}
+        found: list[TargetMatch] = []
         with paused_gc():  # 100k new objects: keep the cyclic GC from re-walking the parsed files meanwhile
-            self._list_into(found, roles)
-        return list(found.values())
+            for role, targets, names in self._listed(roles):
+                # a model is built only for a name that is listed (lazy targets)
+                values = targets.get_many(names) if isinstance(targets, _ParsedTargets) else [targets[n] for n in names]
+                new, set_name, set_target, set_role = object.__new__, _SET_NAME, _SET_TARGET, _SET_ROLE
+                for name, target in zip(names, values, strict=True):  # TargetMatch(name, target, role), 100k times
+                    match = new(TargetMatch)
+                    set_name(match, name)
+                    set_target(match, target)
+                    set_role(match, role)
+                    found.append(match)
+        return found
 
-    def _list_into(self, found: dict[str, TargetMatch], roles: tuple[str, ...]) -> None:
+    def list_target_rows(self, *, roles: tuple[str, ...] = (TARGETS,)) -> list[TargetRow]:
+        """What :meth:`list_targets` lists, as plain :class:`TargetRow` values: no model per target, so listing a
+        100k-tag repository costs a fraction of it (what ``notary list`` and inspect tools print)."""
+        rows: list[TargetRow] = []
+        with paused_gc():
+            for role, targets, names in self._listed(roles):
+                if isinstance(targets, _ParsedTargets):
+                    digests, lengths = targets.sha256_hex_and_lengths(names)
+                else:
+                    values = [targets[name] for name in names]
+                    digests = [target.sha256_hex for target in values]
+                    lengths = [target.length for target in values]
+                rows.extend(map(TargetRow._make, zip(names, digests, lengths, itertools.repeat(role))))
+        return rows
+
+    def _listed(self, roles: tuple[str, ...]) -> Iterator[tuple[str, Mapping[str, TargetFile], list[str]]]:
+        """Each role in listing order with its targets and the names it is the first to list (within its paths)."""
+        seen: set[str] = set()
         for role in self._walk_roles(roles):
             paths = self._paths[role]
             targets = self._metadata[role].signed.targets
             if "" in paths:
-                names = [name for name in targets if name not in found]
+                names = [name for name in targets if name not in seen]
             else:
-                names = [n for n in targets if n not in found and any(n.startswith(p) for p in paths)]
-            if not names:
-                continue
-            # a model is built only for a name that is listed (lazy targets)
-            values = targets.get_many(names) if isinstance(targets, _ParsedTargets) else [targets[n] for n in names]
-            new, set_name, set_target, set_role = object.__new__, _SET_NAME, _SET_TARGET, _SET_ROLE
-            for name, target in zip(names, values, strict=True):  # TargetMatch(name, target, role), 100k times
-                match = new(TargetMatch)
-                set_name(match, name)
-                set_target(match, target)
-                set_role(match, role)
-                found[name] = match
+                names = [n for n in targets if n not in seen and any(n.startswith(p) for p in paths)]
+            if names:
+                seen.update(names)
+                yield role, targets, names
 
     # --- helpers -------------------------------------------------------------------------------------------
 
     def _parse_root(self, data: bytes) -> Metadata[Root]:
         return self._parse(ROOT, data)
 
-    @staticmethod
-    def _parse(role: str, data: bytes) -> Metadata[Any]:
+    def _parse(self, role: str, data: bytes) -> Metadata[Any]:
+        if self._parse_with is not None and role != ROOT:
+            return self._parse_with(role, data)
         return Metadata.from_bytes(data, role=role)
 
     def _verify(self, delegator: Root | Targets, role: str, metadata: Metadata[Any], data: bytes) -> None:
