@@ -527,3 +527,12 @@ def test_bulk_digests_equal_the_models_whatever_the_padding_bits(mixed: bool) ->
         [changed[n].sha256_hex for n in rest],
         [changed[n].length for n in rest],
     )
+
+
+def test_targets_digests_and_lengths_of_a_built_role() -> None:
+    built = tk.Targets(
+        version=1,
+        expires=NOW,
+        targets={"a": tk.TargetFile.from_digest("ab" * 32, 1), "b": tk.TargetFile(2, {"sha512": b"\x01" * 64})},
+    )
+    assert built.sha256_hex_and_lengths(["b", "a"]) == ([None, "ab" * 32], [2, 1])

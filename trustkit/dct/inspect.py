@@ -362,10 +362,12 @@ def _signers(trusted: TrustedMetadataSet) -> list[Signer]:
 def _signed_tags(trusted: TrustedMetadataSet, tag: str | None) -> list[SignedTag]:
     entries: list[tuple[str, str, str]] = []
     for role in walk_roles(trusted, tag):
-        targets = trusted[role].signed.targets
-        names = [tag] if tag is not None and tag in targets else ([] if tag is not None else list(targets))
-        for name in names:
-            entries.append((role, name, targets[name].sha256_hex or ""))
+        signed = trusted[role].signed
+        names = (
+            [tag] if tag is not None and tag in signed.targets else ([] if tag is not None else list(signed.targets))
+        )
+        digests, _ = signed.sha256_hex_and_lengths(names)  # no model per tag: 100k tags are common
+        entries.extend((role, name, digest or "") for name, digest in zip(names, digests, strict=True))
     released: dict[tuple[str, str], list[str]] = {}
     for role, name, digest in entries:
         if role in _RELEASED_ROLES:

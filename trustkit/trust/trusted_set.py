@@ -28,6 +28,7 @@ it adds no new trust assumption.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections import deque
@@ -88,6 +89,7 @@ class TargetRow(NamedTuple):
     """The role that signed it."""
 
 
+_new_row = functools.partial(tuple.__new__, TargetRow)  # TargetRow._make without its Python-level checks
 _SET_NAME = _slot_setter(TargetMatch, "name")
 _SET_TARGET = _slot_setter(TargetMatch, "target")
 _SET_ROLE = _slot_setter(TargetMatch, "role")
@@ -378,14 +380,9 @@ class TrustedMetadataSet:
         100k-tag repository costs a fraction of it (what ``notary list`` and inspect tools print)."""
         rows: list[TargetRow] = []
         with paused_gc():
-            for role, targets, names in self._listed(roles):
-                if isinstance(targets, _ParsedTargets):
-                    digests, lengths = targets.sha256_hex_and_lengths(names)
-                else:
-                    values = [targets[name] for name in names]
-                    digests = [target.sha256_hex for target in values]
-                    lengths = [target.length for target in values]
-                rows.extend(map(TargetRow._make, zip(names, digests, lengths, itertools.repeat(role))))
+            for role, _targets, names in self._listed(roles):
+                digests, lengths = self._metadata[role].signed.sha256_hex_and_lengths(names)
+                rows.extend(map(_new_row, zip(names, digests, lengths, itertools.repeat(role))))
         return rows
 
     def _listed(self, roles: tuple[str, ...]) -> Iterator[tuple[str, Mapping[str, TargetFile], list[str]]]:
