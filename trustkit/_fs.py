@@ -30,23 +30,31 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(folder, PRIVATE_DIR_MODE)
 
 
-def _create_temporary(path: Path) -> tuple[int, str]:
-    """A new private file ``.<name>.<random>.tmp`` beside ``path``, open for writing (``tempfile.mkstemp``'s
+def _create_temporary(path: Path, folder: Path) -> tuple[int, str]:
+    """A new private file ``.<name>.<random>.tmp`` in ``folder``, open for writing (``tempfile.mkstemp``'s
     contract without importing tempfile, which costs a read-only process 10 ms)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     while True:
-        name = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        name = str(folder / f".{path.name}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(name, flags, 0o600), name
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE, durable: bool = True) -> None:
+def atomic_write(
+    path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE, durable: bool = True, temp_dir: Path | None = None
+) -> None:
     """Replace ``path`` with ``data`` atomically and (unless not ``durable``: for data that can be rebuilt)
-    durably, creating private parent folders as needed."""
+    durably, creating private parent folders as needed.
+
+    The temporary file is written beside ``path``, or in ``temp_dir`` (on the same file system) for a folder whose
+    every file a reader takes as data, as notary takes every file of a changelist folder.
+    """
     ensure_private_dir(path.parent)
-    fd, tmp_name = _create_temporary(path)
+    folder = path.parent if temp_dir is None else temp_dir
+    ensure_private_dir(folder)
+    fd, tmp_name = _create_temporary(path, folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)

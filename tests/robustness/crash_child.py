@@ -15,7 +15,11 @@ Writers (``mode``):
 * ``cache`` -- ``MetadataCache.store`` of signed targets files (``targets``, ``targets/releases``,
   ``targets/releases/beta`` in turn) that grow with each version;
 * ``changelist`` -- ``Changelist.add`` of one target change per write;
-* ``keys`` -- ``_fs.atomic_write`` of private-key PEM files, four files rewritten in turn with other keys.
+* ``keys`` -- ``_fs.atomic_write`` of private-key PEM files, four files rewritten in turn with other keys;
+* ``publish`` -- a :class:`~trustkit.Repository` on a trust directory in notary's layout (``FileKeyStore`` keys
+  under ``private/``, the metadata cache and the changelist under ``tuf/<gun>/``) staging target changes with
+  ``add_target`` (``B <n> add`` / ``D <n> add <change file>``, one to three per publish) and publishing them to a
+  real notary-server (``B <n> publish`` / ``D <n> publish <seconds it took>``, ``n`` the last change staged).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,9 @@ import trustkit as tk
 from trustkit._fs import atomic_write
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change, Changelist
+from trustkit.client.repository import Repository
+from trustkit.keystore import FileKeyStore, NotaryEnvPassphrase
+from trustkit.remote import NotaryServer
 
 GUN = "localhost:5000/crash/app"
 CACHE_ROLES = ("targets", "targets/releases", "targets/releases/beta")
@@ -54,11 +62,37 @@ def cache_model(role: str, version: int) -> tk.Targets:
     return tk.Targets(version=version, expires=EXPIRES, targets=files)
 
 
+def target_name(index: int) -> str:
+    """The name of the target change number ``index`` adds."""
+    return f"t-{index:06d}"
+
+
+def target_for(index: int) -> tk.TargetFile:
+    """The target change number ``index`` adds (each one different)."""
+    digest = hashlib.sha256(str(index).encode()).digest()
+    return tk.TargetFile.from_digest(digest, index, custom={"index": index})
+
+
 def change_for(index: int) -> Change:
     """The change staged by write number ``index``."""
-    digest = hashlib.sha256(str(index).encode()).digest()
-    target = tk.TargetFile.from_digest(digest, index, custom={"index": index})
-    return Change.add_target(f"t-{index:06d}", target)
+    return Change.add_target(target_name(index), target_for(index))
+
+
+def batch_size(index: int) -> int:
+    """How many changes the publish writer stages before it publishes, when the first of them is ``index``."""
+    return 1 + index % 3
+
+
+def publish_repository(command: dict[str, Any]) -> Repository:
+    """The repository a ``publish`` command names, as a notary client opens it: keys, cache and changelist all in
+    the one trust directory, the keys' passphrases from the ``NOTARY_*_PASSPHRASE`` variables given."""
+    trust_dir = Path(command["dir"])
+    return Repository(
+        command["gun"],
+        remote=NotaryServer(command["url"], ca=command["ca"]),
+        keystore=FileKeyStore(trust_dir, passphrase=NotaryEnvPassphrase(environ=command["passphrases"])),
+        trust_dir=trust_dir,
+    )
 
 
 def key_version(index: int, count: int) -> int:
@@ -117,7 +151,22 @@ def _write_keys(command: dict[str, Any]) -> None:
         index += 1
 
 
-WRITERS = {"cache": _write_cache, "changelist": _write_changelist, "keys": _write_keys}
+def _write_publish(command: dict[str, Any]) -> None:
+    repo = publish_repository(command)
+    index = command["start"]
+    while True:
+        for _ in range(batch_size(index)):
+            _emit(f"B {index} add")
+            (staged,) = repo.add_target(target_name(index), target_for(index))
+            _emit(f"D {index} add {staged.id}")
+            index += 1
+        _emit(f"B {index - 1} publish")
+        started = time.monotonic()
+        repo.publish()
+        _emit(f"D {index - 1} publish {time.monotonic() - started:.4f}")
+
+
+WRITERS = {"cache": _write_cache, "changelist": _write_changelist, "keys": _write_keys, "publish": _write_publish}
 
 
 def serve() -> None:

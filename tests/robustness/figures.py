@@ -49,6 +49,16 @@ def summary_lines() -> list[str]:
             f"{c.get('writes_completed', 0)} writes completed, {c.get('leftovers', 0)} temporary leftovers seen, "
             f"{c.get('corrupt', 0)} corrupt, {c.get('lost', 0)} lost, {c.get('duplicated', 0)} duplicated"
         )
+    for name, c in sorted(crash.items()):
+        if "publishes_completed" in c:
+            lines.append(
+                f"crash-safety {name}: {c['adds_completed']} changes staged and {c['publishes_completed']} publishes "
+                f"completed (median {c['median_publish_seconds']:.3f} s), {c['kills_mid_publish']} kills inside a "
+                f"publish ({c['published_still_staged']} after the server took it, before its changes were "
+                f"unstaged), {c['kills_mid_add']} inside an add; {c['reader_checks']} verifying reads of the server, "
+                f"{c['notary_list_checks']} `notary list` of the end state; {c['leftovers_notary_reads']} leftover "
+                "temporary files in the changelist folder (notary reads them as changes)"
+            )
     if crash:
         lines.append(
             f"crash-safety total: {sum(c.get('kills', 0) for c in crash.values())} kill points, "

@@ -58,6 +58,11 @@ def _import_trustkit() -> None:
     import trustkit.keys._pem
     import trustkit.keys.private
     import trustkit.metadata.envelope
+    import trustkit.remote.auth
+    import trustkit.remote.base
+    import trustkit.remote.config
+    import trustkit.remote.notary_server
+    import trustkit.remote.tls
     import trustkit.trust.pinning
     import trustkit.trust.trusted_set
 

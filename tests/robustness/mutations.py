@@ -431,15 +431,58 @@ _PEM_WORDS = (
     b"role: ",
     b"gun: ",
 )
+_REMOTE_FIELDS = (
+    "errors",
+    "code",
+    "message",
+    "detail",
+    "token",
+    "access_token",
+    "expires_in",
+    "auths",
+    "auth",
+    "username",
+    "password",
+    "identitytoken",
+    "credsStore",
+    "credHelpers",
+    "ServerURL",
+    "Username",
+    "Secret",
+    "<token>",
+)
+_REMOTE_WORDS = (
+    b"\r\n\r\n",
+    b"WWW-Authenticate: ",
+    b"Retry-After: ",
+    b"Bearer ",
+    b"Basic ",
+    b"realm=",
+    b"service=",
+    b"scope=",
+    b"error=",
+    b"repository:",
+    b":push,pull",
+    b"https://",
+    b"http://",
+    b"[::1]:",
+    b"xn--",
+    b"localhost:5000/",
+    b"index.docker.io/",
+    b"library/",
+    b"@sha256:",
+    b"credentials not found in native keychain",
+)
 DICTIONARY: tuple[bytes, ...] = (
     *_TOKENS,
     *(number.encode()[:64] for number in NASTY_NUMBERS),
     *(json.dumps(text).encode()[:64] for text in NASTY_STRINGS),
-    *(json.dumps(name).encode() for name in _FIELDS),
+    *(json.dumps(name).encode() for name in (*_FIELDS, *_REMOTE_FIELDS)),
     *_PEM_WORDS,
+    *_REMOTE_WORDS,
 )
 """Tokens worth splicing into inputs (libFuzzer's ``-dict``): JSON syntax, hostile numbers and strings, every
-field name notary uses, PEM markers."""
+field name notary uses, PEM markers; the remote layer's field names, header and URL pieces."""
 
 
 def libfuzzer_dictionary() -> str:

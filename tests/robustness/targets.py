@@ -14,7 +14,22 @@ Invariants checked on success, besides "no foreign exception":
 * keys: ``from_dict(to_dict(k)) == k``, ``verify`` returns a bool, a loaded private key survives ``to_pem``;
 * changes: ``from_bytes(to_bytes(c)) == c`` (for text Go can write unchanged);
 * times: normalisation is idempotent;
-* canonical JSON: the fast path equals the exact encoder for every decoded value it claims is plain.
+* canonical JSON: the fast path equals the exact encoder for every decoded value it claims is plain;
+* notary-server error responses (``NotaryServer._error``, status and headers from the input): the error's type
+  follows the status, and it keeps the status and the ``code`` the body names;
+* ``WWW-Authenticate`` (``parse_www_authenticate``, documented never to raise, so nothing at all may escape it):
+  schemes and parameter names are lowercase tokens, values are text, and writing the challenges out and parsing
+  them again gives the same challenges; an :class:`~trustkit.remote.auth.Authenticator` answering them asks only
+  for a realm that is an http(s) URL with a host and a valid port;
+* token responses (``_parse_token_response``, and the whole token fetch of an ``Authenticator``): the token can be
+  sent in an ``Authorization`` header (visible ASCII), the lifetime is a finite number, the cached token is reused;
+* docker's ``config.json`` (``DockerConfig.from_bytes`` and ``load``, ``docker_credentials``): every credential
+  can be sent (HTTP basic decodes back to ``user:password``), helper names are names, lookups give usable
+  credentials or None;
+* credential-helper output (``run_credential_helper`` with the helper's exit status, stdout and stderr from the
+  input, no process started): None or credentials that can be sent;
+* image references (``ImageReference.parse``, ``gun_from_reference``, ``docker_server_config``): the reference
+  round-trips through ``str``, its GUN is a valid notary GUN, and docker's server for it is an https URL.
 """
 
 from __future__ import annotations
@@ -22,21 +37,42 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 import re
+import subprocess
 import tempfile
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
 
 import trustkit as tk
-from tests.robustness.corpus import GUN, NOW, PASSPHRASE, corpus
+from tests.robustness.corpus import GUN, HTTP_STATUSES, NOW, PASSPHRASE, corpus
 from trustkit._encoding import GoTime, _encode, canonical, decode, go_html_escape
 from trustkit.client.changelist import Change, DelegationChange
 from trustkit.keys._pem import encode_pem
+from trustkit.remote import auth
+from trustkit.remote.auth import Authenticator, Challenge, Credentials, DockerConfig, Scope, parse_www_authenticate
+from trustkit.remote.base import CONFLICT_CODES, check_gun
+from trustkit.remote.config import ImageReference, docker_credentials, docker_server_config, gun_from_reference
+from trustkit.remote.notary_server import NotaryServer, _Reply
 from trustkit.trust import TrustedMetadataSet, TrustPinning
 
-__all__ = ["ENTRIES", "METADATA_ROLES", "STEPS", "exact", "seeds"]
+__all__ = [
+    "ENTRIES",
+    "METADATA_ROLES",
+    "REMOTE_ENTRIES",
+    "STEPS",
+    "HelperRun",
+    "exact",
+    "fake_credential_helper",
+    "helper_run",
+    "seeds",
+    "write_challenges",
+]
 
 Entry = Callable[[bytes], None]
 
@@ -314,6 +350,295 @@ def root_certificate(data: bytes) -> None:
         _use_public_key(tk.PublicKey("ecdsa-x509", encode_pem("CERTIFICATE", data[1:])))
 
 
+# --- the remote layer: notary-server errors, authentication, docker configuration, image references ------------
+
+_SERVER_URL = "https://notary.example.com:4443"
+_REALM = "https://auth.example.com/token"
+_SCOPE = Scope.repository(GUN, "pull")
+_TOKEN_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_NOT_IN_FIELD_VALUES = bytes(range(0x20)).replace(b"\t", b"") + b"\x7f"
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_SERVERS = (auth.DOCKER_HUB_AUTH_KEY, "localhost:5000", "registry.example.com", "https://registry.example.com/v1/")
+
+
+@functools.cache
+def _notary_server() -> NotaryServer:
+    """A client that never connects: the entries call its response handling directly."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"a fuzz entry sent a request: {request.method} {request.url}")
+
+    return NotaryServer(_SERVER_URL, transport=httpx.MockTransport(refuse), retries=0)
+
+
+def _http_headers(block: bytes) -> httpx.Headers:
+    """``Name: value`` lines as a server's response carries them: field values hold no control characters
+    (h11 refuses those), header names are tokens, values are trimmed."""
+    fields = []
+    for line in block.split(b"\n"):
+        name, sep, value = line.rstrip(b"\r").partition(b":")
+        if sep and _HEADER_NAME.fullmatch(name):
+            fields.append((name, value.translate(None, _NOT_IN_FIELD_VALUES).strip(b" \t")))
+    return httpx.Headers(fields)
+
+
+def _split_response(data: bytes) -> tuple[int, httpx.Headers, bytes]:
+    """The first byte picks the status; the rest is ``headers\\r\\n\\r\\nbody`` (just a body without the blank line)."""
+    status = HTTP_STATUSES[data[0] % len(HTTP_STATUSES)]
+    head, sep, body = data[1:].partition(b"\r\n\r\n")
+    return (status, _http_headers(head), body) if sep else (status, httpx.Headers(), data[1:])
+
+
+def _body_code(body: bytes) -> str | None:
+    """The ``code`` of the first entry of notary's ``{"errors":[...]}``, read independently of trustkit."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    errors = obj.get("errors") if isinstance(obj, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    code = first.get("code") if isinstance(first, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def notary_error_body(data: bytes) -> None:
+    """``NotaryServer._error``: the error a notary-server response with that status, headers and body maps to."""
+    if not data:
+        return
+    status, headers, body = _split_response(data)
+    with suppress(tk.TrustkitError):
+        error = _notary_server()._error(
+            _Reply(status, headers, body), what="timestamp.json", gun=GUN, scope=_SCOPE, attempts=1 + data[0] % 3
+        )
+        assert isinstance(error, tk.RemoteError), f"HTTP {status} mapped to a {type(error).__name__}"
+        assert error.status == status, f"HTTP {status} mapped to an error with status {error.status}"
+        assert isinstance(str(error), str) and str(error), "an error without a message"
+        code = _body_code(body)
+        if status in (401, 403):
+            assert isinstance(error, tk.UnauthorizedError), f"HTTP {status} is a {type(error).__name__}"
+        elif status == 404:
+            assert isinstance(error, tk.NotFoundError), f"HTTP 404 is a {type(error).__name__}"
+            code = "METADATA_NOT_FOUND"
+        elif status >= 500 or status == 429:
+            assert isinstance(error, tk.ServerUnavailableError), f"HTTP {status} is a {type(error).__name__}"
+        elif code in CONFLICT_CODES:
+            assert isinstance(error, tk.ConflictError), f"code {code} with HTTP {status} is a {type(error).__name__}"
+        assert error.code == code, f"the body names code {code!r}, the error keeps {error.code!r}"
+
+
+def _header_text(data: bytes) -> str:
+    """Header bytes as httpx decodes them: ASCII or UTF-8 when they are, else ISO-8859-1."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("iso-8859-1")
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_challenges(challenges: Sequence[Challenge]) -> str:
+    """Challenges as one ``WWW-Authenticate`` value, every parameter value a quoted string (RFC 7235)."""
+    return ", ".join(
+        " ".join([c.scheme, ", ".join(f"{name}={_quoted(value)}" for name, value in c.params.items())]).rstrip()
+        for c in challenges
+    )
+
+
+def _check_sendable(creds: Credentials) -> None:
+    """Credentials trustkit read from outside must be sendable: as HTTP basic, as form or query fields."""
+    assert isinstance(creds.username, str) and isinstance(creds.password, str)
+    assert creds.identity_token is None or isinstance(creds.identity_token, str)
+    header = creds.basic_header()
+    decoded = base64.b64decode(header.removeprefix("Basic ").encode("ascii")).decode("utf-8")
+    assert decoded == f"{creds.username}:{creds.password}", "HTTP basic does not decode to user:password"
+    for text in (creds.username, creds.password, creds.identity_token or ""):
+        text.encode("utf-8")  # a form field, a query parameter: a lone surrogate cannot be sent
+
+
+class _TokenServer:
+    """A :class:`~trustkit.remote.auth.TokenFetcher` answering every request with one reply."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status, self.body = status, body
+        self.urls: list[str] = []
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]],
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> tuple[int, bytes]:
+        parts = urlsplit(url)
+        assert parts.scheme in ("http", "https") and parts.hostname, f"a token requested from {url!r}"
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+        assert not re.search(r"[\x00-\x1f\x7f]", url), f"a token requested from {url!r}, control characters and all"
+        for value in [*headers.values(), *(v for _, v in params), *(form or {}).values()]:
+            value.encode("utf-8")
+        self.urls.append(url)
+        return self.status, self.body
+
+
+_CREDENTIALS = (
+    None,
+    Credentials("user", "pass"),
+    Credentials(identity_token="refresh-token"),
+)
+
+
+def www_authenticate(data: bytes) -> None:
+    """``parse_www_authenticate`` of header values (one per line), then an ``Authenticator`` answering them."""
+    values = _header_text(data).split("\n")
+    challenges = parse_www_authenticate(values[0] if len(values) == 1 else values)  # documented never to raise
+    for challenge in challenges:
+        assert _TOKEN_CHARS.fullmatch(challenge.scheme) and challenge.scheme == challenge.scheme.lower()
+        for name, value in challenge.params.items():
+            assert _TOKEN_CHARS.fullmatch(name) and name == name.lower(), f"parameter name {name!r}"
+            assert isinstance(value, str), f"parameter {name} is a {type(value).__name__}"
+        assert challenge.realm is None or isinstance(challenge.realm, str)
+    again = parse_www_authenticate(write_challenges(challenges))
+    assert again == challenges, f"{challenges} written out parse as {again}"
+    fetch = _TokenServer(200, b'{"token":"fuzz-token","expires_in":300}')
+    with suppress(tk.TrustkitError):
+        answer = Authenticator(_CREDENTIALS[len(data) % len(_CREDENTIALS)]).authenticate(challenges, _SCOPE, fetch)
+        assert answer is None or answer in ("Bearer fuzz-token", Credentials("user", "pass").basic_header())
+
+
+def token_response(data: bytes) -> None:
+    """``_parse_token_response``, and an ``Authenticator``'s token fetch answered with the input (the first byte
+    picks the status and the credentials)."""
+    if not data:
+        return
+    body = data[1:]
+    with suppress(tk.TrustkitError):
+        token, lifetime = auth._parse_token_response(body, _REALM)
+        assert isinstance(token, str) and _VISIBLE_ASCII.fullmatch(token), f"token {token!r} cannot be sent"
+        assert isinstance(lifetime, float) and math.isfinite(lifetime), f"token lifetime {lifetime!r}"
+    status = HTTP_STATUSES[data[0] % len(HTTP_STATUSES)] if data[0] >= 128 else 200
+    authenticator = Authenticator(_CREDENTIALS[data[0] % len(_CREDENTIALS)], clock=lambda: 1000.0)
+    challenge = Challenge("bearer", {"realm": _REALM, "service": "notary"})
+    with suppress(tk.TrustkitError):
+        answer = authenticator.authenticate([challenge], _SCOPE, _TokenServer(status, body))
+        assert answer is not None and answer.startswith("Bearer "), f"the token flow answered {answer!r}"
+        assert _VISIBLE_ASCII.fullmatch(answer.removeprefix("Bearer ")), f"{answer!r} cannot be sent"
+        assert authenticator.authorization(_SCOPE) == answer, "the token fetched is not reused for its scope"
+
+
+@functools.cache
+def _scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="trustkit-fuzz-remote-"))
+
+
+def _check_docker_config(config: DockerConfig) -> None:
+    for key, creds in config.auths.items():
+        assert isinstance(key, str) and isinstance(creds, Credentials)
+        _check_sendable(creds)
+    for helper in (config.creds_store, *config.cred_helpers.values()):
+        assert helper is None or auth._HELPER_NAME.match(helper), f"helper name {helper!r}"
+    for server in (*_SERVERS, *config.auths):
+        helper = config.helper_for(server)
+        if helper is not None:  # asking it would run docker-credential-<helper>: not from a fuzzer
+            assert isinstance(helper, str)
+            continue
+        found = config.credentials(server)
+        if found is not None:
+            _check_sendable(found)
+            assert found.username or found.identity_token, f"unusable credentials for {server!r}"
+
+
+def docker_config(data: bytes) -> None:
+    """``DockerConfig.from_bytes`` (first byte even) or ``DockerConfig.load`` and ``docker_credentials`` of a
+    ``config.json`` file (odd), then every lookup that runs no credential helper."""
+    if not data:
+        return
+    with suppress(tk.TrustkitError):
+        if data[0] % 2 == 0:
+            _check_docker_config(DockerConfig.from_bytes(data[1:]))
+            return
+        folder = _scratch_dir() / "docker"
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_bytes(data[1:])
+        config = DockerConfig.load(folder / "config.json")
+        _check_docker_config(config)
+        if config.creds_store is None and not config.cred_helpers:
+            for server in _SERVERS:
+                creds = docker_credentials(server, env={"DOCKER_CONFIG": str(folder)})
+                assert creds == config.credentials(server), "docker_credentials differs from DockerConfig"
+
+
+class HelperRun:
+    """Stands in for ``subprocess`` and ``shutil`` inside :mod:`trustkit.remote.auth`: the helper "exists" and
+    exits with the status and output given."""
+
+    TimeoutExpired = subprocess.TimeoutExpired
+
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.result = subprocess.CompletedProcess(["docker-credential-fuzz", "get"], returncode, stdout, stderr)
+        self.calls = 0
+
+    def run(self, args: Sequence[str], **options: Any) -> subprocess.CompletedProcess[bytes]:
+        assert args[1:] == ["get"] and options.get("input") == auth.DOCKER_HUB_AUTH_KEY.encode()
+        self.calls += 1
+        return self.result
+
+    @staticmethod
+    def which(program: str) -> str:
+        return f"/nonexistent/{program}"
+
+
+@contextmanager
+def fake_credential_helper(run: HelperRun) -> Iterator[None]:
+    """Within the block, :mod:`trustkit.remote.auth` runs ``run`` for any credential helper it finds."""
+    namespace = vars(auth)
+    saved = namespace["subprocess"], namespace["shutil"]
+    namespace["subprocess"] = namespace["shutil"] = run
+    try:
+        yield
+    finally:
+        namespace["subprocess"], namespace["shutil"] = saved
+
+
+def helper_run(data: bytes) -> HelperRun:
+    """What a helper does for this input: the first byte's bit 0 makes it fail (exit 1), bit 1 puts the output on
+    stderr instead of stdout."""
+    flags, output = (data[0], data[1:]) if data else (0, b"")
+    return HelperRun(flags & 1, b"" if flags & 2 else output, output if flags & 2 else b"")
+
+
+def credential_helper(data: bytes) -> None:
+    """``run_credential_helper`` reading a helper's answer (no process is started: see :class:`HelperRun`)."""
+    run = helper_run(data)
+    with fake_credential_helper(run), suppress(tk.TrustkitError):
+        creds = auth.run_credential_helper("fuzz", auth.DOCKER_HUB_AUTH_KEY)
+        if creds is not None:
+            _check_sendable(creds)
+            assert bool(creds.username) != bool(creds.identity_token), f"a helper gave {creds!r}"
+    assert run.calls == 1, "the helper was not run exactly once"
+
+
+def image_reference(data: bytes) -> None:
+    """``ImageReference.parse``, ``gun_from_reference`` and ``docker_server_config`` of a reference."""
+    text = data.decode("utf-8", "surrogateescape")
+    try:
+        ref = ImageReference.parse(text)
+    except tk.TrustkitError:
+        return
+    written = str(ref)
+    assert written.isascii(), f"{text!r} normalises to {written!r}"
+    assert ImageReference.parse(written) == ref, f"{text!r} normalises to {written!r}, which parses differently"
+    assert gun_from_reference(text) == ref.gun == ref.name
+    check_gun(ref.gun)
+    assert ref.auth_key == (auth.DOCKER_HUB_AUTH_KEY if ref.domain == "docker.io" else ref.domain)
+    with suppress(tk.ConfigurationError):
+        server = docker_server_config(ref, env={"DOCKER_CONFIG": str(_scratch_dir()), "HOME": str(_scratch_dir())})
+        assert server.url.startswith("https://") and server.registry == ref.auth_key, f"{ref} -> {server}"
+
+
 ENTRIES: dict[str, Entry] = {
     "metadata": metadata,
     "metadata_role": metadata_role,
@@ -328,7 +653,22 @@ ENTRIES: dict[str, Entry] = {
     "json_decode": json_decode,
     "trusted_set": trusted_set,
     "root_certificate": root_certificate,
+    "notary_error_body": notary_error_body,
+    "www_authenticate": www_authenticate,
+    "token_response": token_response,
+    "docker_config": docker_config,
+    "credential_helper": credential_helper,
+    "image_reference": image_reference,
 }
+REMOTE_ENTRIES = (
+    "notary_error_body",
+    "www_authenticate",
+    "token_response",
+    "docker_config",
+    "credential_helper",
+    "image_reference",
+)
+"""The entries of the remote layer's parsers (also run as hypothesis properties in ``test_properties.py``)."""
 
 
 def seeds(name: str) -> list[bytes]:
@@ -360,4 +700,12 @@ def seeds(name: str) -> list[bytes]:
         return [bytes([i]) + c.files["root" if step == "root-update" else step] for i, step in enumerate(STEPS)]
     if name == "root_certificate":
         return [b"\x00" + c.root_cert_der, b"\x01" + c.root_cert_der]
-    raise KeyError(name)
+    remote = {
+        "notary_error_body": c.error_responses,
+        "www_authenticate": c.challenges,
+        "token_response": c.token_responses,
+        "docker_config": [bytes([i]) + config for config in c.docker_configs for i in (0, 1)],
+        "credential_helper": c.helper_outputs,
+        "image_reference": c.image_references,
+    }
+    return remote[name]

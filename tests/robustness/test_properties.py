@@ -9,15 +9,24 @@ surrogates and HTML, deep nesting); PEM files with their DER mutated.
 Round trips: trust data built by trustkit (random target names with HTML and non-ASCII characters, random custom
 JSON, random delegations, any version and expiry) serialises, parses and serialises to the same bytes and the
 same model; and a changed byte inside ``signed`` never verifies another message.
+
+The remote layer: notary-server error responses, ``WWW-Authenticate`` values, token responses, docker's
+``config.json``, credential-helper output and image references, mutated from real ones and hostile JSON; any
+challenge written out parses back to itself; any valid image reference normalises as docker's
+``ParseNormalizedNamed`` does; and the fuzz entry's stand-in for a credential helper reads what a real helper
+program prints exactly as running it does.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import os
 import tracemalloc
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import pytest
@@ -33,6 +42,7 @@ from tests.robustness.strategies import (
     delegated_roles,
     go_times,
     hostile_json,
+    hostile_text,
     json_texts,
     mutated,
     public_keys,
@@ -42,6 +52,9 @@ from tests.robustness.strategies import (
 )
 from tests.robustness.targets import ENTRIES, METADATA_ROLES, STEPS, exact
 from trustkit._encoding import GoTime, canonical, decode, go_html_escape
+from trustkit.remote import auth
+from trustkit.remote.auth import Challenge, parse_www_authenticate
+from trustkit.remote.config import ImageReference
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -417,6 +430,223 @@ def test_an_escape_written_differently_is_the_same_message() -> None:
     assert b"\\u003c" in original
     changed = original.replace(b"\\u003c", b"\\u003C", 1)
     assert changed_signed_byte("targets", changed) == "same message"
+
+
+# --- the remote layer --------------------------------------------------------------------------------------------
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _unprefixed(seeds: list[bytes]) -> list[bytes]:
+    return [seed[1:] for seed in seeds]
+
+
+_ERROR_BODIES = [seed[1:].partition(b"\r\n\r\n")[2] or seed[1:] for seed in SEEDS.error_responses]
+_HEADER_BLOCKS = [seed[1:].partition(b"\r\n\r\n")[0] for seed in SEEDS.error_responses if b"\r\n\r\n" in seed]
+_RESPONSE_BODIES = st.one_of(
+    mutated(_ERROR_BODIES, how="json"),
+    st.fixed_dictionaries(
+        {
+            "errors": st.lists(
+                st.fixed_dictionaries({"code": hostile_json, "message": hostile_json, "detail": hostile_json})
+            )
+        }
+    ).map(_json),
+    json_texts(),
+    st.binary(max_size=256),
+)
+
+
+@PROPERTY
+@given(
+    status=st.integers(0, 255),
+    headers=st.one_of(st.sampled_from(_HEADER_BLOCKS), mutated(_HEADER_BLOCKS, how="bytes"), st.binary(max_size=128)),
+    body=_RESPONSE_BODIES,
+)
+@counted
+def test_notary_error_responses(status: int, headers: bytes, body: bytes) -> None:
+    """Any status, headers and body map to the error the status calls for, keeping the code the body names."""
+    targets.notary_error_body(bytes([status]) + headers + b"\r\n\r\n" + body)
+
+
+@PROPERTY
+@given(data=st.one_of(mutated(SEEDS.challenges), st.text(max_size=120).map(str.encode), st.binary(max_size=160)))
+@counted
+def test_www_authenticate_values(data: bytes) -> None:
+    targets.www_authenticate(data)
+
+
+_TOKEN_VALUES = st.one_of(hostile_json, st.sampled_from(["a", "eyJ0.eyJ1.c2ln", "t\u00f6ken", "a b", "\x7f"]))
+
+
+@PROPERTY
+@given(
+    flags=st.integers(0, 255),
+    body=st.one_of(
+        mutated(_unprefixed(SEEDS.token_responses), how="json"),
+        st.fixed_dictionaries(
+            {},
+            optional={"token": _TOKEN_VALUES, "access_token": _TOKEN_VALUES, "expires_in": hostile_json},
+        ).map(_json),
+        st.builds(lambda n: b'{"token":"t","expires_in":%d}' % n, st.integers(-(10**400), 10**400)),
+        json_texts(),
+    ),
+)
+@counted
+def test_token_responses(flags: int, body: bytes) -> None:
+    targets.token_response(bytes([flags]) + body)
+
+
+_AUTH_ENTRY = st.fixed_dictionaries(
+    {},
+    optional={
+        "auth": st.one_of(hostile_json, st.binary(max_size=24).map(lambda b: base64.b64encode(b).decode())),
+        "username": hostile_json,
+        "password": hostile_json,
+        "identitytoken": hostile_json,
+    },
+)
+
+
+@PROPERTY
+@given(
+    mode=st.integers(0, 1),
+    config=st.one_of(
+        mutated(SEEDS.docker_configs, how="json"),
+        st.fixed_dictionaries(
+            {"auths": st.dictionaries(hostile_text, _AUTH_ENTRY, max_size=3)},
+            optional={"credsStore": hostile_json, "credHelpers": st.dictionaries(hostile_text, hostile_json)},
+        ).map(_json),
+        json_texts(),
+    ),
+)
+@counted
+def test_docker_configs(mode: int, config: bytes) -> None:
+    targets.docker_config(bytes([mode]) + config)
+
+
+@PROPERTY
+@given(
+    flags=st.integers(0, 3),
+    output=st.one_of(
+        mutated(_unprefixed(SEEDS.helper_outputs), how="json"),
+        st.fixed_dictionaries({}, optional={"Username": hostile_json, "Secret": hostile_json}).map(_json),
+        st.binary(max_size=128),
+    ),
+)
+@counted
+def test_credential_helper_outputs(flags: int, output: bytes) -> None:
+    targets.credential_helper(bytes([flags]) + output)
+
+
+@PROPERTY
+@given(data=st.one_of(mutated(SEEDS.image_references, how="bytes"), st.text(max_size=60).map(str.encode)))
+@counted
+def test_image_reference_texts(data: bytes) -> None:
+    targets.image_reference(data)
+
+
+_SCHEME_OR_NAME = st.from_regex(r"[!#$%&'*+.^_`|~0-9a-z-]{1,12}", fullmatch=True)
+
+
+@PROPERTY
+@given(
+    challenges=st.lists(
+        st.builds(
+            Challenge,
+            _SCHEME_OR_NAME,
+            st.dictionaries(_SCHEME_OR_NAME, st.text(st.characters(exclude_categories=["Cs"]), max_size=20)),
+        ),
+        max_size=4,
+    )
+)
+@counted
+def test_written_challenges_parse_back(challenges: list[Challenge]) -> None:
+    """Challenges written with quoted values (quotes, backslashes, commas, controls, non-ASCII) parse back."""
+    assert parse_www_authenticate(targets.write_challenges(challenges)) == challenges
+
+
+_COMPONENT = st.from_regex(r"[a-z0-9]{1,6}(?:(?:[._]|__|-{1,3})[a-z0-9]{1,6}){0,2}", fullmatch=True)
+_HOST = st.from_regex(
+    r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,8}[a-z0-9])?){1,3}", fullmatch=True
+)
+_DOMAIN = st.one_of(
+    st.none(),
+    st.sampled_from(["localhost", "docker.io", "index.docker.io", "[::1]", "[fe80::1]:443"]),
+    st.tuples(st.one_of(_HOST, st.just("localhost")), st.integers(1, 65535)).map(lambda hp: f"{hp[0]}:{hp[1]}"),
+    _HOST,
+)
+
+
+@PROPERTY
+@given(
+    domain=_DOMAIN,
+    components=st.lists(_COMPONENT, min_size=1, max_size=4),
+    tag=st.none() | st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True),
+    digest=st.none() | st.binary(min_size=32, max_size=32).map(lambda b: "sha256:" + b.hex()),
+)
+@counted
+def test_image_references_normalise_as_docker_does(
+    domain: str | None, components: list[str], tag: str | None, digest: str | None
+) -> None:
+    """A valid reference keeps its registry (``docker.io`` when none, for ``index.docker.io`` too), its path
+    (``library/`` before a lone Hub name), tag and digest; its normal form parses to itself."""
+    path = "/".join(components)
+    text = (f"{domain}/" if domain else "") + path + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+    want_domain = "docker.io" if domain in (None, "docker.io", "index.docker.io") else domain
+    want_path = f"library/{path}" if want_domain == "docker.io" and len(components) == 1 else path
+    ref = ImageReference.parse(text)
+    assert (ref.domain, ref.path, ref.tag, ref.digest) == (want_domain, want_path, tag, digest)
+    assert ref.gun == f"{want_domain}/{want_path}"
+    assert ImageReference.parse(str(ref)) == ref
+
+
+_FAKE_HELPER = """#!/bin/sh
+cat >/dev/null
+if [ "$FAKE_HELPER_STDERR" = 1 ]; then cat "$FAKE_HELPER_OUTPUT" >&2; else cat "$FAKE_HELPER_OUTPUT"; fi
+exit "$FAKE_HELPER_EXIT"
+"""
+
+
+def _helper_outcome(call: Callable[[], Any]) -> tuple[str, object]:
+    try:
+        return "returned", call()
+    except tk.TrustkitError as exc:
+        return type(exc).__name__, str(exc)
+
+
+def test_the_credential_helper_entry_reads_what_a_real_helper_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fuzz entry runs ``run_credential_helper`` with ``subprocess`` replaced: a real helper program printing
+    the same bytes (stdout or stderr, exit 0 or 1) gives the same credentials or the same error."""
+    (tmp_path / "docker-credential-fuzz").write_text(_FAKE_HELPER)
+    (tmp_path / "docker-credential-fuzz").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+    output = tmp_path / "output"
+    monkeypatch.setenv("FAKE_HELPER_OUTPUT", str(output))
+    inputs = [
+        *targets.seeds("credential_helper"),
+        b'\x00{"Username":"\\ud800","Secret":"\\udfff"}',
+        b"\x00not JSON",
+        b"\x00[]",
+        b"\x01",
+        b"\x02" + _json({"Username": "u", "Secret": "s"}),
+        b'\x00{"Username":"<token>","Secret":""}',
+        b"\x00" + b" " * (1 << 20) + b"{}",  # beyond the 1 MiB read: not JSON
+    ]
+    for data in inputs:
+        run = targets.helper_run(data)
+        output.write_bytes(run.result.stdout or run.result.stderr)
+        monkeypatch.setenv("FAKE_HELPER_STDERR", "1" if run.result.stderr else "0")
+        monkeypatch.setenv("FAKE_HELPER_EXIT", str(run.result.returncode))
+        real = _helper_outcome(lambda: auth.run_credential_helper("fuzz", auth.DOCKER_HUB_AUTH_KEY))
+        with targets.fake_credential_helper(run):
+            stubbed = _helper_outcome(lambda: auth.run_credential_helper("fuzz", auth.DOCKER_HUB_AUTH_KEY))
+        assert real == stubbed, f"input {data[:80]!r}"
+    record("properties", "credential_helper_stub_matches_a_real_helper", examples=len(inputs))
 
 
 # --- bounded memory ------------------------------------------------------------------------------------------------

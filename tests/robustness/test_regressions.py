@@ -1,8 +1,10 @@
-"""The bugs the fuzzers and properties found, one deterministic input each.
+"""The bugs the fuzzers, properties and crash tests found, one deterministic input each.
 
 Every test states the contract it checks (only a ``TrustkitError`` escapes; parsing ends in bounded time; what is
-written can be read back) on the smallest input found. They fail until trustkit is fixed; see
-``docs/robustness.md`` for each one's suggested fix.
+written can be read back; what a kill leaves, the real notary reads as trustkit does) on the smallest input found.
+They fail until trustkit is fixed; see ``docs/robustness.md`` for each one's suggested fix. A bug still open when
+its test was written is marked ``xfail(strict=True)`` with the reason, so the suite stays green and the fix turns
+the test into an unexpected pass that asks for the mark to go.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import base64
 import json
 import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import (
@@ -27,10 +32,17 @@ from cryptography.x509 import (
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 import trustkit as tk
+from tests.interop.harness import NotaryCLI, NotaryServer
+from tests.robustness import targets
 from tests.robustness.corpus import GUN, NOW, corpus
 from trustkit._encoding import canonical, decode
 from trustkit.client.changelist import Change, Changelist, DelegationChange
 from trustkit.keys._pem import encode_pem
+from trustkit.keystore import FileKeyStore, NotaryEnvPassphrase
+from trustkit.remote import NotaryServer as NotaryServerRemote
+from trustkit.remote import auth
+from trustkit.remote.auth import Credentials, DockerConfig
+from trustkit.remote.config import ImageReference, gun_from_reference
 from trustkit.trust import TrustedMetadataSet, TrustPinning
 
 
@@ -42,6 +54,17 @@ def only_trustkit_errors(call: Callable[[], Any], what: str) -> Any:
         return None
     except BaseException as exc:  # the finding: report it as a test failure, not an error
         pytest.fail(f"{type(exc).__module__}.{type(exc).__name__} escaped from {what}: {str(exc)[:200]}")
+
+
+def trustkit_error(call: Callable[[], Any], what: str) -> tk.TrustkitError:
+    """Run ``call``, which must fail with a ``TrustkitError`` (returned); anything else fails the test, named."""
+    try:
+        call()
+    except tk.TrustkitError as exc:
+        return exc
+    except BaseException as exc:  # the finding: report it as a test failure, not an error
+        pytest.fail(f"{type(exc).__module__}.{type(exc).__name__} escaped from {what}: {str(exc)[:200]}")
+    pytest.fail(f"{what} succeeded")
 
 
 def in_bounded_time(call: Callable[[], Any], seconds: float, what: str) -> None:
@@ -273,3 +296,124 @@ def test_names_with_lone_surrogates_do_not_serialise_to_duplicate_keys() -> None
     again = tk.Metadata.from_bytes(written, role="targets")
     assert again.to_bytes() == written, "to_bytes() wrote an object with a duplicate key"
     assert len(again.signed.targets) == len(parsed.signed.targets)
+
+
+# --- the remote layer: authentication, docker configuration, image references ------------------------------------
+
+
+def _bearer_server(realm: str, token_body: bytes) -> NotaryServerRemote:
+    """A notary server (no network) that challenges every request without a token for one from ``realm``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            return httpx.Response(200, content=token_body)
+        if "authorization" not in request.headers:
+            challenge = f'Bearer realm="{realm}",service="notary"'.encode()
+            return httpx.Response(401, headers=[(b"www-authenticate", challenge)])
+        return httpx.Response(200, content=b"{}")
+
+    return NotaryServerRemote("https://notary.example.com", transport=httpx.MockTransport(answer), retries=0)
+
+
+def _get_timestamp(server: NotaryServerRemote) -> bytes:
+    return server.get_role("example.com/app", "timestamp", max_size=1 << 20)
+
+
+@pytest.mark.parametrize("token", ["caf\u00e9", "\u0442\u043e\u043a\u0435\u043d", "a\x01b", "a\tb", "a\x7f"])
+def test_a_token_that_no_header_can_carry_is_a_remote_error(token: str) -> None:
+    """``UnicodeEncodeError`` escaped every request once a token server answered a non-ASCII token (httpx writes
+    header values as ASCII); a control character failed only when the request hit the wire."""
+    server = _bearer_server("https://auth.example.com/token", json.dumps({"token": token}).encode())
+    error = trustkit_error(lambda: _get_timestamp(server), "NotaryServer.get_role")
+    assert isinstance(error, tk.RemoteError) and "usable token" in str(error), repr(error)
+
+
+def test_a_token_lifetime_beyond_float_range_keeps_the_minimum() -> None:
+    """``OverflowError`` escaped the token flow for ``"expires_in"`` 10**400 (``math.isfinite`` of an int)."""
+    server = _bearer_server("https://auth.example.com/token", b'{"token":"t","expires_in":1' + b"0" * 400 + b"}")
+    assert only_trustkit_errors(lambda: _get_timestamp(server), "NotaryServer.get_role") == b"{}"
+
+
+@pytest.mark.parametrize(
+    "realm", ["https://[", "https://auth.example.com:abc/token", "https://auth.example.com:99999/t", "http://\x01/t"]
+)
+def test_a_realm_that_is_not_a_url_is_a_remote_error(realm: str) -> None:
+    """``ValueError`` (``urlsplit``) or ``httpx.InvalidURL`` escaped the token flow for a challenge whose realm is
+    not a URL: an unclosed IPv6 bracket, a port that is not a number in range, a control character."""
+    server = _bearer_server(realm, b'{"token":"t"}')
+    error = trustkit_error(lambda: _get_timestamp(server), "NotaryServer.get_role")
+    assert isinstance(error, tk.RemoteError) and "no usable realm" in str(error), repr(error)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the token fetcher of NotaryServer (HTTPService._fetch_token) builds the request outside its "
+    "error mapping; httpx's IDNA check "
+    "raises idna.IDNAError (a ValueError) or httpx.InvalidURL for a realm host it cannot encode",
+)
+@pytest.mark.parametrize("realm", ["https://xn--/token", "https://a\u00ad\u0300b.example/token"])
+def test_a_realm_host_httpx_cannot_encode_is_a_remote_error(realm: str) -> None:
+    server = _bearer_server(realm, b'{"token":"t"}')
+    assert isinstance(trustkit_error(lambda: _get_timestamp(server), "NotaryServer.get_role"), tk.RemoteError)
+
+
+def test_credentials_with_a_lone_surrogate_can_be_sent() -> None:
+    """``UnicodeEncodeError`` escaped the first request with credentials from a ``config.json`` (or a credential
+    helper) holding a lone surrogate escape: Python keeps it, HTTP basic cannot encode it. Go's decoder, so docker,
+    reads it as U+FFFD."""
+    config = DockerConfig.from_bytes(b'{"auths":{"localhost:5000":{"username":"\\ud800","password":"p\\udfff"}}}')
+    creds = config.credentials("localhost:5000")
+    assert creds is not None
+    header = only_trustkit_errors(creds.basic_header, "Credentials.basic_header")
+    assert header == "Basic " + base64.b64encode("\ufffd:p\ufffd".encode()).decode()
+    run = targets.helper_run(b'\x00{"Username":"\\ud83d","Secret":"\\ude00x"}')
+    with targets.fake_credential_helper(run):
+        helper_creds = auth.run_credential_helper("fuzz", auth.DOCKER_HUB_AUTH_KEY)
+    assert helper_creds == Credentials("\ufffd", "\ufffdx")
+
+
+def test_a_reference_whose_first_component_is_no_host_has_no_domain() -> None:
+    """``ImageReference.parse("in_r.io/app")`` gave ``domain=None``, so the GUN ``"None/in_r.io/app"``: docker's
+    ``reference.Parse`` reads a first component that looks like a host but is not one as part of the path."""
+    ref = ImageReference.parse("in_r.io/app:v1")
+    assert (ref.domain, ref.path, ref.tag) == ("", "in_r.io/app", "v1")
+    assert ref.gun == gun_from_reference("in_r.io/app") == "in_r.io/app"
+    assert str(ref) == "in_r.io/app:v1" and ImageReference.parse(str(ref)) == ref
+
+
+# --- the changelist, as the real notary reads it ------------------------------------------------------------------
+
+
+def _killed_while_staging(changelist: Changelist, change: Change, at: str) -> None:
+    """Stage ``change`` in a forked child that SIGKILLs itself at ``os.<at>`` inside ``atomic_write``: the state a
+    process killed right then leaves (``fchmod``: an empty temporary file; ``replace``: a complete one)."""
+
+    def child() -> None:
+        setattr(os, at, lambda *args: os.kill(os.getpid(), signal.SIGKILL))
+        changelist.add(change)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    assert process.exitcode == -signal.SIGKILL, f"the staging child ended with {process.exitcode}"
+
+
+@pytest.mark.interop
+def test_a_killed_add_leaves_nothing_notary_reads_as_a_change(
+    notary_cli: NotaryCLI, notary_server: NotaryServer, gun: str
+) -> None:
+    keystore = FileKeyStore(notary_cli.trust_dir, passphrase=NotaryEnvPassphrase(environ=notary_cli.env))
+    remote = NotaryServerRemote(notary_server.url, ca=notary_server.ca_path)
+    repo = tk.Repository(gun, remote=remote, keystore=keystore, trust_dir=notary_cli.trust_dir)
+    repo.initialize()
+    repo.add_target("staged", tk.TargetFile.from_digest("01" * 32, 1))
+    _killed_while_staging(
+        repo.changelist, Change.add_target("ghost", tk.TargetFile.from_digest("02" * 32, 2)), "replace"
+    )
+    _killed_while_staging(repo.changelist, Change.add_target("torn", tk.TargetFile.from_digest("03" * 32, 3)), "fchmod")
+    assert [s.change.path for s in repo.status()] == ["staged"]  # trustkit: the killed adds never happened
+    status = notary_cli.run("status", gun).stdout
+    assert "staged" in status and "ghost" not in status, status
+    notary_cli.run("publish", gun)
+    listing = notary_cli.run("list", gun).stdout
+    assert "staged" in listing and "ghost" not in listing, listing

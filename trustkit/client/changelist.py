@@ -342,7 +342,8 @@ class Changelist:
             name = f"{time.time_ns():020d}_{uuid.uuid4()}.change"
             if name <= last:  # keep the apply order even if the clock went backwards or did not move
                 name = f"{int(last.split('_', 1)[0]) + 1:020d}_{uuid.uuid4()}.change"
-            atomic_write(self.path / name, change.to_bytes())
+            # the temporary file goes beside the folder: notary reads every file in it, a kill's leftovers too
+            atomic_write(self.path / name, change.to_bytes(), temp_dir=self.path.parent)
             staged.append(StagedChange(name, change))
             last = name
         return staged

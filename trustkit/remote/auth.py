@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
 import re
@@ -55,8 +56,17 @@ _HELPER_NOT_FOUND = "credentials not found in native keychain"
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _HELPER_OUTPUT_LIMIT = 1 << 20
 _TOKEN_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]+\Z")  # visible ASCII: what an Authorization header can carry
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _MIN_TOKEN_LIFETIME = 60.0  # distribution's client assumes at least 60 s
 _TOKEN_SLACK = 5.0
+
+
+def _go_text(value: str) -> str:
+    """A JSON string as Go's decoder reads it: a lone surrogate escape (``"\\ud800"``) becomes U+FFFD, as docker
+    and its credential helpers read it. Python keeps the surrogate, which no request can then carry."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def login_hint(registry: str | None = None) -> str:
@@ -273,7 +283,7 @@ def _entry_credentials(key: str, entry: Any, where: str) -> Credentials:
             value = ""
         if not isinstance(value, str):
             raise ConfigurationError(f"{where}: auths[{key!r}].{field} must be a string")
-        values[field] = value
+        values[field] = _go_text(value)
     if values["auth"]:
         creds = Credentials.from_auth_string(values["auth"], where=f"{where}: auths[{key!r}].auth")
     else:
@@ -401,6 +411,7 @@ def run_credential_helper(name: str, server: str, *, timeout: float = 30.0) -> C
     username, secret = obj.get("Username", ""), obj.get("Secret", "")
     if not isinstance(username, str) or not isinstance(secret, str):
         raise ConfigurationError(f"credential helper {program}: Username and Secret must be strings")
+    username, secret = _go_text(username), _go_text(secret)
     if username == "<token>":
         return Credentials(identity_token=secret) if secret else None
     if not username:
@@ -517,8 +528,17 @@ class Authenticator:
 
     def _fetch_token(self, challenge: Challenge, scope: Scope, fetch: TokenFetcher) -> str:
         realm = challenge.realm or ""
-        parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(realm)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or _CONTROL_CHARS.search(realm)  # Go's url.Parse refuses them too
+        ):
             raise RemoteError(f"the server's Bearer challenge has no usable realm: {realm!r}")
         service = challenge.params.get("service", "")
         creds = self.credentials
@@ -566,9 +586,13 @@ def _parse_token_response(body: bytes, realm: str) -> tuple[str, float]:
     if not isinstance(obj, dict):
         raise RemoteError(f"the token server {realm} answered JSON that is not an object")
     token = obj.get("access_token") or obj.get("token")
-    if not isinstance(token, str) or not token or any(c in token for c in "\r\n\x00 "):
+    if not isinstance(token, str) or not _SENDABLE_TOKEN.match(token):
         raise RemoteError(f"the token server {realm} did not include a usable token in its response")
-    lifetime = obj.get("expires_in", _MIN_TOKEN_LIFETIME)
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or not math.isfinite(lifetime):
-        lifetime = _MIN_TOKEN_LIFETIME
-    return token, float(lifetime)
+    lifetime = obj.get("expires_in")
+    seconds = _MIN_TOKEN_LIFETIME
+    if isinstance(lifetime, int | float) and not isinstance(lifetime, bool):
+        with contextlib.suppress(OverflowError):  # an integer beyond float's range keeps the minimum
+            seconds = float(lifetime)
+    if not math.isfinite(seconds):
+        seconds = _MIN_TOKEN_LIFETIME
+    return token, seconds

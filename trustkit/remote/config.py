@@ -104,12 +104,15 @@ class ImageReference:
             algorithm, _, hex_digest = digest.partition(":")
             if _DIGEST_SIZES.get(algorithm) != len(hex_digest) or hex_digest != hex_digest.lower():
                 raise ConfigurationError(f"invalid reference format: unsupported or malformed digest {digest!r}")
-        return cls(match.group("domain"), match.group("path"), match.group("tag"), digest)
+        # A first component that looks like a host but is not a valid one ("in_r.io/app") is read as part of the
+        # path, with no domain, as docker's reference.Parse reads it.
+        return cls(match.group("domain") or "", match.group("path"), match.group("tag"), digest)
 
     @property
     def name(self) -> str:
-        """The fully qualified repository name, ``domain/path`` (docker's ``Name()``)."""
-        return f"{self.domain}/{self.path}"
+        """The fully qualified repository name, ``domain/path`` (docker's ``Name()``; just ``path`` in the rare
+        reference docker reads without a domain)."""
+        return f"{self.domain}/{self.path}" if self.domain else self.path
 
     @property
     def gun(self) -> str:
