@@ -2,7 +2,8 @@
 
 What ``notary list GUN`` does, with trustkit: run the client update workflow against a notary server (with the
 metadata cache in ``TRUST_DIR``, notary's layout), then print every trusted target as ``name  sha256  size
-role``, one per line (``Reader.list_target_rows``: no model per target). :mod:`bench_go` runs it cold (empty trust dir) and warm (cache present).
+role``, one per line (``Reader.list_target_rows``: no model per target). :mod:`bench_go` runs it cold (empty
+trust dir) and warm (cache present).
 
 Usage::
 

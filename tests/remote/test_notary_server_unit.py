@@ -347,7 +347,7 @@ def test_tls_options_are_exclusive(tmp_path: Any) -> None:
 
 def test_retry_after_is_honoured_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("trustkit.remote.notary_server.time.sleep", sleeps.append)
+    monkeypatch.setattr("trustkit.remote._http.time.sleep", sleeps.append)
     answers = iter(
         [
             httpx.Response(429, headers={"Retry-After": "3"}),

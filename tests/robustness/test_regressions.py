@@ -345,12 +345,6 @@ def test_a_realm_that_is_not_a_url_is_a_remote_error(realm: str) -> None:
     assert isinstance(error, tk.RemoteError) and "no usable realm" in str(error), repr(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the token fetcher of NotaryServer (HTTPService._fetch_token) builds the request outside its "
-    "error mapping; httpx's IDNA check "
-    "raises idna.IDNAError (a ValueError) or httpx.InvalidURL for a realm host it cannot encode",
-)
 @pytest.mark.parametrize("realm", ["https://xn--/token", "https://a\u00ad\u0300b.example/token"])
 def test_a_realm_host_httpx_cannot_encode_is_a_remote_error(realm: str) -> None:
     server = _bearer_server(realm, b'{"token":"t"}')

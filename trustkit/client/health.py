@@ -15,7 +15,7 @@ text tables for a terminal and ``_repr_html_`` HTML tables for Jupyter. Nothing 
 from __future__ import annotations
 
 import html
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -174,10 +174,13 @@ class HealthReport:
             lines.append(f"{cert.role} certificate of key {cert.canonical_id[:_SHORT_ID]} (CN={cert.subject}) {when}")
         return lines
 
-    def _sections(self) -> list[tuple[str, Sequence[str], list[tuple[_Cell, ...]], str]]:
+    def _document(self) -> _Document:
+        """The report as a title and one table a finding kind, for :meth:`__str__` and :meth:`_repr_html_`."""
         window = _duration(self.window)
-        sections: list[tuple[str, Sequence[str], list[tuple[_Cell, ...]], str]] = [
-            (
+        problems = len(self.problems())
+        verdict = "ok" if self.ok else f"{problems} problem{'s' if problems != 1 else ''}"
+        tables = (
+            _Table(
                 f"Roles expiring within {window}",
                 ("ROLE", "VERSION", "EXPIRES", "WHEN"),
                 [
@@ -191,7 +194,7 @@ class HealthReport:
                 ],
                 "none",
             ),
-            (
+            _Table(
                 "Roles below their threshold",
                 ("ROLE", "THRESHOLD", "KEYS", "SIGNATURES", "WHY"),
                 [
@@ -206,7 +209,7 @@ class HealthReport:
                 ],
                 "none",
             ),
-            (
+            _Table(
                 "Keys without a private key in the keystore",
                 ("ROLE", "KEY ID", "KEY TYPE", "HELD", "CAN SIGN"),
                 [
@@ -221,7 +224,7 @@ class HealthReport:
                 ],
                 "none (every role key is held)" if self.keys_checked else "not checked (no keystore given)",
             ),
-            (
+            _Table(
                 f"Certificates expiring within {window}",
                 ("ROLE", "KEY ID", "SUBJECT", "NOT AFTER", "WHEN"),
                 [
@@ -236,25 +239,14 @@ class HealthReport:
                 ],
                 "none",
             ),
-        ]
-        return sections
-
-    def _title(self) -> str:
-        problems = len(self.problems())
-        verdict = "ok" if self.ok else f"{problems} problem{'s' if problems != 1 else ''}"
-        return f"Health of {self.gun} on {_date(self.checked_at)}: {verdict}"
+        )
+        return _Document(f"Health of {self.gun} on {_date(self.checked_at)}: {verdict}", "trustkit-health", tables)
 
     def __str__(self) -> str:
-        parts = [self._title()]
-        for title, headers, rows, empty in self._sections():
-            parts.append(_text_section(title, headers, rows, empty))
-        return "\n\n".join(parts)
+        return self._document().text()
 
     def _repr_html_(self) -> str:
-        parts = [f"<h4>{html.escape(self._title())}</h4>"]
-        for title, headers, rows, empty in self._sections():
-            parts.append(_html_section(title, headers, rows, empty))
-        return "<div class='trustkit-health'>" + "\n".join(parts) + "</div>"
+        return self._document().html()
 
 
 @attrs.frozen
@@ -339,7 +331,8 @@ class RepositorySummary:
                 by_role.setdefault(role, []).append(tag.name)
         return {role: tuple(sorted(set(names))) for role, names in by_role.items()}
 
-    def _sections(self) -> list[tuple[str, Sequence[str], list[tuple[_Cell, ...]], str]]:
+    def _document(self) -> _Document:
+        """The summary as a title, a table of roles and one of signed tags."""
         role_rows: list[tuple[_Cell, ...]] = []
         for role in self.roles:
             keys = tuple(
@@ -366,30 +359,17 @@ class RepositorySummary:
         tag_rows: list[tuple[_Cell, ...]] = [
             (tag.name, tag.digest or "(no sha256)", str(tag.length), ", ".join(tag.roles)) for tag in self.signed_tags
         ]
-        return [
-            (
-                "Roles",
-                ("ROLE", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"),
-                role_rows,
-                "none",
-            ),
-            ("Signed tags", ("TAG", "DIGEST", "SIZE", "SIGNED BY"), tag_rows, "none"),
-        ]
-
-    def _title(self) -> str:
-        return f"Trust data of {self.gun} on {_date(self.generated_at)}"
+        tables = (
+            _Table("Roles", ("ROLE", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"), role_rows, "none"),
+            _Table("Signed tags", ("TAG", "DIGEST", "SIZE", "SIGNED BY"), tag_rows, "none"),
+        )
+        return _Document(f"Trust data of {self.gun} on {_date(self.generated_at)}", "trustkit-summary", tables)
 
     def __str__(self) -> str:
-        parts = [self._title()]
-        for title, headers, rows, empty in self._sections():
-            parts.append(_text_section(title, headers, rows, empty))
-        return "\n\n".join(parts)
+        return self._document().text()
 
     def _repr_html_(self) -> str:
-        parts = [f"<h4>{html.escape(self._title())}</h4>"]
-        for title, headers, rows, empty in self._sections():
-            parts.append(_html_section(title, headers, rows, empty))
-        return "<div class='trustkit-summary'>" + "\n".join(parts) + "</div>"
+        return self._document().html()
 
 
 # --- building them ------------------------------------------------------------------------------------------
@@ -657,43 +637,71 @@ def _lines(cell: _Cell) -> tuple[str, ...]:
     return (cell,) if isinstance(cell, str) else cell
 
 
-def _text_table(headers: Sequence[str], rows: Iterable[tuple[_Cell, ...]]) -> str:
-    """Columns padded to their widest cell; a cell holding several values takes one line each."""
-    physical: list[tuple[str, ...]] = [tuple(headers)]
-    for row in rows:
-        cells = [_lines(cell) for cell in row]
-        height = max(len(cell) for cell in cells)
-        for index in range(height):
-            physical.append(tuple(cell[index] if index < len(cell) else "" for cell in cells))
-    widths = [max(len(line[column]) for line in physical) for column in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in physical
-    )
-
-
-def _text_section(title: str, headers: Sequence[str], rows: list[tuple[_Cell, ...]], empty: str) -> str:
-    if not rows:
-        return f"{title}: {empty}"
-    return f"{title}\n{_text_table(headers, rows)}"
-
-
 _CELL = "text-align:left;vertical-align:top;padding:2px 10px 2px 0;border-bottom:1px solid rgba(128,128,128,0.3)"
 
 
-def _html_section(title: str, headers: Sequence[str], rows: list[tuple[_Cell, ...]], empty: str) -> str:
-    if not rows:
-        return f"<p><strong>{html.escape(title)}</strong>: {html.escape(empty)}</p>"
-    head = "".join(f"<th style='{_CELL}'>{html.escape(header)}</th>" for header in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td style='{_CELL}'>" + "<br>".join(html.escape(line) for line in _lines(cell)) + "</td>" for cell in row
+@attrs.frozen
+class _Table:
+    """A titled table: the one model both renderings read, so that a terminal and a notebook show the same."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[_Cell, ...]]
+    """A cell holding several values shows them one a line."""
+    empty: str
+    """Said after the title instead of an empty table."""
+
+    def text(self) -> str:
+        """Columns padded to their widest cell, a cell's values one a line; the title alone when there are no rows."""
+        if not self.rows:
+            return f"{self.title}: {self.empty}"
+        physical: list[tuple[str, ...]] = [self.headers]
+        for row in self.rows:
+            cells = [_lines(cell) for cell in row]
+            height = max(len(cell) for cell in cells)
+            for index in range(height):
+                physical.append(tuple(cell[index] if index < len(cell) else "" for cell in cells))
+        widths = [max(len(line[column]) for line in physical) for column in range(len(self.headers))]
+        table = "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in physical
         )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f"<table style='border-collapse:collapse;margin-bottom:1em'>"
-        f"<caption style='text-align:left'><strong>{html.escape(title)}</strong></caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
+        return f"{self.title}\n{table}"
+
+    def html(self) -> str:
+        """A ``<table>`` with the title as caption, a cell's values split by ``<br>``; a paragraph when empty."""
+        title = html.escape(self.title)
+        if not self.rows:
+            return f"<p><strong>{title}</strong>: {html.escape(self.empty)}</p>"
+        head = "".join(f"<th style='{_CELL}'>{html.escape(header)}</th>" for header in self.headers)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td style='{_CELL}'>" + "<br>".join(html.escape(line) for line in _lines(cell)) + "</td>"
+                for cell in row
+            )
+            + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f"<table style='border-collapse:collapse;margin-bottom:1em'>"
+            f"<caption style='text-align:left'><strong>{title}</strong></caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+@attrs.frozen
+class _Document:
+    """A report or summary to render: a title, then its tables."""
+
+    title: str
+    css_class: str
+    tables: tuple[_Table, ...]
+
+    def text(self) -> str:
+        """For a terminal: the title and each table, a blank line apart."""
+        return "\n\n".join([self.title, *(table.text() for table in self.tables)])
+
+    def html(self) -> str:
+        """For Jupyter: a ``<div>`` of the title as a heading and each table."""
+        parts = [f"<h4>{html.escape(self.title)}</h4>", *(table.html() for table in self.tables)]
+        return f"<div class='{self.css_class}'>" + "\n".join(parts) + "</div>"

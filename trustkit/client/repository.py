@@ -80,9 +80,54 @@ def _restrict(paths: Sequence[str], parent_paths: Sequence[str]) -> list[str]:
     return [p for p in paths if any(p.startswith(prefix) for prefix in parent_paths)]
 
 
+class _PendingTargets:
+    """Target adds and removes for one role, kept aside to be applied in one copy (:meth:`Targets.with_changes`).
+
+    Applied one by one, each change copies the role's changes so far (``with_target`` makes a new overlay), so k
+    changes to one role cost O(k^2); gathered here they cost O(k). :meth:`get` answers as the role would after
+    the changes so far, and :meth:`apply` gives what ``with_target``/``without_target`` one by one would.
+    """
+
+    __slots__ = ("added", "base", "removed")
+
+    def __init__(self, base: Targets) -> None:
+        self.base = base
+        self.added: dict[str, TargetFile] = {}
+        """Names added or replaced, in order: ``with_changes`` replaces a name ``base`` still holds in place and
+        adds any other at the end, in this order."""
+        self.removed: set[str] = set()
+        """Names of ``base`` removed (and maybe added again, at the end)."""
+
+    def get(self, name: str) -> TargetFile | None:
+        """``name``'s target after the changes so far, or None."""
+        if name in self.added:
+            return self.added[name]
+        return None if name in self.removed else self.base.targets.get(name)
+
+    def add(self, name: str, target: TargetFile) -> None:
+        """As ``with_target``: a present name keeps its place (in ``base`` or in ``added``), any other goes last."""
+        self.added[name] = target
+
+    def remove(self, name: str) -> None:
+        """As ``without_target``."""
+        self.added.pop(name, None)
+        if name in self.base.targets:
+            self.removed.add(name)
+
+    def apply(self) -> Targets:
+        """``base`` with the changes, in one copy."""
+        if not self.added and not self.removed:
+            return self.base
+        return self.base.with_changes(self.added, self.removed)
+
+
 @attrs.define
 class _Work:
-    """The mutable working copy a publish applies changes to (models stay immutable; this maps them)."""
+    """The mutable working copy a publish applies changes to (models stay immutable; this maps them).
+
+    Target changes wait in ``pending`` until :meth:`apply_pending`, which must run before anything else reads or
+    replaces ``targets`` (every other change, and signing).
+    """
 
     root: Root
     original_root_role: Role
@@ -94,6 +139,24 @@ class _Work:
     dirty: set[str] = attrs.field(factory=set)
     root_dirty: bool = False
     deleted: set[str] = attrs.field(factory=set)
+    pending: dict[str, _PendingTargets] = attrs.field(factory=dict)
+    signable: set[str] = attrs.field(factory=set)
+    """Roles the keystore was found able to sign during the current run of target changes (nothing in a run
+    changes keys, so one look at the keystore a role serves the run)."""
+
+    def pending_targets(self, role: str) -> _PendingTargets:
+        """The target changes gathered for ``role`` (which must be in ``targets``)."""
+        found = self.pending.get(role)
+        if found is None:
+            found = self.pending[role] = _PendingTargets(self.targets[role])
+        return found
+
+    def apply_pending(self) -> None:
+        """Apply the gathered target changes to their roles, one copy a role."""
+        for role, pending in self.pending.items():
+            self.targets[role] = pending.apply()
+        self.pending.clear()
+        self.signable.clear()
 
     def paths_of(self, role: str) -> tuple[str, ...]:
         """``role``'s paths restricted by every ancestor's (``targets``: everything)."""
@@ -354,6 +417,7 @@ class Repository:
                 self._apply(work, item.change)
             except InvalidChangeError as exc:
                 raise InvalidChangeError(f"{item.change.describe()}: {exc}") from exc
+        work.apply_pending()
         files = self._sign(work, initial)
         if files:  # changes already applied (a retried publish) leave nothing to upload
             self.remote.publish(self.gun, files)
@@ -409,6 +473,8 @@ class Repository:
 
     def _apply(self, work: _Work, change: Change) -> None:
         scope = change.scope
+        if change.type != "target":
+            work.apply_pending()  # runs of target changes apply in one step; the rest sees them applied
         if scope == ROOT:
             if change.type != "role" or change.action != "create":
                 raise InvalidChangeError(f"root change {change.action}/{change.type} is not supported")
@@ -460,21 +526,27 @@ class Repository:
             work.targets[role] = Targets(version=0, expires=default_expiry(TARGETS, now=self._clock()))
         return work.targets[role]
 
+    def _require_signable_in_run(self, work: _Work, role: str) -> None:
+        if role not in work.signable:
+            self._require_signable(work, role)
+            work.signable.add(role)
+
     def _add_target(self, work: _Work, role: str, name: str, target: TargetFile) -> None:
-        self._require_signable(work, role)
+        self._require_signable_in_run(work, role)
         if not any(name.startswith(prefix) for prefix in work.paths_of(role)):
             raise InvalidChangeError(f"Could not add all targets: {role} may not sign {name!r}")
-        targets = self._ensure_targets(work, role)
-        if targets.targets.get(name) == target:
+        self._ensure_targets(work, role)
+        pending = work.pending_targets(role)
+        if pending.get(name) == target:
             return
-        work.targets[role] = targets.with_target(name, target)
+        pending.add(name, target)
         work.dirty.add(role)
 
     def _remove_target(self, work: _Work, role: str, name: str) -> None:
-        if role not in work.targets or name not in work.targets[role].targets:
+        if role not in work.targets or work.pending_targets(role).get(name) is None:
             return
-        self._require_signable(work, role)
-        work.targets[role] = work.targets[role].without_target(name)
+        self._require_signable_in_run(work, role)
+        work.pending_targets(role).remove(name)
         work.dirty.add(role)
 
     def _change_delegation(self, work: _Work, change: Change) -> None:

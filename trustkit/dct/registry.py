@@ -17,11 +17,12 @@ length is the manifest's byte length. :meth:`Registry.resolve` finds both the wa
 Sending every media type in ``Accept`` matters: distribution 2.8 answers a tag whose type is not accepted with
 400 (schema2), 404 (OCI) or, for a Docker manifest list, **the linux/amd64 child manifest** (another digest).
 
-Requests reuse :class:`~trustkit.remote.NotaryServer`'s HTTP machinery: TLS (:class:`~trustkit.remote.TLSConfig`),
-registry token and basic authentication (:class:`~trustkit.remote.Authenticator`, scope
-``repository:<path>:pull``), bounded reads with deadlines, and retries of connection failures, timeouts, 5xx and
-429. Failures are typed: :class:`~trustkit.errors.NotFoundError` (unknown tag, digest or repository),
-:class:`~trustkit.errors.UnauthorizedError` (with how to log in), :class:`~trustkit.errors.ServerUnavailableError`,
+Requests go through the HTTP core :class:`~trustkit.remote.NotaryServer` uses too: TLS
+(:class:`~trustkit.remote.TLSConfig`), registry token and basic authentication
+(:class:`~trustkit.remote.Authenticator`, scope ``repository:<path>:pull``), bounded reads with deadlines, and
+retries of connection failures, timeouts, 5xx and 429. Failures are typed: :class:`~trustkit.errors.NotFoundError`
+(unknown tag, digest or repository), :class:`~trustkit.errors.UnauthorizedError` (with how to log in),
+:class:`~trustkit.errors.ServerUnavailableError`,
 :class:`~trustkit.errors.OversizedResponseError` (a manifest over the cap) and
 :class:`~trustkit.errors.RemoteError` (code ``DIGEST_INVALID`` for content that does not match its digest, or a
 malformed or unsupported manifest); a bad reference raises :class:`~trustkit.errors.ConfigurationError`.
@@ -35,17 +36,15 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import httpx
 
 from trustkit.errors import NotFoundError, RemoteError, UnauthorizedError
-from trustkit.remote.auth import Authenticator, Credentials, Scope
-from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
+from trustkit.remote._http import AuthOption, ErrorBody, HTTPService, Reply
+from trustkit.remote.auth import Credentials, Scope
 from trustkit.remote.config import ImageReference, docker_credentials
-from trustkit.remote.notary_server import AuthOption, NotaryServer, _parse_error_body, _Reply, _ssl_error
 from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = [
@@ -136,72 +135,7 @@ def _parse_digest(text: str, where: str) -> tuple[str, str]:
     return match["algorithm"], match["hex"]
 
 
-class _RegistryHTTP(NotaryServer):
-    """NotaryServer's HTTP machinery (TLS, auth, caps, retries) with the registry's headers and error wording."""
-
-    def __init__(self, url: str, **options: Any) -> None:
-        super().__init__(url, **options)
-        self._client.headers["Accept"] = MANIFEST_ACCEPT
-        # Registries may redirect manifest requests (registry.k8s.io sends them to regional mirrors); docker
-        # follows. httpx drops the Authorization header when a redirect leaves the origin.
-        self._client.follow_redirects = True
-
-    @property
-    def where(self) -> str:
-        return self._where
-
-    def request(self, method: str, path: str, *, repository: str, what: str, max_size: int) -> _Reply:
-        """One manifest request, authenticated for ``repository:<repository>:pull``; a 405 to ``HEAD`` is
-        returned (so that the caller can fall back to ``GET``), any other failure raised as a typed error."""
-        return self._call(
-            method,
-            path,
-            scope=Scope.repository(repository, "pull"),
-            what=what,
-            gun=repository,
-            max_size=max_size,
-            accept=(405,) if method == "HEAD" else (),
-        )
-
-    def _error(self, reply: _Reply, *, what: str, gun: str | None, scope: Scope | None, attempts: int) -> RemoteError:
-        status = reply.status
-        if status >= 500 or status == 429:
-            return super()._error(reply, what=what, gun=gun, scope=scope, attempts=attempts)
-        code, message, detail = _parse_error_body(reply.body)
-        said = f": {code}: {message}" if code and message else ""
-        if status in (401, 403):
-            challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
-            reason = next((c.params["error"] for c in challenges if "error" in c.params), None)
-            who = "with the credentials given" if self._auth.sent_credentials else "no credentials were sent"
-            login = "docker login" if f"https://{self._where}" == DOCKER_HUB_REGISTRY else f"docker login {self._where}"
-            return UnauthorizedError(
-                f"{self._where} denied access to {what} (needs {scope}): HTTP {status}"
-                f"{' ' + reason if reason else ''} ({who}). The repository does not exist or needs credentials: "
-                f"log in with `{login}` (trustkit reads docker's config.json and credential "
-                "helpers) or pass them, e.g. Registry(url, auth=Credentials(username, password))",
-                status=status,
-                code=code,
-                detail=detail,
-            )
-        if status == 404:
-            return NotFoundError(f"{self._where} has no {what}{said}", status=status, code=code, detail=detail)
-        return RemoteError(
-            f"{self._where} answered HTTP {status} to {what}{said}", status=status, code=code, detail=detail
-        )
-
-    def _transport_error(self, exc: httpx.HTTPError, what: str) -> RemoteError:
-        tls_problem = _ssl_error(exc)
-        if tls_problem is None or isinstance(exc, httpx.TimeoutException):
-            return super()._transport_error(exc, what)
-        reason = getattr(tls_problem, "verify_message", None) or getattr(tls_problem, "reason", None) or exc
-        return RemoteError(
-            f"TLS with the registry {self._where} failed for {what}: {reason}. Trust the registry's CA with "
-            f"Registry(url, ca=...) or {DOCKER_CERTS_DIR}/{self._where}/ca.crt (Registry.from_reference reads it); "
-            "a registry that wants a client certificate needs client_cert=..."
-        )
-
-
-class Registry:
+class Registry(HTTPService):
     """An OCI / Docker registry (distribution API v2), for resolving tags to manifest digests and sizes.
 
     ``url`` is the registry's base URL (``https://registry.example.com``, ``https://localhost:5000``; see
@@ -218,6 +152,10 @@ class Registry:
     used, not its domain (so a mirror of Docker Hub resolves ``alpine`` as ``library/alpine``). Use as a context
     manager, or call :meth:`close`.
     """
+
+    _headers: ClassVar[Mapping[str, str]] = {"Accept": MANIFEST_ACCEPT}
+    # Registries may redirect manifest requests (registry.k8s.io sends them to regional mirrors); docker follows.
+    _follow_redirects: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -238,7 +176,7 @@ class Registry:
         if isinstance(max_manifest_size, bool) or not isinstance(max_manifest_size, int) or max_manifest_size < 1:
             raise ValueError(f"max_manifest_size must be a positive integer, not {max_manifest_size!r}")
         self._max_size = max_manifest_size
-        self._http = _RegistryHTTP(
+        super().__init__(
             url,
             ca=ca,
             client_cert=client_cert,
@@ -285,30 +223,6 @@ class Registry:
             auth = from_docker_config
         return cls(url if url is not None else registry_url(image), auth=auth, **options)
 
-    # --- lifecycle ------------------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The registry's base URL."""
-        return self._http.url
-
-    @property
-    def authenticator(self) -> Authenticator:
-        """The :class:`~trustkit.remote.Authenticator` answering the registry's challenges (tokens are cached)."""
-        return self._http.authenticator
-
-    def close(self) -> None:
-        """Close the connections."""
-        self._http.close()
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"Registry({self.url!r})"
 
@@ -327,17 +241,28 @@ class Registry:
             return self._get(image, image.digest, expected=image.digest)
         tag = image.tag or "latest"
         path = f"/v2/{image.path}/manifests/{tag}"
-        head = self._http.request(
-            "HEAD", path, repository=image.path, what=self._what(image, tag), max_size=self._max_size
-        )
+        head = self._manifest("HEAD", path, repository=image.path, what=self._what(image, tag))
         info = self._from_head(head, image, tag) if head.status != 405 else None
         return info if info is not None else self._get(image, tag, expected=None)
+
+    def _manifest(self, method: str, path: str, *, repository: str, what: str) -> Reply:
+        """One manifest request, authenticated for ``repository:<repository>:pull``; a 405 to ``HEAD`` is
+        returned (so that the caller can fall back to ``GET``), any other failure raised as a typed error."""
+        return self._call(
+            method,
+            path,
+            scope=Scope.repository(repository, "pull"),
+            what=what,
+            gun=repository,
+            max_size=self._max_size,
+            accept=(405,) if method == "HEAD" else (),
+        )
 
     def _what(self, image: ImageReference, reference: str) -> str:
         separator = "@" if ":" in reference else ":"
         return f"manifest {image.path}{separator}{reference}"
 
-    def _from_head(self, reply: _Reply, image: ImageReference, tag: str) -> ManifestInfo | None:
+    def _from_head(self, reply: Reply, image: ImageReference, tag: str) -> ManifestInfo | None:
         """The answer a ``HEAD`` gives, or None when it lacks something (a ``GET`` then follows)."""
         media_type = _media_type(reply.headers.get("content-type"))
         if media_type in _SCHEMA1_TYPES:
@@ -349,7 +274,7 @@ class Registry:
             return None  # the length must be the manifest's own byte count
         if media_type not in MANIFEST_MEDIA_TYPES:
             return None
-        algorithm, hex_digest = _parse_digest(header, self._http.where)
+        algorithm, hex_digest = _parse_digest(header, self._where)
         if algorithm != "sha256":
             return None  # the sha256 docker content trust needs comes from the body
         return ManifestInfo(f"sha256:{hex_digest}", int(length), media_type)
@@ -357,10 +282,8 @@ class Registry:
     def _get(self, image: ImageReference, reference: str, *, expected: str | None) -> ManifestInfo:
         """``GET`` the manifest; its digest is the body's, checked against ``expected`` and the header."""
         what = self._what(image, reference)
-        where = self._http.where
-        reply = self._http.request(
-            "GET", f"/v2/{image.path}/manifests/{reference}", repository=image.path, what=what, max_size=self._max_size
-        )
+        where = self._where
+        reply = self._manifest("GET", f"/v2/{image.path}/manifests/{reference}", repository=image.path, what=what)
         body = reply.body
         for claimed, whose in ((expected, "the reference"), (reply.headers.get(_DIGEST_HEADER), "the registry")):
             if not claimed:
@@ -385,9 +308,9 @@ class Registry:
         try:
             manifest = json.loads(body)
         except (ValueError, RecursionError):
-            raise RemoteError(f"{self._http.where} sent a {what} that is not JSON") from None
+            raise RemoteError(f"{self._where} sent a {what} that is not JSON") from None
         if not isinstance(manifest, dict):
-            raise RemoteError(f"{self._http.where} sent a {what} that is not a JSON object")
+            raise RemoteError(f"{self._where} sent a {what} that is not a JSON object")
         if manifest.get("schemaVersion") == 1:
             raise self._unsupported("schema 1", image, reference)
         if announced in MANIFEST_MEDIA_TYPES:
@@ -404,7 +327,40 @@ class Registry:
 
     def _unsupported(self, media_type: str, image: ImageReference, reference: str) -> RemoteError:
         return RemoteError(
-            f"{self._http.where} serves {self._what(image, reference)} as {media_type!r}, which docker content "
+            f"{self._where} serves {self._what(image, reference)} as {media_type!r}, which docker content "
             "trust does not sign: only Docker schema2 and OCI image manifests, manifest lists and indexes are "
             "supported (push the image again with a current docker)"
+        )
+
+    # --- the registry's wording of failures -----------------------------------------------------------------
+
+    def _refusal(
+        self, reply: Reply, body: ErrorBody, *, what: str, gun: str | None, scope: Scope | None
+    ) -> RemoteError:
+        """The distribution API's refusals: 401/403 with how to log in to the registry, 404 as not found."""
+        status = reply.status
+        said = f": {body.code}: {body.message}" if body.code and body.message else ""
+        if status in (401, 403):
+            login = "docker login" if f"https://{self._where}" == DOCKER_HUB_REGISTRY else f"docker login {self._where}"
+            return UnauthorizedError(
+                f"{self._where} denied access to {what} (needs {scope}): HTTP {self._denial(reply)}. The repository "
+                f"does not exist or needs credentials: log in with `{login}` (trustkit reads docker's config.json "
+                "and credential helpers) or pass them, e.g. Registry(url, auth=Credentials(username, password))",
+                status=status,
+                code=body.code,
+                detail=body.detail,
+            )
+        if status == 404:
+            return NotFoundError(
+                f"{self._where} has no {what}{said}", status=status, code=body.code, detail=body.detail
+            )
+        return RemoteError(
+            f"{self._where} answered HTTP {status} to {what}{said}", status=status, code=body.code, detail=body.detail
+        )
+
+    def _tls_failure(self, what: str, reason: object) -> str:
+        return (
+            f"TLS with the registry {self._where} failed for {what}: {reason}. Trust the registry's CA with "
+            f"Registry(url, ca=...) or {DOCKER_CERTS_DIR}/{self._where}/ca.crt (Registry.from_reference reads it); "
+            "a registry that wants a client certificate needs client_cert=..."
         )

@@ -714,6 +714,23 @@ class _ParsedTargets(Mapping[str, TargetFile]):
             return self._overlay(replaced, self._removed | {name}, self._extra)
         return self
 
+    def with_changes(self, added: Mapping[str, TargetFile], removed: Iterable[str]) -> _ParsedTargets:
+        """:meth:`without_target` for each of ``removed``, then :meth:`with_target` for each of ``added`` in order,
+        in one copy of the changes instead of one per name."""
+        replaced, gone, extra, raw = dict(self._replaced), set(self._removed), dict(self._extra), self._raw
+        for name in removed:
+            if name in extra:
+                del extra[name]
+            elif name in raw and name not in gone:
+                replaced.pop(name, None)
+                gone.add(name)
+        for name, target in added.items():
+            if name in extra or name in gone or name not in raw:
+                extra[name] = target
+            else:
+                replaced[name] = target
+        return self._overlay(replaced, frozenset(gone), extra)
+
     def json_objects(self) -> dict[str, Any]:
         """name -> the JSON object notary writes for it (new objects), in order."""
         changed = {**self._built, **self._replaced}
@@ -994,6 +1011,17 @@ class Targets(Signed):
         if isinstance(self.targets, _ParsedTargets):
             return attrs.evolve(self, targets=self.targets.without_target(name))
         return attrs.evolve(self, targets={k: v for k, v in self.targets.items() if k != name})
+
+    def with_changes(self, added: Mapping[str, TargetFile], removed: Iterable[str]) -> Targets:
+        """A copy without ``removed`` and then with ``added``: what :meth:`without_target` for each of ``removed``
+        and then :meth:`with_target` for each of ``added`` (in order) give, in one copy instead of one per change
+        (applying k staged changes one by one is O(k^2))."""
+        if isinstance(self.targets, _ParsedTargets):
+            return attrs.evolve(self, targets=self.targets.with_changes(added, removed))
+        drop = set(removed)
+        targets = {name: target for name, target in self.targets.items() if name not in drop}
+        targets.update(added)
+        return attrs.evolve(self, targets=targets)
 
     def with_delegation(self, role: DelegatedRole, keys: Iterable[PublicKey] = ()) -> Targets:
         """A copy where ``role`` is added (or replaced in place) and ``keys`` added to the delegation keys."""
