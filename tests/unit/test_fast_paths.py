@@ -355,9 +355,9 @@ def _count_verifies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls = [0]
     original = tk.PublicKey.verify
 
-    def counting(self: tk.PublicKey, method: str, signature: bytes, message: bytes) -> bool:
+    def counting(self: tk.PublicKey, method: str, signature: bytes, message: bytes, **options: Any) -> bool:
         calls[0] += 1
-        return original(self, method, signature, message)
+        return original(self, method, signature, message, **options)
 
     monkeypatch.setattr(tk.PublicKey, "verify", counting)
     return calls

@@ -147,6 +147,20 @@ def test_ed25519_signatures() -> None:
     assert method == "eddsa" and len(sig) == 64 and public.verify("eddsa", sig, b"m")
 
 
+@pytest.mark.parametrize("kind", ["ecdsa", "ed25519", "rsa"])
+def test_verifying_over_a_precomputed_sha256_gives_the_same_answers(kind: str) -> None:
+    private = tk.PrivateKey(rsa_certificate()[0]) if kind == "rsa" else tk.generate_private_key(kind)
+    method, sig, public = sign_message(private.signer(), b"message")
+    for message, signature in ((b"message", sig), (b"other", sig), (b"message", sig[:-1] + bytes([sig[-1] ^ 1]))):
+        digest = hashlib.sha256(message).digest()
+        assert public.verify(method, signature, message, message_sha256=digest) == public.verify(
+            method, signature, message
+        )
+    assert public.verify(method, sig, b"message", message_sha256=hashlib.sha256(b"message").digest())
+    if kind != "ed25519":  # ECDSA and RSA verify the digest given; Ed25519 always hashes the message itself
+        assert not public.verify(method, sig, b"message", message_sha256=hashlib.sha256(b"other").digest())
+
+
 def test_signers_with_other_schemes_are_refused() -> None:
     p384 = ec.generate_private_key(ec.SECP384R1())
     signer = CryptoSigner(p384, SSlibKey.from_crypto(p384.public_key(), "k", "ecdsa-sha2-nistp384"))

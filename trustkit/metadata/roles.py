@@ -793,6 +793,7 @@ def check_signatures(
     allowed = set(keyids)
     valid: set[str] = set()
     message = metadata.signed_bytes
+    digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None  # hashed once for all
     for signature in metadata.signatures:
         keyid = signature.keyid
         if keyid not in allowed or keyid in valid or keyid not in keys:
@@ -800,7 +801,7 @@ def check_signatures(
         key = keys[keyid]
         if key.key_id != keyid:
             raise KeyIdMismatchError(f"{role}: key ID {keyid} is not valid for key content (it is {key.key_id})")
-        if key.verify(signature.method, signature.sig, message):
+        if key.verify(signature.method, signature.sig, message, message_sha256=digest):
             valid.add(keyid)
     return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
 
