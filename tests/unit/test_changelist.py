@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,19 @@ def test_malformed_payloads() -> None:
         Change("create", "targets/a", "delegation", "", b'{"threshold":-1}').delegation()
     with pytest.raises(tk.MalformedMetadataError):
         Change("create", "targets/a", "delegation", "", b'{"add_keys":[{"keytype":"ecdsa"}]}').delegation()
+
+
+def test_staging_sweeps_old_temporary_leftovers_notary_would_read(tmp_path: Path) -> None:
+    """trustkit 0.1.0 wrote its temporary files in the changelist folder: a killed write left one, which notary
+    reads as a change (or fails on). Staging removes those older than a minute and never a write in flight."""
+    changelist = Changelist(tmp_path, GUN)
+    changelist.add(Change.add_target("v1", tk.TargetFile.from_digest("01" * 32, 1)))
+    old = changelist.path / ".00000000000000000001_x.change.1a2b3c.tmp"
+    old.write_bytes(b'{"action":"create"')
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    fresh = changelist.path / ".00000000000000000002_y.change.4d5e6f.tmp"
+    fresh.write_bytes(b"")
+    changelist.add(Change.add_target("v2", tk.TargetFile.from_digest("02" * 32, 2)))
+    assert not old.exists() and fresh.exists()
+    assert [staged.change.path for staged in changelist.list()] == ["v1", "v2"]
+    assert not list(changelist.path.parent.glob("*.tmp"))  # new writes leave nothing beside the folder either

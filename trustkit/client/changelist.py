@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import os
@@ -321,6 +322,16 @@ class StagedChange:
     change: Change
 
 
+_STALE_TEMPORARY_SECONDS = 60.0
+
+
+def _older_than(entry: os.DirEntry[str], seconds: float) -> bool:
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime > seconds
+    except FileNotFoundError:
+        return False
+
+
 class Changelist:
     """The staged changes of one GUN, in notary's changelist folder."""
 
@@ -335,7 +346,7 @@ class Changelist:
     def extend(self, changes: Iterable[Change]) -> list[StagedChange]:
         """Stage several changes, in order (the folder is listed once, not once per change)."""
         ensure_private_dir(self.path)
-        existing = self._names()
+        existing = self._names(sweep=True)
         last = existing[-1] if existing else ""
         staged = []
         for change in changes:
@@ -348,13 +359,25 @@ class Changelist:
             last = name
         return staged
 
-    def _names(self) -> list[str]:
+    def _names(self, *, sweep: bool = False) -> list[str]:
+        """The change files, in order. With ``sweep``, also remove the temporary files that trustkit 0.1.0 wrote
+        in the folder and a killed write left behind (notary reads them as changes); only those older than a
+        minute, never a write in flight."""
         try:
             entries = os.scandir(self.path)
         except (FileNotFoundError, NotADirectoryError):
             return []
+        names = []
         with entries:
-            return sorted(e.name for e in entries if e.is_file(follow_symlinks=False) and not e.name.startswith("."))
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if not entry.name.startswith("."):
+                    names.append(entry.name)
+                elif sweep and entry.name.endswith(".tmp") and _older_than(entry, _STALE_TEMPORARY_SECONDS):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+        return sorted(names)
 
     def list(self) -> list[StagedChange]:
         """The staged changes in apply order; an unreadable file is skipped with a warning (``notary status``)."""
