@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
@@ -151,6 +151,43 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.chmod(0o600)
 
 
+def _certificate_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    not_before: _dt.datetime,
+    not_after: _dt.datetime,
+    *,
+    ca: bool,
+) -> x509.CertificateBuilder:
+    """What the CA and the server certificate share: names, key, a random serial, validity, and the critical
+    BasicConstraints and KeyUsage (certificate and CRL signing for the CA, TLS signing and key exchange otherwise)."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=False,
+                key_encipherment=not ca,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+
+
 def make_tls_material(directory: Path, *, days: int = 30) -> TLSMaterial:
     """Create an EC P-256 CA and a ``localhost`` server certificate as PEM files in ``directory``.
 
@@ -164,56 +201,15 @@ def make_tls_material(directory: Path, *, days: int = 30) -> TLSMaterial:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "trustkit test CA")])
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _certificate_builder(ca_name, ca_name, ca_key, not_before, not_after, ca=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
 
     server_key = ec.generate_private_key(ec.SECP256R1())
+    server_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _certificate_builder(server_name, ca_name, server_key, not_before, not_after, ca=False)
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
@@ -303,7 +299,46 @@ def _clean_env(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-class NotaryServer:
+_ServerT = TypeVar("_ServerT", bound="_LoopbackServer")
+
+
+class _LoopbackServer:
+    """What the harness's server processes share: a resolved work folder, TLS material (made in ``workdir/tls``
+    unless given), start-up limits, and a port on 127.0.0.1 (0 until started) with its ``host_port`` and ``url``."""
+
+    def __init__(self, workdir: Path, tls: TLSMaterial | None, *, startup_timeout: float, max_attempts: int) -> None:
+        self.workdir = workdir.resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.tls = tls if tls is not None else make_tls_material(self.workdir / "tls")
+        self.ca_path = self.tls.ca_cert
+        self.startup_timeout = startup_timeout
+        self.max_attempts = max_attempts
+        self.port = 0
+
+    @property
+    def host_port(self) -> str:
+        """``127.0.0.1:PORT``, e.g. the directory name docker wants under ``tls/``."""
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, ``https://127.0.0.1:PORT``."""
+        return f"https://{self.host_port}"
+
+    def start(self: _ServerT) -> _ServerT:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _ServerT) -> _ServerT:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class NotaryServer(_LoopbackServer):
     """A real ``notary-server`` (optionally backed by a real ``notary-signer``) on loopback.
 
     Storage is in memory, so every start is empty and tests should use their own GUN
@@ -332,35 +367,19 @@ class NotaryServer:
         signer_binary: str = "notary-signer",
         max_attempts: int = 5,
     ) -> None:
-        self.workdir = workdir.resolve()
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(workdir, tls, startup_timeout=startup_timeout, max_attempts=max_attempts)
         self.with_signer = with_signer
-        self.tls = tls if tls is not None else make_tls_material(self.workdir / "tls")
-        self.ca_path = self.tls.ca_cert
-        self.startup_timeout = startup_timeout
         self.log_level = log_level
         self.server_binary = server_binary
         self.signer_binary = signer_binary
-        self.max_attempts = max_attempts
         self.log_path = self.workdir / "server.log"
         self.signer_log_path = self.workdir / "signer.log"
-        self.port = 0
         self.signer_port = 0
         self._server_proc: subprocess.Popen[bytes] | None = None
         self._signer_proc: subprocess.Popen[bytes] | None = None
         self._logs: list[IO[bytes]] = []
 
     # -- public API ------------------------------------------------------------------------
-
-    @property
-    def host_port(self) -> str:
-        """``127.0.0.1:PORT``, e.g. the directory name docker wants under ``tls/``."""
-        return f"{LOOPBACK}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server, ``https://127.0.0.1:PORT``."""
-        return f"https://{self.host_port}"
 
     def is_running(self) -> bool:
         """True while the server (and the signer, if any) processes are alive."""
@@ -391,12 +410,6 @@ class NotaryServer:
         for handle in self._logs:
             handle.close()
         self._logs.clear()
-
-    def __enter__(self) -> NotaryServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def ssl_context(self) -> ssl.SSLContext:
         """Client SSL context trusting this server's CA."""
@@ -639,7 +652,46 @@ def notary_passphrase_env(
     }
 
 
-class NotaryCLI:
+class _CLIDriver:
+    """What the CLI drivers share: the server, a fresh ``HOME`` folder that commands also run in, the binary, the
+    default timeout, and :meth:`run`; a driver sets ``env`` and says how arguments become a command (:meth:`argv`)."""
+
+    env: dict[str, str]
+
+    def __init__(self, server: NotaryServer, home: Path, *, binary: str, timeout: float) -> None:
+        self.server = server
+        self.home = home.resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.binary = binary
+        self.timeout = timeout
+
+    def argv(self, *args: str) -> list[str]:
+        """The full command line for ``args``."""
+        return [self.binary, *args]
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the command for ``args``; with ``check`` raise :class:`CommandError` on a non-zero rc.
+
+        ``input`` is fed to stdin (otherwise stdin is ``/dev/null``).  :class:`CommandError` is
+        an :class:`AssertionError` whose message holds the command, rc, stdout and stderr.
+        """
+        return _run(
+            self.argv(*args),
+            env=self.env,
+            cwd=self.home,
+            input=input,
+            check=check,
+            timeout=self.timeout if timeout is None else timeout,
+        )
+
+
+class NotaryCLI(_CLIDriver):
     """Runs the real ``notary`` CLI as ``notary -s URL --tlscacert CA -d TRUST_DIR ARGS...``.
 
     The environment has the ``NOTARY_*_PASSPHRASE`` variables (the module constants unless
@@ -658,18 +710,14 @@ class NotaryCLI:
         binary: str = "notary",
         timeout: float = _DEFAULT_CLI_TIMEOUT,
     ) -> None:
-        self.server = server
         self.trust_dir = trust_dir.resolve()
-        self.home = home.resolve()
         self.trust_dir.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.binary = binary
-        self.timeout = timeout
+        super().__init__(server, home, binary=binary, timeout=timeout)
         pp = dict(passphrases) if passphrases is not None else notary_passphrase_env()
         self.env = _clean_env({"HOME": str(self.home), **pp})
 
     def argv(self, *args: str) -> list[str]:
-        """The full command line for ``args``."""
+        """The full command line for ``args``: ``notary -s URL --tlscacert CA -d TRUST_DIR ARGS...``."""
         return [
             self.binary,
             "-s",
@@ -681,27 +729,6 @@ class NotaryCLI:
             *args,
         ]
 
-    def run(
-        self,
-        *args: str,
-        input: str | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``notary ARGS``; with ``check`` raise :class:`CommandError` on a non-zero rc.
-
-        ``input`` is fed to stdin (otherwise stdin is ``/dev/null``).  :class:`CommandError` is
-        an :class:`AssertionError` whose message holds the command, rc, stdout and stderr.
-        """
-        return _run(
-            self.argv(*args),
-            env=self.env,
-            cwd=self.home,
-            input=input,
-            check=check,
-            timeout=self.timeout if timeout is None else timeout,
-        )
-
     def tuf_dir(self, gun: str) -> Path:
         """``TRUST_DIR/tuf/<gun>/metadata``: the client's cached metadata for ``gun``."""
         return self.trust_dir / "tuf" / gun / "metadata"
@@ -711,7 +738,7 @@ class NotaryCLI:
         return sorted((self.trust_dir / "private").glob("**/*.key"))
 
 
-class DockerTrustCLI:
+class DockerTrustCLI(_CLIDriver):
     """Runs the real ``docker`` CLI (for ``docker trust ...``) against a :class:`NotaryServer`.
 
     Environment: a fresh ``DOCKER_CONFIG=config_dir`` (so the trust dir is
@@ -736,17 +763,13 @@ class DockerTrustCLI:
         root_passphrase: str = DOCKER_ROOT_PASSPHRASE,
         repository_passphrase: str = DOCKER_REPOSITORY_PASSPHRASE,
     ) -> None:
-        self.server = server
         self.config_dir = config_dir.resolve()
-        self.home = home.resolve()
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(parents=True, exist_ok=True)
+        super().__init__(server, home, binary=binary, timeout=timeout)
         self.trust_dir = self.config_dir / "trust"
         self.tls_dir = self.config_dir / "tls" / server.host_port
         self.tls_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(server.ca_path, self.tls_dir / "ca.crt")
-        self.binary = binary
-        self.timeout = timeout
         self.root_passphrase = root_passphrase
         self.repository_passphrase = repository_passphrase
         self.env = _clean_env(
@@ -757,23 +780,6 @@ class DockerTrustCLI:
                 "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE": root_passphrase,
                 "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": repository_passphrase,
             }
-        )
-
-    def run(
-        self,
-        *args: str,
-        input: str | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``docker ARGS`` (same semantics as :meth:`NotaryCLI.run`)."""
-        return _run(
-            [self.binary, *args],
-            env=self.env,
-            cwd=self.home,
-            input=input,
-            check=check,
-            timeout=self.timeout if timeout is None else timeout,
         )
 
     def inspect(self, repo: str, *, check: bool = True) -> list[dict[str, Any]]:

@@ -33,15 +33,14 @@ from typing import IO, Any
 import httpx
 
 from tests.interop.harness import (
-    LOOPBACK,
     ServerStartError,
     TLSMaterial,
     _clean_env,
     _log_tail,
     _looks_like_bind_failure,
+    _LoopbackServer,
     _stop_process,
     free_port,
-    make_tls_material,
     ssl_context,
 )
 
@@ -89,7 +88,7 @@ class RegistryTokenAuth:
     rootcertbundle: Path
 
 
-class DockerRegistry:
+class DockerRegistry(_LoopbackServer):
     """A real ``docker-registry`` on ``127.0.0.1`` with TLS (the harness's CA) and filesystem storage.
 
     All files (``tls/`` unless ``tls`` is given, ``config.yml``, ``registry.log``, ``data/``) live in ``workdir``.
@@ -107,30 +106,14 @@ class DockerRegistry:
         startup_timeout: float = 10.0,
         max_attempts: int = 5,
     ) -> None:
-        self.workdir = workdir.resolve()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.tls = tls if tls is not None else make_tls_material(self.workdir / "tls")
-        self.ca_path = self.tls.ca_cert
+        super().__init__(workdir, tls, startup_timeout=startup_timeout, max_attempts=max_attempts)
         self.token_auth = token_auth
         self.binary = binary
-        self.startup_timeout = startup_timeout
-        self.max_attempts = max_attempts
         self.storage_dir = self.workdir / "data"
         self.config_path = self.workdir / "config.yml"
         self.log_path = self.workdir / "registry.log"
-        self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
-
-    @property
-    def host_port(self) -> str:
-        """``127.0.0.1:PORT``."""
-        return f"{LOOPBACK}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """``https://127.0.0.1:PORT``."""
-        return f"https://{self.host_port}"
 
     def config(self) -> dict[str, Any]:
         """The configuration written to ``config.yml`` (JSON, which the registry's YAML parser reads)."""
@@ -178,12 +161,6 @@ class DockerRegistry:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> DockerRegistry:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def is_running(self) -> bool:
         """True while the process is alive."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.interop.harness import DockerTrustCLI, NotaryServer, make_tls_material, require_binary
-from tests.interop.token_issuer import ConfiguredNotaryServer, TokenIssuer
+from tests.interop._auth_setup import docker_config_env, token_auth_notary_server
+from tests.interop.harness import DockerTrustCLI, NotaryServer, require_binary
 from trustkit.dct import DockerTrust
 
 pytestmark = pytest.mark.interop
@@ -25,32 +24,13 @@ REGISTRY = "localhost:5000"
 
 @pytest.fixture(scope="module")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotaryServer]:
-    require_binary("notary-server", "notary")
-    workdir = tmp_path_factory.mktemp("dct-token-auth")
-    tls = make_tls_material(workdir / "tls")
-    with TokenIssuer(workdir / "issuer", tls=tls) as issuer:
-        auth = {
-            "type": "token",
-            "options": {
-                "realm": issuer.realm,
-                "service": "notary-test",
-                "issuer": "test-issuer",
-                "rootcertbundle": str(issuer.cert_path),
-            },
-        }
-        with ConfiguredNotaryServer(workdir / "server", tls=tls, extra_config={"auth": auth}) as server:
-            yield server
+    with token_auth_notary_server(tmp_path_factory, "dct-token-auth") as token_auth:
+        yield token_auth.server
 
 
 def docker_env(tmp_path: Path, server: NotaryServer, logins: dict[str, object]) -> dict[str, str]:
-    config = tmp_path / "docker-config"
-    (config / "tls" / server.host_port).mkdir(parents=True)
-    shutil.copyfile(server.ca_path, config / "tls" / server.host_port / "ca.crt")
-    (config / "config.json").write_text(json.dumps({"auths": logins}))
     return {
-        "HOME": str(tmp_path),
-        "DOCKER_CONFIG": str(config),
-        "DOCKER_CONTENT_TRUST_SERVER": server.url,
+        **docker_config_env(tmp_path, server, {"auths": logins}),
         "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE": "auth root passphrase",
         "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "auth repository passphrase",
     }

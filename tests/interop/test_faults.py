@@ -24,45 +24,40 @@ def proxy(notary_server: NotaryServer) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-def remote(proxy: FaultProxy, notary_server: NotaryServer, **options: float | int) -> NotaryServerRemote:
-    return NotaryServerRemote(proxy.url, ca=notary_server.ca_path, **options)  # type: ignore[arg-type]
+def remote(proxy: FaultProxy, **options: float | int) -> NotaryServerRemote:
+    return NotaryServerRemote(proxy.url, ca=proxy.server.ca_path, **options)  # type: ignore[arg-type]
 
 
-def published_repo(proxy: FaultProxy, notary_server: NotaryServer, gun: str, tmp_path: Path) -> tk.Repository:
-    repo = tk.Repository(
-        gun, remote=remote(proxy, notary_server), keystore=tk.MemoryKeyStore(), trust_dir=tmp_path / "writer"
-    )
+def published_repo(proxy: FaultProxy, gun: str, tmp_path: Path) -> tk.Repository:
+    repo = tk.Repository(gun, remote=remote(proxy), keystore=tk.MemoryKeyStore(), trust_dir=tmp_path / "writer")
     repo.initialize(server_managed_snapshot=True)
     repo.add_target("v1", tk.TargetFile.from_data(b"one"), publish=True)
     return repo
 
 
-@pytest.mark.parametrize("kind", ["reset", "truncate", "status", "short"])
-def test_transient_read_faults_are_retried(
-    proxy: FaultProxy, notary_server: NotaryServer, gun: str, tmp_path: Path, kind: str
-) -> None:
-    published_repo(proxy, notary_server, gun, tmp_path)
-    proxy.add(Fault(kind, path_contains="timestamp.json", method="GET", times=1))  # type: ignore[arg-type]
-    reader = tk.Reader(
-        gun,
-        remote(proxy, notary_server, retries=2, backoff=0.01, timeout=5.0),
-        cache=tk.MetadataCache(tmp_path / "reader", gun),
-    )
+def faulty_reader(proxy: FaultProxy, gun: str, tmp_path: Path, fault: Fault, **options: float | int) -> tk.Reader:
+    """A fresh reader of a freshly published ``gun``, through the proxy with ``fault`` armed: the read tests' set-up.
+    ``options`` (retries, backoff, timeout) go to its remote."""
+    published_repo(proxy, gun, tmp_path)
+    proxy.add(fault)
+    return tk.Reader(gun, remote(proxy, **options), cache=tk.MetadataCache(tmp_path / "reader", gun))
+
+
+READ_FAULTS = ["reset", "truncate", "status", "short"]
+
+
+@pytest.mark.parametrize("kind", READ_FAULTS)
+def test_transient_read_faults_are_retried(proxy: FaultProxy, gun: str, tmp_path: Path, kind: str) -> None:
+    fault = Fault(kind, path_contains="timestamp.json", method="GET", times=1)  # type: ignore[arg-type]
+    reader = faulty_reader(proxy, gun, tmp_path, fault, retries=2, backoff=0.01, timeout=5.0)
     assert reader.get_target("v1").role == "targets"
     assert [k for k, _, _ in proxy.injected] == [kind]
 
 
-@pytest.mark.parametrize("kind", ["reset", "truncate", "status", "short"])
-def test_persistent_read_faults_are_clear_errors(
-    proxy: FaultProxy, notary_server: NotaryServer, gun: str, tmp_path: Path, kind: str
-) -> None:
-    published_repo(proxy, notary_server, gun, tmp_path)
-    proxy.add(Fault(kind, path_contains="root.json", method="GET", times=100))  # type: ignore[arg-type]
-    reader = tk.Reader(
-        gun,
-        remote(proxy, notary_server, retries=1, backoff=0.01, timeout=5.0),
-        cache=tk.MetadataCache(tmp_path / "reader", gun),
-    )
+@pytest.mark.parametrize("kind", READ_FAULTS)
+def test_persistent_read_faults_are_clear_errors(proxy: FaultProxy, gun: str, tmp_path: Path, kind: str) -> None:
+    fault = Fault(kind, path_contains="root.json", method="GET", times=100)  # type: ignore[arg-type]
+    reader = faulty_reader(proxy, gun, tmp_path, fault, retries=1, backoff=0.01, timeout=5.0)
     started = time.monotonic()
     with pytest.raises(tk.RemoteError):
         reader.refresh()
@@ -70,12 +65,9 @@ def test_persistent_read_faults_are_clear_errors(
     assert tk.MetadataCache(tmp_path / "reader", gun).roles() == []
 
 
-def test_slow_server_times_out(proxy: FaultProxy, notary_server: NotaryServer, gun: str, tmp_path: Path) -> None:
-    published_repo(proxy, notary_server, gun, tmp_path)
-    proxy.add(Fault("delay", path_contains="timestamp.json", seconds=3.0, times=10))
-    reader = tk.Reader(
-        gun, remote(proxy, notary_server, retries=0, timeout=0.5), cache=tk.MetadataCache(tmp_path / "reader", gun)
-    )
+def test_slow_server_times_out(proxy: FaultProxy, gun: str, tmp_path: Path) -> None:
+    fault = Fault("delay", path_contains="timestamp.json", seconds=3.0, times=10)
+    reader = faulty_reader(proxy, gun, tmp_path, fault, retries=0, timeout=0.5)
     started = time.monotonic()
     with pytest.raises(tk.ServerUnavailableError):
         reader.refresh()
@@ -83,10 +75,8 @@ def test_slow_server_times_out(proxy: FaultProxy, notary_server: NotaryServer, g
 
 
 @pytest.mark.parametrize("kind", ["reset", "status", "short"])
-def test_failed_publish_keeps_changes_and_recovers(
-    proxy: FaultProxy, notary_server: NotaryServer, gun: str, tmp_path: Path, kind: str
-) -> None:
-    repo = published_repo(proxy, notary_server, gun, tmp_path)
+def test_failed_publish_keeps_changes_and_recovers(proxy: FaultProxy, gun: str, tmp_path: Path, kind: str) -> None:
+    repo = published_repo(proxy, gun, tmp_path)
     repo.add_target("v2", tk.TargetFile.from_data(b"two"))
     staged = [s.id for s in repo.status()]
     proxy.add(Fault(kind, path_contains="/_trust/tuf/", method="POST", times=1))  # type: ignore[arg-type]

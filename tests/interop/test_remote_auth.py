@@ -11,19 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import stat
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import trustkit as tk
-from tests.interop.harness import NotaryServer, make_tls_material, require_binary
-from tests.interop.token_issuer import ConfiguredNotaryServer, TokenIssuer
+from tests.interop._auth_setup import TokenAuthServer, docker_config_env, token_auth_notary_server
 from tests.remote._repo import Repo, parse
 from trustkit.remote import MAX_ROOT_SIZE, Credentials, docker_server_config
 from trustkit.remote import NotaryServer as Remote
@@ -33,43 +29,15 @@ pytestmark = pytest.mark.interop
 REGISTRY = "localhost:5000"
 
 
-@dataclass
-class TokenAuthServer:
-    server: NotaryServer
-    issuer: TokenIssuer
-
-
 @pytest.fixture(scope="module")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenAuthServer]:
-    require_binary("notary-server", "notary")
-    workdir = tmp_path_factory.mktemp("token-auth")
-    tls = make_tls_material(workdir / "tls")
-    with TokenIssuer(workdir / "issuer", tls=tls, refresh_tokens={"refresh-alice": "alice"}) as issuer:
-        auth = {
-            "type": "token",
-            "options": {
-                "realm": issuer.realm,
-                "service": "notary-test",
-                "issuer": "test-issuer",
-                "rootcertbundle": str(issuer.cert_path),
-            },
-        }
-        with ConfiguredNotaryServer(workdir / "server", tls=tls, extra_config={"auth": auth}) as server:
-            yield TokenAuthServer(server, issuer)
+    with token_auth_notary_server(tmp_path_factory, "token-auth", refresh_tokens={"refresh-alice": "alice"}) as server:
+        yield server
 
 
 @pytest.fixture
 def gun() -> str:
     return f"{REGISTRY}/auth/t-{uuid.uuid4().hex[:8]}"
-
-
-def _docker_config(tmp_path: Path, server: NotaryServer, config: dict[str, Any]) -> dict[str, str]:
-    """A DOCKER_CONFIG folder with ``config`` as config.json and the server's CA in tls/<host:port>/; its env."""
-    folder = tmp_path / "docker-config"
-    (folder / "tls" / server.host_port).mkdir(parents=True)
-    shutil.copyfile(server.ca_path, folder / "tls" / server.host_port / "ca.crt")
-    (folder / "config.json").write_text(json.dumps(config))
-    return {"DOCKER_CONFIG": str(folder), "DOCKER_CONTENT_TRUST_SERVER": server.url, "HOME": str(tmp_path)}
 
 
 def _helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, answer: dict[str, str]) -> Path:
@@ -114,7 +82,7 @@ def test_unauthenticated_publish_is_unauthorised(token_server: TokenAuthServer, 
 
 def test_publish_with_docker_config_auths(token_server: TokenAuthServer, gun: str, tmp_path: Path) -> None:
     auth = base64.b64encode(b"alice:secret").decode()
-    env = _docker_config(tmp_path, token_server.server, {"auths": {f"https://{REGISTRY}": {"auth": auth}}})
+    env = docker_config_env(tmp_path, token_server.server, {"auths": {f"https://{REGISTRY}": {"auth": auth}}})
     config = docker_server_config(f"{gun}:v1", env=env)
     assert config.registry == REGISTRY
     with Remote.from_config(config) as remote:
@@ -133,7 +101,7 @@ def test_publish_with_a_credential_helper(
     log = _helper(
         tmp_path, monkeypatch, "trustkit-test", {"ServerURL": REGISTRY, "Username": "alice", "Secret": "secret"}
     )
-    env = _docker_config(tmp_path, token_server.server, {"credHelpers": {REGISTRY: "trustkit-test"}})
+    env = docker_config_env(tmp_path, token_server.server, {"credHelpers": {REGISTRY: "trustkit-test"}})
     with Remote.from_config(docker_server_config(gun, env=env)) as remote:
         repo = Repo(remote, gun)
         files = repo.initial_files()
@@ -151,7 +119,7 @@ def test_publish_with_a_creds_store_identity_token(
     token_server: TokenAuthServer, gun: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _helper(tmp_path, monkeypatch, "trustkit-store", {"Username": "<token>", "Secret": "refresh-alice"})
-    env = _docker_config(tmp_path, token_server.server, {"credsStore": "trustkit-store"})
+    env = docker_config_env(tmp_path, token_server.server, {"credsStore": "trustkit-store"})
     with Remote.from_config(docker_server_config(gun, env=env)) as remote:
         repo = Repo(remote, gun)
         remote.publish(gun, repo.initial_files())

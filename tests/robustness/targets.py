@@ -44,7 +44,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -75,6 +75,8 @@ __all__ = [
 ]
 
 Entry = Callable[[bytes], None]
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 METADATA_ROLES: tuple[str | None, ...] = (
     None,
@@ -100,6 +102,20 @@ def exact(value: Any) -> bytes:
 
 def _clock() -> Any:
     return NOW
+
+
+def _accepted(parse: Callable[[_In], _Out], value: _In) -> _Out | None:
+    """``parse(value)``, or None when it refuses the input with a :class:`trustkit.TrustkitError`: the one error an
+    entry lets pass (the parsers used with it never return None)."""
+    try:
+        return parse(value)
+    except tk.TrustkitError:
+        return None
+
+
+def _text(data: bytes) -> str:
+    """Fuzz bytes as text: UTF-8, each byte that is not valid UTF-8 kept as a lone surrogate (any input is text)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _has_surrogate(*texts: str) -> bool:
@@ -189,9 +205,7 @@ def private_key(data: bytes) -> None:
 
 def change(data: bytes) -> None:
     """``Change.from_bytes``, then every accessor of the change it read."""
-    try:
-        staged = Change.from_bytes(data)
-    except tk.TrustkitError:
+    if (staged := _accepted(Change.from_bytes, data)) is None:
         return
     if not _has_surrogate(staged.scope, staged.path):  # Go writes a lone surrogate as U+FFFD
         assert Change.from_bytes(staged.to_bytes()) == staged, "a change does not survive to_bytes()"
@@ -202,9 +216,7 @@ def change(data: bytes) -> None:
 
 def delegation_change(data: bytes) -> None:
     """``DelegationChange.from_json``."""
-    try:
-        payload = DelegationChange.from_json(data)
-    except tk.TrustkitError:
+    if (payload := _accepted(DelegationChange.from_json, data)) is None:
         return
     texts = (payload.new_name, *payload.remove_keys, *payload.add_paths, *payload.remove_paths)
     texts += tuple(k.keytype for k in payload.add_keys)
@@ -252,10 +264,8 @@ def trust_pinning(data: bytes) -> None:
 
 def go_time(data: bytes) -> None:
     """``GoTime.parse``; a parsed time re-parses to itself."""
-    text = data.decode("utf-8", "surrogateescape")
-    try:
-        parsed = GoTime.parse(text)
-    except tk.TrustkitError:
+    text = _text(data)
+    if (parsed := _accepted(GoTime.parse, text)) is None:
         return
     again = GoTime.parse(parsed.text)
     assert again.text == parsed.text and again.datetime == parsed.datetime, f"{text!r} does not normalise stably"
@@ -263,10 +273,9 @@ def go_time(data: bytes) -> None:
 
 def json_decode(data: bytes) -> None:
     """``_encoding.decode``; the canonical fast path equals the exact encoder."""
-    try:
-        value, plain = decode(data)
-    except tk.TrustkitError:
+    if (decoded := _accepted(decode, data)) is None:
         return
+    value, plain = decoded
     results: list[bytes | None] = []
     for encoder in (lambda v: canonical(v, plain=plain), exact):
         try:
@@ -623,10 +632,8 @@ def credential_helper(data: bytes) -> None:
 
 def image_reference(data: bytes) -> None:
     """``ImageReference.parse``, ``gun_from_reference`` and ``docker_server_config`` of a reference."""
-    text = data.decode("utf-8", "surrogateescape")
-    try:
-        ref = ImageReference.parse(text)
-    except tk.TrustkitError:
+    text = _text(data)
+    if (ref := _accepted(ImageReference.parse, text)) is None:
         return
     written = str(ref)
     assert written.isascii(), f"{text!r} normalises to {written!r}"
@@ -674,33 +681,22 @@ REMOTE_ENTRIES = (
 def seeds(name: str) -> list[bytes]:
     """The valid inputs an entry's fuzzing starts from."""
     c = corpus()
-    if name == "metadata":
-        return c.metadata
-    if name == "metadata_role":
-        return [bytes([METADATA_ROLES.index(role)]) + data for role, data in c.files.items()]
-    if name == "public_key_dict":
-        return c.key_dicts
-    if name == "public_key_pem":
-        return c.public_pems
-    if name == "public_key_der":
-        return c.public_ders
-    if name == "private_key":
-        return [bytes([i]) + pem for pem in c.private_pems for i in (0, 1)]
-    if name == "change":
-        return c.changes
-    if name == "delegation_change":
-        return c.delegation_payloads
-    if name == "trust_pinning":
-        return c.pinning_configs
-    if name == "go_time":
-        return c.times
-    if name == "json_decode":
-        return c.json_texts
-    if name == "trusted_set":
-        return [bytes([i]) + c.files["root" if step == "root-update" else step] for i, step in enumerate(STEPS)]
-    if name == "root_certificate":
-        return [b"\x00" + c.root_cert_der, b"\x01" + c.root_cert_der]
-    remote = {
+    by_entry = {
+        "metadata": c.metadata,
+        "metadata_role": [bytes([METADATA_ROLES.index(role)]) + data for role, data in c.files.items()],
+        "public_key_dict": c.key_dicts,
+        "public_key_pem": c.public_pems,
+        "public_key_der": c.public_ders,
+        "private_key": [bytes([i]) + pem for pem in c.private_pems for i in (0, 1)],
+        "change": c.changes,
+        "delegation_change": c.delegation_payloads,
+        "trust_pinning": c.pinning_configs,
+        "go_time": c.times,
+        "json_decode": c.json_texts,
+        "trusted_set": [
+            bytes([i]) + c.files["root" if step == "root-update" else step] for i, step in enumerate(STEPS)
+        ],
+        "root_certificate": [b"\x00" + c.root_cert_der, b"\x01" + c.root_cert_der],
         "notary_error_body": c.error_responses,
         "www_authenticate": c.challenges,
         "token_response": c.token_responses,
@@ -708,4 +704,4 @@ def seeds(name: str) -> list[bytes]:
         "credential_helper": c.helper_outputs,
         "image_reference": c.image_references,
     }
-    return remote[name]
+    return by_entry[name]

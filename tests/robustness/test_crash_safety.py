@@ -233,6 +233,26 @@ def _check_private(path: Path, tally: Tally) -> None:
         tally.corrupt.append(f"{path}: mode {mode:o}, not 600")
 
 
+def _count_file_writes(
+    events: list[tuple[str, int, str]], done: dict[str, int], next_index: int, tally: Tally
+) -> tuple[dict[str, int], int]:
+    """Count one kill of a writer that reports one file per write (the cache's and the key files' writers): record
+    each completed write in ``done`` (file -> index of its last completed write) and in ``tally``. Returns the write
+    in flight per file when the kill came, and the index the next writer starts at."""
+    tally.kills += 1
+    in_flight: dict[str, int] = {}
+    for kind, index, name in events:
+        if kind == "B":
+            in_flight[name] = index
+        else:
+            done[name] = index
+            in_flight.pop(name, None)
+            tally.writes_completed += 1
+        next_index = max(next_index, index + 1)
+    tally.kills_mid_write += bool(in_flight)
+    return in_flight, next_index
+
+
 # --- the metadata cache ---------------------------------------------------------------------------------------
 
 
@@ -253,17 +273,7 @@ def test_metadata_cache_survives_kills(
         events = server.run_and_kill(
             {"mode": "cache", "dir": str(trust_dir), "key": str(key_path), "start": next_index}, rng
         )
-        tally.kills += 1
-        in_flight: dict[str, int] = {}
-        for kind, index, role in events:
-            if kind == "B":
-                in_flight[role] = index
-            else:
-                done[role] = index
-                in_flight.pop(role, None)
-                tally.writes_completed += 1
-            next_index = max(next_index, index + 1)
-        tally.kills_mid_write += bool(in_flight)
+        in_flight, next_index = _count_file_writes(events, done, next_index, tally)
         for role in CACHE_ROLES:
             data = cache.load(role)
             allowed = {i for i in (done.get(role), in_flight.get(role)) if i is not None}
@@ -374,17 +384,7 @@ def test_private_key_files_survive_kills(
     for _ in range(KILLS):
         command = {"mode": "keys", "dir": str(folder), "versions": str(versions_path), "start": next_index}
         events = server.run_and_kill(command, rng)
-        tally.kills += 1
-        in_flight: dict[str, int] = {}
-        for kind, index, name in events:
-            if kind == "B":
-                in_flight[name] = index
-            else:
-                done[name] = index
-                in_flight.pop(name, None)
-                tally.writes_completed += 1
-            next_index = max(next_index, index + 1)
-        tally.kills_mid_write += bool(in_flight)
+        in_flight, next_index = _count_file_writes(events, done, next_index, tally)
         for name in KEY_FILES:
             path = folder / name
             if not path.exists():

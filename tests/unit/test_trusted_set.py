@@ -32,6 +32,28 @@ def load_all(files: dict[str, bytes], **kwargs: Any) -> TrustedMetadataSet:
     return trusted
 
 
+#: The roles of the update workflow after root, in the order a client loads them.
+WORKFLOW = ("timestamp", "snapshot", "targets", "targets/releases")
+
+
+def update_role(trusted: TrustedMetadataSet, role: str, data: bytes) -> None:
+    """Load ``data`` as ``role`` with the update method the workflow uses for it (delegations are named)."""
+    if role.startswith("targets/"):
+        trusted.update_delegation(role, data)
+    else:
+        getattr(trusted, f"update_{role}")(data)
+
+
+def publish_then_rotate_root(sim: RepoSim, *, old_key_signs: bool = True) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The root-rotation tests' set-up: publish, then add a root key and publish root version 2 signed by the old
+    and the new key (or by the new key alone). Returns both publishes' files."""
+    files = sim.publish()
+    new_key = tk.generate_private_key()
+    sim.add_root_cert(new_key)
+    sim.signing_root_keys = [sim.root_keys[0], new_key] if old_key_signs else [new_key]
+    return files, sim.publish(new_root=True)
+
+
 @pytest.fixture
 def sim() -> RepoSim:
     sim = RepoSim()
@@ -59,28 +81,21 @@ def test_cached_root_need_not_be_first_contact(sim: RepoSim) -> None:
 # --- rollback ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["timestamp", "snapshot", "targets", "targets/releases"])
+@pytest.mark.parametrize("role", WORKFLOW)
 def test_rollback_of_each_role(sim: RepoSim, role: str) -> None:
     """A validly signed, consistent chain in which ``role`` is older than the version trusted before."""
     files = sim.publish()
     trusted = TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=clock(), min_versions={role: 2})
-    order = ["timestamp", "snapshot", "targets", "targets/releases"]
-    for step in order[: order.index(role)]:
-        if step == "targets/releases":
-            trusted.update_delegation(step, files[step])
-        else:
-            getattr(trusted, f"update_{step}")(files[step])
+    for step in WORKFLOW[: WORKFLOW.index(role)]:
+        update_role(trusted, step, files[step])
     with pytest.raises(tk.RollbackError, match=f"{role} version 1 is lower than current version 2"):
-        if role == "targets/releases":
-            trusted.update_delegation(role, files[role])
-        else:
-            getattr(trusted, f"update_{role}")(files[role])
+        update_role(trusted, role, files[role])
     assert role not in trusted
 
 
 def test_rollback_detected_even_with_consistent_old_chain(sim: RepoSim) -> None:
     old = sim.publish()
-    trusted_versions = {r: 2 for r in ("timestamp", "snapshot", "targets", "targets/releases")}
+    trusted_versions = {r: 2 for r in WORKFLOW}
     with pytest.raises(tk.RollbackError, match="timestamp version 1 is lower than current version 2"):
         load_all(old, min_versions=trusted_versions)
 
@@ -219,11 +234,7 @@ def test_delegation_not_named_by_parent_or_snapshot(sim: RepoSim) -> None:
 
 
 def test_root_rotation(sim: RepoSim) -> None:
-    files = sim.publish()
-    new_key = tk.generate_private_key()
-    sim.add_root_cert(new_key)
-    sim.signing_root_keys = [sim.root_keys[0], new_key]
-    rotated = sim.publish(new_root=True)
+    files, rotated = publish_then_rotate_root(sim)
     trusted = TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=clock())
     trusted.update_root(rotated["root"])
     trusted.update_timestamp(rotated["timestamp"])
@@ -231,11 +242,7 @@ def test_root_rotation(sim: RepoSim) -> None:
 
 
 def test_root_rotation_without_old_threshold(sim: RepoSim) -> None:
-    files = sim.publish()
-    new_key = tk.generate_private_key()
-    sim.add_root_cert(new_key)
-    sim.signing_root_keys = [new_key]
-    rotated = sim.publish(new_root=True)
+    files, rotated = publish_then_rotate_root(sim, old_key_signs=False)
     trusted = TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=clock())
     with pytest.raises(tk.UntrustedRootError, match="previous root requires"):
         trusted.update_root(rotated["root"])
@@ -267,11 +274,7 @@ def test_root_update_only_before_timestamp(sim: RepoSim) -> None:
 
 
 def test_snapshot_listing_another_root(sim: RepoSim) -> None:
-    files = sim.publish()
-    new_key = tk.generate_private_key()
-    sim.add_root_cert(new_key)
-    sim.signing_root_keys = [sim.root_keys[0], new_key]
-    rotated = sim.publish(new_root=True)
+    files, rotated = publish_then_rotate_root(sim)
     trusted = TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=clock())
     trusted.update_timestamp(rotated["timestamp"])
     with pytest.raises(tk.RootMismatchError) as info:
@@ -390,23 +393,16 @@ def test_pinned_ca() -> None:
 # --- malformed input and order ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("step", ["timestamp", "snapshot", "targets", "targets/releases"])
+@pytest.mark.parametrize("step", WORKFLOW)
 def test_malformed_json_at_every_step_keeps_last_good_state(sim: RepoSim, step: str) -> None:
     files = sim.publish()
     trusted = TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=clock())
-    order = ["timestamp", "snapshot", "targets", "targets/releases"]
-    for role in order[: order.index(step)]:
-        if role == "targets/releases":
-            trusted.update_delegation(role, files[role])
-        else:
-            getattr(trusted, f"update_{role}")(files[role])
+    for role in WORKFLOW[: WORKFLOW.index(step)]:
+        update_role(trusted, role, files[role])
     before = trusted.roles()
     garbage = b'{"signed": {"_type": '
     with pytest.raises((tk.MalformedMetadataError, tk.HashMismatchError)):
-        if step == "targets/releases":
-            trusted.update_delegation(step, garbage)
-        else:
-            getattr(trusted, f"update_{step}")(garbage)
+        update_role(trusted, step, garbage)
     assert trusted.roles() == before
 
 
