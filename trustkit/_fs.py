@@ -1,7 +1,9 @@
 """Atomic, permission-aware file writes shared by every layer that stores something.
 
 A crash or a kill at any point leaves either the old file or the new one, never a torn file: the bytes go to a
-temporary file in the same folder, are fsynced, and are renamed over the target; the folder is fsynced after.
+temporary file in the same folder (or a sibling folder on the same file system, for a folder whose every file is
+read as data), are fsynced, and are renamed over the target; the folder is fsynced after. Derived data that can
+be rebuilt may skip the fsyncs (``durable=False``).
 Folders are created 0700 and files 0600, as notary does for everything under a trust directory.
 """
 

@@ -126,7 +126,10 @@ def test_staging_sweeps_old_temporary_leftovers_notary_would_read(tmp_path: Path
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     fresh = changelist.path / ".00000000000000000002_y.change.4d5e6f.tmp"
     fresh.write_bytes(b"")
+    beside = changelist.path.parent / ".00000000000000000003_z.change.777777.tmp"  # a kill's, since the fix
+    beside.write_bytes(b"{")
+    os.utime(beside, (time.time() - 3600, time.time() - 3600))
     changelist.add(Change.add_target("v2", tk.TargetFile.from_digest("02" * 32, 2)))
-    assert not old.exists() and fresh.exists()
+    assert not old.exists() and fresh.exists() and not beside.exists()
     assert [staged.change.path for staged in changelist.list()] == ["v1", "v2"]
     assert not list(changelist.path.parent.glob("*.tmp"))  # new writes leave nothing beside the folder either

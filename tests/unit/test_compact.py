@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
 from tests.unit.test_reader import FakeRemote
 from trustkit.client import MetadataCache, Reader
 from trustkit.client.cache import PARSED_FOLDER
+from trustkit.metadata import _compact
 from trustkit.metadata._compact import dump_parsed, load_parsed
 
 RELEASES = "targets/releases"
@@ -70,7 +72,54 @@ def test_any_damaged_form_is_refused_or_equal(releases_file: bytes, data: st.Dat
     end = data.draw(st.integers(start, min(len(form), start + 64)))
     damaged = form[:start] + data.draw(st.binary(max_size=64)) + form[end:]
     loaded = load_parsed(damaged, releases_file, role=RELEASES)
-    assert loaded is None or loaded.to_bytes() == releases_file
+    assert loaded is None or (loaded.to_bytes() == releases_file and loaded.signed_bytes == _signed_text(releases_file))
+
+
+def _signed_text(data: bytes) -> bytes:
+    return tk.Metadata.from_bytes(data, role=RELEASES).signed_bytes
+
+
+def _reforged(form: bytes, *, span_end: int = 0, skeleton: bytes | None = None) -> bytes:
+    """``form`` changed as a bug or a hand might change it, with a checksum that matches again."""
+    start = len(_compact._MAGIC) + _compact._HEADER.size
+    source, _, *fields = _compact._HEADER.unpack_from(form, len(_compact._MAGIC))
+    body = form[start:]
+    if skeleton is not None:
+        body = skeleton + body[fields[0] :]
+        fields[0] = len(skeleton)
+    fields[6] += span_end
+    header = _compact._HEADER.pack(source, _compact._checksum(source, tuple(fields), body), *fields)
+    return _compact._MAGIC + header + body
+
+
+def test_a_form_must_frame_the_file_it_names(releases_file: bytes) -> None:
+    """Version, expiry, delegations and the span checked are the file's own: a form that says otherwise, even
+    with a valid checksum, is refused."""
+    parsed = tk.Metadata.from_bytes(releases_file, role=RELEASES)
+    form = dump_parsed(parsed, releases_file)
+    assert form is not None and load_parsed(_reforged(form), releases_file, role=RELEASES) is not None
+    assert load_parsed(_reforged(form, span_end=-1), releases_file, role=RELEASES) is None
+    bumped = tk.Metadata(attrs.evolve(parsed.signed, targets={}, version=parsed.signed.version + 1), parsed.signatures)
+    assert load_parsed(_reforged(form, skeleton=bumped.to_bytes()), releases_file, role=RELEASES) is None
+
+
+def test_the_trusted_set_checks_signatures_over_the_bytes_it_was_given(releases_file: bytes) -> None:
+    """A parse hook's answer is used only if its signatures are checked over those very bytes."""
+    sim = _sim()
+    files = sim.publish()
+    other = tk.Metadata.from_bytes(_sim(count=1100).publish()[RELEASES], role=RELEASES)  # other bytes, other keys
+    used: list[str] = []
+
+    def hook(role: str, data: bytes) -> tk.Metadata | None:  # type: ignore[type-arg]
+        used.append(role)
+        return other if role == RELEASES else None
+
+    trusted = tk.TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=lambda: NOW, parse=hook)
+    for role, update in (("timestamp", trusted.update_timestamp), ("snapshot", trusted.update_snapshot)):
+        update(files[role])
+    trusted.update_targets(files["targets"])
+    accepted = trusted.update_delegation(RELEASES, files[RELEASES])
+    assert RELEASES in used and accepted is not other and len(accepted.signed.targets) == 1200
 
 
 def test_no_form_where_it_would_not_pay() -> None:

@@ -153,12 +153,10 @@ def test_verifying_over_a_precomputed_sha256_gives_the_same_answers(kind: str) -
     method, sig, public = sign_message(private.signer(), b"message")
     for message, signature in ((b"message", sig), (b"other", sig), (b"message", sig[:-1] + bytes([sig[-1] ^ 1]))):
         digest = hashlib.sha256(message).digest()
-        assert public.verify(method, signature, message, message_sha256=digest) == public.verify(
-            method, signature, message
-        )
-    assert public.verify(method, sig, b"message", message_sha256=hashlib.sha256(b"message").digest())
+        assert public._verify(method, signature, message, digest) == public.verify(method, signature, message)
+    assert public._verify(method, sig, b"message", hashlib.sha256(b"message").digest())
     if kind != "ed25519":  # ECDSA and RSA verify the digest given; Ed25519 always hashes the message itself
-        assert not public.verify(method, sig, b"message", message_sha256=hashlib.sha256(b"other").digest())
+        assert not public._verify(method, sig, b"message", hashlib.sha256(b"other").digest())
 
 
 def test_signers_with_other_schemes_are_refused() -> None:

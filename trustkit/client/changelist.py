@@ -325,11 +325,29 @@ class StagedChange:
 _STALE_TEMPORARY_SECONDS = 60.0
 
 
-def _older_than(entry: os.DirEntry[str], seconds: float) -> bool:
+def _remove_if_stale(entry: os.DirEntry[str]) -> None:
+    """Remove a temporary file a killed write left, once it is a minute old (never a write in flight)."""
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - entry.stat(follow_symlinks=False).st_mtime > _STALE_TEMPORARY_SECONDS:
+            os.unlink(entry.path)
+
+
+def _sweep_temporaries(folder: Path, marker: str) -> None:
+    """:func:`_remove_if_stale` for the hidden ``.tmp`` files of ``folder`` whose name holds ``marker``."""
     try:
-        return time.time() - entry.stat(follow_symlinks=False).st_mtime > seconds
-    except FileNotFoundError:
-        return False
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if (
+                name.startswith(".")
+                and name.endswith(".tmp")
+                and marker in name
+                and entry.is_file(follow_symlinks=False)
+            ):
+                _remove_if_stale(entry)
 
 
 class Changelist:
@@ -347,6 +365,7 @@ class Changelist:
         """Stage several changes, in order (the folder is listed once, not once per change)."""
         ensure_private_dir(self.path)
         existing = self._names(sweep=True)
+        _sweep_temporaries(self.path.parent, ".change.")  # left beside the folder by a killed write
         last = existing[-1] if existing else ""
         staged = []
         for change in changes:
@@ -374,9 +393,8 @@ class Changelist:
                     continue
                 if not entry.name.startswith("."):
                     names.append(entry.name)
-                elif sweep and entry.name.endswith(".tmp") and _older_than(entry, _STALE_TEMPORARY_SECONDS):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
+                elif sweep and entry.name.endswith(".tmp"):
+                    _remove_if_stale(entry)
         return sorted(names)
 
     def list(self) -> list[StagedChange]:

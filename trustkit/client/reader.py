@@ -93,7 +93,7 @@ class Reader:
         self._trusted: TrustedMetadataSet | None = None
         self._memo: VerificationMemo | None = None
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
-        self._parsed: dict[str, tuple[Metadata[Any], bytes]] = {}  # parsed now, not from a compact form
+        self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
@@ -158,7 +158,7 @@ class Reader:
                 trusted = self._update(rotated)
             self._keep_memo()
         finally:
-            self._read, self._parsed = {}, {}
+            self._read = {}
         self._trusted = trusted
         return trusted
 
@@ -174,6 +174,7 @@ class Reader:
             logger.warning("could not store the verified-signature memo of %s: %s", self.gun, exc)
 
     def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
+        self._from_forms = set()
         trusted = self._bootstrap(root_data)
         self._load_timestamp(trusted)
         self._load_snapshot(trusted)
@@ -244,7 +245,7 @@ class Reader:
     def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
         timestamp = trusted[TIMESTAMP]
         meta = timestamp.signed.snapshot_meta
-        self._load_by_meta(SNAPSHOT, meta.hashes["sha256"].hex(), meta.length, trusted.update_snapshot)
+        self._load_by_meta(trusted, SNAPSHOT, meta.hashes["sha256"].hex(), meta.length, trusted.update_snapshot)
 
     def _load_role(self, trusted: TrustedMetadataSet, role: str) -> None:
         entry = trusted[SNAPSHOT].signed.meta.get(role)
@@ -256,7 +257,7 @@ class Reader:
                 return trusted.update_targets(data)
             return trusted.update_delegation(role, data)
 
-        self._load_by_meta(role, entry.hashes["sha256"].hex(), entry.length, update)
+        self._load_by_meta(trusted, role, entry.hashes["sha256"].hex(), entry.length, update)
 
     def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
         """Fetch delegations depth-first (pre-order), only those the snapshot lists; an expired or under-signed
@@ -276,7 +277,9 @@ class Reader:
 
         visit(TARGETS)
 
-    def _load_by_meta(self, role: str, sha256: str, length: int, update: Callable[[bytes], object]) -> None:
+    def _load_by_meta(
+        self, trusted: TrustedMetadataSet, role: str, sha256: str, length: int, update: Callable[[bytes], object]
+    ) -> None:
         cached = self._cached(role, max_size=length)
         if cached is not None:
             # the update checks the length and hashes the parent lists first: a stale cached file is refused
@@ -288,39 +291,37 @@ class Reader:
             except HashMismatchError:
                 pass
             else:
-                self._keep_parsed(role)
+                self._keep_parsed(trusted, role)
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
         data = self._fetch(role, max_size=length, checksum=sha256)
         self._apply(role, data, update)
         self._store(role, data)
-        self._keep_parsed(role)
+        self._keep_parsed(trusted, role)
 
-    def _parse(self, role: str, data: bytes) -> Metadata[Any]:
-        """:meth:`Metadata.from_bytes`, or the compact form the cache kept of these exact bytes (big targets
-        roles: a warm read then does not parse them again)."""
-        if self.cache is not None and (role == TARGETS or is_delegation(role)):
-            form = self.cache.load_parsed(role)
-            if form is not None:
-                metadata = load_parsed(form, data, role=role)
-                if metadata is not None:
-                    return metadata
-        metadata = Metadata.from_bytes(data, role=role)
-        self._parsed[role] = (metadata, data)
+    def _parse(self, role: str, data: bytes) -> Metadata[Any] | None:
+        """The compact form the cache kept of these exact bytes (big targets roles), rebuilt; else None, and
+        the trusted set parses them."""
+        if self.cache is None or not (role == TARGETS or is_delegation(role)):
+            return None
+        form = self.cache.load_parsed(role)
+        metadata = None if form is None else load_parsed(form, data, role=role)
+        if metadata is not None:
+            self._from_forms.add(role)
         return metadata
 
-    def _keep_parsed(self, role: str) -> None:
-        """Keep the compact form of ``role``, parsed now and trusted, for the next read (when it pays)."""
-        parsed = self._parsed.pop(role, None)
-        if parsed is None or self.cache is None:
+    def _keep_parsed(self, trusted: TrustedMetadataSet, role: str) -> None:
+        """Keep the compact form of ``role``, just parsed and trusted, for the next read (when it pays)."""
+        if self.cache is None or role in self._from_forms or not (role == TARGETS or is_delegation(role)):
             return
-        form = dump_parsed(*parsed)
-        if form is not None:
-            try:
+        metadata, data = trusted[role], trusted.raw(role)
+        try:
+            form = dump_parsed(metadata, data)
+            if form is not None:
                 self.cache.store_parsed(role, form)
-            except OSError as exc:
-                logger.warning("could not keep the parsed form of %s: %s", role, exc)
+        except (OSError, TrustkitError, ValueError) as exc:  # an optimisation: never a reason to fail a read
+            logger.warning("could not keep the parsed form of %s: %s", role, exc)
 
     def _apply(self, role: str, data: bytes, update: Callable[[bytes], object]) -> None:
         try:

@@ -247,14 +247,18 @@ class PublicKey:
             return self
         return PublicKey.from_crypto(self.crypto_key)
 
-    def verify(self, method: str, signature: bytes, message: bytes, *, message_sha256: bytes | None = None) -> bool:
+    def verify(self, method: str, signature: bytes, message: bytes) -> bool:
         """Check a signature with notary's rules for ``method``; False for any failure, never an exception.
 
         ECDSA digests are always SHA-256 (whatever the curve) with raw fixed-width ``r‖s``; RSA keys and
         signatures need 2048 bits and PSS uses a 32-byte salt; Ed25519 signatures are 64 bytes.
-        ``message_sha256``, when given, must be the SHA-256 of ``message``: ECDSA and RSA then verify over it
-        instead of hashing the message again (several signatures over one 10 MB file hash it once).
         """
+        return self._verify(method, signature, message, None)
+
+    def _verify(self, method: str, signature: bytes, message: bytes, message_sha256: bytes | None) -> bool:
+        """:meth:`verify`, where ``message_sha256`` (when not None) is the SHA-256 of ``message``, computed by
+        the caller: ECDSA and RSA then verify over it instead of hashing the message again
+        (:func:`~trustkit.metadata.check_signatures` hashes a file once for all its signatures)."""
         try:
             key = self.crypto_key
         except KeyFormatError:

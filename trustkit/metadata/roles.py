@@ -664,7 +664,8 @@ class _ParsedTargets(Mapping[str, TargetFile]):
     def sha256_hex_and_lengths(self, names: list[str]) -> tuple[list[str | None], list[int]]:
         """The sha256 hex (None without one) and length of each of ``names`` (every name must be present), with
         no model built for a docker-shaped entry: all their digests are decoded in one pass."""
-        if self._extra or self._removed or self._replaced:
+        if self._extra or self._removed or self._replaced or 16 * len(names) < len(self._raw):
+            # an overlay, or a few names (one tag of a 100k-tag role): their models, not every digest decoded
             digests = [self[name].sha256_hex for name in names]
             return digests, [self[name].length for name in names]
         slots = list(map(self._raw.__getitem__, names))
@@ -793,7 +794,8 @@ def check_signatures(
     allowed = set(keyids)
     valid: set[str] = set()
     message = metadata.signed_bytes
-    digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None  # hashed once for all
+    # several signatures over one (10 MB) file: hashed once for all of them
+    digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None
     for signature in metadata.signatures:
         keyid = signature.keyid
         if keyid not in allowed or keyid in valid or keyid not in keys:
@@ -801,7 +803,7 @@ def check_signatures(
         key = keys[keyid]
         if key.key_id != keyid:
             raise KeyIdMismatchError(f"{role}: key ID {keyid} is not valid for key content (it is {key.key_id})")
-        if key.verify(signature.method, signature.sig, message, message_sha256=digest):
+        if key._verify(signature.method, signature.sig, message, digest):
             valid.add(keyid)
     return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
 

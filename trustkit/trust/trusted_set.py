@@ -158,8 +158,9 @@ class TrustedMetadataSet:
     ``min_versions`` are the versions trusted before for each role (from the cache); nothing older is accepted.
     ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
     them on identical bytes under identical keys (see the module documentation).
-    ``parse`` (role, bytes -> :class:`Metadata`) replaces :meth:`Metadata.from_bytes` for every role but root: a
-    reader passes one that reuses an earlier parse of the same bytes (:mod:`trustkit.metadata._compact`).
+    ``parse`` (role, bytes -> :class:`Metadata` or None) may give an earlier parse of the same bytes, for every
+    role but root (a reader passes one that rebuilds big roles from :mod:`trustkit.metadata._compact`); one is
+    used only if its signatures are checked over those very bytes, else the bytes are parsed.
     """
 
     def __init__(
@@ -172,7 +173,7 @@ class TrustedMetadataSet:
         min_versions: Mapping[str, int] | None = None,
         clock: Clock = _utc_now,
         memo: VerificationMemo | None = None,
-        parse: Callable[[str, bytes], Metadata[Any]] | None = None,
+        parse: Callable[[str, bytes], Metadata[Any] | None] | None = None,
     ) -> None:
         self.gun = gun
         self._clock = clock
@@ -406,7 +407,10 @@ class TrustedMetadataSet:
 
     def _parse(self, role: str, data: bytes) -> Metadata[Any]:
         if self._parse_with is not None and role != ROOT:
-            return self._parse_with(role, data)
+            kept = self._parse_with(role, data)
+            span = None if kept is None else kept._verify_span
+            if kept is not None and span is not None and span.data is data:
+                return kept
         return Metadata.from_bytes(data, role=role)
 
     def _verify(self, delegator: Root | Targets, role: str, metadata: Metadata[Any], data: bytes) -> None:
