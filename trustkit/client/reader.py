@@ -60,6 +60,11 @@ class MetadataSource(Protocol):
         ...
 
 
+def _may_have_form(role: str) -> bool:
+    """Whether ``role`` is a targets role, the kind a compact parsed form is kept for."""
+    return role == TARGETS or is_delegation(role)
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -303,7 +308,7 @@ class Reader:
     def _parse(self, role: str, data: bytes) -> Metadata[Any] | None:
         """The compact form the cache kept of these exact bytes (big targets roles), rebuilt; else None, and
         the trusted set parses them."""
-        if self.cache is None or not (role == TARGETS or is_delegation(role)):
+        if self.cache is None or not _may_have_form(role):
             return None
         form = self.cache.load_parsed(role)
         metadata = None if form is None else load_parsed(form, data, role=role)
@@ -313,7 +318,7 @@ class Reader:
 
     def _keep_parsed(self, trusted: TrustedMetadataSet, role: str) -> None:
         """Keep the compact form of ``role``, just parsed and trusted, for the next read (when it pays)."""
-        if self.cache is None or role in self._from_forms or not (role == TARGETS or is_delegation(role)):
+        if self.cache is None or role in self._from_forms or not _may_have_form(role):
             return
         metadata, data = trusted[role], trusted.raw(role)
         try:

@@ -474,6 +474,11 @@ def _target_files(raw: dict[str, Any], role: str) -> _ParsedTargets:
     return _ParsedTargets(slots, array.array("q", kept_lengths), digests, built, full, canonical)
 
 
+def _digests_and_lengths(targets: list[TargetFile]) -> tuple[list[str | None], list[int]]:
+    """The sha256 hex and length of each of ``targets`` (models already built)."""
+    return [target.sha256_hex for target in targets], [target.length for target in targets]
+
+
 def _fresh_strings(strings: list[str]) -> list[str]:
     """Equal strings that are new objects (in one C pass when no string holds a NUL)."""
     joined = "\0".join(strings)
@@ -666,8 +671,7 @@ class _ParsedTargets(Mapping[str, TargetFile]):
         no model built for a docker-shaped entry: all their digests are decoded in one pass."""
         if self._extra or self._removed or self._replaced or 16 * len(names) < len(self._raw):
             # an overlay, or a few names (one tag of a 100k-tag role): their models, not every digest decoded
-            digests = [self[name].sha256_hex for name in names]
-            return digests, [self[name].length for name in names]
+            return _digests_and_lengths([self[name] for name in names])
         slots = list(map(self._raw.__getitem__, names))
         # each digest is 43 base64 characters and "=": with "A" for "=" all decode at once, 33 bytes each (the
         # digest and a spare byte), whatever the padding bits
@@ -1000,8 +1004,7 @@ class Targets(Signed):
         targets = self.targets
         if isinstance(targets, _ParsedTargets):
             return targets.sha256_hex_and_lengths(names)
-        values = [targets[name] for name in names]
-        return [target.sha256_hex for target in values], [target.length for target in values]
+        return _digests_and_lengths([targets[name] for name in names])
 
     def with_target(self, name: str, target: TargetFile) -> Targets:
         """A copy with ``name`` added or replaced."""

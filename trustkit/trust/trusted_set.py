@@ -364,8 +364,8 @@ class TrustedMetadataSet:
         it that lists it -- notary's ``ListTargets``."""
         found: list[TargetMatch] = []
         with paused_gc():  # 100k new objects: keep the cyclic GC from re-walking the parsed files meanwhile
-            for role, targets, names in self._listed(roles):
-                # a model is built only for a name that is listed (lazy targets)
+            for role, signed, names in self._listed(roles):
+                targets = signed.targets  # a model is built only for a name that is listed (lazy targets)
                 values = targets.get_many(names) if isinstance(targets, _ParsedTargets) else [targets[n] for n in names]
                 new, set_name, set_target, set_role = object.__new__, _SET_NAME, _SET_TARGET, _SET_ROLE
                 for name, target in zip(names, values, strict=True):  # TargetMatch(name, target, role), 100k times
@@ -381,24 +381,25 @@ class TrustedMetadataSet:
         100k-tag repository costs a fraction of it (what ``notary list`` and inspect tools print)."""
         rows: list[TargetRow] = []
         with paused_gc():
-            for role, _targets, names in self._listed(roles):
-                digests, lengths = self._metadata[role].signed.sha256_hex_and_lengths(names)
+            for role, signed, names in self._listed(roles):
+                digests, lengths = signed.sha256_hex_and_lengths(names)
                 rows.extend(map(_new_row, zip(names, digests, lengths, itertools.repeat(role))))
         return rows
 
-    def _listed(self, roles: tuple[str, ...]) -> Iterator[tuple[str, Mapping[str, TargetFile], list[str]]]:
-        """Each role in listing order with its targets and the names it is the first to list (within its paths)."""
+    def _listed(self, roles: tuple[str, ...]) -> Iterator[tuple[str, Targets, list[str]]]:
+        """Each role in listing order with its payload and the names it is the first to list (within its paths)."""
         seen: set[str] = set()
         for role in self._walk_roles(roles):
             paths = self._paths[role]
-            targets = self._metadata[role].signed.targets
+            signed = self._metadata[role].signed
+            targets = signed.targets
             if "" in paths:
                 names = [name for name in targets if name not in seen]
             else:
                 names = [n for n in targets if n not in seen and any(n.startswith(p) for p in paths)]
             if names:
                 seen.update(names)
-                yield role, targets, names
+                yield role, signed, names
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -408,8 +409,7 @@ class TrustedMetadataSet:
     def _parse(self, role: str, data: bytes) -> Metadata[Any]:
         if self._parse_with is not None and role != ROOT:
             kept = self._parse_with(role, data)
-            span = None if kept is None else kept._verify_span
-            if kept is not None and span is not None and span.data is data:
+            if kept is not None and kept._verify_span is not None and kept._verify_span.data is data:
                 return kept
         return Metadata.from_bytes(data, role=role)
 
