@@ -1,16 +1,20 @@
 """Packaging facts a user relies on: the distribution's name (the PyPI name ``trustkit`` is an unrelated project, so
-every install hint must name ours) and where the package's own metadata is looked up."""
+every install hint must name ours), where the package's own metadata is looked up, and dependency floors that are
+the versions CI tests (``.ci/constraints-lowest.txt``)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTION = "trustkit-dct"
 
 _TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".toml", ".txt", ".cfg", ".rst"}
-_SKIPPED_PARTS = {".git", ".venv", "_build", "node_modules", "__pycache__"}
+_SKIPPED_PARTS = {"_build", "node_modules", "__pycache__", "build", "dist"}
 # ``pip install trustkit``, ``pip install 'trustkit[hsm]'``, ``pip install "trustkit>=0.1"``: each installs the
 # unrelated project. ``trustkit-dct`` and local paths (``-e .``) are fine.
 _WRONG_HINT = re.compile(r"""pip install\s+(?:-\S+\s+)*['"]?trustkit(?![\w.-])""")
@@ -25,11 +29,12 @@ def _project_table() -> str:
 
 
 def _repository_text_files() -> list[Path]:
-    return [
-        path
-        for path in ROOT.rglob("*")
-        if path.suffix in _TEXT_SUFFIXES and path.is_file() and not _SKIPPED_PARTS & set(path.relative_to(ROOT).parts)
-    ]
+    """The repository's own text files: hidden folders (``.git``, virtual environments) and build output pruned."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".") and name not in _SKIPPED_PARTS]
+        found.extend(Path(folder, name) for name in files if Path(name).suffix in _TEXT_SUFFIXES)
+    return found
 
 
 def test_the_distribution_is_not_named_like_the_unrelated_pypi_project() -> None:
@@ -66,3 +71,41 @@ def test_no_metadata_lookup_of_the_wrong_distribution() -> None:
         if lookup.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def _requirements(key: str) -> list[Requirement]:
+    """The requirement strings of the ``[project]`` array ``key`` (``dependencies``) or of an optional extra."""
+    text = _project_table() if key == "dependencies" else (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    array = re.search(rf"^{re.escape(key)} = \[(.*?)\]$", text, re.MULTILINE | re.DOTALL)
+    assert array is not None, f"pyproject.toml has no {key} array"
+    return [Requirement(item) for item in re.findall(r'"([^"]+)"', array.group(1))]
+
+
+def _lowest_pins() -> dict[str, str]:
+    lines = (ROOT / ".ci" / "constraints-lowest.txt").read_text(encoding="utf-8").splitlines()
+    pins = [line.split("==") for line in lines if line.strip() and not line.startswith("#")]
+    return {name.strip(): version.strip() for name, version in pins}
+
+
+def test_every_floor_is_the_version_ci_tests() -> None:
+    # A floor CI does not install is a guess: attrs 23.1 was allowed while 147 tests failed with it.
+    floors = {}
+    for requirement in [*_requirements("dependencies"), *_requirements("fast")]:
+        lower = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        assert len(lower) == 1, f"{requirement} has no single >= floor"
+        floors[requirement.name] = lower[0]
+    assert floors == _lowest_pins()
+
+
+def test_the_license_is_shipped_and_the_classifiers_say_where_it_runs() -> None:
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License\n                           Version 2.0, January 2004" in license_text
+    assert "END OF TERMS AND CONDITIONS" in license_text
+    project = _project_table()
+    assert 'license = "Apache-2.0"' in project
+    for classifier in (
+        *(f"Programming Language :: Python :: 3.{minor}" for minor in range(10, 14)),
+        "Operating System :: OS Independent",
+        "License :: OSI Approved :: Apache Software License",
+    ):
+        assert f'"{classifier}"' in project
