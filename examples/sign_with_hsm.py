@@ -6,7 +6,7 @@ A repository admin delegates ``targets/ci`` to a key held in a PKCS#11 token; th
 ``targets/ci`` with nothing but the key's securesystemslib URI (``hsm:7?label=trustkit-ci``) and the token PIN, via
 :class:`trustkit.keystore.ExternalKeyStore`; a client reads the tag back and checks who signed it.
 
-* When SoftHSM2 is installed (``apt-get install softhsm2``, and ``pip install 'trustkit[hsm]'`` for PKCS#11), the
+* When SoftHSM2 is installed (``apt-get install softhsm2``, and ``pip install 'trustkit-dct[hsm]'`` for PKCS#11), the
   example makes a throw-away token in a temporary folder, generates an ECDSA P-256 key *inside* it (sensitive,
   non-extractable), and signs with it: exactly what a YubiHSM, a Luna or a cloud HSM does through its PKCS#11 module.
 * Otherwise (or with ``--no-hsm``) it says so and uses a ``file2:`` URI -- a plain key file -- instead. The rest of
@@ -117,7 +117,7 @@ def main() -> None:
         reason = (
             "--no-hsm given"
             if "--no-hsm" in sys.argv[1:]
-            else "SoftHSM2 or python-pkcs11 not found (apt-get install softhsm2; pip install 'trustkit[hsm]')"
+            else "SoftHSM2 or python-pkcs11 not found (apt-get install softhsm2; pip install 'trustkit-dct[hsm]')"
         )
         print(f"no HSM: {reason}; signing through a file2: URI instead, the same code path as an HSM or KMS key")
 

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 from trustkit.errors import CanonicalizationError, MalformedMetadataError
 
 _orjson: Any
-try:  # the optional accelerator (``pip install trustkit[fast]``): used only where provably byte-identical
+try:  # the optional accelerator (``pip install 'trustkit-dct[fast]'``): used only where provably byte-identical
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None

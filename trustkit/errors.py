@@ -25,6 +25,7 @@ __all__ = [
     "RollbackError",
     "RootMismatchError",
     "ServerUnavailableError",
+    "ServiceRetiredError",
     "SigningError",
     "TargetNotFoundError",
     "ThresholdError",
@@ -144,6 +145,11 @@ class ConflictError(RemoteError):
 
 class ServerUnavailableError(RemoteError):
     """The remote failed (5xx), timed out or dropped the connection, after any retries."""
+
+
+class ServiceRetiredError(RemoteError):
+    """The notary service asked for has shut down for good (Docker Hub's, on 2026-12-08): nothing can be read from
+    or published to it, so trustkit does not try. The message says what to do instead."""
 
 
 class OversizedResponseError(RemoteError):

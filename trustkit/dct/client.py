@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -53,6 +54,7 @@ from trustkit.dct.tags import (
 from trustkit.errors import (
     ConfigurationError,
     RepositoryNotFoundError,
+    ServiceRetiredError,
     TargetNotFoundError,
     TrustkitError,
     UnknownKeyError,
@@ -71,6 +73,7 @@ from trustkit.keystore import (
 from trustkit.metadata import TargetFile
 from trustkit.metadata.names import TARGETS
 from trustkit.remote import (
+    DOCKER_HUB_NOTARY,
     Credentials,
     ImageReference,
     NotaryServer,
@@ -88,6 +91,11 @@ logger = logging.getLogger(__name__)
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_DOCKER_HUB_NOTARY_HOST = urlsplit(DOCKER_HUB_NOTARY).hostname
+_DOCKER_HUB_NOTARY_SHUTDOWN = datetime(2026, 12, 8, tzinfo=timezone.utc)
+"""Docker Hub's notary service shuts down on this day; from then on its trust data can only come from elsewhere."""
 
 
 @attrs.frozen
@@ -109,7 +117,9 @@ class DockerTrust:
     ``keystore`` defaults to the trust directory's keys, unlocked by ``passphrase`` (default docker's variables
     ``DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE`` and ``DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE`` from ``env``).
     ``credentials`` replace docker's stored logins; ``resolver`` finds a tag's digest and size when :meth:`sign`
-    is given none; ``env`` defaults to :data:`os.environ`.
+    is given none; ``env`` defaults to :data:`os.environ`. ``clock`` (default: now, in UTC) is the time expiry is
+    judged by; from 2026-12-08, when Docker Hub's notary service shuts down, it also makes ``docker.io`` images (and
+    any use of ``https://notary.docker.io``) a :class:`~trustkit.errors.ServiceRetiredError` saying what to do.
 
     Use it as a context manager (or call :meth:`close`) to close the HTTP connections it opened.
     """
@@ -158,12 +168,30 @@ class DockerTrust:
         if self.remote is not None:
             return self.remote
         config = self.server_config(reference)
+        self._refuse_retired(config.url, reference)
         server = self._servers.get(config.url)
         if server is None:
             auth = self.credentials if self.credentials is not None else config.load_credentials
             server = NotaryServer(config.url, tls=config.tls, auth=auth)
             self._servers[config.url] = server
         return server
+
+    def _refuse_retired(self, url: str, reference: str) -> None:
+        """From its shutdown on (by the ``clock`` given), Docker Hub's notary is a typed error saying what to do
+        instead, not a connection failure to a server that is gone."""
+        if urlsplit(url).hostname != _DOCKER_HUB_NOTARY_HOST:
+            return
+        now = self._clock()
+        if (now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)) < _DOCKER_HUB_NOTARY_SHUTDOWN:
+            return
+        raise ServiceRetiredError(
+            f"Docker Hub's notary service ({url}) shut down on {_DOCKER_HUB_NOTARY_SHUTDOWN:%Y-%m-%d}, and docker "
+            f"CLI 29 removed `docker trust`: the trust data of {ImageReference.parse(reference).gun} cannot be read "
+            f"or published there any more. Instead: read an archive of it taken before the shutdown "
+            f"(DockerTrust(remote=LocalRemote(folder))); verify the image's cosign-format (sigstore) signatures if "
+            f"its publisher migrated to them; or, if another notary server holds the repository, name it with "
+            f"DOCKER_CONTENT_TRUST_SERVER or DockerTrust(remote=NotaryServer(url))"
+        )
 
     def repository(self, reference: str) -> Repository:
         """The notary-level :class:`~trustkit.client.Repository` of ``reference``'s GUN, on this configuration's
