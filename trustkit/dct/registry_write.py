@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import attrs
 
@@ -173,13 +173,15 @@ def push_blob(registry: Registry, repository: str, data: bytes) -> str:
             f"{registry.url} answered HTTP {started.status} without an upload Location to {what}",
             status=started.status,
         )
+    target = _same_origin_path(registry, location, what)
+    # The Location has a query already (``_state``): httpx's params= would replace it, so the digest is appended.
+    target += ("&" if "?" in target else "?") + urlencode({"digest": digest})
     registry._call(
         "PUT",
-        _same_origin_path(registry, location, what),
+        target,
         scope=scope,
         what=what,
         gun=repository,
-        params={"digest": digest},
         content=data,
         headers={"Content-Type": "application/octet-stream"},
         idempotent=False,
