@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from trustkit.migrate import (
     PROVENANCE_KEY,
     SIMPLE_SIGNING_MEDIA_TYPE,
     MigrationRecord,
+    load_cosign_key,
     load_verification_key,
     parse_payload,
     plan_migration,
@@ -222,3 +224,35 @@ def test_migration_record_json_is_one_line() -> None:
     line = record.to_json()
     assert "\n" not in line
     assert json.loads(line) == {**record.to_dict(), "manifests": [], "signers": []}
+
+
+def test_example_migrates_and_resumes(registry: DockerRegistry, docker_cli: DockerTrustCLI, tmp_path: Path) -> None:
+    path = f"trustkit/mig-example-{uuid.uuid4().hex[:8]}"
+    gun = f"localhost:5000/{path}"
+    with registry.client() as client:
+        v1 = push_image(client, path, "v1", kind="oci")
+        push_image(client, path, "v2", kind="oci")
+    home = docker_cli.home
+    docker_cli.run("trust", "key", "generate", "alice", "--dir", str(home))
+    docker_cli.run("trust", "signer", "add", "--key", str(home / "alice.pub"), "alice", gun)
+    notary_sign(docker_cli.notary(), gun, "v1", v1, "targets/releases", "targets/alice")
+    script = Path(__file__).resolve().parents[2] / "examples" / "migrate_off_dct.py"
+    command = [sys.executable, str(script), gun, "--registry", registry.url, "--ca", str(registry.ca_path)]
+    command += ["--identity", f"{registry.host_port}/{path}", "--key", str(tmp_path / "cosign.key")]
+    env = {**docker_cli.env, "COSIGN_PASSWORD": "example passphrase"}
+
+    def run(*extra: str) -> dict[str, str]:
+        result = subprocess.run([*command, *extra], env=env, capture_output=True, text=True, timeout=120, check=True)
+        return {line["tag"]: line["status"] for line in map(json.loads, result.stdout.splitlines())}
+
+    assert run("--dry-run") == {"v1": "planned", "v2": "not-released"}
+    assert run("--report", str(tmp_path / "report.jsonl"), "--consumer-config", str(tmp_path / "c")) == {
+        "v1": "signed",
+        "v2": "not-released",
+    }
+    assert run() == {"v1": "already-signed", "v2": "not-released"}
+    assert len((tmp_path / "report.jsonl").read_text().splitlines()) == 2
+    key = load_cosign_key((tmp_path / "cosign.key").read_bytes(), "example passphrase")
+    assert (tmp_path / "cosign.pub").read_bytes() == (tmp_path / "c" / "trustkit-migrated.pub").read_bytes()
+    with Registry(registry.url, ca=registry.ca_path) as reg:
+        verify_image(reg, f"{registry.host_port}/{path}:v1", load_verification_key(key))
