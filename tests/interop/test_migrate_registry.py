@@ -24,7 +24,7 @@ from tests.interop.registry_harness import DockerRegistry, PushedManifest, push_
 from trustkit.dct import DockerTrust, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
 from trustkit.errors import VerificationError
-from trustkit.keys import generate_private_key
+from trustkit.keys import PublicKey, generate_private_key
 from trustkit.migrate import (
     PROVENANCE_KEY,
     SIMPLE_SIGNING_MEDIA_TYPE,
@@ -189,12 +189,22 @@ def test_released_tags_are_resigned_once_and_verified_independently(
         assert {tag: get_manifest(reg, path, tag).digest for tag in sig_tags} == before
         assert {tag for tag in list_tags(reg, path) if tag.endswith(".sig")} == sig_tags
 
-        # another key appends its layer to the same attachments, keeping the first
-        second = generate_private_key("ed25519")
-        run_migration(plan, reg, gun, second, identity=pulled)
-        assert len(read_signatures(reg, path, v1.digest).layers) == 2
-        verify_image(reg, f"{pulled}:v1", verifier)
-        verify_image(reg, f"{pulled}:v1", load_verification_key(second))
+        # alice's DCT delegation key, reused through docker's keystore as a securesystemslib signer, appends its
+        # layer to the same attachments, keeping the first; an Ed25519 key too
+        (alice,) = trust.list_keys(role="alice")
+        alice_signer = trust.keystore.get_signer(alice.key_id)
+        ed25519 = generate_private_key("ed25519")
+        for signer in (alice_signer, ed25519):
+            records = run_migration(plan, reg, gun, signer, identity=pulled)
+            assert {r.tag: r.status for r in records if r.tag in ("v1", "v2", "multi")} == dict.fromkeys(
+                ("v1", "v2", "multi"), "signed"
+            )
+        assert len(read_signatures(reg, path, v1.digest).layers) == 3
+        alice_public = load_verification_key(PublicKey.from_sslib_key(alice_signer.public_key))
+        for public in (verifier, alice_public, load_verification_key(ed25519)):
+            verify_image(reg, f"{pulled}:v1", public)
+        docker_made = load_verification_key(PublicKey.from_pem((home / "alice.pub").read_bytes()))
+        assert alice_public.public_numbers() == docker_made.public_numbers()  # type: ignore[union-attr]
 
     _check_with_debian_skopeo(registry, pulled, key, tmp_path)
 

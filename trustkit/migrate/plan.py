@@ -28,7 +28,7 @@ import trustkit
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, inspect_trusted
 from trustkit.dct.registry import DOCKER_MANIFEST_LIST, OCI_INDEX, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
-from trustkit.errors import NotFoundError, TrustkitError, VerificationError
+from trustkit.errors import ConfigurationError, NotFoundError, TrustkitError, VerificationError
 from trustkit.keys import PrivateKey, PublicKey
 from trustkit.metadata.names import TARGETS
 from trustkit.migrate.attachments import SignatureLayer, append_signatures, read_signatures, verify_signature_layers
@@ -184,7 +184,7 @@ def plan_migration(
     ``not-released`` record per registry tag DCT never released (``sha256-*.sig`` attachment tags are ignored)."""
     path = ImageReference.parse(repository).path
     records: list[MigrationRecord] = []
-    releases = released_tags(trusted, gun=repository)
+    releases = [released for released in released_tags(trusted, gun=repository) if not _SIG_TAG.match(released.tag)]
     for released in releases:
         base = MigrationRecord(
             released.tag,
@@ -199,6 +199,10 @@ def plan_migration(
             info = registry.resolve(f"{repository}:{released.tag}")
         except NotFoundError as exc:
             records.append(attrs.evolve(base, status="missing", reason=str(exc)))
+            continue
+        except ConfigurationError as exc:
+            reason = f"{released.tag!r} is not a docker tag, so no image can be pulled by it: not signed ({exc})"
+            records.append(attrs.evolve(base, status="failed", reason=reason))
             continue
         if info.digest != released.digest:
             reason = (
