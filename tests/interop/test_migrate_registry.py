@@ -21,24 +21,30 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, require_binary
 from tests.interop.registry_harness import DockerRegistry, PushedManifest, push_image, push_index
+from tests.interop.test_registry import TokenRegistry, token_registry  # noqa: F401  (the fixture)
 from trustkit.dct import DockerTrust, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
-from trustkit.errors import VerificationError
+from trustkit.errors import UnauthorizedError, VerificationError
 from trustkit.keys import PublicKey, generate_private_key
 from trustkit.migrate import (
     PROVENANCE_KEY,
     SIMPLE_SIGNING_MEDIA_TYPE,
     MigrationRecord,
+    SignatureLayer,
+    append_signatures,
     load_cosign_key,
     load_verification_key,
+    make_payload,
     parse_payload,
     plan_migration,
     read_signatures,
     run_migration,
+    sign_payload,
     signature_tag,
     verify_image,
     write_consumer_config,
 )
+from trustkit.remote import Credentials
 
 pytestmark = pytest.mark.interop
 
@@ -266,3 +272,26 @@ def test_example_migrates_and_resumes(registry: DockerRegistry, docker_cli: Dock
     assert (tmp_path / "cosign.pub").read_bytes() == (tmp_path / "c" / "trustkit-migrated.pub").read_bytes()
     with Registry(registry.url, ca=registry.ca_path) as reg:
         verify_image(reg, f"{registry.host_port}/{path}:v1", load_verification_key(key))
+
+
+def test_signatures_pushed_with_registry_token_auth(token_registry: TokenRegistry) -> None:  # noqa: F811
+    """Pushing goes through trustkit's registry client: the token for ``pull,push`` is fetched on the registry's
+    challenge, with the credentials given."""
+    server = token_registry.server
+    path = f"trustkit/mig-token-{uuid.uuid4().hex[:8]}"
+    with token_registry.push_client(path) as client:
+        image = push_image(client, path, "v1", kind="oci")
+    key = generate_private_key()
+    pulled = f"{server.host_port}/{path}:v1"
+    payload = make_payload(pulled, image.digest)
+    layer = SignatureLayer.create(payload, base64.b64encode(sign_payload(key, payload)).decode())
+    before = len(token_registry.issuer.requests)
+    with Registry(server.url, ca=server.ca_path, auth=Credentials("alice", "secret")) as reg:
+        assert append_signatures(reg, path, image.digest, [layer]) is True
+        verify_image(reg, pulled, load_verification_key(key))
+    scopes = {scope for request in token_registry.issuer.requests[before:] for scope in request.scopes}
+    assert f"repository:{path}:push,pull" in scopes
+    other = make_payload(pulled, image.digest, timestamp=1)
+    new_layer = SignatureLayer.create(other, base64.b64encode(sign_payload(key, other)).decode())
+    with Registry(server.url, ca=server.ca_path) as anonymous, pytest.raises(UnauthorizedError, match="docker login"):
+        append_signatures(anonymous, path, image.digest, [new_layer])

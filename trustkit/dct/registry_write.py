@@ -44,8 +44,9 @@ __all__ = [
     "sha256_digest",
 ]
 
-MAX_BLOB_SIZE = 1 << 20
-"""The largest blob :func:`get_blob` reads by default (1 MiB: signature payloads are a few hundred bytes)."""
+MAX_BLOB_SIZE = 4 << 20
+"""The largest blob :func:`get_blob` reads by default (4 MiB, containers/image's cap on a signature; payloads are a
+few hundred bytes)."""
 _MAX_TAG_PAGES = 10_000
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}\Z")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')

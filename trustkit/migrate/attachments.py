@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from trustkit.dct.registry import OCI_MANIFEST, Registry
-from trustkit.dct.registry_write import get_blob, get_manifest, push_blob, put_manifest, sha256_digest
+from trustkit.dct.registry_write import MAX_BLOB_SIZE, get_blob, get_manifest, push_blob, put_manifest, sha256_digest
 from trustkit.errors import NotFoundError, RemoteError, VerificationError
 from trustkit.migrate.simplesigning import (
     SIGNATURE_ANNOTATION,
@@ -153,6 +153,10 @@ def _layer_blob(registry: Registry, repository: str, descriptor: Mapping[str, An
     digest, size = descriptor.get("digest"), descriptor.get("size")
     if not isinstance(digest, str) or isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise RemoteError(f"sigstore attachment {repository}:{tag} has a layer without a valid digest and size")
+    if size > MAX_BLOB_SIZE:
+        raise RemoteError(
+            f"sigstore attachment {repository}:{tag} has a {size}-byte layer, over the {MAX_BLOB_SIZE} allowed"
+        )
     try:
         blob = get_blob(registry, repository, digest, max_size=max(size, 1))
     except ValueError:
