@@ -146,6 +146,7 @@ def _payload(**changes: object) -> bytes:
         (PAYLOAD.replace(b'"type":"cosign container image signature"', b'"type":"other"'), "Unrecognized signature"),
         (PAYLOAD.replace(b'"type":', b'"extra":1,"type":'), 'Unknown key "extra"'),
         (b'"x"', 'JSON object expected, got "x"'),
+        (_payload(optional={"timestamp": float("nan")}), "invalid character 'N' looking for beginning of value"),
     ],
 )
 def test_payload_is_parsed_strictly(data: bytes, message: str) -> None:

@@ -127,6 +127,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+def _not_json(name: str) -> Any:
+    """Python reads ``NaN`` and ``Infinity``; Go's JSON (and so containers/image) does not."""
+    raise VerificationError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
 def _exact_object(value: Any, keys: Sequence[str]) -> dict[str, Any]:
     """containers/image's ``ParanoidUnmarshalJSONObjectExactFields``."""
     if not isinstance(value, dict):
@@ -151,7 +156,7 @@ def parse_payload(data: bytes) -> SimpleSigningPayload:
     message for anything it rejects."""
     try:
         text = data.decode("utf-8")
-        decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+        decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_not_json)
         document, end = decoder.raw_decode(text.lstrip(" \t\r\n"))
     except UnicodeDecodeError:
         raise VerificationError("invalid payload: not UTF-8") from None
