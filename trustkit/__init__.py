@@ -93,6 +93,7 @@ if TYPE_CHECKING:
         VerificationResult,
         default_expiry,
     )
+    from trustkit.migrate import MigrationRecord, plan_migration, run_migration, verify_image
     from trustkit.remote import ChangeRecord, Credentials, LocalRemote, MemoryRemote, NotaryServer, Remote
     from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 
@@ -152,6 +153,10 @@ _LAZY: dict[str, str] = {
     "RolePassphrases": "trustkit.keystore",
     "docker_trust_dir": "trustkit.keystore",
     "notary_trust_dir": "trustkit.keystore",
+    "MigrationRecord": "trustkit.migrate",
+    "plan_migration": "trustkit.migrate",
+    "run_migration": "trustkit.migrate",
+    "verify_image": "trustkit.migrate",
     "DelegatedRole": "trustkit.metadata",
     "Delegations": "trustkit.metadata",
     "Metadata": "trustkit.metadata",
@@ -207,6 +212,7 @@ __all__ = [
     "MetaFile",
     "Metadata",
     "MetadataCache",
+    "MigrationRecord",
     "NotFoundError",
     "NotaryEnvPassphrase",
     "NotaryServer",
@@ -257,7 +263,10 @@ __all__ = [
     "make_root_certificate",
     "make_root_key",
     "notary_trust_dir",
+    "plan_migration",
     "repository_summary",
+    "run_migration",
+    "verify_image",
 ]
 
 

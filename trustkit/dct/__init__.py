@@ -32,6 +32,15 @@ if TYPE_CHECKING:
         Registry,
         registry_url,
     )
+    from trustkit.dct.registry_write import (
+        RegistryManifest,
+        blob_exists,
+        get_blob,
+        get_manifest,
+        list_tags,
+        push_blob,
+        put_manifest,
+    )
     from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, read_signer_key
     from trustkit.dct.tags import Revocation, TagResolver, TagSignature, signable_roles
 
@@ -48,6 +57,7 @@ __all__ = [
     "InspectFailure",
     "ManifestInfo",
     "Registry",
+    "RegistryManifest",
     "RemovedSigner",
     "RepositoryTrust",
     "Revocation",
@@ -57,7 +67,13 @@ __all__ = [
     "TagResolver",
     "TagSignature",
     "TrustInspection",
+    "blob_exists",
+    "get_blob",
+    "get_manifest",
     "inspect_trusted",
+    "list_tags",
+    "push_blob",
+    "put_manifest",
     "read_signer_key",
     "registry_url",
     "render_json",
@@ -90,6 +106,15 @@ __getattr__, __dir__ = lazy_exports(
             "ManifestInfo",
             "Registry",
             "registry_url",
+        ),
+        "trustkit.dct.registry_write": (
+            "RegistryManifest",
+            "blob_exists",
+            "get_blob",
+            "get_manifest",
+            "list_tags",
+            "push_blob",
+            "put_manifest",
         ),
         "trustkit.dct.signers": (
             "AddedSigner",

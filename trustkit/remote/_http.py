@@ -240,8 +240,11 @@ class HTTPService:
         files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None,
         idempotent: bool = True,
         accept: tuple[int, ...] = (),
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise."""
+        """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise.
+        ``content`` is a raw request body, ``headers`` extra request headers (a ``Content-Type``)."""
         attempts = 1 + (self._retries if idempotent else 0)
         truncate = not idempotent  # a write's success must not fail over a chatty body
         for attempt in range(attempts):
@@ -257,6 +260,8 @@ class HTTPService:
                     params=params,
                     files=files,
                     truncate=truncate,
+                    content=content,
+                    headers=headers,
                 )
             except ServerUnavailableError as exc:
                 if last:
@@ -289,11 +294,22 @@ class HTTPService:
         params: Mapping[str, str] | None,
         files: Sequence[tuple[str, tuple[str, bytes, str]]] | None,
         truncate: bool,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """One request, answered once more with credentials when the server challenges it."""
         header = self._auth.authorization(scope) if scope is not None else None
         reply = self._send(
-            method, path, header, what=what, max_size=max_size, params=params, files=files, truncate=truncate
+            method,
+            path,
+            header,
+            what=what,
+            max_size=max_size,
+            params=params,
+            files=files,
+            truncate=truncate,
+            content=content,
+            headers=headers,
         )
         if reply.status != 401 or scope is None:
             return reply
@@ -302,7 +318,16 @@ class HTTPService:
         if answer is None or answer == header:
             return reply
         return self._send(
-            method, path, answer, what=what, max_size=max_size, params=params, files=files, truncate=truncate
+            method,
+            path,
+            answer,
+            what=what,
+            max_size=max_size,
+            params=params,
+            files=files,
+            truncate=truncate,
+            content=content,
+            headers=headers,
         )
 
     def _send(
@@ -316,10 +341,12 @@ class HTTPService:
         params: Mapping[str, str] | None,
         files: Sequence[tuple[str, tuple[str, bytes, str]]] | None,
         truncate: bool,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        headers = {"Authorization": authorization} if authorization else {}
+        sent = {**(headers or {}), **({"Authorization": authorization} if authorization else {})}
         request = self._client.build_request(
-            method, self._url + path, params=params, files=list(files) if files else None, headers=headers
+            method, self._url + path, params=params, files=list(files) if files else None, headers=sent, content=content
         )
         with self._response(request, what) as response:
             ok = 200 <= response.status_code < 300
