@@ -266,5 +266,5 @@ def _signed_from_dict(obj: Mapping[str, Any], role: str | None) -> Signed:
     if signed_type is None:
         raise MalformedMetadataError(f"{role or 'metadata'}: unknown _type {type_name!r}")
     if signed_type is Targets:
-        return Targets.from_dict(obj, role=role or TARGETS)
+        return Targets.from_dict(obj, role=role)
     return signed_type.from_dict(obj)  # type: ignore[attr-defined,no-any-return]

@@ -965,15 +965,21 @@ class Targets(Signed):
     delegations: Delegations = attrs.field(factory=Delegations)
 
     @classmethod
-    def from_dict(cls, obj: Mapping[str, Any], *, role: str = TARGETS) -> Targets:
-        """Read a ``signed`` object of ``_type`` Targets; delegations must be direct children of ``role``."""
-        common = cls._common(obj, cls.type, role)
-        targets = _target_files(_get(obj, "targets", dict, role), role)
+    def from_dict(cls, obj: Mapping[str, Any], *, role: str | None = TARGETS) -> Targets:
+        """Read a ``signed`` object of ``_type`` Targets; delegations must be direct children of ``role``.
+
+        ``role=None`` reads a targets file whose role is not known (``Metadata.from_bytes`` without ``role``):
+        the direct-child check then waits until the role is known -- a delegated role that delegates further
+        (``targets/a`` naming ``targets/a/b``) is valid, so it cannot be checked against ``targets``.
+        """
+        where = role or "targets metadata"
+        common = cls._common(obj, cls.type, where)
+        targets = _target_files(_get(obj, "targets", dict, where), role or TARGETS)
         raw_delegations = obj.get("delegations")
         delegations = (
-            Delegations.absent() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=role)
+            Delegations.absent() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=where)
         )
-        for entry in delegations.roles:
+        for entry in delegations.roles if role is not None else ():
             if parent_role(entry.name) != role:
                 raise MalformedMetadataError(f"{role} type metadata invalid: delegation role {entry.name} invalid")
         return cls(targets=targets, delegations=delegations, **common)
