@@ -32,7 +32,7 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata
+from trustkit.metadata import Metadata, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
@@ -341,6 +341,7 @@ class Reader:
         if cached_root is None:
             return None
         trusted = TrustedMetadataSet(cached_root, gun=self.gun, first_contact=False, clock=self._clock)
+        previous = trusted.root.signed
         if isinstance(error, RootMismatchError):
             newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
         else:
@@ -357,8 +358,23 @@ class Reader:
             for version in range(current + 1, newest_version):
                 trusted.update_root(self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version), intermediate=True)
             trusted.update_root(newest)
+        self._forget_rotated(previous, trusted.root.signed)
         self._store(ROOT, newest)
         return newest
+
+    def _forget_rotated(self, old: Root, new: Root) -> None:
+        """When a new root rotates the timestamp or snapshot keys, forget the cached timestamp and snapshot (TUF
+        5.3.11): their versions no longer bind anything, and a version once fast-forwarded by a compromised
+        timestamp or snapshot key would otherwise refuse every honest file for ever."""
+        if all(set(old.roles[role].keyids) == set(new.roles[role].keyids) for role in (TIMESTAMP, SNAPSHOT)):
+            return
+        logger.warning(
+            "the new root of %s rotates the timestamp or snapshot keys: forgetting their cached versions", self.gun
+        )
+        for role in (TIMESTAMP, SNAPSHOT):
+            if self.cache is not None:
+                self.cache.remove(role)
+            self._read[role] = None
 
     # --- I/O -----------------------------------------------------------------------------------------------
 
