@@ -45,3 +45,74 @@ def test_a_fast_forwarded_timestamp_is_forgotten_when_the_new_root_rotates_its_k
     trusted = reader(remote, tmp_path).refresh()
     assert (trusted.root.signed.version, trusted.timestamp.signed.version) == (2, 2)  # type: ignore[union-attr]
     assert reader(remote, tmp_path).refresh().timestamp.signed.version == 2  # type: ignore[union-attr]
+
+
+def _without_in_snapshot(sim: RepoSim, files: dict[str, bytes], role: str) -> dict[str, bytes]:
+    """The repository with ``role`` left out of a re-signed snapshot (the snapshot key is the server's)."""
+    meta = {
+        name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in (role, "snapshot", "timestamp")
+    }
+    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
+    out = {name: data for name, data in files.items() if name != role}
+    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
+    timestamp = tk.Timestamp(
+        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile.from_data(out["snapshot"])}
+    )
+    out["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
+    return out
+
+
+def _two_delegations() -> RepoSim:
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), ["latest", "r/"])
+    sim.delegations["targets/releases"].targets["latest"] = tk.TargetFile.from_digest("11" * 32, 1)
+    sim.delegations["targets/other"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/other"].targets["latest"] = tk.TargetFile.from_digest("22" * 32, 2)
+    sim.delegations["targets/other"].targets["v9"] = tk.TargetFile.from_digest("99" * 32, 9)
+    return sim
+
+
+def test_a_delegation_the_snapshot_omits_stops_the_lookup(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sim = _two_delegations()
+    remote = FakeRemote()
+    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))
+    client = reader(remote, tmp_path)
+    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*snapshot does not list it"):
+        client.get_target("latest")
+    assert client.get_target("v9").role == "targets/other"  # outside the missing role's paths
+    assert client.get_target("v1").role == "targets"
+    assert [(m.name, m.role) for m in client.list_targets()] == [("v1", "targets"), ("v9", "targets/other")]
+    assert client.trusted.blocked == {"targets/releases": "targets delegates to it but the snapshot does not list it"}
+    assert "names it could hold are not looked up further" in caplog.text
+
+
+def test_a_skipped_delegation_is_skipped_offline_too(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.expires["targets/releases"] = NOW - timedelta(days=1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    online = reader(remote, tmp_path)
+    assert online.get_target("latest").role == "targets/other"  # notary's rule online: skipped, with a warning
+    offline = reader(None, tmp_path, offline=True)
+    assert offline.get_target("v9").role == "targets/other"
+    assert offline.get_target("v1").role == "targets"
+    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*not cached"):
+        offline.get_target("latest")
+    assert list(offline.trusted.blocked) == ["targets/releases"]
+
+
+def test_a_skipped_delegation_is_skipped_when_the_server_is_down(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.expires["targets/releases"] = NOW - timedelta(days=1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    reader(remote, tmp_path).refresh()
+
+    class Down:
+        def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
+            raise tk.ServerUnavailableError("connection refused")
+
+    client = reader(Down(), tmp_path)  # type: ignore[arg-type]
+    assert client.get_target("v9").role == "targets/other"
+    assert "server cannot give it now" in client.trusted.blocked["targets/releases"]

@@ -99,6 +99,7 @@ class Reader:
         self._memo: VerificationMemo | None = None
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
+        self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
@@ -180,6 +181,7 @@ class Reader:
 
     def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
         self._from_forms = set()
+        self._cached_timestamp = False
         trusted = self._bootstrap(root_data)
         self._load_timestamp(trusted)
         self._load_snapshot(trusted)
@@ -246,6 +248,7 @@ class Reader:
         if cached is None:
             raise RepositoryNotFoundError(f"no cached timestamp for {self.gun}, and offline")
         trusted.update_timestamp(cached)
+        self._cached_timestamp = True
 
     def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
         timestamp = trusted[TIMESTAMP]
@@ -265,20 +268,33 @@ class Reader:
         self._load_by_meta(trusted, role, entry.hashes["sha256"].hex(), entry.length, update)
 
     def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
-        """Fetch delegations depth-first (pre-order), only those the snapshot lists; an expired or under-signed
-        delegation is skipped with its subtree, as notary does, anything else is fatal."""
+        """Fetch delegations depth-first (pre-order). An expired or under-signed delegation is skipped with its
+        subtree, as notary does. One the snapshot does not list, or one needed from the cache alone (offline, or
+        the server down) that is not cached, is blocked: lookups of names it could hold stop there (TUF: no
+        fall-through to a lower-priority role). Anything else is fatal."""
         listed = trusted[SNAPSHOT].signed.meta
+
+        def block(name: str, reason: str) -> None:
+            logger.warning("%s of %s: %s; names it could hold are not looked up further", name, self.gun, reason)
+            trusted.block_delegation(name, reason)
 
         def visit(parent: str) -> None:
             for delegation in trusted[parent].signed.delegations.roles:
-                if delegation.name not in listed:
+                name = delegation.name
+                if name not in listed:
+                    block(name, f"{parent} delegates to it but the snapshot does not list it")
                     continue
                 try:
-                    self._load_role(trusted, delegation.name)
+                    self._load_role(trusted, name)
                 except (ExpiredMetadataError, ThresholdError) as exc:
-                    logger.warning("skipping %s and its delegations: %s", delegation.name, exc)
+                    logger.warning("skipping %s and its delegations: %s", name, exc)
                     continue
-                visit(delegation.name)
+                except RemoteError as exc:  # offline or the server down: the last online read skipped or missed it
+                    if not (self.offline or self._cached_timestamp):
+                        raise
+                    block(name, f"not cached, and the server cannot give it now ({exc})")
+                    continue
+                visit(name)
 
         visit(TARGETS)
 
