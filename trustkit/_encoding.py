@@ -82,6 +82,11 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
     exactly and the role models can reject ``5.0`` where Go's ``int`` fields do. The value is plain when it holds
     no float and no integer of 16 digits or more: then :func:`canonical` may take its fast path.
     """
+    if isinstance(data, bytes | bytearray) and (
+        data[:3] == _UTF8_BOM or b"\x00" in data[:4] or data[:2] in _UTF16_BOMS
+    ):
+        # json.loads guesses UTF-16/32 and skips a BOM; Go's decoder reads UTF-8 only and refuses both
+        raise MalformedMetadataError(f"{what} is not valid JSON: not UTF-8 (a byte order mark, or UTF-16/32)")
     hooks, unusual = _decoder(data)
     try:
         value = json.loads(data, **hooks)
@@ -97,6 +102,8 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _fix_tree(value: Any) -> Any:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.unit.repo_sim import NOW, Delegation, RepoSim
+from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
 from tests.unit.test_reader import FakeRemote, reader
+from trustkit._encoding import GoTime
+from trustkit.client import MetadataCache
 
 
 def test_a_delegated_role_that_delegates_further_parses_without_its_role() -> None:
@@ -116,3 +118,70 @@ def test_a_skipped_delegation_is_skipped_when_the_server_is_down(tmp_path: Path)
     client = reader(Down(), tmp_path)  # type: ignore[arg-type]
     assert client.get_target("v9").role == "targets/other"
     assert "server cannot give it now" in client.trusted.blocked["targets/releases"]
+
+
+def _resign_snapshot(sim: RepoSim, files: dict[str, bytes], meta: dict[str, tk.MetaFile]) -> dict[str, bytes]:
+    """``files`` with a snapshot listing exactly ``meta``, and a timestamp for it, re-signed."""
+    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
+    out = {name: data for name, data in files.items() if name in meta}
+    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
+    return _resign_timestamp(sim, out, tk.MetaFile.from_data(out["snapshot"]))
+
+
+def _resign_timestamp(sim: RepoSim, files: dict[str, bytes], entry: tk.MetaFile) -> dict[str, bytes]:
+    timestamp = tk.Timestamp(version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": entry})
+    return {**files, "timestamp": tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()}
+
+
+@pytest.mark.parametrize("algorithms", [("sha512",), ()])
+def test_a_snapshot_entry_without_sha256_is_read_as_notary_reads_it(
+    algorithms: tuple[str, ...], tmp_path: Path
+) -> None:
+    sim = _two_delegations()
+    files = sim.publish()
+    meta = {name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in ("snapshot", "timestamp")}
+    meta["targets/releases"] = tk.MetaFile.from_data(files["targets/releases"], algorithms=algorithms)
+    remote = FakeRemote()
+    remote.serve(_resign_snapshot(sim, files, meta))
+    client = reader(remote, tmp_path)
+    if algorithms:  # fetched by name, as notary does, and checked against the sha512 listed
+        assert client.get_target("latest").role == "targets/releases"
+        assert ("targets/releases", None, None) in remote.requests
+    else:
+        with pytest.raises(tk.MalformedMetadataError, match="targets/releases is listed without a sha256 or sha512"):
+            client.refresh()
+
+
+def test_a_snapshot_listed_with_length_zero_is_a_hash_mismatch(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    files = sim.publish()
+    entry = tk.MetaFile.from_data(files["snapshot"])
+    remote = FakeRemote()
+    remote.serve(_resign_timestamp(sim, files, tk.MetaFile(0, entry.hashes)))
+    with pytest.raises(tk.HashMismatchError, match="snapshot is listed with length 0"):
+        reader(remote, tmp_path).refresh()
+
+
+def test_a_validly_signed_timestamp_in_utf16_is_refused(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    files = sim.publish()
+    remote = FakeRemote()
+    remote.serve(files)
+    reader(remote, tmp_path).refresh()
+    for encoding in ("utf-16", "utf-8-sig", "utf-32-le"):
+        remote.files["timestamp"] = files["timestamp"].decode().encode(encoding)
+        with pytest.raises(tk.MalformedMetadataError, match="not UTF-8"):
+            reader(remote, tmp_path).refresh()
+        assert MetadataCache(tmp_path, GUN).load("timestamp") == files["timestamp"]
+
+
+@pytest.mark.parametrize("expires", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_summaries_and_health_reports_show_expiries_at_the_ends_of_the_date_range(expires: str, tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.expires["targets/releases"] = GoTime.parse(expires)  # type: ignore[assignment]
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    client = reader(remote, tmp_path)
+    client.refresh()
+    text = str(tk.health_report(client, now=NOW)) + str(tk.repository_summary(client, now=NOW))
+    assert expires[:10] in text

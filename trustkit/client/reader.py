@@ -32,7 +32,7 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata, Root
+from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
@@ -251,9 +251,7 @@ class Reader:
         self._cached_timestamp = True
 
     def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
-        timestamp = trusted[TIMESTAMP]
-        meta = timestamp.signed.snapshot_meta
-        self._load_by_meta(trusted, SNAPSHOT, meta.hashes["sha256"].hex(), meta.length, trusted.update_snapshot)
+        self._load_by_meta(trusted, SNAPSHOT, trusted[TIMESTAMP].signed.snapshot_meta, trusted.update_snapshot)
 
     def _load_role(self, trusted: TrustedMetadataSet, role: str) -> None:
         entry = trusted[SNAPSHOT].signed.meta.get(role)
@@ -265,7 +263,7 @@ class Reader:
                 return trusted.update_targets(data)
             return trusted.update_delegation(role, data)
 
-        self._load_by_meta(trusted, role, entry.hashes["sha256"].hex(), entry.length, update)
+        self._load_by_meta(trusted, role, entry, update)
 
     def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
         """Fetch delegations depth-first (pre-order). An expired or under-signed delegation is skipped with its
@@ -299,8 +297,16 @@ class Reader:
         visit(TARGETS)
 
     def _load_by_meta(
-        self, trusted: TrustedMetadataSet, role: str, sha256: str, length: int, update: Callable[[bytes], object]
+        self, trusted: TrustedMetadataSet, role: str, meta: MetaFile, update: Callable[[bytes], object]
     ) -> None:
+        """Load ``role`` as its parent's entry ``meta`` describes it: from the cache when it matches, else fetched
+        by sha256 (by name when the entry has only sha512, as notary does) and capped at the listed length."""
+        length = meta.length
+        if length < 1:
+            raise HashMismatchError(f"{role} is listed with length {length}: no metadata file is empty")
+        if not any(algorithm in meta.hashes for algorithm in ("sha256", "sha512")):
+            raise MalformedMetadataError(f"{role} is listed without a sha256 or sha512 hash: it cannot be checked")
+        sha256 = meta.hashes.get("sha256")
         cached = self._cached(role, max_size=length)
         if cached is not None:
             # the update checks the length and hashes the parent lists first: a stale cached file is refused
@@ -316,7 +322,7 @@ class Reader:
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        data = self._fetch(role, max_size=length, checksum=sha256)
+        data = self._fetch(role, max_size=length, checksum=None if sha256 is None else sha256.hex())
         self._apply(role, data, update)
         self._store(role, data)
         self._keep_parsed(trusted, role)
