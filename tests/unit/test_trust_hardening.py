@@ -185,3 +185,26 @@ def test_summaries_and_health_reports_show_expiries_at_the_ends_of_the_date_rang
     client.refresh()
     text = str(tk.health_report(client, now=NOW)) + str(tk.repository_summary(client, now=NOW))
     assert expires[:10] in text
+
+
+@pytest.mark.parametrize("shared_key", [True, False])
+def test_mix_and_match_across_repositories_needs_a_shared_signer_key(shared_key: bool, tmp_path: Path) -> None:
+    """The documented format limit: a role is not bound to its GUN, so only per-repository signer keys stop a
+    snapshot-key holder from serving repository B's role as repository A's."""
+    a = _two_delegations()
+    b = RepoSim("localhost:5000/sim/other", now=NOW)
+    signer = a.delegations["targets/releases"].key if shared_key else tk.generate_private_key()
+    b.delegations["targets/releases"] = Delegation(signer, ["latest", "r/"])
+    b.delegations["targets/releases"].targets["latest"] = tk.TargetFile.from_digest("bb" * 32, 66)
+    files_a = a.publish()
+    files_a["targets/releases"] = b.publish()["targets/releases"]
+    meta = {
+        name: tk.MetaFile.from_data(data) for name, data in files_a.items() if name not in ("snapshot", "timestamp")
+    }
+    remote = FakeRemote()
+    remote.serve(_resign_snapshot(a, files_a, meta))
+    match = reader(remote, tmp_path).get_target("latest")
+    if shared_key:
+        assert (match.role, match.target.length) == ("targets/releases", 66)  # the limit docs/trust-model.md states
+    else:
+        assert (match.role, match.target.length) == ("targets/other", 2)  # B's file does not verify: skipped
