@@ -13,6 +13,7 @@ from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
 from tests.unit.test_reader import FakeRemote, reader
 from trustkit._encoding import GoTime
 from trustkit.client import MetadataCache
+from trustkit.trust import TrustedMetadataSet
 
 
 def test_a_delegated_role_that_delegates_further_parses_without_its_role() -> None:
@@ -208,3 +209,43 @@ def test_mix_and_match_across_repositories_needs_a_shared_signer_key(shared_key:
         assert (match.role, match.target.length) == ("targets/releases", 66)  # the limit docs/trust-model.md states
     else:
         assert (match.role, match.target.length) == ("targets/other", 2)  # B's file does not verify: skipped
+
+
+def _count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = tk.PublicKey._verify
+
+    def counting(self: tk.PublicKey, method: str, signature: bytes, message: bytes, digest: bytes | None) -> bool:
+        calls.append(self.key_id)
+        return real(self, method, signature, message, digest)
+
+    monkeypatch.setattr(tk.PublicKey, "_verify", counting)
+    return calls
+
+
+def test_a_signature_flood_costs_one_check_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = RepoSim(now=NOW)
+    root = tk.Metadata.from_bytes(sim.publish()["root"], role="root")
+    (good,) = root.signatures
+    bogus = [tk.Signature(good.keyid, "ecdsa", bytes([i % 256]) * 64) for i in range(500)]
+    flooded = tk.Metadata(root.signed, (*bogus, good)).to_bytes()
+    calls = _count_verifications(monkeypatch)
+    with pytest.raises(tk.UntrustedRootError, match="signed by 0 of 1"):  # the key ID failed once: not tried again
+        TrustedMetadataSet(flooded, gun=sim.gun, first_contact=True, clock=lambda: NOW)
+    assert len(calls) == 1
+    # signatures beyond the threshold are not checked: the timestamp role of two keys, threshold 1, both signed
+    second = tk.generate_private_key()
+    signed = root.signed.with_role_keys("timestamp", [sim.keys["timestamp"].public_key, second.public_key])
+    stamp = tk.Metadata(tk.Timestamp(version=1, expires=NOW, meta={"snapshot": tk.MetaFile.from_data(b"x")}))
+    stamp = stamp.sign(sim.keys["timestamp"].signer()).sign(second.signer())
+    calls.clear()
+    assert len(signed.verify_delegate("timestamp", stamp).signed) == 1
+    assert len(calls) == 1
+
+
+def test_a_file_with_more_signatures_than_any_signer_makes_is_malformed() -> None:
+    sim = RepoSim(now=NOW)
+    root = tk.Metadata.from_bytes(sim.publish()["root"], role="root")
+    flooded = tk.Metadata(root.signed, [tk.Signature(f"{i:064x}", "ecdsa", b"\0" * 64) for i in range(1025)])
+    with pytest.raises(tk.MalformedMetadataError, match="1025 signatures, more than the 1024"):
+        tk.Metadata.from_bytes(flooded.to_bytes())

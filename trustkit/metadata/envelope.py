@@ -42,6 +42,10 @@ _TYPES: dict[str, type[Signed]] = {
 }
 _ROLE_TYPES = {ROOT: "Root", TARGETS: "Targets", SNAPSHOT: "Snapshot", TIMESTAMP: "Timestamp"}
 
+MAX_SIGNATURES = 1024
+"""The most signatures a metadata file may carry (notary sets no limit, and writes one per signing key): a flood
+of signatures is refused before any is decoded or checked."""
+
 
 @attrs.frozen(unsafe_hash=False)
 class Signature:
@@ -148,6 +152,10 @@ class Metadata(Generic[T]):
             raw_signatures = []
         if not isinstance(raw_signatures, list):
             raise MalformedMetadataError(f"{where}: 'signatures' must be a list")
+        if len(raw_signatures) > MAX_SIGNATURES:
+            raise MalformedMetadataError(
+                f"{where}: {len(raw_signatures)} signatures, more than the {MAX_SIGNATURES} a file may carry"
+            )
         signatures = tuple(Signature.from_dict(s, where=f"{where} signature") for s in raw_signatures)
         signed = _signed_from_dict(signed_obj, role)
         return Metadata(signed, signatures)

@@ -793,22 +793,34 @@ def check_signatures(
     threshold: int,
     keys: Mapping[str, PublicKey],
     metadata: Metadata[Any],
+    *,
+    enough: bool = False,
 ) -> VerificationResult:
-    """Count distinct valid signatures by the role's keys, as notary's ``VerifySignatures`` does."""
+    """Count distinct valid signatures by the role's keys, as notary's ``VerifySignatures`` does.
+
+    The work is bounded by the role's keys, never by the signatures a file carries: each key ID's first
+    signature is the only one checked (a later signature by a key ID whose signature failed is not tried -- notary
+    tries it, but never writes two signatures by one key), and signatures by key IDs the role does not list cost
+    nothing. With ``enough``, checking stops once ``threshold`` signatures are valid (what a yes/no check needs).
+    """
     allowed = set(keyids)
     valid: set[str] = set()
+    tried: set[str] = set()
     message = metadata.signed_bytes
     # several signatures over one (10 MB) file: hashed once for all of them
     digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None
     for signature in metadata.signatures:
         keyid = signature.keyid
-        if keyid not in allowed or keyid in valid or keyid not in keys:
+        if keyid not in allowed or keyid in tried or keyid not in keys:
             continue
+        tried.add(keyid)
         key = keys[keyid]
         if key.key_id != keyid:
             raise KeyIdMismatchError(f"{role}: key ID {keyid} is not valid for key content (it is {key.key_id})")
         if key._verify(signature.method, signature.sig, message, digest):
             valid.add(keyid)
+            if enough and len(valid) >= threshold:
+                break
     return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
 
 
@@ -933,8 +945,11 @@ class Root(Signed):
         return check_signatures(role, entry.keyids, entry.threshold, self.keys, metadata)
 
     def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
-        """Check that ``metadata`` meets base role ``role``'s threshold; raise :class:`ThresholdError` if not."""
-        return _raise_unless_verified(self.get_verification_result(role, metadata), metadata)
+        """Check that ``metadata`` meets base role ``role``'s threshold; raise :class:`ThresholdError` if not
+        (checking stops at the threshold: ``signed`` then lists the keys that met it)."""
+        entry = self._role(role)
+        result = check_signatures(role, entry.keyids, entry.threshold, self.keys, metadata, enough=True)
+        return _raise_unless_verified(result, metadata)
 
     def with_role_keys(self, role: str, keys: Iterable[PublicKey], *, threshold: int | None = None) -> Root:
         """A copy whose ``role`` uses exactly ``keys`` (notary's ``ReplaceBaseKeys``).
@@ -1001,8 +1016,11 @@ class Targets(Signed):
         return check_signatures(role, entry.keyids, entry.threshold, self.delegations.keys, metadata)
 
     def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
-        """Check ``metadata`` meets delegation ``role``'s threshold; raise :class:`ThresholdError` if not."""
-        return _raise_unless_verified(self.get_verification_result(role, metadata), metadata)
+        """Check ``metadata`` meets delegation ``role``'s threshold; raise :class:`ThresholdError` if not
+        (checking stops at the threshold: ``signed`` then lists the keys that met it)."""
+        entry = self.delegations.get(role)
+        result = check_signatures(role, entry.keyids, entry.threshold, self.delegations.keys, metadata, enough=True)
+        return _raise_unless_verified(result, metadata)
 
     def sha256_hex_and_lengths(self, names: list[str]) -> tuple[list[str | None], list[int]]:
         """The sha256 hex (None without one) and length of each of ``names`` (every name must be a target):
