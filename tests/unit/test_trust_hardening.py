@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import trustkit as tk
 from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
@@ -249,3 +252,60 @@ def test_a_file_with_more_signatures_than_any_signer_makes_is_malformed() -> Non
     flooded = tk.Metadata(root.signed, [tk.Signature(f"{i:064x}", "ecdsa", b"\0" * 64) for i in range(1025)])
     with pytest.raises(tk.MalformedMetadataError, match="1025 signatures, more than the 1024"):
         tk.Metadata.from_bytes(flooded.to_bytes())
+
+
+def _spki(key: tk.PublicKey) -> bytes:
+    return key.crypto_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_one_key_in_two_certificates_does_not_meet_a_root_threshold_of_two() -> None:
+    sim = RepoSim(now=NOW)
+    key = sim.root_keys[0]
+    sim.add_root_cert(key)  # a second certificate of the same key
+    sim.root_version = 1
+    root = sim.root_metadata()
+    certs = sim.root_certs
+    signed = root.signed
+    signed = attrs.evolve(signed, roles={**signed.roles, "root": tk.Role([c.key_id for c in certs], 2)})
+    both = tk.Metadata(signed).sign(key.signer(), key=certs[0]).sign(key.signer(), key=certs[1])
+    assert len(both.signatures) == 2
+    with pytest.raises(tk.UntrustedRootError, match="signed by 1 of 2"):
+        TrustedMetadataSet(both.to_bytes(), gun=sim.gun, first_contact=True, clock=lambda: NOW)
+
+
+def test_one_key_under_several_key_ids_counts_once_toward_a_threshold() -> None:
+    signer = tk.generate_private_key()
+    bare = signer.public_key
+    cert = tk.make_root_key(signer, "any/gun", now=NOW - timedelta(days=1))
+    role = tk.DelegatedRole([bare.key_id, cert.key_id], 2, name="targets/releases", paths=[""])
+    parent = tk.Targets(version=1, expires=NOW).with_delegation(role, [bare, cert])
+    child = tk.Metadata(tk.Targets(version=1, expires=NOW)).sign(signer.signer()).sign(signer.signer(), key=cert)
+    assert {s.keyid for s in child.signatures} == {bare.key_id, cert.key_id}
+    result = parent.get_verification_result("targets/releases", child)
+    assert len(result.signed) == 1
+    with pytest.raises(tk.ThresholdError, match=r"\(1/2\)"):
+        parent.verify_delegate("targets/releases", child)
+
+
+def test_keys_notary_cannot_read_never_verify() -> None:
+    signer = tk.generate_private_key()
+    point = signer.public_key.crypto_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
+    compressed = tk.PublicKey("ecdsa", bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + point)
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pkcs1 = tk.PublicKey(
+        "rsa", rsa_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    )
+    for key in (compressed, pkcs1):
+        with pytest.raises(tk.KeyFormatError, match="not a PKIX public key with an uncompressed point"):
+            key.crypto_key  # noqa: B018
+    message = b"signed bytes"
+    ecdsa_sig = tk.Metadata(tk.Targets(version=1, expires=NOW)).sign(signer.signer()).signatures[0]
+    assert signer.public_key.verify(
+        "ecdsa", ecdsa_sig.sig, tk.Metadata(tk.Targets(version=1, expires=NOW)).signed_bytes
+    )
+    assert not compressed.verify("ecdsa", ecdsa_sig.sig, tk.Metadata(tk.Targets(version=1, expires=NOW)).signed_bytes)
+    pss = rsa_key.sign(message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    assert tk.PublicKey("rsa", _spki(tk.PublicKey.from_crypto(rsa_key.public_key()))).verify("rsapss", pss, message)
+    assert not pkcs1.verify("rsapss", pss, message)

@@ -802,10 +802,14 @@ def check_signatures(
     signature is the only one checked (a later signature by a key ID whose signature failed is not tried -- notary
     tries it, but never writes two signatures by one key), and signatures by key IDs the role does not list cost
     nothing. With ``enough``, checking stops once ``threshold`` signatures are valid (what a yes/no check needs).
+
+    Distinct *keys* count, not key IDs: one public key listed under several IDs (bare and in a certificate, in
+    two certificates, an EC point compressed and not) counts once (notary counts each ID).
     """
     allowed = set(keyids)
     valid: set[str] = set()
     tried: set[str] = set()
+    counted: set[bytes] = set()  # the key material of the valid signatures
     message = metadata.signed_bytes
     # several signatures over one (10 MB) file: hashed once for all of them
     digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None
@@ -817,8 +821,15 @@ def check_signatures(
         key = keys[keyid]
         if key.key_id != keyid:
             raise KeyIdMismatchError(f"{role}: key ID {keyid} is not valid for key content (it is {key.key_id})")
+        try:
+            material = key._material
+        except KeyFormatError:  # a key notary cannot read never verifies
+            continue
+        if material in counted:  # the same key under another ID: counted already
+            continue
         if key._verify(signature.method, signature.sig, message, digest):
             valid.add(keyid)
+            counted.add(material)
             if enough and len(valid) >= threshold:
                 break
     return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
