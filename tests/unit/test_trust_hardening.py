@@ -3,6 +3,7 @@ through, reproduced with the repository simulator."""
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
@@ -309,3 +310,51 @@ def test_keys_notary_cannot_read_never_verify() -> None:
     pss = rsa_key.sign(message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
     assert tk.PublicKey("rsa", _spki(tk.PublicKey.from_crypto(rsa_key.public_key()))).verify("rsapss", pss, message)
     assert not pkcs1.verify("rsapss", pss, message)
+
+
+@pytest.mark.parametrize("unit", [b"{},", b"[],", b'{"a":[]},'])
+def test_a_file_packed_with_empty_objects_is_refused_before_it_is_parsed(unit: bytes) -> None:
+    head = b'{"signed":{"_type":"Root","version":1},"signatures":['
+    data = head + unit * (4 * 1024 * 1024 // len(unit)) + b"{}]}"
+    tracemalloc.start()
+    try:
+        with pytest.raises(tk.MalformedMetadataError, match="more than trust data holds"):
+            tk.Metadata.from_bytes(data, role="root")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(data)  # parsed, it cost 50 times its size
+
+
+class SizedRemote(FakeRemote):
+    """Records the cap of each request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[tuple[str, int]] = []
+
+    def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        self.sizes.append((role, max_size))
+        return super().get_role(gun, role, max_size=max_size, checksum=checksum, version=version)
+
+
+def test_a_first_contact_root_is_capped_far_below_notarys_download_limit(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    files = sim.publish()
+    remote = SizedRemote()
+    remote.serve(files)
+    remote.files["root"] = files["root"][:-1] + b" " * (10 * 1024 * 1024) + b"}"
+    with pytest.raises(tk.OversizedResponseError):
+        reader(remote, tmp_path).refresh()
+    assert [max_size for role, max_size in remote.sizes if role == "root"] == [10 * 1024 * 1024]
+
+
+def test_real_sized_trust_data_passes_the_density_check() -> None:
+    sim = RepoSim(now=NOW)
+    sim.targets.update({f"{i}": tk.TargetFile.from_digest(f"{i:064x}", i) for i in range(20_000)})
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    files = sim.publish()
+    assert len(files["targets"]) > 1_000_000
+    assert len(tk.Metadata.from_bytes(files["targets"], role="targets").signed.targets) == 20_000

@@ -42,8 +42,10 @@ __all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
 logger = logging.getLogger(__name__)
 
-MAX_ROOT_SIZE = 100 * 1024 * 1024
-"""notary's ``MaxDownloadSize``, the cap for a root whose size nothing trusted states."""
+MAX_ROOT_SIZE = 10 * 1024 * 1024
+"""The cap for a root whose size nothing trusted states (first contact, rotations): 10 MiB, a tenth of notary's
+``MaxDownloadSize``. A root holds the keys of four roles (a few kB; a thousand certificates would be 1 MB), and
+an unauthenticated 100 MB root is parsed before anything can refuse it."""
 MAX_TIMESTAMP_SIZE = 1024 * 1024
 """notary's ``MaxTimestampSize``."""
 _MAX_ROOT_WALK = 1000

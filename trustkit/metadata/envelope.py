@@ -127,6 +127,7 @@ class Metadata(Generic[T]):
             ):
                 object.__setattr__(metadata, "_verify_span", signed_text)
                 return metadata
+            obj = None  # not kept alive while the file is parsed again
             obj, plain, signed_text, provisional = decode_envelope(data, what=where, accelerate=False)
         metadata = cls._build(obj, role, where)
         signed_obj = obj["signed"]
