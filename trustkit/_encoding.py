@@ -82,6 +82,11 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
     exactly and the role models can reject ``5.0`` where Go's ``int`` fields do. The value is plain when it holds
     no float and no integer of 16 digits or more: then :func:`canonical` may take its fast path.
     """
+    if isinstance(data, bytes | bytearray):
+        if data[:3] == _UTF8_BOM or b"\x00" in data[:4] or data[:2] in _UTF16_BOMS:
+            # json.loads guesses UTF-16/32 and skips a BOM; Go's decoder reads UTF-8 only and refuses both
+            raise MalformedMetadataError(f"{what} is not valid JSON: not UTF-8 (a byte order mark, or UTF-16/32)")
+        check_density(data, what=what)
     hooks, unusual = _decoder(data)
     try:
         value = json.loads(data, **hooks)
@@ -97,6 +102,31 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_DENSITY_FLOOR = 4096
+_MIN_BYTES_PER_CONTAINER = 12
+
+
+def check_density(data: bytes | bytearray, *, what: str = "metadata") -> None:
+    """Refuse JSON packed with more objects and arrays than any trust data holds, before parsing it.
+
+    Parsing costs memory per object or array (60 to 230 bytes each), so a file of empty objects costs 50 times
+    its size: 5 GB for a 100 MB root. Notary files hold at most one per 18 bytes or so (a docker target entry is
+    two in some 75 bytes); beyond 4,096 plus one per 12 bytes (every ``{`` and ``[`` counted, in strings too) a
+    file is refused, which keeps parsing within some 16 times the file's size.
+    """
+    size = len(data)
+    if size < _DENSITY_FLOOR * _MIN_BYTES_PER_CONTAINER:
+        return
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > _DENSITY_FLOOR + size // _MIN_BYTES_PER_CONTAINER:
+        raise MalformedMetadataError(
+            f"{what}: {containers} JSON objects and arrays in {size} bytes, more than trust data holds (refused "
+            "before parsing, which would cost too much memory)"
+        )
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _fix_tree(value: Any) -> Any:
@@ -171,6 +201,7 @@ def decode_envelope(
     prefix or extension of a JSON value is never one.
     """
     if data.startswith(_ENVELOPE_START):
+        check_density(data, what=what)
         if accelerate and USE_ORJSON and _orjson is not None:
             split = data.rfind(_SIGNATURES_MEMBER)
             if split > len(_ENVELOPE_START):

@@ -612,7 +612,11 @@ _Cell = str | tuple[str, ...]
 
 
 def _date(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:  # after year 9999 or before year 1 once in UTC: shown in its own offset
+        return f"{moment.year:04d}-{moment:%m-%d %H:%M} UTC{moment:%z}"
+    return f"{utc.year:04d}-{utc:%m-%d %H:%M} UTC"  # strftime's %Y drops the zeros of years before 1000
 
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))

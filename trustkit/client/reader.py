@@ -32,7 +32,7 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata
+from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
@@ -42,8 +42,10 @@ __all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
 logger = logging.getLogger(__name__)
 
-MAX_ROOT_SIZE = 100 * 1024 * 1024
-"""notary's ``MaxDownloadSize``, the cap for a root whose size nothing trusted states."""
+MAX_ROOT_SIZE = 10 * 1024 * 1024
+"""The cap for a root whose size nothing trusted states (first contact, rotations): 10 MiB, a tenth of notary's
+``MaxDownloadSize``. A root holds the keys of four roles (a few kB; a thousand certificates would be 1 MB), and
+an unauthenticated 100 MB root is parsed before anything can refuse it."""
 MAX_TIMESTAMP_SIZE = 1024 * 1024
 """notary's ``MaxTimestampSize``."""
 _MAX_ROOT_WALK = 1000
@@ -99,6 +101,7 @@ class Reader:
         self._memo: VerificationMemo | None = None
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
+        self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
@@ -180,6 +183,7 @@ class Reader:
 
     def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
         self._from_forms = set()
+        self._cached_timestamp = False
         trusted = self._bootstrap(root_data)
         self._load_timestamp(trusted)
         self._load_snapshot(trusted)
@@ -246,11 +250,10 @@ class Reader:
         if cached is None:
             raise RepositoryNotFoundError(f"no cached timestamp for {self.gun}, and offline")
         trusted.update_timestamp(cached)
+        self._cached_timestamp = True
 
     def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
-        timestamp = trusted[TIMESTAMP]
-        meta = timestamp.signed.snapshot_meta
-        self._load_by_meta(trusted, SNAPSHOT, meta.hashes["sha256"].hex(), meta.length, trusted.update_snapshot)
+        self._load_by_meta(trusted, SNAPSHOT, trusted[TIMESTAMP].signed.snapshot_meta, trusted.update_snapshot)
 
     def _load_role(self, trusted: TrustedMetadataSet, role: str) -> None:
         entry = trusted[SNAPSHOT].signed.meta.get(role)
@@ -262,29 +265,50 @@ class Reader:
                 return trusted.update_targets(data)
             return trusted.update_delegation(role, data)
 
-        self._load_by_meta(trusted, role, entry.hashes["sha256"].hex(), entry.length, update)
+        self._load_by_meta(trusted, role, entry, update)
 
     def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
-        """Fetch delegations depth-first (pre-order), only those the snapshot lists; an expired or under-signed
-        delegation is skipped with its subtree, as notary does, anything else is fatal."""
+        """Fetch delegations depth-first (pre-order). An expired or under-signed delegation is skipped with its
+        subtree, as notary does. One the snapshot does not list, or one needed from the cache alone (offline, or
+        the server down) that is not cached, is blocked: lookups of names it could hold stop there (TUF: no
+        fall-through to a lower-priority role). Anything else is fatal."""
         listed = trusted[SNAPSHOT].signed.meta
+
+        def block(name: str, reason: str) -> None:
+            logger.warning("%s of %s: %s; names it could hold are not looked up further", name, self.gun, reason)
+            trusted.block_delegation(name, reason)
 
         def visit(parent: str) -> None:
             for delegation in trusted[parent].signed.delegations.roles:
-                if delegation.name not in listed:
+                name = delegation.name
+                if name not in listed:
+                    block(name, f"{parent} delegates to it but the snapshot does not list it")
                     continue
                 try:
-                    self._load_role(trusted, delegation.name)
+                    self._load_role(trusted, name)
                 except (ExpiredMetadataError, ThresholdError) as exc:
-                    logger.warning("skipping %s and its delegations: %s", delegation.name, exc)
+                    logger.warning("skipping %s and its delegations: %s", name, exc)
                     continue
-                visit(delegation.name)
+                except RemoteError as exc:  # offline or the server down: the last online read skipped or missed it
+                    if not (self.offline or self._cached_timestamp):
+                        raise
+                    block(name, f"not cached, and the server cannot give it now ({exc})")
+                    continue
+                visit(name)
 
         visit(TARGETS)
 
     def _load_by_meta(
-        self, trusted: TrustedMetadataSet, role: str, sha256: str, length: int, update: Callable[[bytes], object]
+        self, trusted: TrustedMetadataSet, role: str, meta: MetaFile, update: Callable[[bytes], object]
     ) -> None:
+        """Load ``role`` as its parent's entry ``meta`` describes it: from the cache when it matches, else fetched
+        by sha256 (by name when the entry has only sha512, as notary does) and capped at the listed length."""
+        length = meta.length
+        if length < 1:
+            raise HashMismatchError(f"{role} is listed with length {length}: no metadata file is empty")
+        if not any(algorithm in meta.hashes for algorithm in ("sha256", "sha512")):
+            raise MalformedMetadataError(f"{role} is listed without a sha256 or sha512 hash: it cannot be checked")
+        sha256 = meta.hashes.get("sha256")
         cached = self._cached(role, max_size=length)
         if cached is not None:
             # the update checks the length and hashes the parent lists first: a stale cached file is refused
@@ -300,7 +324,7 @@ class Reader:
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        data = self._fetch(role, max_size=length, checksum=sha256)
+        data = self._fetch(role, max_size=length, checksum=None if sha256 is None else sha256.hex())
         self._apply(role, data, update)
         self._store(role, data)
         self._keep_parsed(trusted, role)
@@ -341,6 +365,7 @@ class Reader:
         if cached_root is None:
             return None
         trusted = TrustedMetadataSet(cached_root, gun=self.gun, first_contact=False, clock=self._clock)
+        previous = trusted.root.signed
         if isinstance(error, RootMismatchError):
             newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
         else:
@@ -357,8 +382,23 @@ class Reader:
             for version in range(current + 1, newest_version):
                 trusted.update_root(self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version), intermediate=True)
             trusted.update_root(newest)
+        self._forget_rotated(previous, trusted.root.signed)
         self._store(ROOT, newest)
         return newest
+
+    def _forget_rotated(self, old: Root, new: Root) -> None:
+        """When a new root rotates the timestamp or snapshot keys, forget the cached timestamp and snapshot (TUF
+        5.3.11): their versions no longer bind anything, and a version once fast-forwarded by a compromised
+        timestamp or snapshot key would otherwise refuse every honest file for ever."""
+        if all(set(old.roles[role].keyids) == set(new.roles[role].keyids) for role in (TIMESTAMP, SNAPSHOT)):
+            return
+        logger.warning(
+            "the new root of %s rotates the timestamp or snapshot keys: forgetting their cached versions", self.gun
+        )
+        for role in (TIMESTAMP, SNAPSHOT):
+            if self.cache is not None:
+                self.cache.remove(role)
+            self._read[role] = None
 
     # --- I/O -----------------------------------------------------------------------------------------------
 

@@ -239,7 +239,30 @@ class PublicKey:
         expected = ec.EllipticCurvePublicKey if self.keytype in (ECDSA, ECDSA_X509) else rsa.RSAPublicKey
         if not isinstance(key, expected):
             raise KeyFormatError(f"key {self.key_id} is not an {self.keytype} key")
+        # notary reads keys with Go's ParsePKIXPublicKey/ParseCertificate: a PKIX key with an uncompressed EC
+        # point only. OpenSSL also reads PKCS#1 RSA keys and compressed points: refused, as notary refuses them.
+        spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        readable_by_go = spki in self._leaf_der if self.is_certificate else self.public == spki
+        if not readable_by_go:
+            raise KeyFormatError(
+                f"key {self.key_id} ({self.keytype}) is not a PKIX public key with an uncompressed point: notary "
+                "cannot read it"
+            )
         return key
+
+    @property
+    def _leaf_der(self) -> bytes:
+        return self.certificates[0].public_bytes(serialization.Encoding.DER)
+
+    @cached_property
+    def _material(self) -> bytes:
+        """The public key itself, whatever wraps it (a certificate, another key ID): two key IDs with the same
+        material are one key, counted once toward a threshold. Raises :class:`KeyFormatError` as
+        :attr:`crypto_key` does."""
+        key = self.crypto_key
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return b"ed25519:" + self.public
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def bare(self) -> PublicKey:
         """The key without its certificate: ``ecdsa-x509`` → ``ecdsa``, ``rsa-x509`` → ``rsa``."""

@@ -42,6 +42,10 @@ _TYPES: dict[str, type[Signed]] = {
 }
 _ROLE_TYPES = {ROOT: "Root", TARGETS: "Targets", SNAPSHOT: "Snapshot", TIMESTAMP: "Timestamp"}
 
+MAX_SIGNATURES = 1024
+"""The most signatures a metadata file may carry (notary sets no limit, and writes one per signing key): a flood
+of signatures is refused before any is decoded or checked."""
+
 
 @attrs.frozen(unsafe_hash=False)
 class Signature:
@@ -123,6 +127,7 @@ class Metadata(Generic[T]):
             ):
                 object.__setattr__(metadata, "_verify_span", signed_text)
                 return metadata
+            obj = None  # not kept alive while the file is parsed again
             obj, plain, signed_text, provisional = decode_envelope(data, what=where, accelerate=False)
         metadata = cls._build(obj, role, where)
         signed_obj = obj["signed"]
@@ -148,6 +153,10 @@ class Metadata(Generic[T]):
             raw_signatures = []
         if not isinstance(raw_signatures, list):
             raise MalformedMetadataError(f"{where}: 'signatures' must be a list")
+        if len(raw_signatures) > MAX_SIGNATURES:
+            raise MalformedMetadataError(
+                f"{where}: {len(raw_signatures)} signatures, more than the {MAX_SIGNATURES} a file may carry"
+            )
         signatures = tuple(Signature.from_dict(s, where=f"{where} signature") for s in raw_signatures)
         signed = _signed_from_dict(signed_obj, role)
         return Metadata(signed, signatures)
@@ -266,5 +275,5 @@ def _signed_from_dict(obj: Mapping[str, Any], role: str | None) -> Signed:
     if signed_type is None:
         raise MalformedMetadataError(f"{role or 'metadata'}: unknown _type {type_name!r}")
     if signed_type is Targets:
-        return Targets.from_dict(obj, role=role or TARGETS)
+        return Targets.from_dict(obj, role=role)
     return signed_type.from_dict(obj)  # type: ignore[attr-defined,no-any-return]

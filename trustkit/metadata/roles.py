@@ -793,22 +793,45 @@ def check_signatures(
     threshold: int,
     keys: Mapping[str, PublicKey],
     metadata: Metadata[Any],
+    *,
+    enough: bool = False,
 ) -> VerificationResult:
-    """Count distinct valid signatures by the role's keys, as notary's ``VerifySignatures`` does."""
+    """Count distinct valid signatures by the role's keys, as notary's ``VerifySignatures`` does.
+
+    The work is bounded by the role's keys, never by the signatures a file carries: each key ID's first
+    signature is the only one checked (a later signature by a key ID whose signature failed is not tried -- notary
+    tries it, but never writes two signatures by one key), and signatures by key IDs the role does not list cost
+    nothing. With ``enough``, checking stops once ``threshold`` signatures are valid (what a yes/no check needs).
+
+    Distinct *keys* count, not key IDs: one public key listed under several IDs (bare and in a certificate, in
+    two certificates, an EC point compressed and not) counts once (notary counts each ID).
+    """
     allowed = set(keyids)
     valid: set[str] = set()
+    tried: set[str] = set()
+    counted: set[bytes] = set()  # the key material of the valid signatures
     message = metadata.signed_bytes
     # several signatures over one (10 MB) file: hashed once for all of them
     digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None
     for signature in metadata.signatures:
         keyid = signature.keyid
-        if keyid not in allowed or keyid in valid or keyid not in keys:
+        if keyid not in allowed or keyid in tried or keyid not in keys:
             continue
+        tried.add(keyid)
         key = keys[keyid]
         if key.key_id != keyid:
             raise KeyIdMismatchError(f"{role}: key ID {keyid} is not valid for key content (it is {key.key_id})")
+        try:
+            material = key._material
+        except KeyFormatError:  # a key notary cannot read never verifies
+            continue
+        if material in counted:  # the same key under another ID: counted already
+            continue
         if key._verify(signature.method, signature.sig, message, digest):
             valid.add(keyid)
+            counted.add(material)
+            if enough and len(valid) >= threshold:
+                break
     return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
 
 
@@ -933,8 +956,11 @@ class Root(Signed):
         return check_signatures(role, entry.keyids, entry.threshold, self.keys, metadata)
 
     def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
-        """Check that ``metadata`` meets base role ``role``'s threshold; raise :class:`ThresholdError` if not."""
-        return _raise_unless_verified(self.get_verification_result(role, metadata), metadata)
+        """Check that ``metadata`` meets base role ``role``'s threshold; raise :class:`ThresholdError` if not
+        (checking stops at the threshold: ``signed`` then lists the keys that met it)."""
+        entry = self._role(role)
+        result = check_signatures(role, entry.keyids, entry.threshold, self.keys, metadata, enough=True)
+        return _raise_unless_verified(result, metadata)
 
     def with_role_keys(self, role: str, keys: Iterable[PublicKey], *, threshold: int | None = None) -> Root:
         """A copy whose ``role`` uses exactly ``keys`` (notary's ``ReplaceBaseKeys``).
@@ -965,15 +991,21 @@ class Targets(Signed):
     delegations: Delegations = attrs.field(factory=Delegations)
 
     @classmethod
-    def from_dict(cls, obj: Mapping[str, Any], *, role: str = TARGETS) -> Targets:
-        """Read a ``signed`` object of ``_type`` Targets; delegations must be direct children of ``role``."""
-        common = cls._common(obj, cls.type, role)
-        targets = _target_files(_get(obj, "targets", dict, role), role)
+    def from_dict(cls, obj: Mapping[str, Any], *, role: str | None = TARGETS) -> Targets:
+        """Read a ``signed`` object of ``_type`` Targets; delegations must be direct children of ``role``.
+
+        ``role=None`` reads a targets file whose role is not known (``Metadata.from_bytes`` without ``role``):
+        the direct-child check then waits until the role is known -- a delegated role that delegates further
+        (``targets/a`` naming ``targets/a/b``) is valid, so it cannot be checked against ``targets``.
+        """
+        where = role or "targets metadata"
+        common = cls._common(obj, cls.type, where)
+        targets = _target_files(_get(obj, "targets", dict, where), role or TARGETS)
         raw_delegations = obj.get("delegations")
         delegations = (
-            Delegations.absent() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=role)
+            Delegations.absent() if raw_delegations is None else Delegations.from_dict(raw_delegations, where=where)
         )
-        for entry in delegations.roles:
+        for entry in delegations.roles if role is not None else ():
             if parent_role(entry.name) != role:
                 raise MalformedMetadataError(f"{role} type metadata invalid: delegation role {entry.name} invalid")
         return cls(targets=targets, delegations=delegations, **common)
@@ -995,8 +1027,11 @@ class Targets(Signed):
         return check_signatures(role, entry.keyids, entry.threshold, self.delegations.keys, metadata)
 
     def verify_delegate(self, role: str, metadata: Metadata[Any]) -> VerificationResult:
-        """Check ``metadata`` meets delegation ``role``'s threshold; raise :class:`ThresholdError` if not."""
-        return _raise_unless_verified(self.get_verification_result(role, metadata), metadata)
+        """Check ``metadata`` meets delegation ``role``'s threshold; raise :class:`ThresholdError` if not
+        (checking stops at the threshold: ``signed`` then lists the keys that met it)."""
+        entry = self.delegations.get(role)
+        result = check_signatures(role, entry.keyids, entry.threshold, self.delegations.keys, metadata, enough=True)
+        return _raise_unless_verified(result, metadata)
 
     def sha256_hex_and_lengths(self, names: list[str]) -> tuple[list[str | None], list[int]]:
         """The sha256 hex (None without one) and length of each of ``names`` (every name must be a target):

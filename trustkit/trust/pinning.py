@@ -216,7 +216,7 @@ def validate_root(
         valid = chained
     elif pinning.disable_tofu:
         raise UntrustedRootError(f"invalid trust pinning specified: {gun} is not pinned and TOFU is disabled")
-    result = check_signatures(ROOT, valid, root.roles[ROOT].threshold, valid, metadata)
+    result = check_signatures(ROOT, valid, root.roles[ROOT].threshold, valid, metadata, enough=True)
     if not result.verified:
         raise UntrustedRootError(
             f"could not validate the path to a trusted root: root is signed by {len(result.signed)} of "
@@ -235,14 +235,14 @@ def validate_root_rotation(
     is false, as for the intermediate roots of a rotation chain).
     """
     old_valid, _ = valid_root_keys(previous, gun, check_expiry=False)
-    old = check_signatures(ROOT, old_valid, previous.roles[ROOT].threshold, old_valid, metadata)
+    old = check_signatures(ROOT, old_valid, previous.roles[ROOT].threshold, old_valid, metadata, enough=True)
     if not old.verified:
         raise UntrustedRootError(
             f"could not rotate trust to a new trusted root: signed by {len(old.signed)} of the "
             f"{old.threshold} keys the previous root requires"
         )
     new_valid, problems = valid_root_keys(metadata.signed, gun, now=now, check_expiry=check_expiry)
-    new = check_signatures(ROOT, new_valid, metadata.signed.roles[ROOT].threshold, new_valid, metadata)
+    new = check_signatures(ROOT, new_valid, metadata.signed.roles[ROOT].threshold, new_valid, metadata, enough=True)
     if not new.verified:
         detail = f" ({'; '.join(problems)})" if problems else ""
         raise UntrustedRootError(

@@ -46,6 +46,7 @@ from trustkit.errors import (
     RootMismatchError,
     TrustkitError,
     UnknownRoleError,
+    VerificationError,
 )
 from trustkit.keys.public import PublicKey
 from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
@@ -183,6 +184,7 @@ class TrustedMetadataSet:
         self._bytes: dict[str, bytes] = {}
         self._metadata: dict[str, Metadata[Any]] = {}
         self._paths: dict[str, tuple[str, ...]] = {TARGETS: ("",)}
+        self._blocked: dict[str, str] = {}  # delegations that could not be trusted and stop lookups, with why
         root = self._parse_root(root_data)
         if first_contact:
             validate_root(root, gun, pinning=pinning, now=clock())
@@ -238,6 +240,27 @@ class TrustedMetadataSet:
         if role not in self._paths:
             raise UnknownRoleError(f"{role} is not a trusted targets role")
         return self._paths[role]
+
+    @property
+    def blocked(self) -> Mapping[str, str]:
+        """Delegations their trusted parent names that could not be trusted, with the reason (see
+        :meth:`block_delegation`): no target they could hold is taken from a lower-priority role."""
+        return dict(self._blocked)
+
+    def block_delegation(self, role: str, reason: str) -> None:
+        """Record that delegation ``role``, named by its trusted parent, cannot be trusted now (the snapshot does
+        not list it, or it is needed offline and not cached).
+
+        TUF's rule: a lookup must not fall through such a role. :meth:`get_target` raises
+        :class:`VerificationError` for a name the role could hold (within its restricted paths) instead of
+        answering from a lower-priority role, and listings leave such names out of lower-priority roles.
+        """
+        parent_name = parent_role(role)
+        parent = self._metadata.get(parent_name)
+        if parent is None or not isinstance(parent.signed, Targets) or parent_name not in self._paths:
+            raise UpdateOrderError(f"{role}: its parent {parent_name} must be trusted first")
+        self._paths[role] = self._restricted(parent_name, parent.signed.delegations.get(role).paths)
+        self._blocked[role] = reason
 
     # --- the workflow --------------------------------------------------------------------------------------
 
@@ -322,31 +345,50 @@ class TrustedMetadataSet:
         self._verify(parent.signed, role, metadata, data)
         self._check_version(role, metadata.signed.version)
         self._check_expiry(role, metadata)
-        parent_paths = self._paths[parent_name]
-        restricted = tuple(p for p in delegated.paths if any(p.startswith(prefix) for prefix in parent_paths))
+        restricted = self._restricted(parent_name, delegated.paths)
         self._accept(role, data, metadata)
         self._paths[role] = restricted
+        self._blocked.pop(role, None)
         return metadata
+
+    def _restricted(self, parent_name: str, paths: tuple[str, ...]) -> tuple[str, ...]:
+        parent_paths = self._paths[parent_name]
+        return tuple(p for p in paths if any(p.startswith(prefix) for prefix in parent_paths))
 
     # --- targets -------------------------------------------------------------------------------------------
 
     def walk(self, start: str = TARGETS, *, skip: frozenset[str] = frozenset()) -> Iterator[str]:
         """Trusted targets roles breadth-first from ``start``, in each parent's delegation order, leaving out the
         subtrees of the roles in ``skip``."""
+        return (role for role in self._walk(start, skip) if role not in self._blocked)
+
+    def _walk(self, start: str, skip: frozenset[str]) -> Iterator[str]:
+        """:meth:`walk`, with the blocked delegations in their places (they have no subtree)."""
+        if start in self._blocked:
+            yield start
+            return
         if start not in self._metadata or start not in self._paths:
             return
         queue = deque([start])
+        known, blocked = self._metadata, self._blocked
         while queue:
             role = queue.popleft()
             yield role
-            signed = self._metadata[role].signed
-            queue.extend(d.name for d in signed.delegations.roles if d.name in self._metadata and d.name not in skip)
+            if role in blocked:
+                continue
+            signed = known[role].signed
+            queue.extend(
+                d.name
+                for d in signed.delegations.roles
+                if (d.name in known or d.name in blocked) and d.name not in skip
+            )
 
     def _walk_roles(self, roles: tuple[str, ...]) -> Iterator[str]:
-        """Notary's walk with a role priority list: each listed role's subtree, skipping the other listed roles."""
+        """Notary's walk with a role priority list: each listed role's subtree, skipping the other listed roles;
+        blocked delegations are yielded in their places."""
         listed = frozenset(roles)
         for role in roles:
-            yield from self.walk(role, skip=listed - {role})
+            yield from self._walk(role, listed - {role})
 
     def get_target(self, name: str, *, roles: tuple[str, ...] = (TARGETS,)) -> TargetMatch | None:
         """The first trusted role, breadth-first (within ``roles``, in priority order), whose restricted paths
@@ -354,6 +396,12 @@ class TrustedMetadataSet:
         for role in self._walk_roles(roles):
             if not any(name.startswith(prefix) for prefix in self._paths[role]):
                 continue
+            if role in self._blocked:
+                raise VerificationError(
+                    f"{role} could hold {name!r} but cannot be trusted ({self._blocked[role]}): the lookup stops "
+                    "there rather than take an answer from a lower-priority role; retry once the repository is "
+                    "consistent"
+                )
             target = self._metadata[role].signed.targets.get(name)
             if target is not None:
                 return TargetMatch(name, target, role)
@@ -389,14 +437,20 @@ class TrustedMetadataSet:
     def _listed(self, roles: tuple[str, ...]) -> Iterator[tuple[str, Targets, list[str]]]:
         """Each role in listing order with its payload and the names it is the first to list (within its paths)."""
         seen: set[str] = set()
+        stops: list[tuple[str, ...]] = []  # the paths of the blocked delegations met so far
         for role in self._walk_roles(roles):
             paths = self._paths[role]
+            if role in self._blocked:
+                stops.append(paths)
+                continue
             signed = self._metadata[role].signed
             targets = signed.targets
             if "" in paths:
                 names = [name for name in targets if name not in seen]
             else:
                 names = [n for n in targets if n not in seen and any(n.startswith(p) for p in paths)]
+            if stops:  # names a blocked, higher-priority delegation could hold: not answered from here
+                names = [n for n in names if not any(n.startswith(p) for stop in stops for p in stop)]
             if names:
                 seen.update(names)
                 yield role, signed, names

@@ -1,0 +1,360 @@
+"""Regression tests for the trust-layer hardening of issues #14 and #15: each attack or defect that once got
+through, reproduced with the repository simulator."""
+
+from __future__ import annotations
+
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+import trustkit as tk
+from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
+from tests.unit.test_reader import FakeRemote, reader
+from trustkit._encoding import GoTime
+from trustkit.client import MetadataCache
+from trustkit.trust import TrustedMetadataSet
+
+
+def test_a_delegated_role_that_delegates_further_parses_without_its_role() -> None:
+    sim = RepoSim()
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/releases/nested"] = Delegation(tk.generate_private_key(), ["a/"])
+    data = sim.publish()["targets/releases"]
+    parsed = tk.Metadata.from_bytes(data)
+    assert [d.name for d in parsed.signed.delegations.roles] == ["targets/releases/nested"]
+    assert tk.Metadata.from_bytes(data, role="targets/releases").signed == parsed.signed
+    # with a role given, the direct-child check still applies
+    with pytest.raises(tk.MalformedMetadataError, match="delegation role targets/releases/nested invalid"):
+        tk.Metadata.from_bytes(data, role="targets")
+
+
+def test_a_fast_forwarded_timestamp_is_forgotten_when_the_new_root_rotates_its_key(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    remote = FakeRemote()
+    files = sim.publish()
+    remote.serve(files)
+    reader(remote, tmp_path).refresh()
+    # the timestamp key (the server's) is stolen: a timestamp of version 1,000,000 is trusted and cached
+    stolen = tk.Timestamp(
+        version=1_000_000, expires=NOW + timedelta(days=1), meta={"snapshot": tk.MetaFile.from_data(files["snapshot"])}
+    )
+    remote.serve({**files, "timestamp": tk.Metadata(stolen).sign(sim.keys["timestamp"].signer()).to_bytes()})
+    assert reader(remote, tmp_path).refresh().timestamp.signed.version == 1_000_000  # type: ignore[union-attr]
+    # recovery: the owner rotates the timestamp key in a new root
+    sim.keys["timestamp"] = tk.generate_private_key()
+    remote.serve(sim.publish(new_root=True))
+    trusted = reader(remote, tmp_path).refresh()
+    assert (trusted.root.signed.version, trusted.timestamp.signed.version) == (2, 2)  # type: ignore[union-attr]
+    assert reader(remote, tmp_path).refresh().timestamp.signed.version == 2  # type: ignore[union-attr]
+
+
+def _without_in_snapshot(sim: RepoSim, files: dict[str, bytes], role: str) -> dict[str, bytes]:
+    """The repository with ``role`` left out of a re-signed snapshot (the snapshot key is the server's)."""
+    meta = {
+        name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in (role, "snapshot", "timestamp")
+    }
+    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
+    out = {name: data for name, data in files.items() if name != role}
+    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
+    timestamp = tk.Timestamp(
+        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile.from_data(out["snapshot"])}
+    )
+    out["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
+    return out
+
+
+def _two_delegations() -> RepoSim:
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), ["latest", "r/"])
+    sim.delegations["targets/releases"].targets["latest"] = tk.TargetFile.from_digest("11" * 32, 1)
+    sim.delegations["targets/other"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/other"].targets["latest"] = tk.TargetFile.from_digest("22" * 32, 2)
+    sim.delegations["targets/other"].targets["v9"] = tk.TargetFile.from_digest("99" * 32, 9)
+    return sim
+
+
+def test_a_delegation_the_snapshot_omits_stops_the_lookup(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sim = _two_delegations()
+    remote = FakeRemote()
+    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))
+    client = reader(remote, tmp_path)
+    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*snapshot does not list it"):
+        client.get_target("latest")
+    assert client.get_target("v9").role == "targets/other"  # outside the missing role's paths
+    assert client.get_target("v1").role == "targets"
+    assert [(m.name, m.role) for m in client.list_targets()] == [("v1", "targets"), ("v9", "targets/other")]
+    assert client.trusted.blocked == {"targets/releases": "targets delegates to it but the snapshot does not list it"}
+    assert "names it could hold are not looked up further" in caplog.text
+
+
+def test_a_skipped_delegation_is_skipped_offline_too(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.expires["targets/releases"] = NOW - timedelta(days=1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    online = reader(remote, tmp_path)
+    assert online.get_target("latest").role == "targets/other"  # notary's rule online: skipped, with a warning
+    offline = reader(None, tmp_path, offline=True)
+    assert offline.get_target("v9").role == "targets/other"
+    assert offline.get_target("v1").role == "targets"
+    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*not cached"):
+        offline.get_target("latest")
+    assert list(offline.trusted.blocked) == ["targets/releases"]
+
+
+def test_a_skipped_delegation_is_skipped_when_the_server_is_down(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.expires["targets/releases"] = NOW - timedelta(days=1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    reader(remote, tmp_path).refresh()
+
+    class Down:
+        def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
+            raise tk.ServerUnavailableError("connection refused")
+
+    client = reader(Down(), tmp_path)  # type: ignore[arg-type]
+    assert client.get_target("v9").role == "targets/other"
+    assert "server cannot give it now" in client.trusted.blocked["targets/releases"]
+
+
+def _resign_snapshot(sim: RepoSim, files: dict[str, bytes], meta: dict[str, tk.MetaFile]) -> dict[str, bytes]:
+    """``files`` with a snapshot listing exactly ``meta``, and a timestamp for it, re-signed."""
+    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
+    out = {name: data for name, data in files.items() if name in meta}
+    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
+    return _resign_timestamp(sim, out, tk.MetaFile.from_data(out["snapshot"]))
+
+
+def _resign_timestamp(sim: RepoSim, files: dict[str, bytes], entry: tk.MetaFile) -> dict[str, bytes]:
+    timestamp = tk.Timestamp(version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": entry})
+    return {**files, "timestamp": tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()}
+
+
+@pytest.mark.parametrize("algorithms", [("sha512",), ()])
+def test_a_snapshot_entry_without_sha256_is_read_as_notary_reads_it(
+    algorithms: tuple[str, ...], tmp_path: Path
+) -> None:
+    sim = _two_delegations()
+    files = sim.publish()
+    meta = {name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in ("snapshot", "timestamp")}
+    meta["targets/releases"] = tk.MetaFile.from_data(files["targets/releases"], algorithms=algorithms)
+    remote = FakeRemote()
+    remote.serve(_resign_snapshot(sim, files, meta))
+    client = reader(remote, tmp_path)
+    if algorithms:  # fetched by name, as notary does, and checked against the sha512 listed
+        assert client.get_target("latest").role == "targets/releases"
+        assert ("targets/releases", None, None) in remote.requests
+    else:
+        with pytest.raises(tk.MalformedMetadataError, match="targets/releases is listed without a sha256 or sha512"):
+            client.refresh()
+
+
+def test_a_snapshot_listed_with_length_zero_is_a_hash_mismatch(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    files = sim.publish()
+    entry = tk.MetaFile.from_data(files["snapshot"])
+    remote = FakeRemote()
+    remote.serve(_resign_timestamp(sim, files, tk.MetaFile(0, entry.hashes)))
+    with pytest.raises(tk.HashMismatchError, match="snapshot is listed with length 0"):
+        reader(remote, tmp_path).refresh()
+
+
+def test_a_validly_signed_timestamp_in_utf16_is_refused(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    files = sim.publish()
+    remote = FakeRemote()
+    remote.serve(files)
+    reader(remote, tmp_path).refresh()
+    for encoding in ("utf-16", "utf-8-sig", "utf-32-le"):
+        remote.files["timestamp"] = files["timestamp"].decode().encode(encoding)
+        with pytest.raises(tk.MalformedMetadataError, match="not UTF-8"):
+            reader(remote, tmp_path).refresh()
+        assert MetadataCache(tmp_path, GUN).load("timestamp") == files["timestamp"]
+
+
+@pytest.mark.parametrize("expires", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_summaries_and_health_reports_show_expiries_at_the_ends_of_the_date_range(expires: str, tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.expires["targets/releases"] = GoTime.parse(expires)  # type: ignore[assignment]
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    client = reader(remote, tmp_path)
+    client.refresh()
+    text = str(tk.health_report(client, now=NOW)) + str(tk.repository_summary(client, now=NOW))
+    assert expires[:10] in text
+
+
+@pytest.mark.parametrize("shared_key", [True, False])
+def test_mix_and_match_across_repositories_needs_a_shared_signer_key(shared_key: bool, tmp_path: Path) -> None:
+    """The documented format limit: a role is not bound to its GUN, so only per-repository signer keys stop a
+    snapshot-key holder from serving repository B's role as repository A's."""
+    a = _two_delegations()
+    b = RepoSim("localhost:5000/sim/other", now=NOW)
+    signer = a.delegations["targets/releases"].key if shared_key else tk.generate_private_key()
+    b.delegations["targets/releases"] = Delegation(signer, ["latest", "r/"])
+    b.delegations["targets/releases"].targets["latest"] = tk.TargetFile.from_digest("bb" * 32, 66)
+    files_a = a.publish()
+    files_a["targets/releases"] = b.publish()["targets/releases"]
+    meta = {
+        name: tk.MetaFile.from_data(data) for name, data in files_a.items() if name not in ("snapshot", "timestamp")
+    }
+    remote = FakeRemote()
+    remote.serve(_resign_snapshot(a, files_a, meta))
+    match = reader(remote, tmp_path).get_target("latest")
+    if shared_key:
+        assert (match.role, match.target.length) == ("targets/releases", 66)  # the limit docs/trust-model.md states
+    else:
+        assert (match.role, match.target.length) == ("targets/other", 2)  # B's file does not verify: skipped
+
+
+def _count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = tk.PublicKey._verify
+
+    def counting(self: tk.PublicKey, method: str, signature: bytes, message: bytes, digest: bytes | None) -> bool:
+        calls.append(self.key_id)
+        return real(self, method, signature, message, digest)
+
+    monkeypatch.setattr(tk.PublicKey, "_verify", counting)
+    return calls
+
+
+def test_a_signature_flood_costs_one_check_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = RepoSim(now=NOW)
+    root = tk.Metadata.from_bytes(sim.publish()["root"], role="root")
+    (good,) = root.signatures
+    bogus = [tk.Signature(good.keyid, "ecdsa", bytes([i % 256]) * 64) for i in range(500)]
+    flooded = tk.Metadata(root.signed, (*bogus, good)).to_bytes()
+    calls = _count_verifications(monkeypatch)
+    with pytest.raises(tk.UntrustedRootError, match="signed by 0 of 1"):  # the key ID failed once: not tried again
+        TrustedMetadataSet(flooded, gun=sim.gun, first_contact=True, clock=lambda: NOW)
+    assert len(calls) == 1
+    # signatures beyond the threshold are not checked: the timestamp role of two keys, threshold 1, both signed
+    second = tk.generate_private_key()
+    signed = root.signed.with_role_keys("timestamp", [sim.keys["timestamp"].public_key, second.public_key])
+    stamp = tk.Metadata(tk.Timestamp(version=1, expires=NOW, meta={"snapshot": tk.MetaFile.from_data(b"x")}))
+    stamp = stamp.sign(sim.keys["timestamp"].signer()).sign(second.signer())
+    calls.clear()
+    assert len(signed.verify_delegate("timestamp", stamp).signed) == 1
+    assert len(calls) == 1
+
+
+def test_a_file_with_more_signatures_than_any_signer_makes_is_malformed() -> None:
+    sim = RepoSim(now=NOW)
+    root = tk.Metadata.from_bytes(sim.publish()["root"], role="root")
+    flooded = tk.Metadata(root.signed, [tk.Signature(f"{i:064x}", "ecdsa", b"\0" * 64) for i in range(1025)])
+    with pytest.raises(tk.MalformedMetadataError, match="1025 signatures, more than the 1024"):
+        tk.Metadata.from_bytes(flooded.to_bytes())
+
+
+def _spki(key: tk.PublicKey) -> bytes:
+    return key.crypto_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_one_key_in_two_certificates_does_not_meet_a_root_threshold_of_two() -> None:
+    sim = RepoSim(now=NOW)
+    key = sim.root_keys[0]
+    sim.add_root_cert(key)  # a second certificate of the same key
+    sim.root_version = 1
+    root = sim.root_metadata()
+    certs = sim.root_certs
+    signed = root.signed
+    signed = attrs.evolve(signed, roles={**signed.roles, "root": tk.Role([c.key_id for c in certs], 2)})
+    both = tk.Metadata(signed).sign(key.signer(), key=certs[0]).sign(key.signer(), key=certs[1])
+    assert len(both.signatures) == 2
+    with pytest.raises(tk.UntrustedRootError, match="signed by 1 of 2"):
+        TrustedMetadataSet(both.to_bytes(), gun=sim.gun, first_contact=True, clock=lambda: NOW)
+
+
+def test_one_key_under_several_key_ids_counts_once_toward_a_threshold() -> None:
+    signer = tk.generate_private_key()
+    bare = signer.public_key
+    cert = tk.make_root_key(signer, "any/gun", now=NOW - timedelta(days=1))
+    role = tk.DelegatedRole([bare.key_id, cert.key_id], 2, name="targets/releases", paths=[""])
+    parent = tk.Targets(version=1, expires=NOW).with_delegation(role, [bare, cert])
+    child = tk.Metadata(tk.Targets(version=1, expires=NOW)).sign(signer.signer()).sign(signer.signer(), key=cert)
+    assert {s.keyid for s in child.signatures} == {bare.key_id, cert.key_id}
+    result = parent.get_verification_result("targets/releases", child)
+    assert len(result.signed) == 1
+    with pytest.raises(tk.ThresholdError, match=r"\(1/2\)"):
+        parent.verify_delegate("targets/releases", child)
+
+
+def test_keys_notary_cannot_read_never_verify() -> None:
+    signer = tk.generate_private_key()
+    point = signer.public_key.crypto_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
+    compressed = tk.PublicKey("ecdsa", bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + point)
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pkcs1 = tk.PublicKey(
+        "rsa", rsa_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    )
+    for key in (compressed, pkcs1):
+        with pytest.raises(tk.KeyFormatError, match="not a PKIX public key with an uncompressed point"):
+            key.crypto_key  # noqa: B018
+    message = b"signed bytes"
+    ecdsa_sig = tk.Metadata(tk.Targets(version=1, expires=NOW)).sign(signer.signer()).signatures[0]
+    assert signer.public_key.verify(
+        "ecdsa", ecdsa_sig.sig, tk.Metadata(tk.Targets(version=1, expires=NOW)).signed_bytes
+    )
+    assert not compressed.verify("ecdsa", ecdsa_sig.sig, tk.Metadata(tk.Targets(version=1, expires=NOW)).signed_bytes)
+    pss = rsa_key.sign(message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    assert tk.PublicKey("rsa", _spki(tk.PublicKey.from_crypto(rsa_key.public_key()))).verify("rsapss", pss, message)
+    assert not pkcs1.verify("rsapss", pss, message)
+
+
+@pytest.mark.parametrize("unit", [b"{},", b"[],", b'{"a":[]},'])
+def test_a_file_packed_with_empty_objects_is_refused_before_it_is_parsed(unit: bytes) -> None:
+    head = b'{"signed":{"_type":"Root","version":1},"signatures":['
+    data = head + unit * (4 * 1024 * 1024 // len(unit)) + b"{}]}"
+    tracemalloc.start()
+    try:
+        with pytest.raises(tk.MalformedMetadataError, match="more than trust data holds"):
+            tk.Metadata.from_bytes(data, role="root")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(data)  # parsed, it cost 50 times its size
+
+
+class SizedRemote(FakeRemote):
+    """Records the cap of each request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[tuple[str, int]] = []
+
+    def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        self.sizes.append((role, max_size))
+        return super().get_role(gun, role, max_size=max_size, checksum=checksum, version=version)
+
+
+def test_a_first_contact_root_is_capped_far_below_notarys_download_limit(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    files = sim.publish()
+    remote = SizedRemote()
+    remote.serve(files)
+    remote.files["root"] = files["root"][:-1] + b" " * (10 * 1024 * 1024) + b"}"
+    with pytest.raises(tk.OversizedResponseError):
+        reader(remote, tmp_path).refresh()
+    assert [max_size for role, max_size in remote.sizes if role == "root"] == [10 * 1024 * 1024]
+
+
+def test_real_sized_trust_data_passes_the_density_check() -> None:
+    sim = RepoSim(now=NOW)
+    sim.targets.update({f"{i}": tk.TargetFile.from_digest(f"{i:064x}", i) for i in range(20_000)})
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    files = sim.publish()
+    assert len(files["targets"]) > 1_000_000
+    assert len(tk.Metadata.from_bytes(files["targets"], role="targets").signed.targets) == 20_000
