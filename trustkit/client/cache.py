@@ -11,7 +11,7 @@ from pathlib import Path
 
 from trustkit._fs import atomic_write, remove_file
 from trustkit.errors import OversizedResponseError, UnknownRoleError
-from trustkit.metadata.names import is_valid_role
+from trustkit.metadata.names import check_gun, is_valid_role
 
 __all__ = ["MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
 
@@ -28,11 +28,15 @@ them again (:mod:`trustkit.metadata._compact`). notary ignores it; deleting it o
 
 
 class MetadataCache:
-    """The verified metadata of one GUN under a trust directory."""
+    """The verified metadata of one GUN under a trust directory.
+
+    Raises :class:`~trustkit.errors.ConfigurationError` for a GUN that would not name one folder below
+    ``<trust_dir>/tuf/`` (:func:`~trustkit.metadata.names.check_gun`).
+    """
 
     def __init__(self, trust_dir: Path | str, gun: str) -> None:
         self.trust_dir = Path(trust_dir)
-        self.gun = gun
+        self.gun = check_gun(gun)
         self.path = self.trust_dir / "tuf" / Path(*gun.split("/")) / "metadata"
 
     def _file(self, role: str, *, parsed: bool = False) -> Path:

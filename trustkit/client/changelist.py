@@ -27,7 +27,7 @@ from trustkit._fs import atomic_write, ensure_private_dir, remove_file
 from trustkit.errors import KeyFormatError, MalformedMetadataError
 from trustkit.keys import PublicKey
 from trustkit.metadata import TargetFile
-from trustkit.metadata.names import ROOT, TARGETS, is_delegation, is_valid_role
+from trustkit.metadata.names import ROOT, TARGETS, check_gun, is_delegation, is_valid_role
 
 __all__ = [
     "Action",
@@ -351,10 +351,14 @@ def _sweep_temporaries(folder: Path, marker: str) -> None:
 
 
 class Changelist:
-    """The staged changes of one GUN, in notary's changelist folder."""
+    """The staged changes of one GUN, in notary's changelist folder.
+
+    Raises :class:`~trustkit.errors.ConfigurationError` for a GUN that would not name one folder below
+    ``<trust_dir>/tuf/`` (:func:`~trustkit.metadata.names.check_gun`).
+    """
 
     def __init__(self, trust_dir: Path | str, gun: str) -> None:
-        self.gun = gun
+        self.gun = check_gun(gun)
         self.path = Path(trust_dir) / "tuf" / Path(*gun.split("/")) / "changelist"
 
     def add(self, change: Change) -> StagedChange:
