@@ -207,3 +207,105 @@ def test_a_private_key_pem_with_more_than_one_key_is_refused(wrap: Callable[[byt
 def test_whitespace_around_a_private_key_pem_is_fine() -> None:
     key = tk.generate_private_key()
     assert tk.load_private_key(b"\n  " + key.to_pem() + b"\r\n\n").key_id == key.key_id
+
+
+# --- issue 14 item 10: links and loose permissions in the trust directory ------------------------------------------
+
+
+def test_a_linked_metadata_folder_is_not_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cache = MetadataCache(tmp_path / "trust", "example.com/app")
+    cache.path.parent.mkdir(parents=True)
+    cache.path.symlink_to(elsewhere)
+    error = trustkit_error(lambda: cache.store("root", b"{}"), "storing through a linked metadata folder")
+    assert isinstance(error, tk.FileAccessError) and "symbolic link" in str(error)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_linked_gun_folder_is_not_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    trust_dir = tmp_path / "trust"
+    (trust_dir / "tuf" / "example.com").mkdir(parents=True)
+    (trust_dir / "tuf" / "example.com" / "app").symlink_to(elsewhere)
+    change = Change.add_target("x", tk.TargetFile.from_digest("01" * 32, 1))
+    changelist = Changelist(trust_dir, "example.com/app")
+    assert isinstance(trustkit_error(lambda: changelist.add(change), "staging"), tk.FileAccessError)
+    cache = MetadataCache(trust_dir, "example.com/app")
+    assert isinstance(trustkit_error(lambda: cache.store("root", b"{}"), "caching"), tk.FileAccessError)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_trust_dir_that_may_itself_be_a_link_is_fine(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "linked").symlink_to(real)  # ~/.docker/trust linked elsewhere: the user's choice
+    MetadataCache(tmp_path / "linked", "example.com/app").store("root", b"{}")
+    assert (real / "tuf" / "example.com" / "app" / "metadata" / "root.json").read_bytes() == b"{}"
+
+
+def test_a_linked_private_folder_receives_no_key(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o777)
+    (tmp_path / "trust").mkdir()
+    (tmp_path / "trust" / "private").symlink_to(elsewhere)
+    store = FileKeyStore(tmp_path / "trust", passphrase="")
+    error = trustkit_error(lambda: store.add_key(tk.generate_private_key(role="root")), "add_key")
+    assert isinstance(error, tk.FileAccessError) and "symbolic link" in str(error)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_world_writable_private_folder_is_made_0700(tmp_path: Path) -> None:
+    private_dir = tmp_path / "trust" / "private"
+    private_dir.mkdir(parents=True)
+    private_dir.chmod(0o777)
+    store = FileKeyStore(tmp_path / "trust", passphrase="")
+    store.add_key(tk.generate_private_key(role="root"))
+    assert private_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = FileKeyStore(tmp_path / "trust", passphrase="")
+    key = tk.generate_private_key(role="root")
+    info = store.add_key(key)
+    assert info.path is not None
+    info.path.chmod(0o644)
+    fresh = FileKeyStore(tmp_path / "trust", passphrase="")
+    error = trustkit_error(lambda: fresh.get_private_key(key.key_id), "a 0644 key file")
+    assert isinstance(error, tk.FileAccessError) and "chmod 600" in str(error)
+    assert fresh.list_keys() == []  # skipped with a warning naming it, as unreadable files are
+    assert str(info.path) in caplog.text
+    assert fresh.remove_key(key.key_id).key_id == key.key_id  # and it can still be removed
+
+
+# --- issue 15 item 5 (keystore part): every failure of a key file or trust dir is a typed error -----------------
+
+
+@pytest.mark.parametrize("what", ["missing", "folder", "readable by others", "link"])
+def test_loading_a_bad_key_file_is_a_typed_error(tmp_path: Path, what: str) -> None:
+    path = tmp_path / "key.pem"
+    if what == "folder":
+        path.mkdir()
+    elif what == "readable by others":
+        path.write_bytes(tk.generate_private_key().to_pem())
+        path.chmod(0o644)
+    elif what == "link":
+        target = tmp_path / "target.pem"
+        target.write_bytes(tk.generate_private_key().to_pem())
+        target.chmod(0o600)
+        path.symlink_to(target)
+    store = MemoryKeyStore(passphrase="")
+    error = trustkit_error(lambda: load_key_file(store, path), f"load_key_file of a {what} path")
+    assert isinstance(error, tk.FileAccessError) and str(path) in str(error)
+    assert store.list_keys() == []
+
+
+def test_a_metadata_cache_on_a_file_is_a_typed_error(tmp_path: Path) -> None:
+    trust_file = tmp_path / "trust"
+    trust_file.write_bytes(b"not a folder")
+    error = trustkit_error(lambda: MetadataCache(trust_file, "example.com/app"), "MetadataCache on a file")
+    assert isinstance(error, tk.FileAccessError) and "is a file" in str(error)
+    changelist = Changelist(trust_file, "example.com/app")
+    change = Change.add_target("x", tk.TargetFile.from_digest("01" * 32, 1))
+    assert isinstance(trustkit_error(lambda: changelist.add(change), "staging under a file"), tk.FileAccessError)

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from trustkit.errors import KeyFormatError, UnknownKeyError
+from trustkit.errors import FileAccessError, KeyFormatError, UnknownKeyError
 from trustkit.keys import PrivateKey, load_private_key
 from trustkit.keys._pem import PemBlock, decode_pem_blocks, encode_pem
 from trustkit.keys.private import is_weakly_encrypted
@@ -146,7 +146,8 @@ class PemKeyStore(abc.ABC):
 
         A file that is not a readable private key PEM is skipped with a warning on the ``trustkit.keystore``
         logger naming its path, as notary skips it; with ``strict`` it raises
-        :class:`~trustkit.errors.KeyFormatError` instead. A key in both the current and a legacy layout is listed
+        :class:`~trustkit.errors.KeyFormatError` instead (:class:`~trustkit.errors.FileAccessError` for a key
+        file that others can read, which a file store refuses). A key in both the current and a legacy layout is listed
         once, from the current file.
         """
         infos: dict[str, KeyInfo] = {}
@@ -155,7 +156,7 @@ class PemKeyStore(abc.ABC):
                 continue
             try:
                 info = self._info(entry, self._load(entry))
-            except KeyFormatError as exc:
+            except (KeyFormatError, FileAccessError) as exc:
                 if strict:
                     raise
                 logger.warning("skipping unreadable key file: %s", exc)
@@ -247,7 +248,7 @@ class PemKeyStore(abc.ABC):
                 raise UnknownKeyError(f"no private key {key_id} in {self.location}")
             try:
                 info = self._info(found[0], self._load(found[0]))
-            except KeyFormatError:
+            except (KeyFormatError, FileAccessError):
                 info = KeyInfo(key_id, found[0].role, found[0].gun, self.location, found[0].path)
             for entry in found:
                 self._delete(entry)
