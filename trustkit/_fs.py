@@ -223,12 +223,16 @@ def _syncfs() -> Callable[[int], int] | None:
     return function
 
 
-def remove_file(path: Path) -> bool:
-    """Remove ``path`` durably; False when it did not exist."""
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
+def remove_file(path: Path, *, root: Path | None = None) -> bool:
+    """Remove ``path`` durably; False when it did not exist. With ``root``, never through a link below it
+    (:func:`check_no_links`), and failures are ``FileAccessError``."""
+    with _access(root, path):
+        if root is not None:
+            check_no_links(root, path.parent)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
     _fsync_dir(path.parent)
     return True
 

@@ -309,3 +309,19 @@ def test_a_metadata_cache_on_a_file_is_a_typed_error(tmp_path: Path) -> None:
     changelist = Changelist(trust_file, "example.com/app")
     change = Change.add_target("x", tk.TargetFile.from_digest("01" * 32, 1))
     assert isinstance(trustkit_error(lambda: changelist.add(change), "staging under a file"), tk.FileAccessError)
+
+
+def test_nothing_is_removed_through_a_linked_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "00000000000000000001_victim.change").write_bytes(b"keep me")
+    (elsewhere / "root.json").write_bytes(b"keep me")
+    trust_dir = tmp_path / "trust"
+    (trust_dir / "tuf" / "example.com" / "app").mkdir(parents=True)
+    (trust_dir / "tuf" / "example.com" / "app" / "changelist").symlink_to(elsewhere)
+    (trust_dir / "tuf" / "example.com" / "app" / "metadata").symlink_to(elsewhere)
+    changelist = Changelist(trust_dir, "example.com/app")
+    assert isinstance(trustkit_error(changelist.clear, "reset through a linked changelist"), tk.FileAccessError)
+    cache = MetadataCache(trust_dir, "example.com/app")
+    assert isinstance(trustkit_error(lambda: cache.remove("root"), "forgetting a cached role"), tk.FileAccessError)
+    assert sorted(p.read_bytes() for p in elsewhere.iterdir()) == [b"keep me", b"keep me"]

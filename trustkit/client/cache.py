@@ -104,8 +104,8 @@ class MetadataCache:
 
     def remove(self, role: str) -> bool:
         """Forget ``role`` (and its parsed form); False when it was not cached."""
-        found = remove_file(self._file(role))
-        remove_file(self._file(role, parsed=True))
+        found = remove_file(self._file(role), root=self.trust_dir)
+        remove_file(self._file(role, parsed=True), root=self.trust_dir)
         return found
 
     def roles(self) -> list[str]:

@@ -433,7 +433,9 @@ class Changelist:
     def remove(self, ids: Iterable[str]) -> int:
         """Unstage the changes with these IDs (file names); returns how many were removed."""
         return sum(
-            remove_file(self.path / name) for name in set(ids) if "/" not in name and name not in ("", ".", "..")
+            remove_file(self.path / name, root=self.trust_dir)
+            for name in set(ids)
+            if "/" not in name and name not in ("", ".", "..")
         )
 
     def clear(self) -> int:

@@ -169,7 +169,7 @@ class FileKeyStore(PemKeyStore):
             logger.warning("%s was open to others (mode %o): made it 0700 before storing a key", self.location, mode)
 
     def _delete(self, entry: StoredKey) -> None:
-        remove_file(_path_of(entry))
+        remove_file(_path_of(entry), root=self._trust_dir)
 
     # --- legacy layouts ------------------------------------------------------------------------------------
 
