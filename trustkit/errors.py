@@ -13,6 +13,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ExpiredMetadataError",
+    "FileAccessError",
     "HashMismatchError",
     "KeyFormatError",
     "KeyIdMismatchError",
@@ -53,6 +54,12 @@ class CanonicalizationError(MalformedMetadataError):
 class ConfigurationError(TrustkitError):
     """Configuration that cannot be used: a malformed docker or notary config file, a credential helper that
     fails, TLS files that do not load, an invalid server URL or image reference."""
+
+
+class FileAccessError(ConfigurationError):
+    """A file or folder trustkit cannot or will not use: missing or unreadable, a file where a folder must be, a
+    symbolic link inside a trust directory where trustkit writes, or a private key file (or the ``private/``
+    folder) that others can read or write. The message names the path and what to change."""
 
 
 class KeyFormatError(TrustkitError):

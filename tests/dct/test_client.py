@@ -55,7 +55,7 @@ def test_keys(admin: DockerTrust, tmp_path: Path) -> None:
     assert admin.remove_key(loaded.key_id).key_id == loaded.key_id
     assert [k.role for k in admin.list_keys()] == ["jeff"]
     os.chmod(key_file, 0o644)
-    with pytest.raises(PermissionError):
+    with pytest.raises(tk.FileAccessError, match="chmod 600"):
         admin.load_key(key_file, name="x")
     # keys are encrypted with docker's repository passphrase
     other = FileKeyStore(admin.trust_dir, passphrase=DockerEnvPassphrase(environ=ENV))

@@ -165,7 +165,7 @@ def test_docker_loads_trustkit_exports_and_trustkit_loads_what_docker_loads(
     os.chmod(exported, 0o644)
     refused = other.run("trust", "key", "load", str(exported), "--name", "dave", check=False)
     assert refused.returncode != 0 and "must not be readable or writable by others" in refused.stderr
-    with pytest.raises(PermissionError, match="must not be readable or writable by others"):
+    with pytest.raises(tk.FileAccessError, match="can be read or written by others"):
         load_key_file(loaded, exported, name="dave")
 
 

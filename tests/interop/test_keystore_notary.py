@@ -269,6 +269,8 @@ def test_legacy_migration_matches_notary(notary_server: NotaryServer, tmp_path: 
     by_trustkit = tmp_path / "by-trustkit"
     shutil.copytree(DATA / f"notary{version}", by_notary)
     shutil.copytree(DATA / f"notary{version}", by_trustkit)
+    for key_file in [*by_notary.rglob("*.key"), *by_trustkit.rglob("*.key")]:
+        key_file.chmod(0o600)  # as notary wrote them (the fixtures' checkout does not keep it)
     in_place = FileKeyStore(by_trustkit)
     listed_in_place = {(role, gun, key_id) for role, gun, key_id, _ in store_table(in_place)}
 

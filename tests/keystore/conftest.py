@@ -23,15 +23,20 @@ StoreFactory = Callable[..., PemKeyStore]
 
 @pytest.fixture(params=["file", "memory"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    """Builds a FileKeyStore on a fresh trust dir, or a MemoryKeyStore; ``passphrase`` as the stores take it."""
+    """Builds a FileKeyStore on the test's trust dir (another one with ``fresh``), or a MemoryKeyStore (always
+    empty); ``passphrase`` as the stores take it."""
 
-    def make(passphrase: PassphraseSource = "fixed", **kwargs: object) -> PemKeyStore:
+    made = []
+
+    def make(passphrase: PassphraseSource = "fixed", *, fresh: bool = False, **kwargs: object) -> PemKeyStore:
         if passphrase == "fixed":
             from trustkit.keystore import RolePassphrases
 
             passphrase = RolePassphrases(PASSPHRASES, default=DEFAULT_PASSPHRASE)
+        made.append(None)
         if request.param == "file":
-            return FileKeyStore(tmp_path / "trust", passphrase=passphrase, **kwargs)  # type: ignore[arg-type]
+            trust_dir = tmp_path / (f"trust{len(made)}" if fresh else "trust")
+            return FileKeyStore(trust_dir, passphrase=passphrase, **kwargs)  # type: ignore[arg-type]
         return MemoryKeyStore(passphrase=passphrase, **kwargs)  # type: ignore[arg-type]
 
     return make

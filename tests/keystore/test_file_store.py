@@ -45,12 +45,14 @@ def test_layout_and_permissions(tmp_path: Path) -> None:
     assert repr(store) == f"FileKeyStore({str(trust)!r}, passphrase=RolePassphrases(roles=[], default=<hidden>))"
 
 
-def test_existing_folders_keep_their_mode(tmp_path: Path) -> None:
+def test_existing_folders_keep_their_mode_but_private_is_made_0700(tmp_path: Path) -> None:
     (tmp_path / "trust" / "private").mkdir(parents=True, mode=0o755)
+    os.chmod(tmp_path / "trust", 0o755)
     os.chmod(tmp_path / "trust" / "private", 0o755)
     store = FileKeyStore(tmp_path / "trust", passphrase=PASS)
     info = store.add_key(tk.generate_private_key(role="root"))
     assert info.path is not None and mode(info.path) == 0o600
+    assert mode(tmp_path / "trust") == 0o755 and mode(tmp_path / "trust" / "private") == 0o700
 
 
 @pytest.mark.parametrize("fail", ["replace", "fsync"])
@@ -65,7 +67,7 @@ def test_failed_write_leaves_the_old_key(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, fail, crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(tk.FileAccessError, match="No space left"):
         store.change_passphrase(key.key_id, new_passphrase="another passphrase")
     monkeypatch.undo()
     assert info.path.read_bytes() == before
@@ -123,6 +125,7 @@ def test_corrupt_and_foreign_files_are_reported_with_their_path(
         data = b"-----BEGIN PUBLIC KEY-----\n" + __import__("base64").encodebytes(data) + b"-----END PUBLIC KEY-----\n"
     bad = tmp_path / "private" / ("c" * 64 + ".key")
     bad.write_bytes(data)
+    bad.chmod(0o600)
 
     with caplog.at_level(logging.WARNING, logger="trustkit.keystore"):
         assert store.list_keys() == [good]
@@ -145,6 +148,7 @@ def test_key_file_holding_another_key(tmp_path: Path) -> None:
     assert real.path is not None
     impostor = tmp_path / "private" / ("d" * 64 + ".key")
     shutil.copyfile(real.path, impostor)
+    impostor.chmod(0o600)
     assert {i.key_id for i in store.list_keys()} == {real.key_id, "d" * 64}  # listing reads headers only
     with pytest.raises(KeyFormatError, match=f"{impostor}: holds key {real.key_id}, not {'d' * 64}"):
         store.get_signer("d" * 64)
@@ -155,6 +159,7 @@ def test_oversized_file(tmp_path: Path) -> None:
     big = tmp_path / "private" / ("e" * 64 + ".key")
     big.parent.mkdir(parents=True)
     big.write_bytes(b"x" * ((1 << 20) + 1))
+    big.chmod(0o600)
     with pytest.raises(KeyFormatError, match="too large"):
         store.get_key_info("e" * 64)
 
@@ -182,6 +187,8 @@ def test_what_is_not_listed(tmp_path: Path) -> None:
 def copy_legacy(version: str, tmp_path: Path) -> Path:
     trust = tmp_path / f"notary{version}"
     shutil.copytree(DATA / f"notary{version}", trust)
+    for key_file in trust.rglob("*.key"):  # notary wrote them 0600; the fixtures' checkout may not keep that
+        key_file.chmod(0o600)
     return trust
 
 

@@ -152,12 +152,12 @@ def test_export_import_round_trip(make_store: StoreFactory) -> None:
         source.export_key(keys[3].key_id) + source.export_key(keys[0].key_id)
     )
 
-    target = make_store(passphrase=None)  # encrypted blocks with a path header need no passphrase to import
+    target = make_store(passphrase=None, fresh=True)  # encrypted blocks with a path header need no passphrase to import
     imported = target.import_keys(bundle)
     assert sorted(i.key_id for i in imported) == sorted(k.key_id for k in keys)
     assert [(i.role, i.gun) for i in target.list_keys()] == [(i.role, i.gun) for i in source.list_keys()]
     assert target.export_keys() == bundle  # stored unchanged, still under the source's passphrases
-    reader = make_store(passphrase=RolePassphrases(PASSPHRASES, default=DEFAULT_PASSPHRASE))
+    reader = make_store(passphrase=RolePassphrases(PASSPHRASES, default=DEFAULT_PASSPHRASE), fresh=True)
     reader.import_keys(bundle)
     for key in keys:
         sign_and_verify(reader, key.key_id, key.public_key)
@@ -227,7 +227,7 @@ def test_change_passphrase(make_store: StoreFactory) -> None:
     store.forget_decrypted_keys()
     with pytest.raises(PassphraseError):
         store.get_signer(key.key_id)  # the store's own retriever still has the old one
-    renewed = make_store(passphrase="a brand new passphrase")
+    renewed = make_store(passphrase="a brand new passphrase", fresh=True)
     renewed.import_keys(store.export_key(key.key_id))
     sign_and_verify(renewed, key.key_id, key.public_key)
     # and to no encryption at all

@@ -133,3 +133,79 @@ def test_staging_sweeps_old_temporary_leftovers_notary_would_read(tmp_path: Path
     assert not old.exists() and fresh.exists() and not beside.exists()
     assert [staged.change.path for staged in changelist.list()] == ["v1", "v2"]
     assert not list(changelist.path.parent.glob("*.tmp"))  # new writes leave nothing beside the folder either
+
+
+def _count_flushes(monkeypatch: pytest.MonkeyPatch, *, syncfs: bool) -> dict[str, int]:
+    """Count the fsyncs and syncfs calls of staging (``syncfs=False``: as on a system without syncfs)."""
+    from trustkit import _fs
+
+    counts = {"fsync": 0, "syncfs": 0}
+    real_fsync, real_syncfs = os.fsync, _fs._syncfs()
+
+    def fsync(fd: int) -> None:
+        counts["fsync"] += 1
+        real_fsync(fd)
+
+    def counted_syncfs(fd: int) -> int:
+        counts["syncfs"] += 1
+        assert real_syncfs is not None
+        return real_syncfs(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(_fs, "_syncfs", lambda: counted_syncfs if syncfs and real_syncfs else None)
+    return counts
+
+
+@pytest.mark.parametrize("syncfs", [True, False])
+def test_staging_many_changes_flushes_once_per_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs: bool
+) -> None:
+    changelist = Changelist(tmp_path, "example.com/app")
+    changelist.add(Change.add_target("first", tk.TargetFile.from_digest("00" * 32, 1)))
+    counts = _count_flushes(monkeypatch, syncfs=syncfs)
+    changes = [Change.add_target(f"t{i}", tk.TargetFile.from_digest(f"{i % 256:02x}" * 32, i + 1)) for i in range(300)]
+    staged = changelist.extend(changes)
+    monkeypatch.undo()
+    if syncfs:  # one flush of the file system for the data, one fsync of the folder for the names
+        assert counts == {"fsync": 1, "syncfs": 1}, counts
+    else:  # no syncfs: each file's data, then the folder once
+        assert counts == {"fsync": 301, "syncfs": 0}, counts
+    assert [s.change.path for s in changelist.list()] == ["first", *(f"t{i}" for i in range(300))]
+    assert [s.id for s in staged] == [s.id for s in changelist.list()[1:]]
+    assert sorted(p.name for p in tmp_path.joinpath("tuf", "example.com", "app").iterdir()) == ["changelist"]
+    for item in staged:
+        assert stat.S_IMODE((changelist.path / item.id).stat().st_mode) == 0o600
+
+
+def test_repository_add_targets_stages_in_one_call(tmp_path: Path) -> None:
+    repo = tk.Repository(
+        "example.com/app", remote=tk.MemoryRemote(), keystore=tk.MemoryKeyStore(passphrase=""), trust_dir=tmp_path
+    )
+    targets = {f"v{i}": tk.TargetFile.from_digest(f"{i:02x}" * 32, i + 1) for i in range(5)}
+    staged = repo.add_targets(targets, roles=["targets", "targets/releases"])
+    assert [(s.change.path, s.change.scope) for s in repo.status()] == [
+        (name, role) for name in targets for role in ("targets", "targets/releases")
+    ]
+    assert [s.id for s in staged] == [s.id for s in repo.status()]
+
+
+def test_a_batch_that_fails_midway_leaves_a_prefix_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changelist = Changelist(tmp_path, "example.com/app")
+    real_replace, calls = os.replace, []
+
+    def replace(source: str, target: object) -> None:
+        calls.append(source)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    changes = [Change.add_target(f"t{i}", tk.TargetFile.from_digest(f"{i:02x}" * 32, i + 1)) for i in range(5)]
+    with pytest.raises(tk.FileAccessError, match="No space left"):
+        changelist.extend(changes)
+    monkeypatch.undo()
+    assert [s.change.path for s in changelist.list()] == ["t0", "t1"]
+    leftovers = [p.name for p in changelist.path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == [] and all(not name.startswith(".") for name in os.listdir(changelist.path))

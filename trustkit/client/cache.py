@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from trustkit._fs import atomic_write, remove_file
-from trustkit.errors import OversizedResponseError, UnknownRoleError
-from trustkit.metadata.names import is_valid_role
+from trustkit.errors import FileAccessError, OversizedResponseError, UnknownRoleError
+from trustkit.metadata.names import check_gun, is_valid_role
 
 __all__ = ["MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
 
@@ -28,11 +28,19 @@ them again (:mod:`trustkit.metadata._compact`). notary ignores it; deleting it o
 
 
 class MetadataCache:
-    """The verified metadata of one GUN under a trust directory."""
+    """The verified metadata of one GUN under a trust directory.
+
+    Raises :class:`~trustkit.errors.ConfigurationError` for a GUN that would not name one folder below
+    ``<trust_dir>/tuf/`` (:func:`~trustkit.metadata.names.check_gun`), and its subclass
+    :class:`~trustkit.errors.FileAccessError` when ``trust_dir`` is a file. Writes never follow a symbolic link
+    below the trust directory (a linked ``tuf/<gun>/metadata`` folder is refused, not written through).
+    """
 
     def __init__(self, trust_dir: Path | str, gun: str) -> None:
         self.trust_dir = Path(trust_dir)
-        self.gun = gun
+        self.gun = check_gun(gun)
+        if self.trust_dir.exists() and not self.trust_dir.is_dir():
+            raise FileAccessError(f"trust directory {self.trust_dir} is a file, not a folder: give a folder's path")
         self.path = self.trust_dir / "tuf" / Path(*gun.split("/")) / "metadata"
 
     def _file(self, role: str, *, parsed: bool = False) -> Path:
@@ -56,7 +64,7 @@ class MetadataCache:
 
     def store(self, role: str, data: bytes) -> None:
         """Store verified bytes for ``role`` (atomically, 0600 in 0700 folders)."""
-        atomic_write(self._file(role), data)
+        atomic_write(self._file(role), data, root=self.trust_dir)
 
     def load_verified(self) -> dict[str, list[str]]:
         """The remembered signature checks (token -> valid key IDs); empty when there are none or the file is
@@ -79,7 +87,7 @@ class MetadataCache:
     def store_verified(self, records: dict[str, list[str]]) -> None:
         """Replace the remembered signature checks (atomically, 0600)."""
         text = json.dumps({"version": 1, "checks": records}, sort_keys=True, separators=(",", ":"))
-        atomic_write(self.path.parent / VERIFIED_FILE, text.encode())
+        atomic_write(self.path.parent / VERIFIED_FILE, text.encode(), root=self.trust_dir)
 
     def load_parsed(self, role: str) -> bytes | None:
         """The compact parsed form kept for ``role``'s cached file (:mod:`trustkit.metadata._compact`), or None."""
@@ -92,12 +100,12 @@ class MetadataCache:
     def store_parsed(self, role: str, form: bytes) -> None:
         """Keep the compact parsed form of ``role``'s cached file. Not fsynced: it is derived data, bound to the
         bytes it was parsed from, and a lost or torn one is simply not used."""
-        atomic_write(self._file(role, parsed=True), form, durable=False)
+        atomic_write(self._file(role, parsed=True), form, durable=False, root=self.trust_dir)
 
     def remove(self, role: str) -> bool:
         """Forget ``role`` (and its parsed form); False when it was not cached."""
-        found = remove_file(self._file(role))
-        remove_file(self._file(role, parsed=True))
+        found = remove_file(self._file(role), root=self.trust_dir)
+        remove_file(self._file(role, parsed=True), root=self.trust_dir)
         return found
 
     def roles(self) -> list[str]:

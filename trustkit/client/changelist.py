@@ -23,11 +23,11 @@ from typing import Any, Literal
 import attrs
 
 from trustkit._encoding import GoStruct, go_marshal, normalise_json
-from trustkit._fs import atomic_write, ensure_private_dir, remove_file
+from trustkit._fs import remove_file, write_files
 from trustkit.errors import KeyFormatError, MalformedMetadataError
 from trustkit.keys import PublicKey
 from trustkit.metadata import TargetFile
-from trustkit.metadata.names import ROOT, TARGETS, is_delegation, is_valid_role
+from trustkit.metadata.names import ROOT, TARGETS, check_gun, is_delegation, is_valid_role
 
 __all__ = [
     "Action",
@@ -351,19 +351,26 @@ def _sweep_temporaries(folder: Path, marker: str) -> None:
 
 
 class Changelist:
-    """The staged changes of one GUN, in notary's changelist folder."""
+    """The staged changes of one GUN, in notary's changelist folder.
+
+    Raises :class:`~trustkit.errors.ConfigurationError` for a GUN that would not name one folder below
+    ``<trust_dir>/tuf/`` (:func:`~trustkit.metadata.names.check_gun`).
+    """
 
     def __init__(self, trust_dir: Path | str, gun: str) -> None:
-        self.gun = gun
-        self.path = Path(trust_dir) / "tuf" / Path(*gun.split("/")) / "changelist"
+        self.gun = check_gun(gun)
+        self.trust_dir = Path(trust_dir)
+        self.path = self.trust_dir / "tuf" / Path(*gun.split("/")) / "changelist"
 
     def add(self, change: Change) -> StagedChange:
         """Stage ``change`` after every change already staged."""
         return self.extend([change])[0]
 
     def extend(self, changes: Iterable[Change]) -> list[StagedChange]:
-        """Stage several changes, in order (the folder is listed once, not once per change)."""
-        ensure_private_dir(self.path)
+        """Stage several changes, in order, durably when it returns: the folder is listed once and the disk is
+        flushed once for them all (:func:`~trustkit._fs.write_files`), not once per change. A kill stages a prefix
+        of them. Raises :class:`~trustkit.errors.FileAccessError` when the folder cannot be written (a symbolic
+        link inside the trust directory, a file in the way)."""
         existing = self._names(sweep=True)
         _sweep_temporaries(self.path.parent, ".change.")  # left beside the folder by a killed write
         last = existing[-1] if existing else ""
@@ -372,10 +379,14 @@ class Changelist:
             name = f"{time.time_ns():020d}_{uuid.uuid4()}.change"
             if name <= last:  # keep the apply order even if the clock went backwards or did not move
                 name = f"{int(last.split('_', 1)[0]) + 1:020d}_{uuid.uuid4()}.change"
-            # the temporary file goes beside the folder: notary reads every file in it, a kill's leftovers too
-            atomic_write(self.path / name, change.to_bytes(), temp_dir=self.path.parent)
             staged.append(StagedChange(name, change))
             last = name
+        # the temporary files go beside the folder: notary reads every file in it, a kill's leftovers too
+        write_files(
+            [(self.path / item.id, item.change.to_bytes()) for item in staged],
+            temp_dir=self.path.parent,
+            root=self.trust_dir,
+        )
         return staged
 
     def _names(self, *, sweep: bool = False) -> list[str]:
@@ -422,7 +433,9 @@ class Changelist:
     def remove(self, ids: Iterable[str]) -> int:
         """Unstage the changes with these IDs (file names); returns how many were removed."""
         return sum(
-            remove_file(self.path / name) for name in set(ids) if "/" not in name and name not in ("", ".", "..")
+            remove_file(self.path / name, root=self.trust_dir)
+            for name in set(ids)
+            if "/" not in name and name not in ("", ".", "..")
         )
 
     def clear(self) -> int:

@@ -178,7 +178,7 @@ class Reader:
             return
         try:
             cache.store_verified(memo.records())
-        except OSError as exc:
+        except (OSError, TrustkitError) as exc:  # an optimisation: never a reason to fail a read
             logger.warning("could not store the verified-signature memo of %s: %s", self.gun, exc)
 
     def _update(self, root_data: bytes | None) -> TrustedMetadataSet:

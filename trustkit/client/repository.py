@@ -240,6 +240,15 @@ class Repository:
         """Stage adding ``target`` as ``name`` to each of ``roles`` (``notary add``/``addhash --roles``)."""
         return self._stage([Change.add_target(name, target, role=role) for role in roles], publish)
 
+    def add_targets(
+        self, targets: Mapping[str, TargetFile], *, roles: Sequence[str] = (TARGETS,), publish: bool = False
+    ) -> list[StagedChange]:
+        """Stage adding every ``name -> target`` of ``targets`` to each of ``roles``, in one staging call: the
+        changes are flushed to disk once for them all, not once per target (2,000 targets in a fraction of the
+        time of 2,000 :meth:`add_target` calls). A kill stages a prefix of them, each whole."""
+        changes = [Change.add_target(name, target, role=role) for name, target in targets.items() for role in roles]
+        return self._stage(changes, publish)
+
     def remove_target(
         self, name: str, *, roles: Sequence[str] = (TARGETS,), publish: bool = False
     ) -> list[StagedChange]:

@@ -12,8 +12,11 @@ if TYPE_CHECKING:
         make_root_key,
     )
     from trustkit.keys.private import (
+        MIN_PBKDF2_ITERATIONS,
+        PBKDF2_ITERATIONS,
         PrivateKey,
         generate_private_key,
+        is_weakly_encrypted,
         load_private_key,
     )
     from trustkit.keys.public import KEY_TYPES, PublicKey
@@ -22,12 +25,15 @@ if TYPE_CHECKING:
 __all__ = [
     "KEY_TYPES",
     "METHODS",
+    "MIN_PBKDF2_ITERATIONS",
+    "PBKDF2_ITERATIONS",
     "PassphraseError",
     "PrivateKey",
     "PublicKey",
     "check_certificate",
     "cn_matches_gun",
     "generate_private_key",
+    "is_weakly_encrypted",
     "load_private_key",
     "make_root_certificate",
     "make_root_key",
@@ -45,8 +51,11 @@ __getattr__, __dir__ = lazy_exports(
             "make_root_key",
         ),
         "trustkit.keys.private": (
+            "MIN_PBKDF2_ITERATIONS",
+            "PBKDF2_ITERATIONS",
             "PrivateKey",
             "generate_private_key",
+            "is_weakly_encrypted",
             "load_private_key",
         ),
         "trustkit.keys.public": (

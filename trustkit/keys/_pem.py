@@ -26,9 +26,11 @@ class PemBlock:
     der: bytes
 
 
-def decode_pem_blocks(data: bytes, *, what: str = "PEM data") -> list[PemBlock]:
+def decode_pem_blocks(data: bytes, *, what: str = "PEM data", strict: bool = False) -> list[PemBlock]:
     """Every PEM block in ``data``, in order; raises :class:`KeyFormatError` when there is none.
 
+    Like Go's ``pem.Decode``, text around the blocks is skipped -- unless ``strict``, which refuses anything but
+    whitespace outside the blocks (for private keys: a file with more in it than its keys is not a key file).
     The END lines are indexed once and each BEGIN finds its END by bisection, so hostile input (thousands of
     BEGIN lines without an END) is scanned in linear time.
     """
@@ -46,9 +48,13 @@ def decode_pem_blocks(data: bytes, *, what: str = "PEM data") -> list[PemBlock]:
             continue
         end_start, end_stop = candidates[index]
         blocks.append(_block(begin.group(1), data[begin.end() : end_start], what))
+        if strict and data[position : begin.start()].strip():
+            raise KeyFormatError(f"{what}: text before or between PEM blocks: give the PEM blocks alone")
         position = end_stop
     if not blocks:
         raise KeyFormatError(f"{what}: no PEM block found")
+    if strict and data[position:].strip():
+        raise KeyFormatError(f"{what}: text after the last PEM block: give the PEM blocks alone")
     return blocks
 
 

@@ -34,9 +34,12 @@ from trustkit.keys._pem import decode_pem_blocks, encode_pem
 from trustkit.keys.public import MIN_RSA_BITS, PublicKey
 
 __all__ = [
+    "MIN_PBKDF2_ITERATIONS",
+    "PBKDF2_ITERATIONS",
     "KeyType",
     "PrivateKey",
     "generate_private_key",
+    "is_weakly_encrypted",
     "load_private_key",
 ]
 
@@ -56,7 +59,12 @@ _PRF_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "1.2.840.113549.2.10": hashes.SHA384,
     "1.2.840.113549.2.11": hashes.SHA512,
 }
-_NOTARY_PBKDF2_ITERATIONS = 2048
+PBKDF2_ITERATIONS = 2048
+"""The PBKDF2 iterations of every key trustkit encrypts: notary's and docker's (``tuf/utils/pkcs8.go``)."""
+MIN_PBKDF2_ITERATIONS = 1000
+"""Fewer PBKDF2 iterations than this and an encrypted private key is refused (RFC 8018 recommends at least 1000;
+notary, docker and OpenSSL write 2048): its passphrase could be guessed at millions of tries per second."""
+_MAX_PBKDF2_ITERATIONS = 10_000_000
 
 CryptoPrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
@@ -120,15 +128,20 @@ def load_private_key(data: bytes | str, passphrase: str | bytes | None = None) -
     legacy OpenSSL-encrypted PEM and notary's legacy ``ED25519 PRIVATE KEY``.
 
     Raises :class:`PassphraseError` when the key is encrypted and the passphrase is missing or wrong, and
-    :class:`KeyFormatError` for anything else that is not a usable key.
+    :class:`KeyFormatError` for anything else that is not a usable key: text around the PEM block or a second
+    block (which notary ignores), or PBKDF2 encryption with fewer than :data:`MIN_PBKDF2_ITERATIONS` iterations.
     """
     raw = data.encode() if isinstance(data, str) else data
-    block = decode_pem_blocks(raw, what="private key")[0]
+    blocks = decode_pem_blocks(raw, what="private key", strict=True)
+    if len(blocks) != 1:
+        raise KeyFormatError(f"private key: {len(blocks)} PEM blocks where one key was expected: give one key per file")
+    block = blocks[0]
     role, gun = block.headers.get("role") or None, block.headers.get("gun") or None
     if block.type == "ENCRYPTED PRIVATE KEY":
+        params = _strong_pbes2_parameters(block.der)
         if passphrase is None:
             raise PassphraseError("the private key is encrypted: a passphrase is needed")
-        key = _load_pkcs8(_pbes2_decrypt(block.der, _as_bytes(passphrase)))
+        key = _load_pkcs8(_pbes2_decrypt(params, _as_bytes(passphrase)))
     elif block.type == "PRIVATE KEY":
         key = _load_pkcs8(block.der)
     elif block.type == "ED25519 PRIVATE KEY":
@@ -221,8 +234,30 @@ def _ed25519_from_notary_blob(blob: bytes) -> ed25519.Ed25519PrivateKey:
     return key
 
 
-def _pbes2_decrypt(der: bytes, passphrase: bytes) -> bytes:
-    """Decrypt PKCS#8 EncryptedPrivateKeyInfo with PBES2 + PBKDF2 + AES-256-CBC, as notary's pkcs8.go does."""
+def is_weakly_encrypted(data: bytes | str) -> bool:
+    """Whether an encrypted private key PEM is protected more weakly than trustkit encrypts keys: PBKDF2 with fewer
+    than :data:`PBKDF2_ITERATIONS` iterations, or OpenSSL's legacy PEM encryption (``DEK-Info``: one MD5 round).
+    Such a key is encrypted again with trustkit's parameters when it is imported. False for an unencrypted key.
+    Raises :class:`KeyFormatError` for PEM that is not one private key.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    block = decode_pem_blocks(raw, what="private key", strict=True)[0]
+    if block.type == "ENCRYPTED PRIVATE KEY":
+        return _pbes2_parameters(block.der).iterations < PBKDF2_ITERATIONS
+    return "DEK-Info" in block.headers
+
+
+@attrs.frozen
+class _Pbes2:
+    salt: bytes
+    iterations: int
+    prf: type[hashes.HashAlgorithm]
+    iv: bytes
+    ciphertext: bytes
+
+
+def _pbes2_parameters(der: bytes) -> _Pbes2:
+    """The PBES2 parameters of PKCS#8 EncryptedPrivateKeyInfo (PBKDF2, AES-256-CBC), checked."""
     what = "encrypted private key"
     outer = DerReader(der, what).sequence()
     algorithm = outer.sequence()
@@ -249,11 +284,31 @@ def _pbes2_decrypt(der: bytes, passphrase: bytes) -> bytes:
         raise KeyFormatError(f"{what}: only AES-256-CBC is supported")
     iv = cipher.octets()
     ciphertext = outer.octets()
-    if len(iv) != 16 or not ciphertext or len(ciphertext) % 16 or not 0 < iterations <= 10_000_000:
+    if len(iv) != 16 or not ciphertext or len(ciphertext) % 16 or not 0 < iterations <= _MAX_PBKDF2_ITERATIONS:
         raise KeyFormatError(f"{what}: malformed PBES2 parameters")
-    key = PBKDF2HMAC(algorithm=prf(), length=32, salt=salt, iterations=iterations).derive(passphrase)
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    return _Pbes2(salt, iterations, prf, iv, ciphertext)
+
+
+def _strong_pbes2_parameters(der: bytes) -> _Pbes2:
+    """:func:`_pbes2_parameters`, refusing fewer than :data:`MIN_PBKDF2_ITERATIONS` iterations."""
+    params = _pbes2_parameters(der)
+    if params.iterations < MIN_PBKDF2_ITERATIONS:
+        raise KeyFormatError(
+            f"encrypted private key: encrypted with only {params.iterations} PBKDF2 iteration(s), trustkit requires "
+            f"at least {MIN_PBKDF2_ITERATIONS}: decrypt it with the tool that wrote it (openssl pkcs8) and load or "
+            "import the unencrypted key, which trustkit encrypts with notary's parameters"
+        )
+    return params
+
+
+def _pbes2_decrypt(params: _Pbes2, passphrase: bytes) -> bytes:
+    """Decrypt PKCS#8 EncryptedPrivateKeyInfo with PBES2 + PBKDF2 + AES-256-CBC, as notary's pkcs8.go does."""
+    what = "encrypted private key"
+    key = PBKDF2HMAC(algorithm=params.prf(), length=32, salt=params.salt, iterations=params.iterations).derive(
+        passphrase
+    )
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(params.iv)).decryptor()
+    padded = decryptor.update(params.ciphertext) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     try:
         plain = unpadder.update(padded) + unpadder.finalize()
@@ -270,7 +325,7 @@ def _pbes2_encrypt(plain: bytes, passphrase: bytes) -> bytes:
         algorithm=hashes.SHA1(),  # noqa: S303 -- notary's PBKDF2 PRF; interop requires it
         length=32,
         salt=salt,
-        iterations=_NOTARY_PBKDF2_ITERATIONS,
+        iterations=PBKDF2_ITERATIONS,
     ).derive(passphrase)
     padder = padding.PKCS7(128).padder()
     padded = padder.update(plain) + padder.finalize()
@@ -281,7 +336,7 @@ def _pbes2_encrypt(plain: bytes, passphrase: bytes) -> bytes:
         der_sequence(
             der_sequence(
                 der_oid(_OID_PBKDF2),
-                der_sequence(der_octets(salt), der_integer(_NOTARY_PBKDF2_ITERATIONS)),
+                der_sequence(der_octets(salt), der_integer(PBKDF2_ITERATIONS)),
             ),
             der_sequence(der_oid(_OID_AES256_CBC), der_octets(iv)),
         ),

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         as_retriever,
         new_passphrase,
         unlock_private_key,
+        unlock_with_passphrase,
     )
     from trustkit.keystore.pemstore import PemKeyStore, StoredKey
 
@@ -67,6 +68,7 @@ __all__ = [
     "signer_from_uri",
     "sslib_public_key",
     "unlock_private_key",
+    "unlock_with_passphrase",
     "validate_key_name",
     "validate_signer_name",
 ]
@@ -113,6 +115,7 @@ __getattr__, __dir__ = lazy_exports(
             "as_retriever",
             "new_passphrase",
             "unlock_private_key",
+            "unlock_with_passphrase",
         ),
         "trustkit.keystore.pemstore": (
             "PemKeyStore",

@@ -15,6 +15,7 @@ import attrs
 
 from trustkit.errors import UnknownKeyError
 from trustkit.keys import PrivateKey
+from trustkit.metadata.names import check_gun
 
 __all__ = [
     "ChainedKeyStore",
@@ -93,10 +94,11 @@ def key_gun(role: str | None, gun: str | None) -> str | None:
     Only ``targets``, ``snapshot`` and ``timestamp`` keys belong to one repository and keep their GUN; root keys,
     delegation keys (``targets/…``) and every other role (docker signer names) are shared between repositories and
     are stored without one. (``notary key generate --role targets`` stores a targets key without a GUN; notary
-    finds keys by ID, so such a key still signs, but ``notary key import`` refuses it.)
+    finds keys by ID, so such a key still signs, but ``notary key import`` refuses it.) A GUN kept must pass
+    :func:`~trustkit.metadata.names.check_gun` (``ConfigurationError``): it is written into the key's PEM headers.
     """
     if role in _BASE_ROLES_WITH_GUN:
-        return gun or None
+        return check_gun(gun) if gun else None
     return None
 
 

@@ -8,6 +8,11 @@ and :meth:`FileKeyStore.migrate_legacy_keys` moves them as notary does when it o
 
 Every write is atomic (a temporary file, fsync, rename): a crash leaves the old key or the new one, never a torn
 file. The default trust directories are :func:`docker_trust_dir` and :func:`notary_trust_dir`.
+
+Stricter than notary 0.7, which trusts its trust directory: keys are never written through a symbolic link below
+the trust directory (a linked ``private/`` is refused), ``private/`` is created 0700 or tightened to 0700 before a
+key is written into it, and a key file that others can read or write (any group or other permission bit) is
+refused with :class:`~trustkit.errors.FileAccessError`, as ``docker trust key load`` refuses such a file.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import contextlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from trustkit._fs import atomic_write, remove_file
-from trustkit.errors import KeyFormatError
+from trustkit._fs import PRIVATE_DIR_MODE, atomic_write, check_no_links, remove_file
+from trustkit.errors import FileAccessError, KeyFormatError
 from trustkit.keys._pem import decode_pem_blocks, encode_pem
 from trustkit.keystore.base import KeyInfo, is_key_id
 from trustkit.keystore.passphrase import DEFAULT_MAX_ATTEMPTS, PassphraseSource
@@ -49,6 +55,7 @@ LEGACY_TUF_KEYS_DIR = "tuf_keys"
 """notary ≤ 0.3's folder for the other keys, below ``private/``, with one sub-folder per GUN."""
 MAX_KEY_FILE_SIZE = 1 << 20
 """Larger ``.key`` files are not read: no private key PEM comes near this."""
+_GROUP_OTHER_BITS = 0o077
 
 
 class FileKeyStore(PemKeyStore):
@@ -137,19 +144,32 @@ class FileKeyStore(PemKeyStore):
         return current + legacy
 
     def _read(self, entry: StoredKey) -> bytes:
-        with open(_path_of(entry), "rb") as handle:
-            data = handle.read(MAX_KEY_FILE_SIZE + 1)
-        if len(data) > MAX_KEY_FILE_SIZE:
-            raise KeyFormatError(f"{entry.path}: too large for a key file")
-        return data
+        return _read_key_file(_path_of(entry))
 
     def _write(self, key_id: str, data: bytes) -> StoredKey:
         path = self.key_path(key_id)
-        atomic_write(path, data)
+        self._tighten_private_dir()
+        atomic_write(path, data, root=self._trust_dir)
         return StoredKey(key_id, key_id, path)
 
+    def _tighten_private_dir(self) -> None:
+        """Refuse a linked ``private/``; make an existing one 0700 (with a warning) before a key goes in."""
+        check_no_links(self._trust_dir, self._private_dir)
+        if os.name == "nt" or not self._private_dir.is_dir():
+            return  # atomic_write creates it 0700
+        mode = self._private_dir.stat().st_mode & 0o777
+        if mode & _GROUP_OTHER_BITS:
+            try:
+                os.chmod(self._private_dir, PRIVATE_DIR_MODE)
+            except OSError as exc:
+                raise FileAccessError(
+                    f"{self._private_dir} is open to others (mode {mode:o}) and cannot be made 0700: "
+                    f"{exc.strerror or exc}; run chmod 700 on it as its owner"
+                ) from None
+            logger.warning("%s was open to others (mode %o): made it 0700 before storing a key", self.location, mode)
+
     def _delete(self, entry: StoredKey) -> None:
-        remove_file(_path_of(entry))
+        remove_file(_path_of(entry), root=self._trust_dir)
 
     # --- legacy layouts ------------------------------------------------------------------------------------
 
@@ -160,7 +180,7 @@ class FileKeyStore(PemKeyStore):
             if entry.legacy:
                 try:
                     infos.append(self._info(entry, self._load(entry)))
-                except KeyFormatError as exc:
+                except (KeyFormatError, FileAccessError) as exc:
                     logger.warning("skipping unreadable legacy key file: %s", exc)
         return infos
 
@@ -180,7 +200,7 @@ class FileKeyStore(PemKeyStore):
             try:
                 data = self._load(entry)
                 block = decode_pem_blocks(data, what=str(entry.path))[0]
-            except KeyFormatError as exc:
+            except (KeyFormatError, FileAccessError) as exc:
                 logger.warning("not migrating legacy key file: %s", exc)
                 continue
             if not is_key_id(entry.key_id):
@@ -202,6 +222,37 @@ class FileKeyStore(PemKeyStore):
         for folder in (LEGACY_TUF_KEYS_DIR, LEGACY_ROOT_KEYS_DIR):
             _remove_empty_dirs(self._private_dir / folder)
         return moved
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The bytes of a private key file, refused unless it is a regular file (not a link) that only its owner can
+    read or write, as ``docker trust key load`` requires. Raises :class:`~trustkit.errors.FileAccessError` (missing,
+    a folder, a link, unreadable, open to others) or :class:`~trustkit.errors.KeyFormatError` (too large)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read private key file {path}: {exc.strerror or exc}: give the path of a PEM private key file "
+            "(not a folder or a symbolic link) that you can read"
+        ) from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise FileAccessError(f"{path} is not a regular file: give the path of a PEM private key file")
+        mode = status.st_mode & 0o777
+        if os.name != "nt" and mode & _GROUP_OTHER_BITS:
+            raise FileAccessError(
+                f"private key file {path} can be read or written by others (mode {mode:o}): run chmod 600 on it "
+                "(docker trust key load refuses such files too), and replace the key if others may have read it"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_KEY_FILE_SIZE + 1)
+    if len(data) > MAX_KEY_FILE_SIZE:
+        raise KeyFormatError(f"{path}: too large for a key file")
+    return data
 
 
 def _path_of(entry: StoredKey) -> Path:

@@ -23,6 +23,7 @@ from trustkit.keys import PrivateKey, PublicKey, generate_private_key
 from trustkit.keys._pem import decode_pem_blocks, encode_pem
 from trustkit.keys.private import KeyType
 from trustkit.keystore.base import KeyInfo, KeyStore
+from trustkit.keystore.file import _read_key_file
 from trustkit.keystore.passphrase import (
     DEFAULT_MAX_ATTEMPTS,
     PassphraseSource,
@@ -55,8 +56,6 @@ DEFAULT_LOAD_NAME = "signer"
 
 LOAD_PASSPHRASE_ROLE = "encrypted"  # noqa: S105 -- a role alias, not a passphrase
 """The alias docker asks a passphrase for when it decrypts a file being loaded (its REPOSITORY passphrase)."""
-
-_GROUP_OTHER_BITS = 0o077
 
 
 def validate_key_name(name: str) -> str:
@@ -142,8 +141,9 @@ def load_key_file(
 ) -> list[KeyInfo]:
     """Load the private key(s) of a PEM file into ``store``, as ``docker trust key load FILE --name NAME`` does.
 
-    Like docker: ``name`` must pass :func:`validate_key_name`; a file with any group or other permission bit is
-    refused (``PermissionError``); the file must hold private key PEM (``KeyFormatError``); each key keeps its
+    Like docker: ``name`` must pass :func:`validate_key_name`; a file that is missing, a folder, a symbolic link or
+    has any group or other permission bit is refused (:class:`~trustkit.errors.FileAccessError`); the file must
+    hold private key PEM and nothing else (``KeyFormatError``); each key keeps its
     ``role:`` header, else gets ``name``; only targets/snapshot/timestamp keys keep a ``gun:`` header; the store
     encrypts each key with its own retriever's passphrase for that role.
 
@@ -155,12 +155,9 @@ def load_key_file(
     if name:
         validate_key_name(name)
     file_path = Path(path)
-    mode = os.stat(file_path).st_mode
-    if os.name != "nt" and mode & _GROUP_OTHER_BITS:
-        raise PermissionError(f"private key file {file_path} must not be readable or writable by others")
-    data = file_path.read_bytes()
+    data = _read_key_file(file_path)
     try:
-        blocks = decode_pem_blocks(data, what=str(file_path))
+        blocks = decode_pem_blocks(data, what=str(file_path), strict=True)
     except KeyFormatError:
         blocks = []
     if not blocks or blocks[0].type not in PRIVATE_KEY_PEM_TYPES:

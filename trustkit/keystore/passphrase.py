@@ -39,6 +39,7 @@ __all__ = [
     "new_passphrase",
     "prompt_text",
     "unlock_private_key",
+    "unlock_with_passphrase",
 ]
 
 BASE_ROLES = frozenset({"root", "targets", "snapshot", "timestamp"})
@@ -275,8 +276,22 @@ def unlock_private_key(
     passphrase was wrong, and :class:`KeyFormatError` when the PEM is not a usable key; both name ``where`` (the
     file), never the passphrase.
     """
+    return unlock_with_passphrase(pem, retriever, key_id=key_id, role=role, max_attempts=max_attempts, where=where)[0]
+
+
+def unlock_with_passphrase(
+    pem: bytes,
+    retriever: PassphraseRetriever,
+    *,
+    key_id: str,
+    role: str,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    where: str = "private key",
+) -> tuple[PrivateKey, str]:
+    """:func:`unlock_private_key`, with the passphrase that decrypted the key (``""`` for an unencrypted key), so
+    that the key can be encrypted again under the same passphrase (a key imported with weak encryption)."""
     try:
-        return load_private_key(pem)
+        return load_private_key(pem), ""
     except PassphraseError:
         pass
     except KeyFormatError as exc:
@@ -288,7 +303,7 @@ def unlock_private_key(
                 raise PassphraseError(f"{where}: the key is encrypted and no passphrase was given for it")
             break
         try:
-            return load_private_key(pem, passphrase)
+            return load_private_key(pem, passphrase), passphrase
         except PassphraseError:
             continue
         except KeyFormatError as exc:

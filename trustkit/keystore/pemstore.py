@@ -20,9 +20,10 @@ from typing import Any
 
 import attrs
 
-from trustkit.errors import KeyFormatError, UnknownKeyError
+from trustkit.errors import FileAccessError, KeyFormatError, UnknownKeyError
 from trustkit.keys import PrivateKey, load_private_key
 from trustkit.keys._pem import PemBlock, decode_pem_blocks, encode_pem
+from trustkit.keys.private import is_weakly_encrypted
 from trustkit.keystore.base import KeyInfo, key_gun
 from trustkit.keystore.passphrase import (
     DEFAULT_MAX_ATTEMPTS,
@@ -30,6 +31,7 @@ from trustkit.keystore.passphrase import (
     as_retriever,
     new_passphrase,
     unlock_private_key,
+    unlock_with_passphrase,
 )
 
 __all__ = ["DEFAULT_IMPORT_ROLE", "PRIVATE_KEY_PEM_TYPES", "PemKeyStore", "StoredKey"]
@@ -144,7 +146,8 @@ class PemKeyStore(abc.ABC):
 
         A file that is not a readable private key PEM is skipped with a warning on the ``trustkit.keystore``
         logger naming its path, as notary skips it; with ``strict`` it raises
-        :class:`~trustkit.errors.KeyFormatError` instead. A key in both the current and a legacy layout is listed
+        :class:`~trustkit.errors.KeyFormatError` instead (:class:`~trustkit.errors.FileAccessError` for a key
+        file that others can read, which a file store refuses). A key in both the current and a legacy layout is listed
         once, from the current file.
         """
         infos: dict[str, KeyInfo] = {}
@@ -153,7 +156,7 @@ class PemKeyStore(abc.ABC):
                 continue
             try:
                 info = self._info(entry, self._load(entry))
-            except KeyFormatError as exc:
+            except (KeyFormatError, FileAccessError) as exc:
                 if strict:
                     raise
                 logger.warning("skipping unreadable key file: %s", exc)
@@ -245,7 +248,7 @@ class PemKeyStore(abc.ABC):
                 raise UnknownKeyError(f"no private key {key_id} in {self.location}")
             try:
                 info = self._info(found[0], self._load(found[0]))
-            except KeyFormatError:
+            except (KeyFormatError, FileAccessError):
                 info = KeyInfo(key_id, found[0].role, found[0].gun, self.location, found[0].path)
             for entry in found:
                 self._delete(entry)
@@ -272,19 +275,33 @@ class PemKeyStore(abc.ABC):
         its ``path:`` header (a legacy ``tuf_keys/<gun>/<id>_<role>`` path also gives the GUN and role), else
         under its key ID. Encrypted blocks are stored as they are (no passphrase needed), which requires a
         ``path:``; unencrypted ones are encrypted with a passphrase from the retriever (``create_new=True``).
+        A block encrypted more weakly than trustkit encrypts (fewer than 2048 PBKDF2 iterations, or OpenSSL's
+        legacy ``DEK-Info`` encryption) is decrypted with a passphrase from the retriever and encrypted again,
+        under the same passphrase, with notary's parameters; fewer than
+        :data:`~trustkit.keys.private.MIN_PBKDF2_ITERATIONS` iterations are refused.
 
-        Unlike notary, which silently drops bad blocks when another one imports, nothing is imported when a block
-        is invalid: :class:`~trustkit.errors.KeyFormatError` lists every problem.
+        Unlike notary, which silently drops bad blocks when another one imports and overwrites a key file that a
+        block's ``path:`` names, nothing is imported when a block is invalid or names a key already in the store
+        (remove that key first to replace it): :class:`~trustkit.errors.KeyFormatError` lists every problem.
         """
         raw = data.encode() if isinstance(data, str) else data
-        blocks = decode_pem_blocks(raw, what="key import")
+        blocks = decode_pem_blocks(raw, what="key import", strict=True)
         staged: list[tuple[str, bytes, PrivateKey | None, KeyInfo]] = []
         problems: list[str] = []
+        seen = {entry.key_id for entry in self._entries()}
         for number, block in enumerate(blocks, 1):
             try:
-                staged.append(self._stage_import(block, role, gun))
+                item = self._stage_import(block, role, gun)
             except (KeyFormatError, ValueError) as exc:
                 problems.append(f"block {number}: {exc}")
+                continue
+            if item[0] in seen:
+                problems.append(
+                    f"block {number}: key {item[0]} is already in {self.location} and is not overwritten: remove "
+                    "it first (remove_key, notary key remove) to replace it"
+                )
+            seen.add(item[0])
+            staged.append(item)
         if problems:
             raise KeyFormatError(f"cannot import {len(problems)} of {len(blocks)} key(s): " + "; ".join(problems))
         infos = []
@@ -331,16 +348,31 @@ class PemKeyStore(abc.ABC):
         if stored_gun:
             headers["gun"] = stored_gun
         encrypted = block.type == "ENCRYPTED PRIVATE KEY" or "DEK-Info" in headers
-        if encrypted:
+        pem = encode_pem(block.type, block.der, headers)
+        if encrypted and not is_weakly_encrypted(pem):
             if not path:
                 raise KeyFormatError("an encrypted key without a path header: its key ID cannot be known")
             info = KeyInfo(path, key_role, stored_gun, self.location, None, True)
-            return path, encode_pem(block.type, block.der, headers), None, info
-        key = load_private_key(encode_pem(block.type, block.der, headers))
+            return path, pem, None, info
+        if encrypted:  # weakly: decrypt it now and encrypt it again, as trustkit encrypts keys
+            key, passphrase = unlock_with_passphrase(
+                pem,
+                self._retriever,
+                key_id=path,
+                role=key_role,
+                max_attempts=self._max_attempts,
+                where="a key encrypted more weakly than notary encrypts keys, which trustkit encrypts again on "
+                "import (give the store's passphrase retriever its passphrase)",
+            )
+        else:
+            key, passphrase = load_private_key(pem), ""
         if path and key.key_id != path:
             raise KeyFormatError(f"path header {path} does not match the key's ID {key.key_id}")
         key = attrs.evolve(key, role=key_role, gun=stored_gun)
-        passphrase = new_passphrase(self._retriever, key_id=key.key_id, role=key_role, max_attempts=self._max_attempts)
+        if not encrypted:
+            passphrase = new_passphrase(
+                self._retriever, key_id=key.key_id, role=key_role, max_attempts=self._max_attempts
+            )
         info = KeyInfo(key.key_id, key_role, stored_gun, self.location, None, passphrase != "")
         return key.key_id, key.to_pem(passphrase), key, info
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import posixpath
 import re
 
+from trustkit.errors import ConfigurationError
+
 __all__ = [
     "BASE_ROLES",
     "ROOT",
     "SNAPSHOT",
     "TARGETS",
     "TIMESTAMP",
+    "check_gun",
     "is_delegation",
     "is_valid_role",
     "parent_role",
@@ -25,6 +28,32 @@ BASE_ROLES = (ROOT, TARGETS, SNAPSHOT, TIMESTAMP)
 
 _DELEGATION_CHARS = re.compile(r"[-a-z0-9_/]+\Z")
 _MAX_ROLE_NAME = 255
+_BAD_GUN_CHARS = re.compile(r"[\x00-\x20\x7f*\\?#%]")
+
+
+def check_gun(gun: str) -> str:
+    """Return ``gun`` if it can name a repository on every remote and one folder of a trust directory, else raise
+    :class:`~trustkit.errors.ConfigurationError`.
+
+    notary-server accepts any name without ``*`` in its routes (``{gun:[^*]+}``); trustkit also refuses names
+    that would not map to one URL path or one folder below ``<trust_dir>/tuf/``: empty, whitespace or control
+    characters (NUL included), ``?``, ``#``, ``%``, ``\\``, leading or trailing ``/``, and empty, ``.`` or ``..``
+    path components. Every place that builds a path or URL from a GUN (the metadata cache, the changelist, the
+    remotes) calls this, so a GUN such as ``../../escape`` never leaves the trust directory.
+    """
+    if not isinstance(gun, str) or not gun:
+        raise ConfigurationError("a GUN must be a non-empty string, such as 'docker.io/library/alpine'")
+    if _BAD_GUN_CHARS.search(gun):
+        raise ConfigurationError(
+            f"invalid GUN {gun!r}: no whitespace, control characters, '*', '?', '#', '%' or '\\' (give the "
+            "repository name, such as 'docker.io/library/alpine')"
+        )
+    if any(part in ("", ".", "..") for part in gun.split("/")):
+        raise ConfigurationError(
+            f"invalid GUN {gun!r}: empty, '.' or '..' path components are not allowed (give the repository name, "
+            "such as 'docker.io/library/alpine')"
+        )
+    return gun
 
 
 def is_delegation(name: str) -> bool:

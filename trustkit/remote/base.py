@@ -31,7 +31,7 @@ from trustkit.errors import (
     UnknownRoleError,
 )
 from trustkit.keys.public import PublicKey
-from trustkit.metadata.names import SNAPSHOT, TIMESTAMP, is_valid_role
+from trustkit.metadata.names import SNAPSHOT, TIMESTAMP, check_gun, is_valid_role
 
 __all__ = [
     "CONFLICT_CODES",
@@ -64,23 +64,6 @@ SERVER_KEY_ROLES = (TIMESTAMP, SNAPSHOT)
 """The roles whose keys a server may hold (``GET``/``POST <role>.key``)."""
 
 _CHECKSUM = re.compile(r"[0-9a-fA-F]{64}(?:[0-9a-fA-F]{32}){0,2}\Z")
-_BAD_GUN_CHARS = re.compile(r"[\x00-\x20\x7f*\\?#%]")
-
-
-def check_gun(gun: str) -> str:
-    """Return ``gun`` if it can name a repository on every remote, else raise :class:`ConfigurationError`.
-
-    notary-server accepts any name without ``*`` in its routes (``{gun:[^*]+}``); trustkit also refuses names
-    that would not map to one URL path or one folder: empty, whitespace or control characters, ``?``, ``#``,
-    ``%``, ``\\``, leading or trailing ``/``, and empty, ``.`` or ``..`` path components.
-    """
-    if not isinstance(gun, str) or not gun:
-        raise ConfigurationError("a GUN must be a non-empty string")
-    if _BAD_GUN_CHARS.search(gun):
-        raise ConfigurationError(f"invalid GUN {gun!r}: no whitespace, control characters, '*', '?', '#', '%' or '\\'")
-    if any(part in ("", ".", "..") for part in gun.split("/")):
-        raise ConfigurationError(f"invalid GUN {gun!r}: empty, '.' or '..' path components are not allowed")
-    return gun
 
 
 def check_server_url(url: str, *, https_only: bool = False) -> str:
