@@ -343,7 +343,7 @@ def sign_manifest(
     """Sign a capture's manifest so that an auditor can tell who captured it.
 
     ``signer`` is any securesystemslib signer: ``keystore.get_signer(key_id)`` of any trustkit key store (file,
-    HSM, external), or ``PrivateKey.signer``. The signature covers the manifest's exact bytes, which name the
+    HSM, external), or ``PrivateKey.signer()``. The signature covers the manifest's exact bytes, which name the
     sha256 of every archived file, and is written beside it as ``<v>.manifest.sig.json``.
     """
     if timestamp_version is None:
