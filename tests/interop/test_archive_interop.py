@@ -18,7 +18,7 @@ from trustkit.archive import (
     ArchiveRemote,
     export_repository,
     export_server,
-    load_manifest,
+    load_verified_targets,
     open_archive,
     trust_archived_root,
 )
@@ -73,7 +73,7 @@ def test_archive_outlives_the_server(docker_cli: DockerTrustCLI, notary_server: 
     # a year later, the archive alone, from the root docker kept before the rotation
     reader = open_archive(archive, gun, root=original_root, at="capture")
     assert archived_list(reader) == expected
-    assert [tuple(row) for row in load_manifest(archive, gun).targets] == [tuple(r) for r in reader.list_target_rows()]
+    assert load_verified_targets(archive, gun) == reader.list_target_rows()
     a_year_later = captured + timedelta(days=365)
     with pytest.raises(tk.ExpiredMetadataError):
         open_archive(archive, gun, root=original_root, at=a_year_later)

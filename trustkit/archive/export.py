@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -25,11 +24,13 @@ from trustkit.archive.manifest import (
     RejectedRole,
     VerifiedRole,
     _write_new,
+    dump_targets,
     file_path,
     load_manifest,
     manifest_path,
     repository_folder,
     sha256_hex,
+    targets_path,
 )
 from trustkit.archive.offline import _MemoryCache, verified_root
 from trustkit.client import Reader
@@ -37,7 +38,7 @@ from trustkit.errors import MalformedMetadataError, NotFoundError, TrustkitError
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
-from trustkit.trust import TrustPinning
+from trustkit.trust import TargetRow, TrustPinning
 
 __all__ = [
     "ExportProgress",
@@ -178,14 +179,14 @@ def export_repository(
         captured_at=captured_at,
     )
     roles: list[VerifiedRole] = []
-    targets: tuple[Any, ...] = ()
+    targets: list[TargetRow] = []
     if reader is not None:
         trusted = reader.trusted
         for role in trusted.roles():
             signed = trusted[role].signed
             digest = root_sha if role == ROOT else recorder.by_role[role]
             roles.append(VerifiedRole(role, signed.version, signed.expires_text, digest))
-        targets = tuple(reader.list_target_rows())
+        targets = reader.list_target_rows()
         for role in reader.invalid:
             rejected[role] = RejectedRole(role, recorder.by_role[role], "expired or under-signed at capture")
     verified = {r.role for r in roles}
@@ -194,6 +195,8 @@ def export_repository(
             why = reason or error or "not reached by a verified delegation at capture"
             rejected[role] = RejectedRole(role, recorder.by_role.get(role, "0" * 64), why)
 
+    listing = dump_targets(targets)
+    _write_new(targets_path(archive, gun, timestamp_version), listing, replace=True)
     versions = {r.sha256: r.version for r in roles}
     files = tuple(
         attrs.evolve(entry, version=versions.get(entry.sha256, entry.version)) for entry in recorder.files.values()
@@ -211,7 +214,9 @@ def export_repository(
         error=error,
         roles=tuple(roles),
         rejected=tuple(rejected.values()),
-        targets=targets,
+        targets_count=len(targets),
+        targets_sha256=sha256_hex(listing),
+        targets_length=len(listing),
     )
     _write_new(manifest_path(archive, gun, timestamp_version), manifest.to_bytes(), replace=True)
     return ExportResult(gun, manifest)

@@ -27,7 +27,7 @@ import attrs
 
 from trustkit._encoding import GoTime
 from trustkit._fs import atomic_write
-from trustkit.errors import MalformedMetadataError, RepositoryNotFoundError, VerificationError
+from trustkit.errors import HashMismatchError, MalformedMetadataError, RepositoryNotFoundError, VerificationError
 from trustkit.keys import PublicKey
 from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, is_valid_role
@@ -43,6 +43,7 @@ __all__ = [
     "VerifiedRole",
     "capture_versions",
     "load_manifest",
+    "load_verified_targets",
     "manifest_path",
     "sign_manifest",
     "verify_manifest",
@@ -112,8 +113,10 @@ class CaptureManifest:
     ``source`` names the server it came from; ``timestamp_version`` identifies the capture (a repository is
     captured once per timestamp version); ``files`` lists every file it needs, with sha256 and length;
     ``current_root`` and ``current_timestamp`` are the sha256 of the newest root and the timestamp served then.
-    ``error`` is empty when the repository verified at capture, else why not; ``roles``, ``rejected`` and
-    ``targets`` are what the verification at capture found (an auditor can read them without trustkit).
+    ``error`` is empty when the repository verified at capture, else why not; ``roles``, ``rejected`` and the
+    targets are what the verification at capture found (an auditor can read them without trustkit). The targets
+    are listed in their own file, ``<v>.targets.json`` beside the manifest, which names its sha256: a 100,000-tag
+    list would make the manifest itself slow to read for every offline verification.
     """
 
     gun: str
@@ -129,7 +132,11 @@ class CaptureManifest:
     error: str
     roles: tuple[VerifiedRole, ...]
     rejected: tuple[RejectedRole, ...]
-    targets: tuple[TargetRow, ...]
+    targets_count: int
+    """How many targets verified at capture (all of them, through every delegation)."""
+    targets_sha256: str
+    """The sha256 of the ``<v>.targets.json`` file listing them (:func:`load_verified_targets` reads it)."""
+    targets_length: int
 
     @property
     def verified(self) -> bool:
@@ -160,7 +167,7 @@ class CaptureManifest:
                 "error": self.error,
                 "roles": [attrs.asdict(r) for r in sorted(self.roles, key=lambda r: r.role)],
                 "rejected": [attrs.asdict(r) for r in sorted(self.rejected, key=lambda r: r.role)],
-                "targets": [list(row) for row in self.targets],
+                "targets": {"count": self.targets_count, "sha256": self.targets_sha256, "length": self.targets_length},
             },
         }
         return (json.dumps(obj, sort_keys=True, indent=1, ensure_ascii=True) + "\n").encode()
@@ -197,12 +204,7 @@ class CaptureManifest:
         rejected = tuple(
             RejectedRole(_role(r["role"]), _sha256_hex(r["sha256"]), _text(r["reason"])) for r in check["rejected"]
         )
-        targets = []
-        for row in check["targets"]:
-            name, digest, length, role = row
-            if digest is not None:
-                _sha256_hex(digest)
-            targets.append(TargetRow(_text(name), digest, _count(length), _role(role)))
+        targets = check["targets"]
         return cls(
             gun=check_gun(_text(obj["gun"])),
             source=_text(obj["source"]),
@@ -216,7 +218,9 @@ class CaptureManifest:
             error=_text(check["error"]),
             roles=roles,
             rejected=rejected,
-            targets=tuple(targets),
+            targets_count=_count(targets["count"]),
+            targets_sha256=_sha256_hex(targets["sha256"]),
+            targets_length=_count(targets["length"]),
         )
 
 
@@ -257,6 +261,36 @@ def repository_folder(archive: Path, gun: str) -> Path:
 def manifest_path(archive: str | Path, gun: str, timestamp_version: int) -> Path:
     """Where the manifest of ``gun``'s capture at ``timestamp_version`` is (whether or not it exists)."""
     return repository_folder(Path(archive), gun) / MANIFEST_FOLDER / f"{timestamp_version}.manifest.json"
+
+
+def targets_path(archive: str | Path, gun: str, timestamp_version: int) -> Path:
+    """Where the list of targets verified at ``gun``'s capture at ``timestamp_version`` is."""
+    return manifest_path(archive, gun, timestamp_version).with_name(f"{timestamp_version}.targets.json")
+
+
+def dump_targets(rows: Sequence[TargetRow]) -> bytes:
+    """The ``<v>.targets.json`` file: ``[[name, sha256 hex, length, role], ...]`` in listing order, compact JSON."""
+    return (json.dumps([list(row) for row in rows], separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int | None = None) -> list[TargetRow]:
+    """The targets that verified at a capture of ``gun`` (default the newest), as the manifest recorded them:
+    ``TargetRow(name, sha256_hex, length, role)``. The file is checked against the manifest's sha256 first.
+
+    This is the record of what verified then, for audits; to verify again, use :func:`~trustkit.archive.open_archive`.
+    """
+    manifest = load_manifest(archive, gun, timestamp_version)
+    path = targets_path(archive, gun, manifest.timestamp_version)
+    data = _read_capped(path, manifest.targets_length, f"the verified targets of {gun}")
+    if len(data) != manifest.targets_length or sha256_hex(data) != manifest.targets_sha256:
+        raise HashMismatchError(f"{path} is not the list of targets its manifest names: the archive is damaged")
+    try:
+        rows = [TargetRow(*row) for row in json.loads(data)]
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise MalformedMetadataError(f"malformed list of verified targets at {path}: {exc}") from None
+    if len(rows) != manifest.targets_count:
+        raise MalformedMetadataError(f"{path} lists {len(rows)} targets, its manifest {manifest.targets_count}")
+    return rows
 
 
 def capture_versions(archive: str | Path, gun: str) -> list[int]:
