@@ -95,7 +95,7 @@ def measure(server: NotaryServer, work: Path, gun: str, root: bytes, repeat: int
         def archive(folder: Path = folder) -> int:
             result = export_repository(remote, gun, folder / "archive")
             assert result.manifest is not None and result.manifest.verified, result
-            return len(result.manifest.targets)
+            return result.manifest.targets_count
 
         def offline(folder: Path = folder) -> int:
             return len(open_archive(folder / "archive", gun, root=root, at="now").list_target_rows())

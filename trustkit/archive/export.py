@@ -36,7 +36,7 @@ from trustkit.archive.offline import _MemoryCache, verified_root
 from trustkit.client import Reader
 from trustkit.errors import MalformedMetadataError, NotFoundError, TrustkitError
 from trustkit.metadata import Metadata
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
 from trustkit.trust import TargetRow, TrustPinning
 
@@ -278,6 +278,9 @@ def _fetch_rest(recorder: _Recorder, gun: str, timestamp: bytes) -> Iterable[tup
     yield SNAPSHOT, ""
     for role in sorted(listed, key=lambda name: (name != TARGETS, name)):
         if role == ROOT:
+            continue
+        if not is_valid_role(role):
+            logger.warning("the snapshot of %s lists %r, which is not a role name: not captured", gun, role)
             continue
         entry = listed[role]
         sha = entry.hashes.get("sha256")

@@ -5,10 +5,11 @@ An archive is a folder holding any number of repositories::
     <archive>/<gun>/_trust/tuf/<v>.root.json             every root version, 1 to the newest captured
     <archive>/<gun>/_trust/tuf/<role>.<sha256>.json      every other captured file, by the sha256 of its bytes
     <archive>/<gun>/_trust/archive/<v>.manifest.json     one capture: timestamp version ``v``
+    <archive>/<gun>/_trust/archive/<v>.targets.json      the targets that verified at that capture
     <archive>/<gun>/_trust/archive/<v>.manifest.sig.json its optional signature
 
-File names are the ones notary-server serves (``/v2/<gun>/_trust/tuf/...``), so a static web server can serve the
-folder and every file can be checked with ``sha256sum`` against the manifest. Files are content-addressed: a later
+File names are the ones notary-server serves (``/v2/<gun>/_trust/tuf/...``), and every file can be checked with
+``sha256sum`` against the manifest. Files are content-addressed: a later
 capture of the same repository adds only what changed and never rewrites what an earlier capture names, and the
 root chain simply continues. The manifest is deterministic JSON (sorted keys, fixed indentation, no wall-clock
 field beyond the capture time given): the same input gives the same bytes.
