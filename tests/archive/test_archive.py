@@ -24,6 +24,7 @@ from trustkit.archive import (
     trust_archived_root,
     verify_manifest,
 )
+from trustkit.client.health import repository_summary
 from trustkit.client.repository import Repository
 from trustkit.dct import DockerTrust
 from trustkit.keystore import MemoryKeyStore
@@ -158,6 +159,7 @@ def test_archive_remote_is_read_only_and_serves_docker_trust(
 ) -> None:
     remote, archive, live = archived
     offline = ArchiveRemote(archive)
+    assert isinstance(offline, tk.Remote)
     with pytest.raises(tk.RemoteError, match="read-only archive"):
         offline.publish(GUN, {})
     with pytest.raises(tk.RemoteError, match="read-only archive"):
@@ -207,3 +209,26 @@ def test_export_many_by_discovery_is_resumable(tmp_path: Path) -> None:
     for gun in guns:
         reader = open_archive(archive, gun, root=first_root(remote, gun), at="now")
         assert sorted(m.name for m in reader.list_targets()) == ["release", "v0"]
+
+
+def test_a_delegation_that_does_not_verify_is_captured_and_recorded(tmp_path: Path) -> None:
+    remote = MemoryRemote()
+    repo = build(remote, tmp_path, rotate=False)
+    bob = tk.generate_private_key()
+    repo.keystore.add_key(bob, role="targets/bob")
+    repo.add_delegation("targets/bob", keys=[bob.public_key], all_paths=True)
+    repo.add_target("bobs", tk.TargetFile.from_data(b"bob's"), roles=["targets/bob"], publish=True)
+    repo.remove_delegation_keys("targets/bob", [bob.key_id], publish=True)  # bob's file no longer verifies
+    live = listing(repo.reader())
+    assert "bobs" not in {row[0] for row in live}
+    archive = tmp_path / "archive"
+    manifest = export_repository(remote, GUN, archive, clock=lambda: CAPTURED).manifest
+    assert manifest is not None and manifest.verified
+    [rejected] = manifest.rejected
+    assert rejected.role == "targets/bob" and "under-signed" in rejected.reason
+    bobs = manifest.file("targets/bob", sha256=rejected.sha256)
+    assert bobs is not None and b"bobs" in (archive / GUN / bobs.path).read_bytes()
+    reader = open_archive(archive, GUN, root=first_root(remote), at="capture")
+    assert listing(reader) == live
+    summary = repository_summary(reader)
+    assert {role.name for role in summary.delegations} >= {"targets/releases", "targets/bob"}
