@@ -21,6 +21,7 @@ It prints medians and the ratios against the cold read (target of issue #17: eac
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import shutil
@@ -106,6 +107,7 @@ def measure(server: NotaryServer, work: Path, gun: str, root: bytes, repeat: int
             ("offline_verify", offline),
         )
         for name, step in steps:
+            gc.collect()  # no measure pays for the garbage of the one before
             start = time.perf_counter()
             counts.add(step())
             runs[name].append(time.perf_counter() - start)
@@ -134,15 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 built = time.perf_counter() - start
                 runs = measure(server, work, gun, root, args.repeat)
                 medians = {name: statistics.median(values) for name, values in runs.items()}
+                fastest = {name: min(values) for name, values in runs.items()}
                 results.append(
                     {
                         "size": size,
                         "build_s": built,
                         "runs_s": runs,
                         "median_s": medians,
+                        "min_s": fastest,
                         "ratios": {
                             "archive_vs_cold_read": medians["archive"] / medians["cold_read"],
                             "offline_verify_vs_cold_read": medians["offline_verify"] / medians["cold_read"],
+                            "archive_vs_cold_read_min": fastest["archive"] / fastest["cold_read"],
+                            "offline_verify_vs_cold_read_min": fastest["offline_verify"] / fastest["cold_read"],
                         },
                     }
                 )
@@ -153,7 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"| {result['size']:,} | {med['cold_read']:.2f} s | {med['archive']:.2f} s | "
             f"{med['offline_verify']:.2f} s | archive {ratio['archive_vs_cold_read']:.2f}x, "
-            f"offline {ratio['offline_verify_vs_cold_read']:.2f}x |"
+            f"offline {ratio['offline_verify_vs_cold_read']:.2f}x (medians); "
+            f"archive {ratio['archive_vs_cold_read_min']:.2f}x, "
+            f"offline {ratio['offline_verify_vs_cold_read_min']:.2f}x (best) |"
         )
     if args.json is not None:
         import trustkit

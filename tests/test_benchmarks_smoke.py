@@ -124,5 +124,5 @@ def test_bench_archive_tiny_run_writes_report(
     assert result["size"] == 50
     assert set(result["median_s"]) == set(bench.MEASURES)
     assert all(len(runs) == 1 and runs[0] > 0 for runs in result["runs_s"].values())
-    assert set(result["ratios"]) == {"archive_vs_cold_read", "offline_verify_vs_cold_read"}
+    assert {"archive_vs_cold_read", "offline_verify_vs_cold_read"} <= set(result["ratios"])
     assert "offline verify" in capsys.readouterr().out
