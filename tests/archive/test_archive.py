@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tracemalloc
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from trustkit.archive import (
     trust_archived_root,
     verify_manifest,
 )
+from trustkit.client import Change
 from trustkit.client.health import repository_summary
 from trustkit.client.repository import Repository
 from trustkit.dct import DockerTrust
@@ -232,3 +235,58 @@ def test_a_delegation_that_does_not_verify_is_captured_and_recorded(tmp_path: Pa
     assert listing(reader) == live
     summary = repository_summary(reader)
     assert {role.name for role in summary.delegations} >= {"targets/releases", "targets/bob"}
+
+
+def test_an_expired_repository_is_still_captured_whole(tmp_path: Path) -> None:
+    """A server whose timestamp already expired (nobody re-signs it any more): everything is captured, the manifest
+    says it did not verify and why, and the archive verifies as of a time when it was valid."""
+    remote = MemoryRemote()
+    repo = build(remote, tmp_path)
+    live = listing(repo.reader())
+    late = datetime.now(timezone.utc) + timedelta(days=30)
+    archive = tmp_path / "archive"
+    manifest = export_repository(remote, GUN, archive, clock=lambda: late).manifest
+    assert manifest is not None and not manifest.verified
+    assert "ExpiredMetadataError" in manifest.error and manifest.roles == ()
+    assert {r.role for r in manifest.rejected} == {"snapshot", "targets", "targets/releases"}
+    assert load_verified_targets(archive, GUN) == []
+    reader = open_archive(archive, GUN, root=first_root(remote), at=datetime.now(timezone.utc))
+    assert listing(reader) == live
+
+
+def test_a_manifest_naming_files_elsewhere_is_refused(archived: tuple[MemoryRemote, Path, list]) -> None:  # type: ignore[type-arg]
+    remote, archive, _ = archived
+    path = manifest_path(archive, GUN, load_manifest(archive, GUN).timestamp_version)
+    text = path.read_text()
+    entry = text.index('"path": "_trust/tuf/targets.')
+    hostile = text[:entry] + '"path": "../../../../outside' + text[entry + len('"path": "_trust/tuf/targets') :]
+    path.write_text(hostile)
+    with pytest.raises(tk.MalformedMetadataError, match="not where its role and hash put it"):
+        open_archive(archive, GUN, root=first_root(remote), at="capture")
+
+
+def test_export_streams(tmp_path: Path) -> None:
+    """Archiving holds no more than a read does: peak memory within 1.5x a cold read of the same repository."""
+    remote = MemoryRemote()
+    repo = Repository(GUN, remote=remote, keystore=MemoryKeyStore(), trust_dir=tmp_path / "admin")
+    repo.initialize(server_managed_snapshot=True)
+    repo.publish_changes(
+        [Change.add_target(f"tag-{i}", tk.TargetFile.from_digest(f"{i:064x}", i + 1)) for i in range(20_000)]
+    )
+
+    def peak(step: Callable[[], object]) -> int:
+        tracemalloc.start()
+        try:
+            step()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    def cold_read() -> object:
+        reader = tk.Reader(GUN, remote, cache=tk.MetadataCache(tmp_path / "cold", GUN))
+        reader.refresh()
+        return reader.list_target_rows()
+
+    read_peak = peak(cold_read)
+    export_peak = peak(lambda: export_repository(remote, GUN, tmp_path / "archive"))
+    assert export_peak < 1.5 * read_peak, (export_peak, read_peak)
