@@ -290,3 +290,28 @@ def test_export_streams(tmp_path: Path) -> None:
     read_peak = peak(cold_read)
     export_peak = peak(lambda: export_repository(remote, GUN, tmp_path / "archive"))
     assert export_peak < 1.5 * read_peak, (export_peak, read_peak)
+
+
+def test_a_repository_created_again_under_the_same_gun(tmp_path: Path) -> None:
+    """Its new root 1 is kept beside the old one; a capture at a timestamp version already archived with other
+    bytes is refused, never confused with the old one."""
+    remote = MemoryRemote()
+    build(remote, tmp_path / "old", rotate=False)
+    old_root = first_root(remote)
+    archive = tmp_path / "archive"
+    export_repository(remote, GUN, archive, clock=lambda: CAPTURED)
+    [old_capture] = capture_versions(archive, GUN)
+    remote.delete(GUN)
+    repo = build(remote, tmp_path / "new", rotate=False)
+    new_root = first_root(remote)
+    with pytest.raises(tk.ConflictError, match="another capture"):
+        export_repository(remote, GUN, archive, clock=lambda: CAPTURED)
+    repo.add_target("new", tk.TargetFile.from_data(b"new"), publish=True)
+    export_repository(remote, GUN, archive, clock=lambda: CAPTURED)
+    roots = [e for e in load_manifest(archive, GUN).files if e.role == "root"]
+    assert [(e.path.startswith("_trust/tuf/root."), e.version) for e in roots] == [(True, 1)]
+    assert "new" in {m.name for m in open_archive(archive, GUN, root=new_root, at="capture").list_targets()}
+    old = open_archive(archive, GUN, root=old_root, at="capture", capture=old_capture)
+    assert "new" not in {m.name for m in old.list_targets()}
+    with pytest.raises(tk.VerificationError):
+        open_archive(archive, GUN, root=old_root, at="capture")

@@ -34,7 +34,7 @@ from trustkit.archive.manifest import (
 )
 from trustkit.archive.offline import _MemoryCache, verified_root
 from trustkit.client import Reader
-from trustkit.errors import MalformedMetadataError, NotFoundError, TrustkitError
+from trustkit.errors import ConflictError, MalformedMetadataError, NotFoundError, TrustkitError
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
@@ -83,11 +83,23 @@ class _Recorder:
         if role == ROOT and version is None:
             version = Metadata.from_bytes(data, role=ROOT).signed.version
         path = file_path(role, digest, version)
+        if role == ROOT and path not in self.files and _holds_other(self.folder / path, digest):
+            # a repository deleted and created again under the same GUN has another root of that version: keep
+            # both, this one by its hash (what an earlier capture names is never rewritten)
+            path = file_path(role, digest, None)
         if path not in self.files:
             _write_new(self.folder / path, data)
             self.files[path] = ArchivedFile(path, role, digest, len(data), version if role == ROOT else None)
         self.by_role[role] = digest
         return digest
+
+
+def _holds_other(path: Path, digest: str) -> bool:
+    """Whether ``path`` exists with bytes whose sha256 is not ``digest``."""
+    try:
+        return sha256_hex(path.read_bytes()) != digest
+    except FileNotFoundError:
+        return False
 
 
 @attrs.frozen
@@ -155,7 +167,13 @@ def export_repository(
     timestamp = remote.get_role(gun, TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
     timestamp_version = Metadata.from_bytes(timestamp, role=TIMESTAMP).signed.version
     if manifest_path(archive, gun, timestamp_version).is_file():
-        return ExportResult(gun, load_manifest(archive, gun, timestamp_version), skipped=True)
+        known = load_manifest(archive, gun, timestamp_version)
+        if known.current_timestamp != sha256_hex(timestamp):
+            raise ConflictError(
+                f"the archive {archive} already holds another capture of {gun} at timestamp version "
+                f"{timestamp_version} (was the repository deleted and created again?): archive it into a new folder"
+            )
+        return ExportResult(gun, known, skipped=True)
     captured_at = clock()
     current_root = remote.get_role(gun, ROOT, max_size=MAX_ROOT_SIZE)
     recorder = _Recorder(remote, repository_folder(archive, gun), gun, {ROOT: current_root, TIMESTAMP: timestamp})

@@ -3,6 +3,7 @@
 An archive is a folder holding any number of repositories::
 
     <archive>/<gun>/_trust/tuf/<v>.root.json             every root version, 1 to the newest captured
+    <archive>/<gun>/_trust/tuf/root.<sha256>.json        a root of a version archived before with other bytes
     <archive>/<gun>/_trust/tuf/<role>.<sha256>.json      every other captured file, by the sha256 of its bytes
     <archive>/<gun>/_trust/archive/<v>.manifest.json     one capture: timestamp version ``v``
     <archive>/<gun>/_trust/archive/<v>.targets.json      the targets that verified at that capture
@@ -251,7 +252,8 @@ def file_path(role: str, sha256: str, version: int | None) -> str:
 
 
 def _allowed_paths(entry: ArchivedFile) -> tuple[str, ...]:
-    return (file_path(entry.role, entry.sha256, entry.version),)
+    """A root is kept by version, or by hash when another root of that version was archived first."""
+    return (file_path(entry.role, entry.sha256, entry.version), file_path(entry.role, entry.sha256, None))
 
 
 def repository_folder(archive: Path, gun: str) -> Path:
