@@ -209,6 +209,9 @@ def test_export_many_by_discovery_is_resumable(tmp_path: Path) -> None:
     assert [r.gun for r in again.results if r.skipped] == [g for g in guns if g != guns[3]]
     offline = ArchiveRemote(archive)
     assert offline.repositories() == guns
+    copy = export_server(offline, tmp_path / "copy")  # an archive is itself a source, found by its changefeed
+    assert copy.archived == tuple(guns) and not copy.failures
+    assert all(load_manifest(tmp_path / "copy", gun).files == load_manifest(archive, gun).files for gun in guns)
     for gun in guns:
         reader = open_archive(archive, gun, root=first_root(remote, gun), at="now")
         assert sorted(m.name for m in reader.list_targets()) == ["release", "v0"]
