@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tarfile
 import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -22,6 +24,7 @@ from trustkit.archive import (
     load_verified_targets,
     manifest_path,
     open_archive,
+    pack_archive,
     sign_manifest,
     trust_archived_root,
     verify_manifest,
@@ -318,3 +321,20 @@ def test_a_repository_created_again_under_the_same_gun(tmp_path: Path) -> None:
     assert "new" not in {m.name for m in old.list_targets()}
     with pytest.raises(tk.VerificationError):
         open_archive(archive, GUN, root=old_root, at="capture")
+
+
+def test_pack_archive_is_deterministic_and_unpacks_to_a_readable_archive(
+    archived: tuple[MemoryRemote, Path, list],  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    remote, archive, live = archived
+    first, second = pack_archive(archive, tmp_path / "a.tar"), tmp_path / "b.tar"
+    for path in archive.rglob("*"):
+        os.utime(path, (1, 1))  # other times, same content: same bytes
+    pack_archive(archive, second)
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first) as tar:
+        names = tar.getnames()
+        assert names == sorted(names) and {m.mtime for m in tar.getmembers()} == {0}
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    assert listing(open_archive(tmp_path / "unpacked", GUN, root=first_root(remote), at="capture")) == live

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         load_manifest,
         load_verified_targets,
         manifest_path,
+        pack_archive,
         sign_manifest,
         verify_manifest,
     )
@@ -54,6 +55,7 @@ __all__ = [
     "load_verified_targets",
     "manifest_path",
     "open_archive",
+    "pack_archive",
     "server_repositories",
     "sign_manifest",
     "trust_archived_root",
@@ -82,6 +84,7 @@ __getattr__, __dir__ = lazy_exports(
             "load_manifest",
             "load_verified_targets",
             "manifest_path",
+            "pack_archive",
             "sign_manifest",
             "verify_manifest",
         ),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "load_manifest",
     "load_verified_targets",
     "manifest_path",
+    "pack_archive",
     "sign_manifest",
     "verify_manifest",
 ]
@@ -432,3 +434,32 @@ def _write_new(path: Path, data: bytes, *, replace: bool = False) -> None:
 def sha256_hex(data: bytes) -> str:
     """The lowercase hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+def pack_archive(archive: str | Path, tar_path: str | Path) -> Path:
+    """Write the whole archive folder as one uncompressed tar file, deterministically: entries sorted by name,
+    modification times 0, owner and group 0 with no names, modes 0644 and 0755. The same archive gives the same
+    bytes, so the tar file's sha256 can be published or signed too. Files are streamed into it one at a time.
+
+    ``tar -xf`` (or :mod:`tarfile`) unpacks it into a folder :func:`~trustkit.archive.open_archive` reads.
+    """
+    source, target = Path(archive), Path(tar_path)
+    if not source.is_dir():
+        raise RepositoryNotFoundError(f"{source} is not an archive folder")
+    paths = sorted(source.rglob("*"), key=lambda p: p.relative_to(source).as_posix())
+    temporary = target.with_name(f".{target.name}.tmp")
+    with tarfile.open(temporary, "w", format=tarfile.PAX_FORMAT) as tar:
+        for path in paths:
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                continue  # only what an archive is made of: folders and regular files
+            info = tarfile.TarInfo(path.relative_to(source).as_posix())
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            if path.is_dir():
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+                continue
+            info.mode, info.size = 0o644, path.stat().st_size
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    temporary.replace(target)
+    return target
