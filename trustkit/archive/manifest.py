@@ -448,18 +448,22 @@ def pack_archive(archive: str | Path, tar_path: str | Path) -> Path:
         raise RepositoryNotFoundError(f"{source} is not an archive folder")
     paths = sorted(source.rglob("*"), key=lambda p: p.relative_to(source).as_posix())
     temporary = target.with_name(f".{target.name}.tmp")
-    with tarfile.open(temporary, "w", format=tarfile.PAX_FORMAT) as tar:
-        for path in paths:
-            if path.is_symlink() or not (path.is_dir() or path.is_file()):
-                continue  # only what an archive is made of: folders and regular files
-            info = tarfile.TarInfo(path.relative_to(source).as_posix())
-            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-            if path.is_dir():
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-                continue
-            info.mode, info.size = 0o644, path.stat().st_size
-            with path.open("rb") as handle:
-                tar.addfile(info, handle)
+    try:
+        with tarfile.open(temporary, "w", format=tarfile.PAX_FORMAT) as tar:
+            for path in paths:
+                if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                    continue  # only what an archive is made of: folders and regular files
+                info = tarfile.TarInfo(path.relative_to(source).as_posix())
+                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                if path.is_dir():
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+                    continue
+                info.mode, info.size = 0o644, path.stat().st_size
+                with path.open("rb") as handle:
+                    tar.addfile(info, handle)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     temporary.replace(target)
     return target
