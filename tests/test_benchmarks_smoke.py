@@ -98,3 +98,31 @@ def test_bench_go_tiny_run_prints_every_row_and_writes_report(
     table = capsys.readouterr().out
     for row in ("cold inspect", "warm inspect", "peak RSS", "load+verify", "publish one tag", "import trustkit"):
         assert row in table
+
+
+ARCHIVE_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_archive.py"
+
+
+def test_bench_archive_tiny_run_writes_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bench_archive.py`` with 50 tags and one run on a real notary-server: the report's shape, no timing."""
+    from tests.interop.harness import require_binary
+
+    require_binary("notary-server", "notary")
+    spec = importlib.util.spec_from_file_location("bench_archive", ARCHIVE_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_archive", bench)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "archive.json"
+
+    assert bench.main(["--sizes", "50", "--repeat", "1", "--json", str(out), "--workdir", str(tmp_path / "w")]) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    [result] = report["results"]
+    assert result["size"] == 50
+    assert set(result["median_s"]) == set(bench.MEASURES)
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in result["runs_s"].values())
+    assert {"archive_vs_cold_read", "offline_verify_vs_cold_read"} <= set(result["ratios"])
+    assert "offline verify" in capsys.readouterr().out

@@ -17,6 +17,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (16 ms): 
 if TYPE_CHECKING:
     from typing import Any
 
+    from trustkit.archive import ArchiveRemote, export_repository, export_server, open_archive
     from trustkit.client import (
         HealthReport,
         InvalidChangeError,
@@ -99,6 +100,10 @@ if TYPE_CHECKING:
     from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 
 _LAZY: dict[str, str] = {
+    "ArchiveRemote": "trustkit.archive",
+    "export_repository": "trustkit.archive",
+    "export_server": "trustkit.archive",
+    "open_archive": "trustkit.archive",
     "HealthReport": "trustkit.client",
     "RepositorySummary": "trustkit.client",
     "health_report": "trustkit.client",
@@ -186,6 +191,7 @@ _LAZY: dict[str, str] = {
 """Where each public name lives: imported on first use."""
 
 __all__ = [
+    "ArchiveRemote",
     "CallbackPassphrase",
     "CanonicalizationError",
     "ChainedKeyStore",
@@ -260,12 +266,15 @@ __all__ = [
     "__version__",
     "default_expiry",
     "docker_trust_dir",
+    "export_repository",
+    "export_server",
     "generate_private_key",
     "health_report",
     "load_private_key",
     "make_root_certificate",
     "make_root_key",
     "notary_trust_dir",
+    "open_archive",
     "plan_migration",
     "repository_summary",
     "run_migration",

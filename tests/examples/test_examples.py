@@ -39,3 +39,12 @@ def test_admission_controller_example() -> None:
     assert out[0].startswith("ADMIT v1@") and out[0].endswith("signed by alice")
     assert out[1].startswith("DENY  v1@") and "is signed for sha256:" in out[1]
     assert out[2].startswith("DENY  v2@") and "No valid trust data for v2" in out[2]
+
+
+def test_archive_repository_example() -> None:
+    out = run_example("archive_repository.py")
+    assert "verified at capture: True" in out and "deleted on the server" in out
+    assert "signed at capture: v1.0 sha256:" + "10" * 32 + " by targets/releases" in out
+    assert "signed at capture: v1.1 sha256:" + "11" * 32 + " by targets/releases" in out
+    assert "judged a year later: refused (ExpiredMetadataError)" in out
+    assert "a wrong pin: refused" in out and "signed by " in out
