@@ -54,6 +54,14 @@ class MetadataCache:
             raise OversizedResponseError(f"cached {role} at {path} is larger than {max_size} bytes")
         return data
 
+    def stored_at(self, role: str) -> float | None:
+        """When ``role`` was last stored (seconds since the epoch), or None when it is not cached: the time of
+        the last successful contact with the server, for the timestamp."""
+        try:
+            return self._file(role).stat().st_mtime
+        except OSError:
+            return None
+
     def store(self, role: str, data: bytes) -> None:
         """Store verified bytes for ``role`` (atomically, 0600 in 0700 folders)."""
         atomic_write(self._file(role), data)
