@@ -1,0 +1,52 @@
+"""Layer 7: trust policies and admission -- may this image run, and why.
+
+:class:`Policy` (rules by repository pattern: trust anchor, required signers, docker's release rule, staleness,
+verification time), :func:`verify` and :class:`Verifier` (an explained :class:`Verdict` for an image),
+:func:`admission_response` (a Kubernetes AdmissionReview answered, images pinned to their signed digests), and
+importers for connaisseur's and portieris' configuration.
+"""
+
+from trustkit._lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from trustkit.policy.importers import from_connaisseur, from_portieris
+    from trustkit.policy.model import Policy, PolicyError, Rule, SignerRequirement, TrustAnchor
+    from trustkit.policy.verdicts import Verdict, VerdictCache, Verifier, verify
+
+__all__ = [
+    "Policy",
+    "PolicyError",
+    "Rule",
+    "SignerRequirement",
+    "TrustAnchor",
+    "Verdict",
+    "VerdictCache",
+    "Verifier",
+    "from_connaisseur",
+    "from_portieris",
+    "verify",
+]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "trustkit.policy.importers": (
+            "from_connaisseur",
+            "from_portieris",
+        ),
+        "trustkit.policy.model": (
+            "Policy",
+            "PolicyError",
+            "Rule",
+            "SignerRequirement",
+            "TrustAnchor",
+        ),
+        "trustkit.policy.verdicts": (
+            "Verdict",
+            "VerdictCache",
+            "Verifier",
+            "verify",
+        ),
+    },
+)
