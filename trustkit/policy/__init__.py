@@ -10,11 +10,13 @@ from trustkit._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from trustkit.policy.admission import POD_SPEC_PATHS, admission_response, pod_images
     from trustkit.policy.importers import from_connaisseur, from_portieris
     from trustkit.policy.model import Policy, PolicyError, Rule, SignerRequirement, TrustAnchor
     from trustkit.policy.verdicts import Verdict, VerdictCache, Verifier, verify
 
 __all__ = [
+    "POD_SPEC_PATHS",
     "Policy",
     "PolicyError",
     "Rule",
@@ -23,14 +25,21 @@ __all__ = [
     "Verdict",
     "VerdictCache",
     "Verifier",
+    "admission_response",
     "from_connaisseur",
     "from_portieris",
+    "pod_images",
     "verify",
 ]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "trustkit.policy.admission": (
+            "POD_SPEC_PATHS",
+            "admission_response",
+            "pod_images",
+        ),
         "trustkit.policy.importers": (
             "from_connaisseur",
             "from_portieris",

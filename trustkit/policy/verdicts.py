@@ -275,7 +275,7 @@ class Verifier:
         tag = reference.tag if reference.tag is not None or reference.digest is not None else "latest"
         rule = self.policy.rule_for(gun)
         if rule is None:
-            return Verdict(image, False, gun, tag, reasons=(f"no policy rule matches {gun}: denied",))
+            return Verdict(image, False, gun, tag, reasons=(f"no policy rule matches {gun}",))
         base = Verdict(image, False, gun, tag, rule=rule.pattern)
         if rule.action == "allow":
             return attrs.evolve(
