@@ -200,3 +200,20 @@ def test_shared_signer_key_is_warned_about(tmp_path: Path) -> None:
     assert verifier.verify(f"{GUN}:v1").warnings == ()
     shared = verifier.verify(f"{other_gun}:v1")
     assert shared.allowed and GUN in shared.warnings[0]
+
+
+def test_legitimate_reinitialisation_is_refused_until_the_pin_is_updated_and_the_cache_forgotten(
+    published: Published, tmp_path: Path
+) -> None:
+    verifier = Verifier(policy(published), trust_dir=tmp_path / "v", remote=published.remote)
+    assert verifier.verify(f"{GUN}:v1").allowed
+    published.repository.delete(remote=True)
+    again = publish(tmp_path)  # re-initialised on the same server folder, with a new root key
+    assert again.root_key_ids != published.root_key_ids
+    refused = verifier.verify(f"{GUN}:v1")
+    assert not refused.allowed
+    assert "legitimately re-initialised" in refused.message and "Verifier.forget" in refused.message
+    repinned = Verifier(policy(again), trust_dir=tmp_path / "v", remote=published.remote)
+    assert not repinned.verify(f"{GUN}:v1").allowed  # the cached old root still refuses the new one
+    repinned.forget(GUN)
+    assert repinned.verify(f"{GUN}:v1").allowed

@@ -24,7 +24,7 @@ import attrs
 from trustkit.client import MetadataCache, Reader
 from trustkit.dct import RELEASES_ROLE, DockerTrust
 from trustkit.dct.inspect import delegation_roles, invalid_role_error, signer_role, walk_roles
-from trustkit.errors import ConfigurationError, TrustkitError
+from trustkit.errors import ConfigurationError, TrustkitError, UntrustedRootError
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, TARGETS
@@ -33,6 +33,12 @@ from trustkit.remote import ImageReference, NotaryServer, Remote
 from trustkit.trust import TrustedMetadataSet, TrustPinning, validate_root
 
 __all__ = ["Verdict", "VerdictCache", "Verifier", "verify"]
+
+
+_REINITIALISED = (
+    "if {gun} was legitimately re-initialised, check its new root key out of band (DockerTrust.inspect(...)"
+    ".root_key_ids), update the policy's pin, and call Verifier.forget({gun!r}) to drop the old cached root"
+)
 
 
 def _utc_now() -> datetime:
@@ -149,10 +155,8 @@ def _anchor_problem(anchor: TrustAnchor, trusted: TrustedMetadataSet, gun: str, 
     canonical = {root.keys[key_id].canonical_id for key_id in role.keyids if key_id in root.keys}
     if canonical & {key.canonical_id for key in anchor.root_keys}:
         return None
-    return (
-        f"the root of {gun} is not signed by a pinned key (its root keys are {', '.join(sorted(ids))}): if the "
-        f"repository was legitimately re-initialised, check the new root key out of band (DockerTrust.inspect(...)"
-        f".root_key_ids) and update the policy's pin, then delete the cached trust data of {gun}"
+    return f"the root of {gun} is not signed by a pinned key (its root keys are {', '.join(sorted(ids))}): " + (
+        _REINITIALISED.format(gun=gun)
     )
 
 
@@ -241,6 +245,16 @@ class Verifier:
                 server.close()
             self._servers.clear()
 
+    def forget(self, gun: str) -> None:
+        """Drop the cached trust data of repository ``gun`` and every cached verdict: after a legitimate
+        re-initialisation (new root key, checked out of band and pinned in the policy), the old cached root would
+        otherwise refuse the new one, correctly."""
+        cache = MetadataCache(self.trust_dir, gun)
+        for role in cache.roles():
+            cache.remove(role)
+        if self.verdict_cache is not None:
+            self.verdict_cache.clear()
+
     def _remote_for(self, image: str, rule: Rule) -> Remote:
         if self.remote is not None:
             return self.remote
@@ -301,7 +315,10 @@ class Verifier:
             )
             trusted = reader.refresh()
         except TrustkitError as exc:
-            return attrs.evolve(base, reasons=(f"the trust data of {gun} cannot be trusted: {exc}",))
+            reason = f"the trust data of {gun} cannot be trusted: {exc}"
+            if isinstance(exc, UntrustedRootError) and not anchor.tofu:
+                reason += f" ({_REINITIALISED.format(gun=gun)})"
+            return attrs.evolve(base, reasons=(reason,))
         skipped = tuple(
             (role, str(invalid_role_error(trusted, role, data, gun=gun)))
             for role, data in sorted(reader.invalid.items())
