@@ -217,3 +217,36 @@ def test_legitimate_reinitialisation_is_refused_until_the_pin_is_updated_and_the
     assert not repinned.verify(f"{GUN}:v1").allowed  # the cached old root still refuses the new one
     repinned.forget(GUN)
     assert repinned.verify(f"{GUN}:v1").allowed
+
+
+class CountingRemote:
+    """Passes reads through, recording each role asked for."""
+
+    def __init__(self, remote: tk.LocalRemote) -> None:
+        self.remote = remote
+        self.roles: list[str] = []
+
+    def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
+        self.roles.append(role)
+        return self.remote.get_role(gun, role, **kwargs)  # type: ignore[arg-type]
+
+
+def test_unchanged_timestamp_reuses_the_trusted_state_and_a_new_one_is_read(
+    published: Published, tmp_path: Path
+) -> None:
+    counting = CountingRemote(published.remote)
+    now = [datetime.now(timezone.utc)]
+    verifier = Verifier(policy(published), trust_dir=tmp_path / "v", remote=counting, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert verifier.verify(f"{GUN}:v1").allowed
+    counting.roles.clear()
+    tk.MetadataCache(tmp_path / "v", GUN).remove("snapshot")  # a full read would have to fetch it again
+    assert verifier.verify(f"{GUN}:v2").allowed
+    assert counting.roles == ["timestamp"]  # one round trip: the kept state is reused, nothing read again
+    published.repository.add_target("v5", tk.TargetFile.from_digest(D4, 500), roles=["targets/releases"])
+    published.repository.publish()
+    assert verifier.verify(f"{GUN}:v5").allowed  # a new timestamp: read again, the new tag is seen
+    counting.roles.clear()
+    now[0] += timedelta(days=15)  # past the timestamp's expiry: the kept state is not reused
+    expired = verifier.verify(f"{GUN}:v1")
+    assert not expired.allowed and "expired" in expired.message
+    assert counting.roles[0] == "timestamp" and len(counting.roles) > 1

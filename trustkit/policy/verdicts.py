@@ -22,12 +22,13 @@ from typing import Any
 import attrs
 
 from trustkit.client import MetadataCache, Reader
+from trustkit.client.reader import MAX_TIMESTAMP_SIZE
 from trustkit.dct import RELEASES_ROLE, DockerTrust
 from trustkit.dct.inspect import delegation_roles, invalid_role_error, signer_role, walk_roles
 from trustkit.errors import ConfigurationError, TrustkitError, UntrustedRootError
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata
-from trustkit.metadata.names import ROOT, TARGETS
+from trustkit.metadata.names import ROOT, TARGETS, TIMESTAMP
 from trustkit.policy.model import Policy, Rule, SignerRequirement, TrustAnchor
 from trustkit.remote import ImageReference, NotaryServer, Remote
 from trustkit.trust import TrustedMetadataSet, TrustPinning, validate_root
@@ -166,17 +167,28 @@ def _signed_by_pinned(metadata: Metadata[Any], keys: tuple[PublicKey, ...]) -> b
     return any(key.verify(signature.method, signature.sig, data) for key in keys for signature in metadata.signatures)
 
 
-def _cache_note(reader: Reader) -> list[str]:
+def _cache_note(cache_age: float | None) -> list[str]:
     """The reason to give when the answer came from the cache."""
-    if reader.cache_age is None:
+    if cache_age is None:
         return []
-    return [f"from cache, {reader.cache_age:.0f} s old: the server could not confirm it"]
+    return [f"from cache, {cache_age:.0f} s old: the server could not confirm it"]
+
+
+@attrs.frozen
+class _State:
+    """A repository's trusted state as a verdict uses it: the roles it skipped, how old it was when it came from
+    the cache, and the remote it was read from."""
+
+    trusted: TrustedMetadataSet
+    invalid: dict[str, bytes]
+    cache_age: float | None
+    remote: Remote
 
 
 def _signers(
     requirement: SignerRequirement | None,
     trusted: TrustedMetadataSet,
-    reader: Reader,
+    invalid: dict[str, bytes],
     gun: str,
     *,
     tags: tuple[str, ...],
@@ -190,7 +202,7 @@ def _signers(
     unsatisfied: list[tuple[str, str]] = []
     for name in requirement.names:
         role = signer_role(name)
-        if role in reader.invalid:
+        if role in invalid:
             unsatisfied.append((name, f"{role} was skipped: it does not verify (expired or under-signed)"))
         elif role not in trusted:
             unsatisfied.append((name, f"{gun} has no trusted signer {name}"))
@@ -237,6 +249,7 @@ class Verifier:
         self._lock = threading.Lock()
         self._servers: dict[str, NotaryServer] = {}
         self._key_repositories: dict[str, set[str]] = {}
+        self._states: dict[str, _State] = {}
 
     def close(self) -> None:
         """Close the connections opened to rules' servers."""
@@ -252,6 +265,8 @@ class Verifier:
         cache = MetadataCache(self.trust_dir, gun)
         for role in cache.roles():
             cache.remove(role)
+        with self._lock:
+            self._states.pop(gun, None)
         if self.verdict_cache is not None:
             self.verdict_cache.clear()
 
@@ -299,42 +314,59 @@ class Verifier:
             return attrs.evolve(base, reasons=(f"rule {rule.pattern!r} denies {gun}",))
         anchor = rule.anchor if rule.anchor is not None else TrustAnchor(tofu=True)  # Rule requires one
         now = rule.verify_at if rule.verify_at is not None else self._clock()
-        pinning = TrustPinning(
-            certs={gun: anchor.root_key_ids} if anchor.root_key_ids else {},
-            ca={gun: anchor.ca} if anchor.ca is not None else {},
-            disable_tofu=bool(anchor.root_key_ids or anchor.ca is not None),
-        )
         try:
-            reader = Reader(
-                gun,
-                self._remote_for(image, rule),
-                cache=MetadataCache(self.trust_dir, gun),
-                pinning=pinning,
-                clock=lambda: now,
-                max_cache_age=rule.max_stale_seconds,
-            )
-            trusted = reader.refresh()
+            state = self._state(gun, self._remote_for(image, rule), rule, anchor, now)
         except TrustkitError as exc:
             reason = f"the trust data of {gun} cannot be trusted: {exc}"
             if isinstance(exc, UntrustedRootError) and not anchor.tofu:
                 reason += f" ({_REINITIALISED.format(gun=gun)})"
             return attrs.evolve(base, reasons=(reason,))
+        trusted = state.trusted
         skipped = tuple(
             (role, str(invalid_role_error(trusted, role, data, gun=gun)))
-            for role, data in sorted(reader.invalid.items())
+            for role, data in sorted(state.invalid.items())
         )
         versions = tuple((role, int(trusted[role].signed.version)) for role in trusted.roles())
-        base = attrs.evolve(base, skipped_roles=skipped, cache_age=reader.cache_age, role_versions=versions)
+        base = attrs.evolve(base, skipped_roles=skipped, cache_age=state.cache_age, role_versions=versions)
         problem = _anchor_problem(anchor, trusted, gun, now)
         if problem is not None:
-            return attrs.evolve(base, reasons=(*_cache_note(reader), problem))
-        return self._decide(rule, reference.digest, trusted, reader, base)
+            return attrs.evolve(base, reasons=(*_cache_note(state.cache_age), problem))
+        return self._decide(rule, reference.digest, state, base)
 
-    def _decide(
-        self, rule: Rule, digest: str | None, trusted: TrustedMetadataSet, reader: Reader, base: Verdict
-    ) -> Verdict:
-        gun, tag = base.gun, base.tag
-        reasons = _cache_note(reader)
+    def _state(self, gun: str, remote: Remote, rule: Rule, anchor: TrustAnchor, now: datetime) -> _State:
+        """The trusted state of ``gun``: the last one again when the server's timestamp is byte for byte the one
+        it was built from and nothing in it has expired at ``now`` (the timestamp chains every other role by
+        hash, so nothing else can have changed), else a full read by a :class:`~trustkit.client.Reader`."""
+        cache = MetadataCache(self.trust_dir, gun)
+        with self._lock:
+            last = self._states.get(gun)
+        if last is not None and last.remote is remote:
+            try:
+                current = remote.get_role(gun, TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
+            except TrustkitError:
+                current = None  # the full read below decides what an unreachable server means
+            if current == last.trusted.raw(TIMESTAMP) and all(
+                last.trusted[role].signed.expires > now for role in last.trusted.roles()
+            ):
+                cache.touch(TIMESTAMP)  # the server confirmed the cached state now (Reader.cache_age counts from it)
+                return last
+        pinning = TrustPinning(
+            certs={gun: anchor.root_key_ids} if anchor.root_key_ids else {},
+            ca={gun: anchor.ca} if anchor.ca is not None else {},
+            disable_tofu=bool(anchor.root_key_ids or anchor.ca is not None),
+        )
+        reader = Reader(
+            gun, remote, cache=cache, pinning=pinning, clock=lambda: now, max_cache_age=rule.max_stale_seconds
+        )
+        state = _State(reader.refresh(), dict(reader.invalid), reader.cache_age, remote)
+        if state.cache_age is None:
+            with self._lock:
+                self._states[gun] = state
+        return state
+
+    def _decide(self, rule: Rule, digest: str | None, state: _State, base: Verdict) -> Verdict:
+        gun, tag, trusted = base.gun, base.tag, state.trusted
+        reasons = _cache_note(state.cache_age)
 
         def deny(reason: str, found: str | None = None) -> Verdict:
             return attrs.evolve(base, digest=found, reasons=(*reasons, reason))
@@ -367,7 +399,7 @@ class Verifier:
             if not tags:
                 return deny(f"no released tag of {gun} is signed for {found}")
             reasons.append(f"{found} is signed as {', '.join(tags)}")
-        satisfied, unsatisfied = _signers(rule.signers, trusted, reader, gun, tags=tags, digest=found)
+        satisfied, unsatisfied = _signers(rule.signers, trusted, state.invalid, gun, tags=tags, digest=found)
         base = attrs.evolve(base, digest=found, satisfied=satisfied, unsatisfied=unsatisfied)
         warnings: list[str] = []
         if rule.signers is not None:
