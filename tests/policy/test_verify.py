@@ -250,3 +250,16 @@ def test_unchanged_timestamp_reuses_the_trusted_state_and_a_new_one_is_read(
     expired = verifier.verify(f"{GUN}:v1")
     assert not expired.allowed and "expired" in expired.message
     assert counting.roles[0] == "timestamp" and len(counting.roles) > 1
+
+
+def test_a_verifier_is_shared_by_threads(published: Published, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    verifier = Verifier(
+        policy(published), trust_dir=tmp_path / "v", remote=published.remote, verdict_cache=VerdictCache(ttl=0.01)
+    )
+    images = [f"{GUN}:{tag}" for tag in ("v1", "v2", "v4") * 20]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        verdicts = list(pool.map(verifier.verify, images))
+    assert [v.allowed for v in verdicts] == [image.endswith(("v1", "v2")) for image in images]
+    assert {v.digest for v in verdicts if v.tag == "v1"} == {D1}

@@ -273,15 +273,15 @@ class Verifier:
     def _remote_for(self, image: str, rule: Rule) -> Remote:
         if self.remote is not None:
             return self.remote
-        if rule.server is not None:
-            with self._lock:
+        with self._lock:  # DockerTrust keeps one connection pool per server: create each once
+            if rule.server is not None:
                 server = self._servers.get(rule.server)
                 if server is None:
                     server = self._servers[rule.server] = NotaryServer(rule.server)
                 return server
-        if self.docker is None:
-            self.docker = DockerTrust()
-        return self.docker.remote_for(image)
+            if self.docker is None:
+                self.docker = DockerTrust()
+            return self.docker.remote_for(image)
 
     def verify(self, image: str) -> Verdict:
         """The verdict for ``image`` (``repo``, ``repo:tag``, ``repo@sha256:…`` or ``repo:tag@sha256:…``; a
