@@ -52,7 +52,7 @@ def measure(trust: DockerTrust, gun: str, size: int, work: Path, *, verdicts: in
     """Time ``verdicts`` fresh verdicts and ``cached`` verdicts from the cache; return the figures."""
     root_ids = trust.inspect(gun)[0].root_key_ids
     signers = SignerRequirement(("alice", "bob", "carol"), threshold=1)
-    policy = Policy((Rule("localhost:5000/*", TrustAnchor.pinned(root_key_ids=root_ids), signers),))
+    policy = Policy((Rule("localhost:5000/*", TrustAnchor.pinned(root_key_ids=root_ids), signers=signers),))
     verifier = Verifier(policy, trust_dir=work / "verifier", docker=trust)
     first = verifier.verify(f"{gun}:{tag_name(0)}")  # fills the verified cache (not timed)
     if not first.allowed:

@@ -71,7 +71,8 @@ def test_release_rule_digests_and_signers(
     assert all_of.verify(f"{gun}:v1").satisfied == ("alice", "bob")
     v2 = all_of.verify(f"{gun}:v2")
     assert not v2.allowed and dict(v2.unsatisfied)["bob"] == f"bob did not sign v2 for sha256:{D2}"
-    two_of_three, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("alice", "bob", "carol"), 2))
+    two = SignerRequirement(("alice", "bob", "carol"), threshold=2)
+    two_of_three, _ = verifier(signed, tmp_path / "v", signers=two)
     assert two_of_three.verify(f"{gun}:v1").allowed
     assert not two_of_three.verify(f"{gun}:v2").allowed
     bob_key = tk.PublicKey.from_pem((docker_cli.home / "bob.pub").read_bytes())
@@ -85,7 +86,7 @@ def test_revoked_signer_is_skipped_and_reported(
     bob_id = tk.PublicKey.from_pem((docker_cli.home / "bob.pub").read_bytes()).key_id
     # bob's key is revoked from his own role: targets/bob, signed by that key only, no longer meets its threshold
     docker_cli.notary().run("delegation", "remove", gun, "targets/bob", bob_id, "-p")
-    any_one, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("alice", "bob"), 1))
+    any_one, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("alice", "bob"), threshold=1))
     verdict = any_one.verify(f"{gun}:v1")
     assert verdict.allowed and verdict.satisfied == ("alice",)
     assert dict(verdict.skipped_roles)["targets/bob"].startswith(f"targets/bob of {gun} is not trusted")

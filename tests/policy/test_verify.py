@@ -101,7 +101,7 @@ def test_no_rule_means_deny_and_most_specific_wins(published: Published, tmp_pat
         (
             Rule("*", None, action="allow"),
             Rule("registry.example.com/*", None, action="deny"),
-            Rule(GUN, anchor, SignerRequirement(("carol",))),
+            Rule(GUN, anchor, signers=SignerRequirement(("carol",))),
         )
     )
     verifier = Verifier(rules, trust_dir=tmp_path / "v", remote=published.remote)
@@ -195,7 +195,8 @@ def test_shared_signer_key_is_warned_about(tmp_path: Path) -> None:
     repo.keystore.add_key(alice, role="alice")
     repo.add_target("v1", tk.TargetFile.from_digest(D1, 500), roles=["targets/releases", "targets/alice"])
     repo.publish()
-    rules = Policy((Rule("registry.example.com/*", TrustAnchor.trust_on_first_use(), SignerRequirement(("alice",))),))
+    alice_only = SignerRequirement(("alice",))
+    rules = Policy((Rule("registry.example.com/*", TrustAnchor.trust_on_first_use(), signers=alice_only),))
     verifier = Verifier(rules, trust_dir=tmp_path / "v", remote=remote)
     assert verifier.verify(f"{GUN}:v1").warnings == ()
     shared = verifier.verify(f"{other_gun}:v1")

@@ -104,7 +104,7 @@ def from_connaisseur(values: Mapping[str, Any]) -> Policy:
         signers = None
         if delegations:
             signers = SignerRequirement.from_dict({"all_of": delegations}, rule=pattern)
-        rules.append(Rule(pattern, anchor, signers, server=_server(validator.get("host"), pattern)))
+        rules.append(Rule(pattern, anchor, signers=signers, server=_server(validator.get("host"), pattern)))
     return Policy(tuple(rules))
 
 
@@ -156,5 +156,5 @@ def from_portieris(
             SignerRequirement.from_dict({"all_of": list(dict.fromkeys(names))}, keys, rule=pattern) if names else None
         )
         server = trust.get("trustServer") or None
-        rules.append(Rule(pattern, anchor, signers, server=server))
+        rules.append(Rule(pattern, anchor, signers=signers, server=server))
     return Policy(tuple(rules))

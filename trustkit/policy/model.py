@@ -76,17 +76,17 @@ class TrustAnchor:
     it is never a default.
     """
 
-    root_key_ids: tuple[str, ...] = ()
-    root_keys: tuple[PublicKey, ...] = ()
-    ca: bytes | None = attrs.field(default=None, repr=False)
-    tofu: bool = False
+    root_key_ids: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    root_keys: tuple[PublicKey, ...] = attrs.field(default=(), kw_only=True)
+    ca: bytes | None = attrs.field(default=None, repr=False, kw_only=True)
+    tofu: bool = attrs.field(default=False, kw_only=True)
 
     @classmethod
     def pinned(
         cls, *, root_key_ids: Sequence[str] = (), root_keys: Sequence[PublicKey | str | bytes] = ()
     ) -> TrustAnchor:
         """Pin root certificate key IDs and/or root public keys (PEM)."""
-        return cls(tuple(root_key_ids), _public_keys(root_keys, rule=None, field="root_keys"))
+        return cls(root_key_ids=tuple(root_key_ids), root_keys=_public_keys(root_keys, rule=None, field="root_keys"))
 
     @classmethod
     def from_ca(cls, pem: bytes | str) -> TrustAnchor:
@@ -127,7 +127,7 @@ class TrustAnchor:
         tofu = obj.get("tofu", False)
         if not isinstance(tofu, bool):
             raise PolicyError("must be true or false", rule=rule, field="trust.tofu")
-        anchor = cls(ids, keys, ca.encode() if ca is not None else None, tofu)
+        anchor = cls(root_key_ids=ids, root_keys=keys, ca=ca.encode() if ca is not None else None, tofu=tofu)
         anchor.check(rule=rule)
         return anchor
 
@@ -141,8 +141,8 @@ class SignerRequirement:
     """
 
     names: tuple[str, ...]
-    threshold: int | None = None
-    keys: tuple[tuple[str, tuple[PublicKey, ...]], ...] = ()
+    threshold: int | None = attrs.field(default=None, kw_only=True)
+    keys: tuple[tuple[str, tuple[PublicKey, ...]], ...] = attrs.field(default=(), kw_only=True)
 
     @property
     def required(self) -> int:
@@ -202,7 +202,7 @@ class SignerRequirement:
             for name, pems in keys.items():
                 field = f"signer_keys.{name}"
                 pinned.append((str(name), _public_keys(_strings(pems, rule=rule, field=field), rule=rule, field=field)))
-        requirement = cls(names, threshold, tuple(pinned))
+        requirement = cls(names, threshold=threshold, keys=tuple(pinned))
         requirement.check(rule=rule)
         return requirement
 
@@ -245,12 +245,12 @@ class Rule:
 
     pattern: str
     anchor: TrustAnchor | None
-    signers: SignerRequirement | None = None
-    release_rule: bool = True
-    max_stale_seconds: float = 0.0
-    verify_at: datetime | None = None
-    server: str | None = None
-    action: str = "verify"
+    signers: SignerRequirement | None = attrs.field(default=None, kw_only=True)
+    release_rule: bool = attrs.field(default=True, kw_only=True)
+    max_stale_seconds: float = attrs.field(default=0.0, kw_only=True)
+    verify_at: datetime | None = attrs.field(default=None, kw_only=True)
+    server: str | None = attrs.field(default=None, kw_only=True)
+    action: str = attrs.field(default="verify", kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _check_pattern(self.pattern)
@@ -327,7 +327,7 @@ class Rule:
         return cls(
             pattern,
             anchor,
-            signers,
+            signers=signers,
             release_rule=release_rule,
             max_stale_seconds=obj.get("max_stale_seconds", 0),
             verify_at=verify_at,

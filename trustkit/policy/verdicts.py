@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import attrs
@@ -60,17 +61,17 @@ class Verdict:
 
     image: str
     allowed: bool
-    gun: str = ""
-    tag: str | None = None
-    digest: str | None = None
-    rule: str | None = None
-    satisfied: tuple[str, ...] = ()
-    unsatisfied: tuple[tuple[str, str], ...] = ()
-    reasons: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    skipped_roles: tuple[tuple[str, str], ...] = ()
-    cache_age: float | None = None
-    role_versions: tuple[tuple[str, int], ...] = ()
+    gun: str = attrs.field(default="", kw_only=True)
+    tag: str | None = attrs.field(default=None, kw_only=True)
+    digest: str | None = attrs.field(default=None, kw_only=True)
+    rule: str | None = attrs.field(default=None, kw_only=True)
+    satisfied: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    unsatisfied: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True)
+    reasons: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    skipped_roles: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True)
+    cache_age: float | None = attrs.field(default=None, kw_only=True)
+    role_versions: tuple[tuple[str, int], ...] = attrs.field(default=(), kw_only=True)
 
     @property
     def from_cache(self) -> bool:
@@ -226,8 +227,12 @@ class Verifier:
     ``trust_dir`` holds the verified cache (``<trust_dir>/tuf/<gun>/metadata``, notary's layout); ``remote``
     serves every repository (tests, air-gapped mirrors), else a rule's ``server``, else the server docker would
     use for the image (``docker``: a :class:`~trustkit.dct.DockerTrust` for its configuration, TLS and logins).
-    ``verdict_cache`` keeps verdicts for a while (see :class:`VerdictCache`). Thread-safe: each verdict uses its
-    own reader; the connection pools and caches are shared.
+    ``verdict_cache`` keeps verdicts for a while (see :class:`VerdictCache`).
+
+    Each repository's trusted state is kept and reused while the server's ``timestamp.json`` is byte for byte the
+    one it was built from and nothing in it has expired: a verdict then costs one round trip. Thread-safe: the
+    kept states are read-only, full reads use a reader each, the connection pools are shared. Use it as a context
+    manager (or call :meth:`close`) to close the connections it opened.
     """
 
     def __init__(
@@ -250,13 +255,24 @@ class Verifier:
         self._servers: dict[str, NotaryServer] = {}
         self._key_repositories: dict[str, set[str]] = {}
         self._states: dict[str, _State] = {}
+        self._own_docker = False
 
     def close(self) -> None:
-        """Close the connections opened to rules' servers."""
+        """Close the connections opened to rules' servers (and docker's, when this verifier found them)."""
         with self._lock:
             for server in self._servers.values():
                 server.close()
             self._servers.clear()
+            if self._own_docker and self.docker is not None:
+                self.docker.close()
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def forget(self, gun: str) -> None:
         """Drop the cached trust data of repository ``gun`` and every cached verdict: after a legitimate
@@ -280,7 +296,7 @@ class Verifier:
                     server = self._servers[rule.server] = NotaryServer(rule.server)
                 return server
             if self.docker is None:
-                self.docker = DockerTrust()
+                self.docker, self._own_docker = DockerTrust(), True
             return self.docker.remote_for(image)
 
     def verify(self, image: str) -> Verdict:
@@ -304,8 +320,8 @@ class Verifier:
         tag = reference.tag if reference.tag is not None or reference.digest is not None else "latest"
         rule = self.policy.rule_for(gun)
         if rule is None:
-            return Verdict(image, False, gun, tag, reasons=(f"no policy rule matches {gun}",))
-        base = Verdict(image, False, gun, tag, rule=rule.pattern)
+            return Verdict(image, False, gun=gun, tag=tag, reasons=(f"no policy rule matches {gun}",))
+        base = Verdict(image, False, gun=gun, tag=tag, rule=rule.pattern)
         if rule.action == "allow":
             return attrs.evolve(
                 base, allowed=True, reasons=(f"rule {rule.pattern!r} admits {gun} without verification",)
