@@ -5,6 +5,7 @@ an unreachable server, a server that lost the repository, and a tag whose digest
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,28 @@ def test_unreachable_server_and_lost_repository(
     assert not Verifier(policy, trust_dir=tmp_path / "fresh", docker=trust).verify(f"{gun}:v1").allowed
     down.close()
     trust.close()
+
+
+def test_expired_delegation_is_skipped_and_the_rule_decided_without_it(
+    signed: tuple[DockerTrust, tuple[str, ...]], docker_cli: DockerTrustCLI, gun: str, tmp_path: Path
+) -> None:
+    now = datetime.now(timezone.utc)
+    lifetime = tk.default_expiry("targets", now=now) - now
+    # carol signs v1 (with the key docker generated) into her role, which expires in 30 minutes
+    carol = DockerTrust(env=docker_cli.env, clock=lambda: now - lifetime + timedelta(minutes=30))
+    repository = carol.repository(gun)
+    repository.add_target("v1", tk.TargetFile.from_digest(D1, 12), roles=["targets/carol"])
+    repository.publish()
+    carol.close()
+    assert "carol" in docker_cli.inspect(gun)[0]["SignedTags"][0]["Signers"]  # docker sees her signature now
+    later = now + timedelta(hours=1)
+    one_of, _ = verifier(
+        signed, tmp_path / "v", signers=SignerRequirement(("carol", "alice"), threshold=1), verify_at=later
+    )
+    verdict = one_of.verify(f"{gun}:v1")
+    assert verdict.allowed and verdict.satisfied == ("alice",)
+    assert "expired" in dict(verdict.skipped_roles)["targets/carol"]
+    assert dict(verdict.unsatisfied)["carol"].startswith("targets/carol was skipped")
+    only_carol, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("carol",)), verify_at=later)
+    assert not only_carol.verify(f"{gun}:v1").allowed
+    assert verifier(signed, tmp_path / "v", signers=SignerRequirement(("carol",)))[0].verify(f"{gun}:v1").allowed

@@ -188,3 +188,12 @@ def test_portieris_image_policy() -> None:
     other = policy.rule_for("icr.io/team/other")
     assert other is not None and other.server == "https://icr.io:4443" and other.signers is None
     assert policy.rule_for("docker.io/library/nginx").action == "allow"  # type: ignore[union-attr]
+
+
+def test_portieris_shapes_that_are_not_objects_are_refused() -> None:
+    bad = {"spec": {"repositories": [{"name": "icr.io/*", "policy": "trust"}]}}
+    with pytest.raises(PolicyError, match="policy must be an object") as info:
+        from_portieris(bad, anchor=TrustAnchor.trust_on_first_use())
+    assert (info.value.rule, info.value.field) == ("icr.io/*", "policy")
+    with pytest.raises(PolicyError, match=r"spec\.repositories"):
+        from_portieris({"spec": {}}, anchor=TrustAnchor.trust_on_first_use())

@@ -133,7 +133,10 @@ def from_portieris(
         pattern = repository["name"]
         if pattern.endswith("*") and not pattern.endswith("/*") and pattern != "*":
             raise PolicyError("only NAME, PREFIX/* and * patterns are supported", rule=pattern, field="name")
-        trust = (repository.get("policy") or {}).get("trust") or {}
+        policy = repository.get("policy") or {}
+        if not isinstance(policy, Mapping):
+            raise PolicyError("policy must be an object", rule=pattern, field="policy")
+        trust = policy.get("trust") or {}
         if not isinstance(trust, Mapping):
             raise PolicyError("trust must be an object", rule=pattern, field="trust")
         if trust.get("enabled") is not True:
