@@ -264,3 +264,30 @@ def test_a_verifier_is_shared_by_threads(published: Published, tmp_path: Path) -
         verdicts = list(pool.map(verifier.verify, images))
     assert [v.allowed for v in verdicts] == [image.endswith(("v1", "v2")) for image in images]
     assert {v.digest for v in verdicts if v.tag == "v1"} == {D1}
+
+
+class SwitchableRemote:
+    """The real remote until ``down`` is set, then an unreachable server."""
+
+    def __init__(self, remote: tk.LocalRemote) -> None:
+        self.remote = remote
+        self.down = False
+
+    def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
+        if self.down:
+            raise tk.ServerUnavailableError(f"cannot reach the server for {role}")
+        return self.remote.get_role(gun, role, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_long_lived_verifier_fails_closed_when_its_server_goes_down(published: Published, tmp_path: Path) -> None:
+    switch = SwitchableRemote(published.remote)
+    strict = Verifier(policy(published), trust_dir=tmp_path / "a", remote=switch)  # type: ignore[arg-type]
+    lenient = Verifier(policy(published, max_stale_seconds=60), trust_dir=tmp_path / "b", remote=switch)  # type: ignore[arg-type]
+    assert strict.verify(f"{GUN}:v1").allowed and lenient.verify(f"{GUN}:v1").allowed
+    switch.down = True
+    denied = strict.verify(f"{GUN}:v1")  # the kept state is not reused without the server's confirmation
+    assert not denied.allowed and "max_cache_age allows 0 s" in denied.message
+    stale = lenient.verify(f"{GUN}:v1")
+    assert stale.allowed and stale.from_cache
+    switch.down = False
+    assert not strict.verify(f"{GUN}:v1").from_cache
