@@ -126,3 +126,25 @@ def test_bench_archive_tiny_run_writes_report(
     assert all(len(runs) == 1 and runs[0] > 0 for runs in result["runs_s"].values())
     assert {"archive_vs_cold_read", "offline_verify_vs_cold_read"} <= set(result["ratios"])
     assert "offline verify" in capsys.readouterr().out
+def test_bench_policy_tiny_run_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench_policy.py`` on 30 tags with a real notary-server (skipped without it, failed with
+    ``TRUSTKIT_REQUIRE_INTEROP=1``): the shape of the report only, no timing assertions."""
+    from tests.interop.harness import require_binary
+
+    require_binary("notary-server", "notary")
+    require_binary("notary", "notary")
+    require_binary("docker", "docker.io")
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_policy.py"
+    spec = importlib.util.spec_from_file_location("bench_policy", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "policy.json"
+
+    assert bench.main(["--size", "30", "--verdicts", "5", "--cached", "100", "--json", str(out)]) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["size"] == 30 and report["verdict_ms"]["count"] == 5
+    assert 0 < report["verdict_ms"]["p50"] <= report["verdict_ms"]["p99"] <= report["verdict_ms"]["max"]
+    assert report["cached_per_second"] > 0 and report["full_read_ms"]["p50"] > 0
+    assert "cached verdicts/s" in capsys.readouterr().out

@@ -36,9 +36,10 @@ def test_staged_changes_example() -> None:
 
 def test_admission_controller_example() -> None:
     out = run_example("admission_controller.py").splitlines()
-    assert out[0].startswith("ADMIT v1@") and out[0].endswith("signed by alice")
-    assert out[1].startswith("DENY  v1@") and "is signed for sha256:" in out[1]
-    assert out[2].startswith("DENY  v2@") and "No valid trust data for v2" in out[2]
+    assert out[0].startswith('ALLOW Pod: [{"op": "replace", "path": "/spec/containers/0/image", "value": ')
+    assert out[0].endswith("/shop/web@sha256:" + "5e" * 32 + '"}]')
+    assert out[1].startswith("DENY  Deployment: registry.example.com/shop/web:v3: denied: v3 is signed only in")
+    assert out[2] == "DENY  CronJob: busybox:1.36: denied: no policy rule matches docker.io/library/busybox"
 
 
 def test_archive_repository_example() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -216,3 +217,65 @@ def test_unknown_repository(tmp_path: Path) -> None:
 def test_reads_need_a_remote_unless_offline() -> None:
     with pytest.raises(ValueError, match="remote"):
         Reader(GUN, None)
+
+
+class DownRemote:
+    """A server that accepts nothing: every request fails as an unreachable notary-server does."""
+
+    def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        raise tk.ServerUnavailableError(f"could not reach the server for {role}")
+
+
+def test_fresh_read_is_not_from_cache(remote: FakeRemote, tmp_path: Path) -> None:
+    fresh = reader(remote, tmp_path)
+    fresh.refresh()
+    assert fresh.cache_age is None
+
+
+def test_cache_fallback_is_recorded_with_its_age(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    stamp = MetadataCache(tmp_path, GUN).path / "timestamp.json"
+    old = stamp.stat().st_mtime - 120
+    os.utime(stamp, (old, old))
+    fallback = reader(DownRemote(), tmp_path)  # type: ignore[arg-type]
+    assert fallback.get_target("v1").role == "targets"
+    assert fallback.cache_age is not None and 119 <= fallback.cache_age < 200
+    lost = reader(remote, tmp_path)
+    remote.files.pop("timestamp")  # the server lost the repository
+    lost.refresh()
+    assert lost.cache_age is not None and lost.cache_age >= 119
+
+
+def test_max_cache_age_zero_fails_closed(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    with pytest.raises(tk.ServerUnavailableError, match="max_cache_age allows 0 s"):
+        reader(DownRemote(), tmp_path, max_cache_age=0).refresh()  # type: ignore[arg-type]
+    remote.files.pop("timestamp")
+    with pytest.raises(tk.NotFoundError, match=r"fetched .* s ago, and max_cache_age allows 0 s"):
+        reader(remote, tmp_path, max_cache_age=0).refresh()
+
+
+def test_max_cache_age_allows_a_recent_cache_only(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    recent = reader(DownRemote(), tmp_path, max_cache_age=60)  # type: ignore[arg-type]
+    recent.refresh()
+    assert recent.cache_age is not None and recent.cache_age <= 60
+    stamp = MetadataCache(tmp_path, GUN).path / "timestamp.json"
+    old = stamp.stat().st_mtime - 600
+    os.utime(stamp, (old, old))
+    with pytest.raises(tk.ServerUnavailableError, match=r"fetched 6.. s ago"):
+        reader(DownRemote(), tmp_path, max_cache_age=60).refresh()  # type: ignore[arg-type]
+
+
+def test_offline_reads_say_how_old_the_cache_is(remote: FakeRemote, tmp_path: Path) -> None:
+    reader(remote, tmp_path).refresh()
+    offline = Reader(GUN, None, cache=MetadataCache(tmp_path, GUN), offline=True, clock=lambda: NOW)
+    offline.refresh()
+    assert offline.cache_age is not None and offline.cache_age < 60
+
+
+def test_max_cache_age_must_be_a_non_negative_number() -> None:
+    with pytest.raises(ValueError, match="max_cache_age"):
+        Reader(GUN, None, offline=True, max_cache_age=-1)

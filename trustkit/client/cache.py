@@ -6,7 +6,9 @@ state that the next update can start from (and that the real notary client reads
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 
 from trustkit._fs import atomic_write, remove_file
@@ -61,6 +63,20 @@ class MetadataCache:
         if len(data) > max_size:
             raise OversizedResponseError(f"cached {role} at {path} is larger than {max_size} bytes")
         return data
+
+    def stored_at(self, role: str) -> float | None:
+        """When ``role`` was last stored (seconds since the epoch), or None when it is not cached: the time of
+        the last successful contact with the server, for the timestamp."""
+        try:
+            return self._file(role).stat().st_mtime
+        except OSError:
+            return None
+
+    def touch(self, role: str) -> None:
+        """Mark ``role``'s cached file as confirmed now (its modification time; no rewrite, no fsync), when the
+        server served the same bytes again; nothing when it is not cached."""
+        with contextlib.suppress(OSError):
+            os.utime(self._file(role))
 
     def store(self, role: str, data: bytes) -> None:
         """Store verified bytes for ``role`` (atomically, 0600 in 0700 folders)."""

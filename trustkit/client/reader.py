@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -77,6 +78,13 @@ class Reader:
     ``remote`` is any remote (``NotaryServer``, ``LocalRemote``, ``MemoryRemote``); ``cache`` keeps verified
     metadata between runs (``MetadataCache(trust_dir, gun)``, or None for none); ``pinning`` applies on first
     contact; ``offline`` works from the cache alone.
+
+    ``max_cache_age`` says what a read does when the server cannot be reached (``ServerUnavailableError``) or no
+    longer has the repository (``NotFoundError`` on ``timestamp.json``) while a verified state is cached: None
+    (the default, notary's behaviour) answers from the cache whatever its age, a number of seconds answers from
+    it only when the cached timestamp was fetched at most that long ago, and 0 always fails with the server's
+    error. Either way :attr:`cache_age` says whether, and how old, the answer came from the cache: a fallback is
+    never silent. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
     """
 
     def __init__(
@@ -88,9 +96,17 @@ class Reader:
         pinning: TrustPinning | None = None,
         offline: bool = False,
         clock: Callable[[], datetime] = _utc_now,
+        max_cache_age: float | None = None,
     ) -> None:
         if remote is None and not offline:
             raise ValueError("a remote is needed unless offline=True")
+        if max_cache_age is not None and not max_cache_age >= 0:
+            raise ValueError(f"max_cache_age must be None or a number of seconds >= 0, not {max_cache_age!r}")
+        self.max_cache_age = max_cache_age
+        self.cache_age: float | None = None
+        """None when the last refresh got a current timestamp from the server; else how many seconds before
+        that refresh the cached timestamp it used was fetched (offline, or the server unreachable or without
+        the repository and ``max_cache_age`` allowing it)."""
         self.gun = gun
         self.remote = remote
         self.cache = cache
@@ -149,6 +165,7 @@ class Reader:
         the last good state.
         """
         self._read = {}
+        self.cache_age = None
         self._memo = None if self.cache is None else VerificationMemo(self.cache.load_verified())
         try:
             cached_root = self._cached(ROOT)
@@ -235,22 +252,42 @@ class Reader:
                     raise RepositoryNotFoundError(
                         f"trust data missing for remote repository {self.gun}: {exc}", status=exc.status
                     ) from None
-                logger.warning("timestamp of %s not found on the remote (%s): using the cached one", self.gun, exc)
+                self._fall_back_to_cache(exc, "not found on the remote")
             except ServerUnavailableError as exc:
                 cached = self._cached(TIMESTAMP)
                 if cached is None:
                     raise
-                logger.warning("timestamp of %s unavailable (%s): using the cached one", self.gun, exc)
+                self._fall_back_to_cache(exc, "unavailable")
             else:
                 trusted.update_timestamp(data)
                 self._store(TIMESTAMP, data)
                 return
         else:
             cached = self._cached(TIMESTAMP)
+            self.cache_age = self._timestamp_age()
         if cached is None:
             raise RepositoryNotFoundError(f"no cached timestamp for {self.gun}, and offline")
         trusted.update_timestamp(cached)
         self._cached_timestamp = True
+
+    def _timestamp_age(self) -> float:
+        """Seconds since the cached timestamp was fetched (stored after every successful contact)."""
+        stored = None if self.cache is None else self.cache.stored_at(TIMESTAMP)
+        return 0.0 if stored is None else max(0.0, time.time() - stored)
+
+    def _fall_back_to_cache(self, error: RemoteError, what: str) -> None:
+        """Answer from the cached timestamp instead of the server's, if :attr:`max_cache_age` allows it (else
+        raise ``error``, saying so); record the age in :attr:`cache_age`."""
+        age = self._timestamp_age()
+        limit = self.max_cache_age
+        if limit is not None and age > limit:
+            raise type(error)(
+                f"{error} (the cached trust data of {self.gun} was fetched {age:.0f} s ago, and max_cache_age "
+                f"allows {limit:g} s: restore access to the server, or allow an older cache)",
+                status=error.status,
+            ) from error
+        self.cache_age = age
+        logger.warning("timestamp of %s %s (%s): using the cached one, %.0f s old", self.gun, what, error, age)
 
     def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
         self._load_by_meta(trusted, SNAPSHOT, trusted[TIMESTAMP].signed.snapshot_meta, trusted.update_snapshot)
