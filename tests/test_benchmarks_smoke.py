@@ -126,6 +126,8 @@ def test_bench_archive_tiny_run_writes_report(
     assert all(len(runs) == 1 and runs[0] > 0 for runs in result["runs_s"].values())
     assert {"archive_vs_cold_read", "offline_verify_vs_cold_read"} <= set(result["ratios"])
     assert "offline verify" in capsys.readouterr().out
+
+
 def test_bench_policy_tiny_run_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``bench_policy.py`` on 30 tags with a real notary-server (skipped without it, failed with
     ``TRUSTKIT_REQUIRE_INTEROP=1``): the shape of the report only, no timing assertions."""
