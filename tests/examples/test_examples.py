@@ -39,3 +39,23 @@ def test_admission_controller_example() -> None:
     assert out[0].startswith("ADMIT v1@") and out[0].endswith("signed by alice")
     assert out[1].startswith("DENY  v1@") and "is signed for sha256:" in out[1]
     assert out[2].startswith("DENY  v2@") and "No valid trust data for v2" in out[2]
+    assert out[3].startswith("DENY  v3@") and "No valid trust data for v3" in out[3]
+
+
+def test_admission_controller_denies_a_tag_only_in_a_signers_role(tmp_path: Path) -> None:
+    """docker releases a tag only from targets/releases or targets: a tag alice signed into her own role only is
+    not released (docker pull refuses it), so the documented recipe must deny it too."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import admission_controller as example
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    import trustkit as tk
+
+    remote, digest = example.publish_example(tmp_path)
+    reader = tk.Reader(example.GUN, remote)
+    assert reader.get_target("v2").role == "targets/alice"  # in alice's role, neither targets nor targets/releases
+    assert example.admit(reader, "v1", digest, signers={"alice"}).allowed
+    decision = example.admit(reader, "v2", digest, signers={"alice"})
+    assert not decision.allowed
+    assert "No valid trust data for v2" in decision.reason
