@@ -250,15 +250,18 @@ class Repository:
         self,
         role: str,
         *,
-        keys: Sequence[PublicKey] = (),
+        keys: Sequence[PublicKey | Any] = (),
         paths: Sequence[str] = (),
         all_paths: bool = False,
         publish: bool = False,
     ) -> list[StagedChange]:
-        """Stage ``notary delegation add``: keys (creating the role, threshold 1) and then paths."""
+        """Stage ``notary delegation add``: keys (creating the role, threshold 1) and then paths.
+
+        ``keys`` are trustkit :class:`~trustkit.keys.PublicKey` values or securesystemslib ``Key`` values (what
+        ``HSMSigner.import_`` returns); anything else raises :class:`~trustkit.errors.KeyFormatError`."""
         changes = []
         if keys:
-            changes.append(Change.create_delegation(role, keys=keys))
+            changes.append(Change.create_delegation(role, keys=[PublicKey.from_key(key) for key in keys]))
         wanted = [""] if all_paths else list(paths)
         if wanted:
             changes.append(Change.create_delegation(role, paths=wanted))

@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -52,8 +53,9 @@ logger = logging.getLogger(__name__)
 MAX_PUBLIC_KEY_FILE_SIZE = 1 << 20
 """docker reads at most 1 MiB of a ``--key`` file."""
 
-SignerKeySource = PublicKey | bytes | str | os.PathLike[str]
-"""A signer's public key: a :class:`~trustkit.keys.PublicKey`, PEM bytes or text, or the path of a PEM file."""
+SignerKeySource = PublicKey | bytes | str | os.PathLike[str] | Any
+"""A signer's public key: a :class:`~trustkit.keys.PublicKey`, a securesystemslib ``Key`` (what
+``HSMSigner.import_`` returns), PEM bytes or text, or the path of a PEM file."""
 
 
 def read_signer_key(source: SignerKeySource) -> PublicKey:
@@ -61,12 +63,13 @@ def read_signer_key(source: SignerKeySource) -> PublicKey:
 
     A ``PUBLIC KEY`` PEM gives a bare ``ecdsa``/``rsa`` key, a ``CERTIFICATE`` an ``ecdsa-x509``/``rsa-x509`` key
     whose certificate must be valid now (not expired, no SHA-1 signature). RSA keys need at least 2048 bits; Ed25519
-    is refused, as docker refuses it. ``source`` is a key, PEM bytes, PEM text, or a file path. Raises
+    is refused, as docker refuses it. ``source`` is a key (trustkit's or securesystemslib's), PEM bytes, PEM text,
+    or a file path. Raises
     :class:`~trustkit.errors.KeyFormatError` naming the file.
     """
     where = "public key"
-    if isinstance(source, PublicKey):
-        key = source
+    if not isinstance(source, bytes | str | os.PathLike):
+        key = PublicKey.from_key(source)  # a PublicKey, or a securesystemslib Key; KeyFormatError otherwise
     else:
         if isinstance(source, bytes):
             data = source
