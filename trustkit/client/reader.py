@@ -20,6 +20,7 @@ from trustkit.client.cache import MetadataCache
 from trustkit.errors import (
     ExpiredMetadataError,
     HashMismatchError,
+    InvalidArgumentError,
     MalformedMetadataError,
     NotFoundError,
     RemoteError,
@@ -88,7 +89,10 @@ class Reader:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         if remote is None and not offline:
-            raise ValueError("a remote is needed unless offline=True")
+            raise InvalidArgumentError(
+                f"no remote given for {gun}: pass a remote (NotaryServer, LocalRemote, ...) or offline=True to read "
+                "from the cache alone"
+            )
         self.gun = gun
         self.remote = remote
         self.cache = cache

@@ -31,7 +31,7 @@ from trustkit.dct.inspect import (
     inspect_trusted,
     signer_role,
 )
-from trustkit.errors import KeyFormatError, RepositoryNotFoundError, UnknownRoleError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, RepositoryNotFoundError, UnknownRoleError
 from trustkit.keys import PublicKey
 from trustkit.keys.certs import check_certificate
 from trustkit.keystore import validate_signer_name
@@ -128,12 +128,14 @@ class AddedSigner:
 def add_signer(repository: Repository, name: str, keys: Sequence[SignerKeySource]) -> AddedSigner:
     """``docker trust signer add --key K… NAME REPO`` on ``repository``; see the module documentation.
 
-    Raises ``ValueError`` for a name docker refuses (``releases`` is reserved) or no key,
-    :class:`~trustkit.errors.KeyFormatError` for an unusable key, and the repository's errors otherwise.
+    Raises :class:`~trustkit.errors.InvalidArgumentError` for a name docker refuses (``releases`` is reserved) or
+    no key, :class:`~trustkit.errors.KeyFormatError` for an unusable key, and the repository's errors otherwise.
     """
     validate_signer_name(name)
     if not keys:
-        raise ValueError("give the signer's public key(s): a path to a PEM public key or certificate, or its bytes")
+        raise InvalidArgumentError(
+            "give the signer's public key(s): a path to a PEM public key or certificate, or its bytes"
+        )
     public_keys = [read_signer_key(source) for source in keys]
     initialized = False
     try:
@@ -175,11 +177,12 @@ def remove_signer(repository: Repository, name: str, *, witness: bool = False) -
     """``docker trust signer remove NAME REPO`` done right on ``repository``; see the module documentation.
 
     With ``witness``, ``targets/releases`` is also re-signed in the same publish with the keys of it that remain
-    and that the keystore holds, so that the tags it lists stay valid. Raises ``ValueError`` for ``releases`` or an
-    invalid name and :class:`~trustkit.errors.UnknownRoleError` when the repository has no such signer.
+    and that the keystore holds, so that the tags it lists stay valid. Raises
+    :class:`~trustkit.errors.InvalidArgumentError` for ``releases`` or an invalid name and
+    :class:`~trustkit.errors.UnknownRoleError` when the repository has no such signer.
     """
     if name == "releases":
-        raise ValueError("releases is a reserved keyword and cannot be removed")
+        raise InvalidArgumentError("releases is a reserved keyword and cannot be removed")
     validate_signer_name(name)
     gun = repository.gun
     role = signer_role(name)

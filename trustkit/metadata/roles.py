@@ -258,10 +258,25 @@ class TargetFile(MetaFile):
 
     @classmethod
     def from_digest(cls, sha256: bytes | str, length: int, *, custom: Any = _NO_CUSTOM) -> TargetFile:
-        """A target as docker signs a tag: the manifest's sha256 (bytes or hex) and size, nothing else."""
-        digest = bytes.fromhex(sha256.removeprefix("sha256:")) if isinstance(sha256, str) else sha256
+        """A target as docker signs a tag: the manifest's sha256 (32 bytes, or 64 hex digits with or without
+        ``sha256:``) and size, nothing else. Raises :class:`~trustkit.errors.MalformedMetadataError` for another
+        algorithm, a digest that is not 32 bytes, or a size that is not a non-negative integer."""
+        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+            raise MalformedMetadataError(f"a target's length is a non-negative integer (bytes), not {length!r}")
+        if isinstance(sha256, str):
+            algorithm, _, hex_digest = sha256.rpartition(":")
+            if algorithm not in ("", "sha256"):
+                raise MalformedMetadataError(f"docker signs sha256 digests, not {algorithm}: give sha256:<64 hex>")
+            try:
+                digest = bytes.fromhex(hex_digest)
+            except ValueError:
+                raise MalformedMetadataError(f"not a sha256 digest: {sha256!r}: give sha256:<64 hex>") from None
+        elif isinstance(sha256, bytes):
+            digest = sha256
+        else:
+            raise MalformedMetadataError(f"a sha256 digest is bytes or hex text, not {type(sha256).__name__}")
         if len(digest) != 32:
-            raise MalformedMetadataError("a sha256 digest is 32 bytes")
+            raise MalformedMetadataError(f"a sha256 digest is 32 bytes (64 hex digits), not {len(digest)}")
         return cls(length, {"sha256": digest}, custom)
 
     @classmethod
