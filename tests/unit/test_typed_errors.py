@@ -71,6 +71,39 @@ BAD_CALLS: list[tuple[str, Callable[[DockerTrust, tk.Repository], Any], str]] = 
 ]
 
 
+def _reader(gun: str, trust: DockerTrust) -> tk.TrustedMetadataSet:
+    return tk.Reader(gun, trust.remote_for(REPO)).refresh()
+
+
+def _initialize_again(trust: DockerTrust, tmp: tk.Repository) -> object:
+    again = tk.Repository(GUN, remote=trust.remote_for(REPO), keystore=tk.MemoryKeyStore(), trust_dir=tmp.trust_dir)
+    return again.initialize()
+
+
+# Mistakes whose messages misled (issue 15, item 6): each says what is wrong and what to write instead.
+MISLEADING: list[tuple[str, Callable[[DockerTrust, tk.Repository], Any], type[tk.TrustkitError], str]] = [
+    ("a GUN written as a URL", lambda t, r: _reader(f"https://{GUN}", t), tk.ConfigurationError, f"such as {GUN!r}"),
+    ("a reference written as a URL", lambda t, r: t.inspect(f"https://{GUN}"), tk.ConfigurationError, "no scheme"),
+    ("a GUN with a tag", lambda t, r: _reader(f"{GUN}:v1", t), tk.RepositoryNotFoundError, f"the GUN is {GUN}"),
+    ("a GUN with a digest", lambda t, r: _reader(f"{GUN}@{DIGEST}", t), tk.RepositoryNotFoundError, "with a digest"),
+    ("initialize an existing GUN", _initialize_again, tk.ConflictError, "already exists on the server"),
+]
+
+
+@pytest.mark.parametrize(("what", "call", "error", "says"), MISLEADING, ids=[what for what, *_ in MISLEADING])
+def test_mistakes_are_named(
+    trust: DockerTrust,
+    repository: tk.Repository,
+    what: str,
+    call: Callable[..., Any],
+    error: type[tk.TrustkitError],
+    says: str,
+) -> None:
+    with pytest.raises(error) as info:
+        call(trust, repository)
+    assert says in str(info.value), f"{what}: {info.value}"
+
+
 @pytest.mark.parametrize(("what", "call", "says"), BAD_CALLS, ids=[what for what, _, _ in BAD_CALLS])
 def test_bad_input_is_a_typed_error(
     trust: DockerTrust, repository: tk.Repository, what: str, call: Callable[..., Any], says: str

@@ -66,6 +66,18 @@ def _may_have_form(role: str) -> bool:
     return role == TARGETS or is_delegation(role)
 
 
+def _reference_hint(gun: str) -> str:
+    """What to write instead when ``gun`` looks like an image reference with a tag or digest (``repo:v1``,
+    ``repo@sha256:…``) rather than a GUN, for "trust data missing" messages; empty otherwise."""
+    name, at, _ = gun.partition("@")
+    if at:
+        return f" ({gun} is an image reference with a digest: the GUN is {name})"
+    name, colon, tag = gun.rpartition(":")
+    if colon and "/" in name and "/" not in tag:
+        return f" ({gun} looks like IMAGE:TAG: the GUN is {name}; ask for the tag with get_target({tag!r}))"
+    return ""
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -204,12 +216,15 @@ class Reader:
                 parse=self._parse,
             )
         if self.offline:
-            raise RepositoryNotFoundError(f"no cached trust data for {self.gun}, and offline")
+            raise RepositoryNotFoundError(
+                f"no cached trust data for {self.gun}, and offline{_reference_hint(self.gun)}"
+            )
         try:
             data = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
         except NotFoundError:
             raise RepositoryNotFoundError(
                 f"trust data missing for remote repository {self.gun}: the server does not have trust data for it"
+                f"{_reference_hint(self.gun)}"
             ) from None
         trusted = TrustedMetadataSet(
             data,
@@ -233,7 +248,8 @@ class Reader:
                 cached = self._cached(TIMESTAMP)
                 if cached is None:
                     raise RepositoryNotFoundError(
-                        f"trust data missing for remote repository {self.gun}: {exc}", status=exc.status
+                        f"trust data missing for remote repository {self.gun}: {exc}{_reference_hint(self.gun)}",
+                        status=exc.status,
                     ) from None
                 logger.warning("timestamp of %s not found on the remote (%s): using the cached one", self.gun, exc)
             except ServerUnavailableError as exc:

@@ -21,9 +21,11 @@ import attrs
 
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change, Changelist, StagedChange
-from trustkit.client.reader import Reader
+from trustkit.client.reader import MAX_ROOT_SIZE, Reader
 from trustkit.errors import (
+    ConflictError,
     MalformedMetadataError,
+    NotFoundError,
     RepositoryNotFoundError,
     SigningError,
     TrustkitError,
@@ -308,7 +310,11 @@ class Repository:
         a certificate for the GUN; a new targets key, a new snapshot key unless the server is to manage it; the
         server's timestamp key. Root, targets and snapshot (if local) version 1 go to the cache; nothing is
         uploaded until :meth:`publish`.
+
+        A repository the server already has trust data for is refused (:class:`~trustkit.errors.ConflictError`)
+        before any key is made: its root could only be replaced by a rotation signed with its root key.
         """
+        self._refuse_existing()
         root_ids = list(root_key_ids) or sorted(info.key_id for info in self.keystore.list_keys(role=ROOT))[:1]
         if root_ids:
             root_signers = [(self.keystore.get_signer(kid), kid) for kid in root_ids]
@@ -349,6 +355,18 @@ class Repository:
         else:
             self.cache.remove(SNAPSHOT)
         return root
+
+    def _refuse_existing(self) -> None:
+        try:
+            self.remote.get_role(self.gun, ROOT, max_size=MAX_ROOT_SIZE)
+        except NotFoundError:
+            return
+        raise ConflictError(
+            f"repository {self.gun} already exists on the server: initializing it again would replace its root, "
+            f'which the server refuses ("could not rotate trust"). Read or change it as it is (reader(), '
+            f"add_target, publish; rotate_key('root') with its root key), or delete it first (delete(remote=True)) "
+            f"to start over"
+        )
 
     def _new_key(self, role: str) -> PublicKey:
         key = generate_private_key()

@@ -281,19 +281,21 @@ def unlock_private_key(
         pass
     except KeyFormatError as exc:
         raise KeyFormatError(f"{where}: {exc}") from None
+    tried = 0
     for attempt in range(max_attempts):
         passphrase = retriever(key_id, role, create_new=False, attempt=attempt)
         if passphrase is None:
             if attempt == 0:
                 raise PassphraseError(f"{where}: the key is encrypted and no passphrase was given for it")
-            break
+            break  # a fixed passphrase (a string, an environment variable) is tried once
+        tried += 1
         try:
             return load_private_key(pem, passphrase)
         except PassphraseError:
             continue
         except KeyFormatError as exc:
             raise KeyFormatError(f"{where}: {exc}") from None
-    raise PassphraseError(f"{where}: wrong passphrase (gave up after {attempt + 1} attempt(s))")
+    raise PassphraseError(f"{where}: wrong passphrase (gave up after {tried} attempt(s))")
 
 
 def new_passphrase(
