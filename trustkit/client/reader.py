@@ -119,6 +119,13 @@ class Reader:
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
 
+    def __repr__(self) -> str:
+        """Which GUN from where, and what the last refresh trusted (or that there was none yet)."""
+        source = "the cache, offline" if self.offline else repr(self.remote)
+        state = "not refreshed yet" if self._trusted is None else repr(self._trusted)
+        skipped = f"; skipped {', '.join(sorted(self.invalid))}" if self.invalid else ""
+        return f"<Reader of {self.gun} from {source}: {state}{skipped}>"
+
     # --- results -------------------------------------------------------------------------------------------
 
     @property

@@ -192,12 +192,17 @@ def _keys(raw: Any, where: str) -> Mapping[str, PublicKey]:
 # --- parts ------------------------------------------------------------------------------------------------
 
 
+def _hashes_repr(hashes: Mapping[str, bytes]) -> str:
+    """``{'sha256': 'ab12…'}``: digests as the hex everyone reads them in, not as bytes."""
+    return "{" + ", ".join(f"{name!r}: {digest.hex()!r}" for name, digest in hashes.items()) + "}"
+
+
 @attrs.frozen(unsafe_hash=False)
 class MetaFile:
     """A snapshot or timestamp entry: the length and hashes of another role's file."""
 
     length: int
-    hashes: Mapping[str, bytes] = attrs.field(converter=_freeze)
+    hashes: Mapping[str, bytes] = attrs.field(converter=_freeze, repr=_hashes_repr)
 
     @classmethod
     def from_data(cls, data: bytes, *, algorithms: Iterable[str] = ("sha256", "sha512")) -> MetaFile:
