@@ -120,7 +120,7 @@ def test_as_retriever() -> None:
     function = CountingRetriever("x")
     assert as_retriever(function) is function
     assert isinstance(function, PassphraseRetriever)
-    with pytest.raises(TypeError):
+    with pytest.raises(tk.InvalidArgumentError, match="not int"):
         as_retriever(42)  # type: ignore[arg-type]
 
 

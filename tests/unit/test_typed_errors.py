@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trustkit as tk
+from trustkit.client import Change
 from trustkit.dct import DockerTrust
 
 GUN = "localhost:5000/unit/errors"
@@ -68,7 +69,36 @@ BAD_CALLS: list[tuple[str, Callable[[DockerTrust, tk.Repository], Any], str]] = 
     ("PublicKey.from_pem with garbage", lambda t, r: tk.PublicKey.from_pem(b"garbage"), "PEM"),
     ("load_private_key with garbage", lambda t, r: tk.load_private_key(b"garbage"), "PEM"),
     ("Metadata.from_bytes with garbage", lambda t, r: tk.Metadata.from_bytes(b"{"), "JSON"),
+    ("load_private_key with None", lambda t, r: tk.load_private_key(None), "NoneType"),  # type: ignore[arg-type]
+    ("TargetFile.from_data with text", lambda t, r: tk.TargetFile.from_data("manifest"), "encode it"),  # type: ignore[arg-type]
+    ("TargetFile.from_data with md5", lambda t, r: tk.TargetFile.from_data(b"x", algorithms=["md5"]), "md5"),
+    ("get_target with a number", lambda t, r: t.repository(REPO).reader().get_target(1), "not int"),  # type: ignore[arg-type]
+    ("get_target with roles as text", lambda t, r: r.reader().get_target("v1", roles="targets"), "roles=['targets']"),
+    ("add_target with something not a target", lambda t, r: r.add_target("v2", DIGEST), "TargetFile"),  # type: ignore[arg-type]
+    ("add_delegation with paths as text", lambda t, r: r.add_delegation("targets/x", paths="v"), "paths=['v']"),
+    (
+        "Change.create_delegation with text keys",
+        lambda t, r: Change.create_delegation("targets/x", keys=["k"]),
+        "public key",
+    ),
+    ("health report of text", lambda t, r: _health_report("gun"), "not str"),
+    ("TrustPinning with a CA that is a number", lambda t, r: tk.TrustPinning(ca={GUN: 123}), "not int"),
+    (
+        "TrustPinning with a missing CA file",
+        lambda t, r: tk.TrustPinning(ca={GUN: "/nonexistent/ca.pem"}),
+        "cannot be read",
+    ),
+    ("TrustPinning with certs that are numbers", lambda t, r: tk.TrustPinning(certs={GUN: [1]}), "certificate IDs"),
+    ("a keystore passphrase that is a number", lambda t, r: tk.MemoryKeyStore(passphrase=5), "not int"),  # type: ignore[arg-type]
 ]
+"""Not in the table, because they still escape on this branch (another change fixes them): loading a key file that
+is missing, a directory or readable by others, and a MetadataCache on a file."""
+
+
+def _health_report(trusted: Any) -> object:
+    from trustkit.client.health import health_report
+
+    return health_report(trusted)
 
 
 def _reader(gun: str, trust: DockerTrust) -> tk.TrustedMetadataSet:

@@ -26,7 +26,7 @@ from trustkit._tables import Document as _Document
 from trustkit._tables import Table as _Table
 from trustkit._tables import plain_fields
 from trustkit.client.reader import Reader
-from trustkit.errors import MalformedMetadataError, TrustkitError
+from trustkit.errors import InvalidArgumentError, MalformedMetadataError, TrustkitError
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata, Targets
 from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP
@@ -439,6 +439,10 @@ def _state(trusted: TrustedMetadataSet | Reader) -> tuple[TrustedMetadataSet, Ma
     if isinstance(trusted, Reader):
         state = trusted.trusted
         return state, dict(trusted.invalid)
+    if not isinstance(trusted, TrustedMetadataSet):
+        raise InvalidArgumentError(
+            f"give a Reader or a TrustedMetadataSet (reader.trusted), not {type(trusted).__name__}"
+        )
     return trusted, {}
 
 

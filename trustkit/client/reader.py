@@ -78,6 +78,19 @@ def _reference_hint(gun: str) -> str:
     return ""
 
 
+def _name(name: str) -> str:
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"a target name is a string (a tag), not {type(name).__name__}")
+    return name
+
+
+def _roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """``roles`` as a tuple; a single string is refused rather than read as one role per character."""
+    if isinstance(roles, str):
+        raise InvalidArgumentError(f"roles is a list of role names: write roles=[{roles!r}]")
+    return tuple(roles)
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -137,16 +150,16 @@ class Reader:
 
     def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
         """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
-        return self.trusted.list_targets(roles=tuple(roles))
+        return self.trusted.list_targets(roles=_roles(roles))
 
     def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
         """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
         role): no model per target, for listing or printing many."""
-        return self.trusted.list_target_rows(roles=tuple(roles))
+        return self.trusted.list_target_rows(roles=_roles(roles))
 
     def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
         """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
-        match = self.trusted.get_target(name, roles=tuple(roles))
+        match = self.trusted.get_target(_name(name), roles=_roles(roles))
         if match is None:
             raise TargetNotFoundError(f"No valid trust data for {name}")
         return match

@@ -21,9 +21,10 @@ import attrs
 
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change, Changelist, StagedChange
-from trustkit.client.reader import MAX_ROOT_SIZE, Reader
+from trustkit.client.reader import MAX_ROOT_SIZE, Reader, _roles
 from trustkit.errors import (
     ConflictError,
+    InvalidArgumentError,
     MalformedMetadataError,
     NotFoundError,
     RepositoryNotFoundError,
@@ -240,13 +241,17 @@ class Repository:
         self, name: str, target: TargetFile, *, roles: Sequence[str] = (TARGETS,), publish: bool = False
     ) -> list[StagedChange]:
         """Stage adding ``target`` as ``name`` to each of ``roles`` (``notary add``/``addhash --roles``)."""
-        return self._stage([Change.add_target(name, target, role=role) for role in roles], publish)
+        if not isinstance(target, TargetFile):
+            raise InvalidArgumentError(
+                f"target is a TargetFile (TargetFile.from_digest or from_data), not {type(target).__name__}"
+            )
+        return self._stage([Change.add_target(name, target, role=role) for role in _roles(roles)], publish)
 
     def remove_target(
         self, name: str, *, roles: Sequence[str] = (TARGETS,), publish: bool = False
     ) -> list[StagedChange]:
         """Stage removing ``name`` from each of ``roles`` (``notary remove``)."""
-        return self._stage([Change.remove_target(name, role=role) for role in roles], publish)
+        return self._stage([Change.remove_target(name, role=role) for role in _roles(roles)], publish)
 
     def add_delegation(
         self,
@@ -263,7 +268,9 @@ class Repository:
         ``HSMSigner.import_`` returns); anything else raises :class:`~trustkit.errors.KeyFormatError`."""
         changes = []
         if keys:
-            changes.append(Change.create_delegation(role, keys=[PublicKey.from_key(key) for key in keys]))
+            changes.append(Change.create_delegation(role, keys=keys))
+        if isinstance(paths, str):
+            raise InvalidArgumentError(f"paths is a list of path prefixes: write paths=[{paths!r}] (or all_paths=True)")
         wanted = [""] if all_paths else list(paths)
         if wanted:
             changes.append(Change.create_delegation(role, paths=wanted))

@@ -176,8 +176,6 @@ class PublicKey:
         For certificates only the first block is used, as notary's ``ParsePEMPublicKey`` does; with ``chain``
         every following certificate is kept as an intermediate (notary's ``CertBundleToKey``).
         """
-        if not isinstance(data, bytes | str):
-            raise KeyFormatError(f"a PEM public key is bytes or text, not {type(data).__name__}")
         raw = data.encode() if isinstance(data, str) else data
         blocks = decode_pem_blocks(raw, what="public key")
         block = blocks[0]

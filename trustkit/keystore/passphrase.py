@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-from trustkit.errors import KeyFormatError, PassphraseError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, PassphraseError
 from trustkit.keys import PrivateKey, load_private_key
 
 __all__ = [
@@ -256,7 +256,9 @@ def as_retriever(source: PassphraseSource) -> PassphraseRetriever:
         return RolePassphrases(source)
     if callable(source):
         return source
-    raise TypeError(f"passphrase must be a retriever, a string, a mapping or None, not {type(source).__name__}")
+    raise InvalidArgumentError(
+        f"passphrase must be a retriever, a string, a mapping or None, not {type(source).__name__}"
+    )
 
 
 def unlock_private_key(

@@ -192,6 +192,17 @@ def _keys(raw: Any, where: str) -> Mapping[str, PublicKey]:
 # --- parts ------------------------------------------------------------------------------------------------
 
 
+def _digests(data: bytes, algorithms: Iterable[str]) -> dict[str, bytes]:
+    """``data``'s digest with each algorithm; :class:`MalformedMetadataError` for text or an unknown algorithm."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedMetadataError(f"a file's hashes are computed over bytes, not {type(data).__name__}: encode it")
+    names = tuple(algorithms)
+    unknown = [alg for alg in names if alg not in _HASHERS]
+    if unknown:
+        raise MalformedMetadataError(f"unsupported hash algorithm(s) {unknown}: use {sorted(_HASHERS)}")
+    return {alg: _HASHERS[alg](data).digest() for alg in names}
+
+
 def _hashes_repr(hashes: Mapping[str, bytes]) -> str:
     """``{'sha256': 'ab12…'}``: digests as the hex everyone reads them in, not as bytes."""
     return "{" + ", ".join(f"{name!r}: {digest.hex()!r}" for name, digest in hashes.items()) + "}"
@@ -207,7 +218,7 @@ class MetaFile:
     @classmethod
     def from_data(cls, data: bytes, *, algorithms: Iterable[str] = ("sha256", "sha512")) -> MetaFile:
         """Describe ``data`` (a role file's bytes) as notary does: sha256 and sha512 by default."""
-        return cls(len(data), {alg: _HASHERS[alg](data).digest() for alg in algorithms})
+        return cls(len(data), _digests(data, algorithms))
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str) -> MetaFile:
@@ -259,7 +270,7 @@ class TargetFile(MetaFile):
         custom: Any = _NO_CUSTOM,
     ) -> TargetFile:
         """Describe content bytes as ``notary add`` does (sha256 and sha512)."""
-        return cls(len(data), {alg: _HASHERS[alg](data).digest() for alg in algorithms}, custom)
+        return cls(len(data), _digests(data, algorithms), custom)
 
     @classmethod
     def from_digest(cls, sha256: bytes | str, length: int, *, custom: Any = _NO_CUSTOM) -> TargetFile:

@@ -55,7 +55,21 @@ def _read_bundle(path: Path) -> bytes:
 
 
 def _freeze_ca(value: Mapping[str, Any]) -> Mapping[str, bytes]:
-    return {str(k): (_read_bundle(Path(v)) if isinstance(v, str | Path) else bytes(v)) for k, v in value.items()}
+    """GUN prefix → PEM bundle: bytes as given, a path read now; anything else is refused."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"ca maps GUN prefixes to PEM bundles or their paths, not {type(value).__name__}")
+    frozen: dict[str, bytes] = {}
+    for prefix, bundle in value.items():
+        if isinstance(bundle, str | Path):
+            try:
+                frozen[str(prefix)] = _read_bundle(Path(bundle))
+            except OSError as exc:
+                raise InvalidArgumentError(f"ca[{prefix!r}]: the CA bundle cannot be read: {exc}") from None
+        elif isinstance(bundle, bytes | bytearray):
+            frozen[str(prefix)] = bytes(bundle)
+        else:
+            raise InvalidArgumentError(f"ca[{prefix!r}] must be PEM bytes or a file path, not {type(bundle).__name__}")
+    return frozen
 
 
 @attrs.frozen(unsafe_hash=False)
