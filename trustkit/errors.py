@@ -15,6 +15,7 @@ __all__ = [
     "ExpiredMetadataError",
     "FileAccessError",
     "HashMismatchError",
+    "InvalidArgumentError",
     "KeyFormatError",
     "KeyIdMismatchError",
     "MalformedMetadataError",
@@ -41,6 +42,12 @@ __all__ = [
 
 class TrustkitError(Exception):
     """Base class of every error trustkit raises on purpose."""
+
+
+class InvalidArgumentError(TrustkitError, ValueError):
+    """An argument trustkit cannot use: no remote and not offline, a malformed digest or size, no key where one is
+    needed. A mistake in the calling code rather than in trust data; the message says what to give instead. It is
+    also a ``ValueError``, so code written against earlier releases that caught ``ValueError`` still catches it."""
 
 
 class MalformedMetadataError(TrustkitError):

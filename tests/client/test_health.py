@@ -354,7 +354,7 @@ def test_summary_and_report_render_as_text_and_html() -> None:
     lines = text.splitlines()
     assert lines[0] == f"Trust data of {GUN} on 2026-11-25 12:00 UTC"
     header = next(line for line in lines if line.startswith("ROLE "))
-    assert header.split() == ["ROLE", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"]
+    assert header.split() == ["ROLE", "SIGNER", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"]
     targets_line = next(line for line in lines if line.startswith("targets "))
     assert "(in 3 days)" in targets_line and "2026-11-28 12:00 UTC" in targets_line
     assert "a<b>&c" in text and all(line == line.rstrip() for line in lines)

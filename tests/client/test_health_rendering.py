@@ -158,12 +158,12 @@ SUMMARY_TEXT = """\
 Trust data of example.com/<team>/app on 2026-11-25 12:00 UTC
 
 Roles
-ROLE              KEYS                                              THRESHOLD  VERSION  EXPIRES                                        PATHS     TARGETS
-root              dddddddddddd (ecdsa-x509, cert until 2036-11-22)  1          1        2036-11-22 12:00 UTC (in 10.0 years)           -         -
-targets           eeeeeeeeeeee (ecdsa)                              1          4        2026-11-28 12:00 UTC (in 3 days)               -         2
-targets/releases  dddddddddddd (ecdsa-x509, cert until 2036-11-22)  2          2        2026-11-25 11:30 UTC (expired 30 minutes ago)  (all), v  1
-                  eeeeeeeeeeee (ecdsa)
-targets/empty     (none)                                            1          -        not trusted                                    (none)    0
+ROLE              SIGNER  KEYS                                              THRESHOLD  VERSION  EXPIRES                                        PATHS     TARGETS
+root              -       dddddddddddd (ecdsa-x509, cert until 2036-11-22)  1          1        2036-11-22 12:00 UTC (in 10.0 years)           -         -
+targets           -       eeeeeeeeeeee (ecdsa)                              1          4        2026-11-28 12:00 UTC (in 3 days)               -         2
+targets/releases  -       dddddddddddd (ecdsa-x509, cert until 2036-11-22)  2          2        2026-11-25 11:30 UTC (expired 30 minutes ago)  (all), v  1
+                          eeeeeeeeeeee (ecdsa)
+targets/empty     empty   (none)                                            1          -        not trusted                                    (none)    0
 
 Signed tags
 TAG     DIGEST                                                                   SIZE  SIGNED BY
@@ -173,11 +173,11 @@ v1      (no sha256)                                                             
 SUMMARY_HTML = (
     "<div class='trustkit-summary'><h4>Trust data of example.com/&lt;team&gt;/app on 2026-11-25 12:00 UTC</h4>\n"
     "<table><caption><strong>Roles</strong></caption><thead>"
-    "<tr><th>ROLE</th><th>KEYS</th><th>THRESHOLD</th><th>VERSION</th><th>EXPIRES</th><th>PATHS</th><th>TARGETS</th></tr></thead><tbody>"
-    "<tr><td>root</td><td>dddddddddddd (ecdsa-x509, cert until 2036-11-22)</td><td>1</td><td>1</td><td>2036-11-22 12:00 UTC (in 10.0 years)</td><td>-</td><td>-</td></tr>"
-    "<tr><td>targets</td><td>eeeeeeeeeeee (ecdsa)</td><td>1</td><td>4</td><td>2026-11-28 12:00 UTC (in 3 days)</td><td>-</td><td>2</td></tr>"
-    "<tr><td>targets/releases</td><td>dddddddddddd (ecdsa-x509, cert until 2036-11-22)<br>eeeeeeeeeeee (ecdsa)</td><td>2</td><td>2</td><td>2026-11-25 11:30 UTC (expired 30 minutes ago)</td><td>(all), v</td><td>1</td></tr>"
-    "<tr><td>targets/empty</td><td>(none)</td><td>1</td><td>-</td><td>not trusted</td><td>(none)</td><td>0</td></tr>"
+    "<tr><th>ROLE</th><th>SIGNER</th><th>KEYS</th><th>THRESHOLD</th><th>VERSION</th><th>EXPIRES</th><th>PATHS</th><th>TARGETS</th></tr></thead><tbody>"
+    "<tr><td>root</td><td>-</td><td>dddddddddddd (ecdsa-x509, cert until 2036-11-22)</td><td>1</td><td>1</td><td>2036-11-22 12:00 UTC (in 10.0 years)</td><td>-</td><td>-</td></tr>"
+    "<tr><td>targets</td><td>-</td><td>eeeeeeeeeeee (ecdsa)</td><td>1</td><td>4</td><td>2026-11-28 12:00 UTC (in 3 days)</td><td>-</td><td>2</td></tr>"
+    "<tr><td>targets/releases</td><td>-</td><td>dddddddddddd (ecdsa-x509, cert until 2036-11-22)<br>eeeeeeeeeeee (ecdsa)</td><td>2</td><td>2</td><td>2026-11-25 11:30 UTC (expired 30 minutes ago)</td><td>(all), v</td><td>1</td></tr>"
+    "<tr><td>targets/empty</td><td>empty</td><td>(none)</td><td>1</td><td>-</td><td>not trusted</td><td>(none)</td><td>0</td></tr>"
     "</tbody></table>\n"
     "<table><caption><strong>Signed tags</strong></caption><thead>"
     "<tr><th>TAG</th><th>DIGEST</th><th>SIZE</th><th>SIGNED BY</th></tr></thead><tbody>"
@@ -216,3 +216,48 @@ def test_text_and_html_byte_for_byte(
     rendered = made()
     assert str(rendered) == text
     assert rendered._repr_html_() == _styled(page)
+
+
+def test_big_tables_show_a_capped_number_of_rows_in_html_and_say_how_many_more() -> None:
+    """A 20,000-tag summary rendered 11.7 MB of HTML into one notebook cell: HTML shows MAX_HTML_ROWS rows and
+    counts the rest; the text and the data stay complete."""
+    from trustkit._tables import MAX_HTML_ROWS
+
+    tags = tuple(SignedTag(f"t{i:05}", "sha256:" + "f" * 64, i, ("targets",)) for i in range(20_000))
+    big = RepositorySummary("g", NOW, summary().roles, tags)
+    page = big._repr_html_()
+    assert page.count("<tr>") == 1 + len(big.roles) + 1 + MAX_HTML_ROWS + 1  # headers, roles, shown tags, "more"
+    assert f"… and {20_000 - MAX_HTML_ROWS:,} more" in page
+    assert "t00199" in page and "t00200" not in page
+    assert len(page) < 200_000
+    assert str(big).count("\n") > 20_000 and len(big.signed_tags) == 20_000
+
+
+def test_reports_and_summaries_as_json() -> None:
+    import json
+
+    data = json.loads(json.dumps(report().to_dict()))
+    assert data["gun"] == "example.com/<team>/app" and data["checked_at"] == "2026-11-25T12:00:00Z"
+    assert data["window"] == 183 * 86400 and data["ok"] is False and len(data["problems"]) == 5
+    assert data["expiring_roles"][0] == {
+        "role": "targets/old",
+        "version": 7,
+        "expires": "2026-11-23T12:00:00Z",
+        "remaining": -2 * 86400,
+        "trusted": False,
+    }
+    assert data["missing_keys"][0]["canonical_id"] == "b" * 64
+    plain = json.loads(json.dumps(summary().to_dict()))
+    assert [(r["name"], r["signer"]) for r in plain["roles"]] == [
+        ("root", None),
+        ("targets", None),
+        ("targets/releases", None),
+        ("targets/empty", "empty"),
+    ]
+    assert plain["roles"][0]["keys"][0]["certificate_expires"] == "2036-11-22T12:00:00Z"
+    assert plain["signed_tags"][0] == {
+        "name": "a<b>&c",
+        "digest": "sha256:" + "f" * 64,
+        "length": 528,
+        "roles": ["targets", "targets/releases"],
+    }

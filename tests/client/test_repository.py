@@ -70,6 +70,23 @@ def test_delegations_targets_and_removal(remote: MemoryRemote, tmp_path: Path) -
     assert repo.reader().refresh()["targets"].signed.delegations.roles == ()
 
 
+def test_add_delegation_takes_a_securesystemslib_key(remote: MemoryRemote, tmp_path: Path) -> None:
+    """An HSM key (HSMSigner.import_ returns an SSlibKey) is delegated to as it is; anything else is a typed error."""
+    from securesystemslib.signer import SSlibKey
+
+    repo = new_repo(remote, tmp_path)
+    repo.initialize()
+    ci = tk.generate_private_key()
+    repo.keystore.add_key(ci, role="targets/ci")
+    sslib = SSlibKey.from_crypto(ci.public_key.crypto_key, "hsm-key-id", "ecdsa-sha2-nistp256")
+    repo.add_delegation("targets/ci", keys=[sslib], all_paths=True)
+    repo.add_target("v1", tk.TargetFile.from_digest("11" * 32, 10), roles=["targets/ci"], publish=True)
+    assert names(repo, "targets/ci") == {"v1": "targets/ci"}
+    assert repo.reader().refresh()["targets"].signed.delegations.keys == {ci.public_key.key_id: ci.public_key}
+    with pytest.raises(tk.KeyFormatError, match="expected a public key"):
+        repo.add_delegation("targets/other", keys=["not a key"], all_paths=True)
+
+
 def test_delegation_paths_are_restricted(remote: MemoryRemote, tmp_path: Path) -> None:
     repo = new_repo(remote, tmp_path)
     repo.initialize()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import attrs
 import pytest
 
 import trustkit as tk
@@ -181,3 +182,17 @@ def test_untrusted_releases_reported_with_the_fix(make_trust: Callable[..., Dock
     assert "targets/releases" in problem and "valid signatures did not meet threshold" in problem
     assert "witness" in problem
     assert info.signed_tags == ()  # as docker: the untrusted role's tags are ignored
+
+
+def test_inspect_results_render_as_html_tables_in_a_notebook() -> None:
+    page = SIGNED_REPO._repr_html_()
+    assert page.startswith("<div class='trustkit-inspect'><h4>Trust data of signed-repo</h4>")
+    for caption in ("Signed tags", "Signers and their keys", "Administrative keys"):
+        assert f"<strong>{caption}</strong>" in page
+    assert ">sha256:7265642d646967657374</td>" in page and ">alice, bob</td>" in page  # red, by both signers
+    assert ">bob</td>" in page and ">targets/bob</td>" in page and ">Root</td>" in page and ">rootID</td>" in page
+    failure = InspectFailure("nope", tk.RepositoryNotFoundError("trust data missing for remote repository nope"))
+    both = TrustInspection((SIGNED_REPO, failure))._repr_html_()
+    assert both.startswith(page) and "<strong>Could not inspect</strong>" in both and "trust data missing" in both
+    problems = attrs.evolve(SIGNED_REPO, problems=("targets/releases of x is not trusted (…): witness it",))
+    assert "<strong>Problems</strong>" in problems._repr_html_() and "witness it" in problems._repr_html_()

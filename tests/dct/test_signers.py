@@ -172,3 +172,16 @@ def test_remove_signer_before_any_tag(admin: DockerTrust) -> None:
 def test_unusable_key_material_is_a_key_format_error(pem: bytes) -> None:
     with pytest.raises(tk.KeyFormatError, match="could not parse public key"):
         read_signer_key(pem)
+
+
+def test_add_signer_takes_a_securesystemslib_key(admin: DockerTrust) -> None:
+    """What HSMSigner.import_ returns (an SSlibKey) is a public key like any other."""
+    from securesystemslib.signer import SSlibKey
+
+    jeff = tk.generate_private_key().public_key
+    sslib = SSlibKey.from_crypto(jeff.crypto_key, "hsm-key-id", "ecdsa-sha2-nistp256")
+    added = admin.add_signer("jeff", REPO, keys=[sslib])
+    assert added.keys == (jeff,)
+    assert delegations(admin)["targets/jeff"][0] == (jeff.key_id,)
+    with pytest.raises(tk.KeyFormatError, match="expected a public key"):
+        admin.add_signer("ben", REPO, keys=[42])  # type: ignore[list-item]

@@ -77,9 +77,11 @@ def test_sign_with_hsm_example_on_a_softhsm_token() -> None:
 def test_explore_repository_example() -> None:
     out = run_example("explore_repository.py")
     assert out.startswith("Trust data of localhost:5000/example/explore on ")
-    assert re.search(r"^targets/ci +[0-9a-f]{12} \(ecdsa\) +1 +1 +\S+ \S+ UTC \(in 20 days\) +nightly- +1$", out, re.M)
-    assert re.search(r"^targets/bob +\(none\) +1 +- +not trusted", out, re.MULTILINE)
-    assert re.search(r"^v1\.0 +sha256:(a1){32} +2048 +targets/releases, targets/alice$", out, re.MULTILINE)
+    assert re.search(
+        r"^targets/ci +ci +[0-9a-f]{12} \(ecdsa\) +1 +1 +\S+ \S+ UTC \(in 20 days\) +nightly- +1$", out, re.M
+    )
+    assert re.search(r"^targets/bob +bob +\(none\) +1 +- +not trusted", out, re.MULTILINE)
+    assert re.search(r"^v1\.0 +sha256:(a1){32} +2048 +targets/releases, targets/alice \(alice\)$", out, re.MULTILINE)
     assert "v0.9" not in out
     assert ": 3 problems" in out
     assert re.search(r"^targets/ci +1 +\S+ \S+ UTC +in 20 days$", out, re.MULTILINE)

@@ -64,13 +64,14 @@ def test_it_shows_roles_keys_thresholds_and_signed_tags_as_html_tables(executed:
     assert summaries, "the repository summary renders as HTML"
     summary = summaries[0]
     headers = re.findall(r"<th[^>]*>([^<]*)</th>", summary)
-    assert headers[:7] == ["ROLE", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"]
-    assert headers[7:] == ["TAG", "DIGEST", "SIZE", "SIGNED BY"]
+    assert headers[:8] == ["ROLE", "SIGNER", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"]
+    assert headers[8:] == ["TAG", "DIGEST", "SIZE", "SIGNED BY"]
     for role in ("root", "targets", "snapshot", "timestamp", "targets/ci", "targets/releases", "targets/alice"):
         assert re.search(f"<td[^>]*>{role}</td>", summary), role
     assert "cert until" in summary and "not trusted" in summary  # root certificate expiry; bob's skipped role
     assert "nightly-2023-12-01" in summary and "sha256:" + "a1" * 32 in summary
-    assert "targets/releases, targets/alice" in summary  # v1.0 by role
+    assert "targets/releases, targets/alice (alice)" in summary  # v1.0 by role, with docker's signer name
+    assert re.search(r"<td[^>]*>targets/ci</td><td[^>]*>ci</td>", summary)  # the signer name beside its role
     assert "v0.9" not in summary  # bob's tag is not trusted any more
 
 
@@ -89,5 +90,5 @@ def test_the_health_report_finds_each_problem_then_none(executed: Any) -> None:
 def test_the_text_tables_print_in_a_terminal(executed: Any) -> None:
     text = "\n".join(outputs(executed, "text/plain"))
     assert "Trust data of localhost:5000/example/explore on " in text
-    assert re.search(r"^ROLE +KEYS +THRESHOLD +VERSION +EXPIRES +PATHS +TARGETS$", text, re.MULTILINE)
+    assert re.search(r"^ROLE +SIGNER +KEYS +THRESHOLD +VERSION +EXPIRES +PATHS +TARGETS$", text, re.MULTILINE)
     assert re.search(r"^TAG +DIGEST +SIZE +SIGNED BY$", text, re.MULTILINE)

@@ -132,6 +132,12 @@ def test_hsm_key_signs_delegation_metadata_that_verifies(hsm_key: tuple[str, Any
     with pytest.raises(SigningError) as info:
         tk.Metadata(delegated_targets(1, "x", b"x")).sign(wrong_pin.get_signer(public.key_id))
     assert "PinIncorrect" in repr(info.value.__cause__) and "000000" not in str(info.value)
+    assert str(info.value).endswith("failed: PinIncorrect")  # the message names the cause, not an empty reason
+
+    unknown_token = ExternalKeyStore(secrets_handler=pin)
+    unknown_token.add_uri(f"hsm:{HSM_KEY_ID}?label=no-such-token", hsm_key[1], role="targets/hsm")
+    with pytest.raises(SigningError, match="ValueError: No PKCS#11 token found for label no-such-token"):
+        tk.Metadata(delegated_targets(1, "x", b"x")).sign(unknown_token.get_signer(public.key_id))
 
 
 def publish_repository_delegating_to(server: NotaryServer, gun: str, name: str, key: tk.PublicKey) -> tk.Targets:

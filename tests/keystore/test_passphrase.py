@@ -120,7 +120,7 @@ def test_as_retriever() -> None:
     function = CountingRetriever("x")
     assert as_retriever(function) is function
     assert isinstance(function, PassphraseRetriever)
-    with pytest.raises(TypeError):
+    with pytest.raises(tk.InvalidArgumentError, match="not int"):
         as_retriever(42)  # type: ignore[arg-type]
 
 
@@ -174,6 +174,20 @@ def test_unlock_tries_a_bounded_number_of_passphrases() -> None:
     retriever = CountingRetriever("wrong", "right passphrase")
     again = unlock_private_key(pem, retriever, key_id=key.key_id, role="targets")
     assert again.key_id == key.key_id and len(retriever.calls) == 2
+
+
+def test_a_fixed_passphrase_is_tried_once_and_said_so() -> None:
+    """A string or an environment variable cannot become right: it is tried once, and the message says one attempt
+    (it said "gave up after 2 attempt(s)" while the docs say a fixed passphrase is tried once)."""
+    key = tk.generate_private_key(role="targets", gun="g")
+    pem = key.to_pem("right passphrase")
+    fixed = [
+        as_retriever("wrong"),
+        DockerEnvPassphrase(environ={"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "wrong"}),
+    ]
+    for retriever in fixed:
+        with pytest.raises(PassphraseError, match=r"wrong passphrase \(gave up after 1 attempt\(s\)\)"):
+            unlock_private_key(pem, retriever, key_id=key.key_id, role="targets", where="the/file.key")
 
 
 def test_unlock_unencrypted_never_asks_and_giving_up_is_clear() -> None:

@@ -384,3 +384,35 @@ def test_certificate_chain_keeps_intermediates() -> None:
     assert chained.certificates == (leaf, ca) and chained.public == bundle
     assert chained.canonical_id == single.canonical_id == leaf_key.key_id
     assert chained.key_id != single.key_id
+
+
+def test_to_pem_round_trips_with_from_pem() -> None:
+    bare = [tk.generate_private_key(keytype).public_key for keytype in ("ecdsa", "ed25519")]  # type: ignore[arg-type]
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    bare.append(tk.PublicKey.from_crypto(rsa_key))
+    for public in bare:
+        pem = public.to_pem()
+        assert pem.startswith(b"-----BEGIN PUBLIC KEY-----\n")
+        assert tk.PublicKey.from_pem(pem) == public
+        assert serialization.load_pem_public_key(pem).public_bytes(  # what cryptography and openssl read too
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ) == public.crypto_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, ca = rsa_certificate()
+    leaf = tk.make_root_certificate(tk.generate_private_key(), GUN)
+    bundle = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    chained = tk.PublicKey.from_pem(bundle, chain=True)
+    assert tk.PublicKey.from_pem(chained.to_pem(), chain=True) == chained
+    assert chained.to_pem().count(b"-----BEGIN CERTIFICATE-----") == 2
+    with pytest.raises(KeyFormatError):
+        tk.PublicKey("ecdsa", b"not DER").to_pem()
+
+
+def test_from_key_accepts_securesystemslib_and_cryptography_keys() -> None:
+    public = tk.generate_private_key().public_key
+    assert tk.PublicKey.from_key(public) is public
+    assert tk.PublicKey.from_key(public.crypto_key) == public
+    sslib = SSlibKey.from_crypto(public.crypto_key, "some-id", "ecdsa-sha2-nistp256")  # what HSMSigner.import_ gives
+    assert tk.PublicKey.from_key(sslib) == public
+    for bad in ("-----BEGIN PUBLIC KEY-----", 42, None, object()):
+        with pytest.raises(KeyFormatError, match="expected a public key"):
+            tk.PublicKey.from_key(bad)

@@ -279,3 +279,24 @@ def test_offline_reads_say_how_old_the_cache_is(remote: FakeRemote, tmp_path: Pa
 def test_max_cache_age_must_be_a_non_negative_number() -> None:
     with pytest.raises(ValueError, match="max_cache_age"):
         Reader(GUN, None, offline=True, max_cache_age=-1)
+
+
+def test_reprs_say_what_a_reader_and_its_trusted_set_hold(tmp_path: Path) -> None:
+    """In a notebook, a Reader, its trusted set and a target say what they hold: digests in hex, never bytes."""
+    remote = tk.MemoryRemote()
+    repo = tk.Repository(GUN, remote=remote, keystore=tk.MemoryKeyStore(), trust_dir=tmp_path / "admin")
+    repo.initialize()
+    repo.add_target("v1", tk.TargetFile.from_digest("ab" * 32, 10), publish=True)
+    reader = Reader(GUN, remote)
+    assert repr(reader) == f"<Reader of {GUN} from MemoryRemote(): not refreshed yet>"
+    reader.refresh()
+    held = f"<TrustedMetadataSet of {GUN}: root v1, timestamp v1, snapshot v2, targets v2>"
+    assert repr(reader.trusted) == held
+    assert repr(reader) == f"<Reader of {GUN} from MemoryRemote(): {held}>"
+    match = reader.get_target("v1")
+    assert repr(match.target) == f"TargetFile(length=10, hashes={{'sha256': '{'ab' * 32}'}}, custom=None)"
+    assert "\\xab" not in repr(match) and f"'{'ab' * 32}'" in repr(match)
+    page = match._repr_html_()
+    assert ">v1</td>" in page and f">sha256:{'ab' * 32}</td>" in page and ">10</td>" in page and ">targets</td>" in page
+    offline = Reader(GUN, None, offline=True)
+    assert repr(offline) == f"<Reader of {GUN} from the cache, offline: not refreshed yet>"

@@ -334,6 +334,30 @@ def test_pinned_certificates(sim: RepoSim) -> None:
         )
 
 
+def test_a_pin_that_does_not_match_says_so_with_the_ids(sim: RepoSim) -> None:
+    files = sim.publish()
+    cert_id = sim.root_certs[0].key_id
+    with pytest.raises(tk.UntrustedRootError) as info:
+        TrustedMetadataSet(
+            files["root"], gun=GUN, first_contact=True, clock=clock(), pinning=TrustPinning(certs={GUN: ["ab" * 32]})
+        )
+    message = str(info.value)
+    assert "do not match the pinned ID(s)" in message and cert_id in message and "ab" * 32 in message
+
+
+def test_a_single_pinned_id_as_a_string_is_one_pin(sim: RepoSim) -> None:
+    """certs={gun: "abcd…"} pinned one ID per character (and so matched nothing); a string is now one ID."""
+    files = sim.publish()
+    cert_id = sim.root_certs[0].key_id
+    assert TrustPinning(certs={GUN: cert_id}).certs_for(GUN) == (cert_id,)
+    TrustedMetadataSet(
+        files["root"], gun=GUN, first_contact=True, clock=clock(), pinning=TrustPinning(certs={GUN: cert_id})
+    )
+    for bad in ({GUN: [1, 2]}, {GUN: None}, ["not", "a", "mapping"]):
+        with pytest.raises(tk.InvalidArgumentError, match="certificate IDs"):
+            TrustPinning(certs=bad)  # type: ignore[arg-type]
+
+
 def test_disable_tofu(sim: RepoSim) -> None:
     files = sim.publish()
     with pytest.raises(tk.UntrustedRootError, match="TOFU"):

@@ -157,11 +157,14 @@ class Change:
 
     @classmethod
     def create_delegation(
-        cls, role: str, *, keys: Sequence[PublicKey] = (), paths: Sequence[str] = (), threshold: int = 1
+        cls, role: str, *, keys: Sequence[PublicKey | Any] = (), paths: Sequence[str] = (), threshold: int = 1
     ) -> Change:
-        """Create ``role`` (or add keys and paths to it) as ``notary delegation add`` does; a new role needs keys."""
+        """Create ``role`` (or add keys and paths to it) as ``notary delegation add`` does; a new role needs keys.
+
+        ``keys`` are :class:`~trustkit.keys.PublicKey` or securesystemslib keys (:meth:`PublicKey.from_key`)."""
         _delegation_scope(role)
-        payload = DelegationChange(threshold=threshold if keys else 0, add_keys=tuple(keys), add_paths=tuple(paths))
+        added = tuple(PublicKey.from_key(key) for key in keys)
+        payload = DelegationChange(threshold=threshold if added else 0, add_keys=added, add_paths=tuple(paths))
         return cls("create", role, "delegation", "", payload.to_json())
 
     @classmethod
@@ -169,7 +172,7 @@ class Change:
         cls,
         role: str,
         *,
-        add_keys: Sequence[PublicKey] = (),
+        add_keys: Sequence[PublicKey | Any] = (),
         remove_keys: Sequence[str] = (),
         add_paths: Sequence[str] = (),
         remove_paths: Sequence[str] = (),
@@ -186,7 +189,7 @@ class Change:
         else:
             _delegation_scope(role)
         payload = DelegationChange(
-            add_keys=tuple(add_keys),
+            add_keys=tuple(PublicKey.from_key(key) for key in add_keys),
             remove_keys=tuple(remove_keys),
             add_paths=tuple(add_paths),
             remove_paths=tuple(remove_paths),

@@ -14,16 +14,19 @@ text tables for a terminal and ``_repr_html_`` HTML tables for Jupyter. Nothing 
 
 from __future__ import annotations
 
-import html
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from cryptography.x509.oid import NameOID
 
+from trustkit._tables import Cell as _Cell
+from trustkit._tables import Document as _Document
+from trustkit._tables import Table as _Table
+from trustkit._tables import plain_fields
 from trustkit.client.reader import Reader
-from trustkit.errors import MalformedMetadataError, TrustkitError
+from trustkit.errors import InvalidArgumentError, MalformedMetadataError, TrustkitError
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata, Targets
 from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP
@@ -55,6 +58,7 @@ DEFAULT_SERVER_MANAGED: tuple[str, ...] = (TIMESTAMP,)
 """Roles the server signs by default: notary-server always holds the timestamp key and re-signs it."""
 
 _SHORT_ID = 12
+_RELEASES = f"{TARGETS}/releases"  # docker's release role: not a signer (trustkit.dct.RELEASES_ROLE, a layer up)
 
 
 # --- the data -----------------------------------------------------------------------------------------------
@@ -242,6 +246,11 @@ class HealthReport:
         )
         return _Document(f"Health of {self.gun} on {_date(self.checked_at)}: {verdict}", "trustkit-health", tables)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data, for dashboards and CI: every field (times as ISO 8601 UTC, the window in
+        seconds), and ``ok`` and ``problems``. ``json.dumps(report.to_dict())`` writes it."""
+        return {**plain_fields(self), "ok": self.ok, "problems": self.problems()}
+
     def __str__(self) -> str:
         return self._document().text()
 
@@ -288,6 +297,14 @@ class RoleSummary:
         """Whether this is a delegated targets role (what ``docker trust`` calls a signer)."""
         return self.parent is not None
 
+    @property
+    def signer(self) -> str | None:
+        """docker's signer name for this role (``targets/alice`` → ``alice``), as ``docker trust inspect`` lists
+        signers: every delegation except ``targets/releases``; None for the base roles and ``targets/releases``."""
+        if not self.is_delegation or self.name == _RELEASES:
+            return None
+        return self.name.removeprefix(f"{TARGETS}/")
+
 
 @attrs.frozen
 class SignedTag:
@@ -331,6 +348,17 @@ class RepositorySummary:
                 by_role.setdefault(role, []).append(tag.name)
         return {role: tuple(sorted(set(names))) for role, names in by_role.items()}
 
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data: every field (times as ISO 8601 UTC), each role with its docker
+        ``signer`` name. ``json.dumps(summary.to_dict())`` writes it."""
+        data = plain_fields(self)
+        for role, role_data in zip(self.roles, data["roles"], strict=True):
+            role_data["signer"] = role.signer
+        return data
+
+    def _signers(self) -> dict[str, str]:
+        return {role.name: signer for role in self.roles if (signer := role.signer) is not None}
+
     def _document(self) -> _Document:
         """The summary as a title, a table of roles and one of signed tags."""
         role_rows: list[tuple[_Cell, ...]] = []
@@ -348,6 +376,7 @@ class RepositorySummary:
             role_rows.append(
                 (
                     role.name,
+                    role.signer or "-",
                     keys,
                     str(role.threshold),
                     "-" if role.version is None else str(role.version),
@@ -356,11 +385,23 @@ class RepositorySummary:
                     str(role.targets) if role.parent is not None or role.name == TARGETS else "-",
                 )
             )
+        signers = self._signers()
         tag_rows: list[tuple[_Cell, ...]] = [
-            (tag.name, tag.digest or "(no sha256)", str(tag.length), ", ".join(tag.roles)) for tag in self.signed_tags
+            (
+                tag.name,
+                tag.digest or "(no sha256)",
+                str(tag.length),
+                ", ".join(f"{role} ({signers[role]})" if role in signers else role for role in tag.roles),
+            )
+            for tag in self.signed_tags
         ]
         tables = (
-            _Table("Roles", ("ROLE", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"), role_rows, "none"),
+            _Table(
+                "Roles",
+                ("ROLE", "SIGNER", "KEYS", "THRESHOLD", "VERSION", "EXPIRES", "PATHS", "TARGETS"),
+                role_rows,
+                "none",
+            ),
             _Table("Signed tags", ("TAG", "DIGEST", "SIZE", "SIGNED BY"), tag_rows, "none"),
         )
         return _Document(f"Trust data of {self.gun} on {_date(self.generated_at)}", "trustkit-summary", tables)
@@ -398,6 +439,10 @@ def _state(trusted: TrustedMetadataSet | Reader) -> tuple[TrustedMetadataSet, Ma
     if isinstance(trusted, Reader):
         state = trusted.trusted
         return state, dict(trusted.invalid)
+    if not isinstance(trusted, TrustedMetadataSet):
+        raise InvalidArgumentError(
+            f"give a Reader or a TrustedMetadataSet (reader.trusted), not {type(trusted).__name__}"
+        )
     return trusted, {}
 
 
@@ -608,8 +653,6 @@ def repository_summary(trusted: TrustedMetadataSet | Reader, *, now: datetime | 
 
 # --- rendering ----------------------------------------------------------------------------------------------
 
-_Cell = str | tuple[str, ...]
-
 
 def _date(moment: datetime) -> str:
     try:
@@ -635,77 +678,3 @@ def _relative(delta: timedelta, *, past: str = "expired", future: str = "in") ->
     if delta <= timedelta(0):
         return f"{past} {_duration(delta)} ago"
     return f"{future} {_duration(delta)}"
-
-
-def _lines(cell: _Cell) -> tuple[str, ...]:
-    return (cell,) if isinstance(cell, str) else cell
-
-
-_CELL = "text-align:left;vertical-align:top;padding:2px 10px 2px 0;border-bottom:1px solid rgba(128,128,128,0.3)"
-
-
-@attrs.frozen
-class _Table:
-    """A titled table: the one model both renderings read, so that a terminal and a notebook show the same."""
-
-    title: str
-    headers: tuple[str, ...]
-    rows: Sequence[tuple[_Cell, ...]]
-    """A cell holding several values shows them one a line."""
-    empty: str
-    """Said after the title instead of an empty table."""
-
-    def text(self) -> str:
-        """Columns padded to their widest cell, a cell's values one a line; the title alone when there are no rows."""
-        if not self.rows:
-            return f"{self.title}: {self.empty}"
-        physical: list[tuple[str, ...]] = [self.headers]
-        for row in self.rows:
-            cells = [_lines(cell) for cell in row]
-            height = max(len(cell) for cell in cells)
-            for index in range(height):
-                physical.append(tuple(cell[index] if index < len(cell) else "" for cell in cells))
-        widths = [max(len(line[column]) for line in physical) for column in range(len(self.headers))]
-        table = "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in physical
-        )
-        return f"{self.title}\n{table}"
-
-    def html(self) -> str:
-        """A ``<table>`` with the title as caption, a cell's values split by ``<br>``; a paragraph when empty."""
-        title = html.escape(self.title)
-        if not self.rows:
-            return f"<p><strong>{title}</strong>: {html.escape(self.empty)}</p>"
-        head = "".join(f"<th style='{_CELL}'>{html.escape(header)}</th>" for header in self.headers)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td style='{_CELL}'>" + "<br>".join(html.escape(line) for line in _lines(cell)) + "</td>"
-                for cell in row
-            )
-            + "</tr>"
-            for row in self.rows
-        )
-        return (
-            f"<table style='border-collapse:collapse;margin-bottom:1em'>"
-            f"<caption style='text-align:left'><strong>{title}</strong></caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        )
-
-
-@attrs.frozen
-class _Document:
-    """A report or summary to render: a title, then its tables."""
-
-    title: str
-    css_class: str
-    tables: tuple[_Table, ...]
-
-    def text(self) -> str:
-        """For a terminal: the title and each table, a blank line apart."""
-        return "\n\n".join([self.title, *(table.text() for table in self.tables)])
-
-    def html(self) -> str:
-        """For Jupyter: a ``<div>`` of the title as a heading and each table."""
-        parts = [f"<h4>{html.escape(self.title)}</h4>", *(table.html() for table in self.tables)]
-        return f"<div class='{self.css_class}'>" + "\n".join(parts) + "</div>"

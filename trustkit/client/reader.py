@@ -21,6 +21,7 @@ from trustkit.client.cache import MetadataCache
 from trustkit.errors import (
     ExpiredMetadataError,
     HashMismatchError,
+    InvalidArgumentError,
     MalformedMetadataError,
     NotFoundError,
     RemoteError,
@@ -68,6 +69,31 @@ def _may_have_form(role: str) -> bool:
     return role == TARGETS or is_delegation(role)
 
 
+def _reference_hint(gun: str) -> str:
+    """What to write instead when ``gun`` looks like an image reference with a tag or digest (``repo:v1``,
+    ``repo@sha256:…``) rather than a GUN, for "trust data missing" messages; empty otherwise."""
+    name, at, _ = gun.partition("@")
+    if at:
+        return f" ({gun} is an image reference with a digest: the GUN is {name})"
+    name, colon, tag = gun.rpartition(":")
+    if colon and "/" in name and "/" not in tag:
+        return f" ({gun} looks like IMAGE:TAG: the GUN is {name}; ask for the tag with get_target({tag!r}))"
+    return ""
+
+
+def _name(name: str) -> str:
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"a target name is a string (a tag), not {type(name).__name__}")
+    return name
+
+
+def _roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """``roles`` as a tuple; a single string is refused rather than read as one role per character."""
+    if isinstance(roles, str):
+        raise InvalidArgumentError(f"roles is a list of role names: write roles=[{roles!r}]")
+    return tuple(roles)
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -99,9 +125,12 @@ class Reader:
         max_cache_age: float | None = None,
     ) -> None:
         if remote is None and not offline:
-            raise ValueError("a remote is needed unless offline=True")
+            raise InvalidArgumentError(
+                f"no remote given for {gun}: pass a remote (NotaryServer, LocalRemote, ...) or offline=True to read "
+                "from the cache alone"
+            )
         if max_cache_age is not None and not max_cache_age >= 0:
-            raise ValueError(f"max_cache_age must be None or a number of seconds >= 0, not {max_cache_age!r}")
+            raise InvalidArgumentError(f"max_cache_age must be None or a number of seconds >= 0, not {max_cache_age!r}")
         self.max_cache_age = max_cache_age
         self.cache_age: float | None = None
         """None when the last refresh got a current timestamp from the server; else how many seconds before
@@ -122,6 +151,13 @@ class Reader:
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
 
+    def __repr__(self) -> str:
+        """Which GUN from where, and what the last refresh trusted (or that there was none yet)."""
+        source = "the cache, offline" if self.offline else repr(self.remote)
+        state = "not refreshed yet" if self._trusted is None else repr(self._trusted)
+        skipped = f"; skipped {', '.join(sorted(self.invalid))}" if self.invalid else ""
+        return f"<Reader of {self.gun} from {source}: {state}{skipped}>"
+
     # --- results -------------------------------------------------------------------------------------------
 
     @property
@@ -133,16 +169,16 @@ class Reader:
 
     def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
         """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
-        return self.trusted.list_targets(roles=tuple(roles))
+        return self.trusted.list_targets(roles=_roles(roles))
 
     def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
         """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
         role): no model per target, for listing or printing many."""
-        return self.trusted.list_target_rows(roles=tuple(roles))
+        return self.trusted.list_target_rows(roles=_roles(roles))
 
     def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
         """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
-        match = self.trusted.get_target(name, roles=tuple(roles))
+        match = self.trusted.get_target(_name(name), roles=_roles(roles))
         if match is None:
             raise TargetNotFoundError(f"No valid trust data for {name}")
         return match
@@ -221,12 +257,15 @@ class Reader:
                 parse=self._parse,
             )
         if self.offline:
-            raise RepositoryNotFoundError(f"no cached trust data for {self.gun}, and offline")
+            raise RepositoryNotFoundError(
+                f"no cached trust data for {self.gun}, and offline{_reference_hint(self.gun)}"
+            )
         try:
             data = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
         except NotFoundError:
             raise RepositoryNotFoundError(
                 f"trust data missing for remote repository {self.gun}: the server does not have trust data for it"
+                f"{_reference_hint(self.gun)}"
             ) from None
         trusted = TrustedMetadataSet(
             data,
@@ -250,7 +289,8 @@ class Reader:
                 cached = self._cached(TIMESTAMP)
                 if cached is None:
                     raise RepositoryNotFoundError(
-                        f"trust data missing for remote repository {self.gun}: {exc}", status=exc.status
+                        f"trust data missing for remote repository {self.gun}: {exc}{_reference_hint(self.gun)}",
+                        status=exc.status,
                     ) from None
                 self._fall_back_to_cache(exc, "not found on the remote")
             except ServerUnavailableError as exc:

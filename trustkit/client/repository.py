@@ -21,9 +21,12 @@ import attrs
 
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change, Changelist, StagedChange
-from trustkit.client.reader import Reader
+from trustkit.client.reader import MAX_ROOT_SIZE, Reader, _roles
 from trustkit.errors import (
+    ConflictError,
+    InvalidArgumentError,
     MalformedMetadataError,
+    NotFoundError,
     RepositoryNotFoundError,
     SigningError,
     TrustkitError,
@@ -238,7 +241,11 @@ class Repository:
         self, name: str, target: TargetFile, *, roles: Sequence[str] = (TARGETS,), publish: bool = False
     ) -> list[StagedChange]:
         """Stage adding ``target`` as ``name`` to each of ``roles`` (``notary add``/``addhash --roles``)."""
-        return self._stage([Change.add_target(name, target, role=role) for role in roles], publish)
+        if not isinstance(target, TargetFile):
+            raise InvalidArgumentError(
+                f"target is a TargetFile (TargetFile.from_digest or from_data), not {type(target).__name__}"
+            )
+        return self._stage([Change.add_target(name, target, role=role) for role in _roles(roles)], publish)
 
     def add_targets(
         self, targets: Mapping[str, TargetFile], *, roles: Sequence[str] = (TARGETS,), publish: bool = False
@@ -253,21 +260,26 @@ class Repository:
         self, name: str, *, roles: Sequence[str] = (TARGETS,), publish: bool = False
     ) -> list[StagedChange]:
         """Stage removing ``name`` from each of ``roles`` (``notary remove``)."""
-        return self._stage([Change.remove_target(name, role=role) for role in roles], publish)
+        return self._stage([Change.remove_target(name, role=role) for role in _roles(roles)], publish)
 
     def add_delegation(
         self,
         role: str,
         *,
-        keys: Sequence[PublicKey] = (),
+        keys: Sequence[PublicKey | Any] = (),
         paths: Sequence[str] = (),
         all_paths: bool = False,
         publish: bool = False,
     ) -> list[StagedChange]:
-        """Stage ``notary delegation add``: keys (creating the role, threshold 1) and then paths."""
+        """Stage ``notary delegation add``: keys (creating the role, threshold 1) and then paths.
+
+        ``keys`` are trustkit :class:`~trustkit.keys.PublicKey` values or securesystemslib ``Key`` values (what
+        ``HSMSigner.import_`` returns); anything else raises :class:`~trustkit.errors.KeyFormatError`."""
         changes = []
         if keys:
             changes.append(Change.create_delegation(role, keys=keys))
+        if isinstance(paths, str):
+            raise InvalidArgumentError(f"paths is a list of path prefixes: write paths=[{paths!r}] (or all_paths=True)")
         wanted = [""] if all_paths else list(paths)
         if wanted:
             changes.append(Change.create_delegation(role, paths=wanted))
@@ -314,7 +326,11 @@ class Repository:
         a certificate for the GUN; a new targets key, a new snapshot key unless the server is to manage it; the
         server's timestamp key. Root, targets and snapshot (if local) version 1 go to the cache; nothing is
         uploaded until :meth:`publish`.
+
+        A repository the server already has trust data for is refused (:class:`~trustkit.errors.ConflictError`)
+        before any key is made: its root could only be replaced by a rotation signed with its root key.
         """
+        self._refuse_existing()
         root_ids = list(root_key_ids) or sorted(info.key_id for info in self.keystore.list_keys(role=ROOT))[:1]
         if root_ids:
             root_signers = [(self.keystore.get_signer(kid), kid) for kid in root_ids]
@@ -355,6 +371,18 @@ class Repository:
         else:
             self.cache.remove(SNAPSHOT)
         return root
+
+    def _refuse_existing(self) -> None:
+        try:
+            self.remote.get_role(self.gun, ROOT, max_size=MAX_ROOT_SIZE)
+        except NotFoundError:
+            return
+        raise ConflictError(
+            f"repository {self.gun} already exists on the server: initializing it again would replace its root, "
+            f'which the server refuses ("could not rotate trust"). Read or change it as it is (reader(), '
+            f"add_target, publish; rotate_key('root') with its root key), or delete it first (delete(remote=True)) "
+            f"to start over"
+        )
 
     def _new_key(self, role: str) -> PublicKey:
         key = generate_private_key()

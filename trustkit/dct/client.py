@@ -53,6 +53,7 @@ from trustkit.dct.tags import (
 )
 from trustkit.errors import (
     ConfigurationError,
+    InvalidArgumentError,
     RepositoryNotFoundError,
     ServiceRetiredError,
     TargetNotFoundError,
@@ -284,7 +285,7 @@ class DockerTrust:
         and goes on. Reads need no key and no passphrase.
         """
         if not references:
-            raise ValueError("give at least one image reference")
+            raise InvalidArgumentError("give at least one image reference")
         results: list[RepositoryTrust | InspectFailure] = []
         for reference in references:
             try:
@@ -359,16 +360,13 @@ class DockerTrust:
             manifest = self.resolver.resolve(reference)
             digest, size = manifest.digest, manifest.size
         if digest is None or size is None:
-            raise ValueError("give both digest= and size= (the manifest's sha256 and its length in bytes)")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValueError(f"size must be a non-negative integer, not {size!r}")
-        algorithm, _, hex_digest = digest.rpartition(":")
-        if algorithm not in ("", "sha256"):
-            raise ValueError(f"docker signs sha256 manifest digests, not {algorithm}")
+            raise InvalidArgumentError("give both digest= and size= (the manifest's sha256 and its length in bytes)")
         try:
-            return TargetFile.from_digest(hex_digest.lower(), size)
-        except (ValueError, TrustkitError):
-            raise ValueError(f"not a sha256 digest: {digest!r}") from None
+            return TargetFile.from_digest(digest, size)
+        except TrustkitError as exc:
+            raise InvalidArgumentError(
+                f"cannot sign {reference} with digest={digest!r}, size={size!r}: {exc}"
+            ) from None
 
     def _sign_new(
         self, repository: Repository, reference: str, tag: str, target: TargetFile | None, signer: str | None
@@ -460,7 +458,7 @@ class DockerTrust:
         rather than being silently ignored, an unknown role :class:`~trustkit.errors.UnknownRoleError`.
         """
         if not key_ids or not roles:
-            raise ValueError("give the key IDs to remove and the roles to remove them from")
+            raise InvalidArgumentError("give the key IDs to remove and the roles to remove them from")
         with self._explained(reference) as gun:
             repository = self.repository(reference)
             trusted = repository.reader().refresh()
@@ -495,7 +493,7 @@ class DockerTrust:
         locally, e.g. ``targets/releases`` after a signer's key left it and its signatures no longer meet its
         threshold."""
         if not roles:
-            raise ValueError("give the roles to re-sign, e.g. 'targets/releases'")
+            raise InvalidArgumentError("give the roles to re-sign, e.g. 'targets/releases'")
         with self._explained(reference):
             self.repository(reference).publish_changes([Change.witness(role) for role in roles])
 

@@ -24,6 +24,7 @@ from typing import Literal, overload
 import attrs
 
 from trustkit._encoding import GoStruct, go_marshal
+from trustkit._tables import Document, Table
 from trustkit.dct._format import go_indent, natural_sort_key, tab_table, truncate_id
 from trustkit.errors import (
     ExpiredMetadataError,
@@ -230,6 +231,36 @@ class RepositoryTrust:
             parts.append(f"  {labels[admin.name]}:\t{', '.join(keys)}\n")
         return "".join(parts)
 
+    def _document(self) -> Document:
+        """What :meth:`pretty` shows, as tables for Jupyter: signed tags, signers with their keys, administrative
+        keys, and the problems docker only logs."""
+        tables = [
+            Table(
+                "Signed tags",
+                ("SIGNED TAG", "DIGEST", "SIGNERS"),
+                [(t.name, f"sha256:{t.digest}", ", ".join(t.signers)) for t in self.signed_tags],
+                "none (no tag is in targets or targets/releases)",
+            ),
+            Table(
+                "Signers and their keys",
+                ("SIGNER", "ROLE", "KEYS"),
+                [(s.name, s.role, s.key_ids) for s in self.signers],
+                "none",
+            ),
+            Table(
+                "Administrative keys",
+                ("NAME", "ROLE", "KEYS"),
+                [(a.name, a.role, a.key_ids) for a in self.administrative_keys],
+                "none",
+            ),
+        ]
+        if self.problems:
+            tables.append(Table("Problems", ("WHAT TO DO",), [(problem,) for problem in self.problems], "none"))
+        return Document(f"Trust data of {self.name}", "trustkit-inspect", tuple(tables))
+
+    def _repr_html_(self) -> str:
+        return self._document().html()
+
 
 def _go_bytes(text: str) -> bytes:
     """Go's ``sort.Strings`` order: bytewise on UTF-8."""
@@ -296,6 +327,14 @@ class TrustInspection(Sequence[RepositoryTrust]):
     def to_json(self) -> str:
         """``docker trust inspect REF...``'s standard output: every repository that was read, in order."""
         return render_json(self.repositories)
+
+    def _repr_html_(self) -> str:
+        """For Jupyter: each repository's tables, then the references that could not be read and why."""
+        parts = [result._repr_html_() for result in self.repositories]
+        if self.failures:
+            rows = [(failure.reference, str(failure.error)) for failure in self.failures]
+            parts.append(Table("Could not inspect", ("REFERENCE", "ERROR"), rows, "none").html())
+        return "\n".join(parts) or "<p>No repositories inspected</p>"
 
     def pretty(self) -> str:
         """``docker trust inspect --pretty REF...``'s standard output: each repository's text, separated by two

@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -30,7 +31,7 @@ from trustkit.dct.inspect import (
     inspect_trusted,
     signer_role,
 )
-from trustkit.errors import KeyFormatError, RepositoryNotFoundError, UnknownRoleError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, RepositoryNotFoundError, UnknownRoleError
 from trustkit.keys import PublicKey
 from trustkit.keys.certs import check_certificate
 from trustkit.keystore import validate_signer_name
@@ -52,8 +53,9 @@ logger = logging.getLogger(__name__)
 MAX_PUBLIC_KEY_FILE_SIZE = 1 << 20
 """docker reads at most 1 MiB of a ``--key`` file."""
 
-SignerKeySource = PublicKey | bytes | str | os.PathLike[str]
-"""A signer's public key: a :class:`~trustkit.keys.PublicKey`, PEM bytes or text, or the path of a PEM file."""
+SignerKeySource = PublicKey | bytes | str | os.PathLike[str] | Any
+"""A signer's public key: a :class:`~trustkit.keys.PublicKey`, a securesystemslib ``Key`` (what
+``HSMSigner.import_`` returns), PEM bytes or text, or the path of a PEM file."""
 
 
 def read_signer_key(source: SignerKeySource) -> PublicKey:
@@ -61,12 +63,13 @@ def read_signer_key(source: SignerKeySource) -> PublicKey:
 
     A ``PUBLIC KEY`` PEM gives a bare ``ecdsa``/``rsa`` key, a ``CERTIFICATE`` an ``ecdsa-x509``/``rsa-x509`` key
     whose certificate must be valid now (not expired, no SHA-1 signature). RSA keys need at least 2048 bits; Ed25519
-    is refused, as docker refuses it. ``source`` is a key, PEM bytes, PEM text, or a file path. Raises
+    is refused, as docker refuses it. ``source`` is a key (trustkit's or securesystemslib's), PEM bytes, PEM text,
+    or a file path. Raises
     :class:`~trustkit.errors.KeyFormatError` naming the file.
     """
     where = "public key"
-    if isinstance(source, PublicKey):
-        key = source
+    if not isinstance(source, bytes | str | os.PathLike):
+        key = PublicKey.from_key(source)  # a PublicKey, or a securesystemslib Key; KeyFormatError otherwise
     else:
         if isinstance(source, bytes):
             data = source
@@ -125,12 +128,14 @@ class AddedSigner:
 def add_signer(repository: Repository, name: str, keys: Sequence[SignerKeySource]) -> AddedSigner:
     """``docker trust signer add --key K… NAME REPO`` on ``repository``; see the module documentation.
 
-    Raises ``ValueError`` for a name docker refuses (``releases`` is reserved) or no key,
-    :class:`~trustkit.errors.KeyFormatError` for an unusable key, and the repository's errors otherwise.
+    Raises :class:`~trustkit.errors.InvalidArgumentError` for a name docker refuses (``releases`` is reserved) or
+    no key, :class:`~trustkit.errors.KeyFormatError` for an unusable key, and the repository's errors otherwise.
     """
     validate_signer_name(name)
     if not keys:
-        raise ValueError("give the signer's public key(s): a path to a PEM public key or certificate, or its bytes")
+        raise InvalidArgumentError(
+            "give the signer's public key(s): a path to a PEM public key or certificate, or its bytes"
+        )
     public_keys = [read_signer_key(source) for source in keys]
     initialized = False
     try:
@@ -172,11 +177,12 @@ def remove_signer(repository: Repository, name: str, *, witness: bool = False) -
     """``docker trust signer remove NAME REPO`` done right on ``repository``; see the module documentation.
 
     With ``witness``, ``targets/releases`` is also re-signed in the same publish with the keys of it that remain
-    and that the keystore holds, so that the tags it lists stay valid. Raises ``ValueError`` for ``releases`` or an
-    invalid name and :class:`~trustkit.errors.UnknownRoleError` when the repository has no such signer.
+    and that the keystore holds, so that the tags it lists stay valid. Raises
+    :class:`~trustkit.errors.InvalidArgumentError` for ``releases`` or an invalid name and
+    :class:`~trustkit.errors.UnknownRoleError` when the repository has no such signer.
     """
     if name == "releases":
-        raise ValueError("releases is a reserved keyword and cannot be removed")
+        raise InvalidArgumentError("releases is a reserved keyword and cannot be removed")
     validate_signer_name(name)
     gun = repository.gun
     role = signer_role(name)

@@ -34,6 +34,8 @@ def decode_pem_blocks(data: bytes, *, what: str = "PEM data", strict: bool = Fal
     The END lines are indexed once and each BEGIN finds its END by bisection, so hostile input (thousands of
     BEGIN lines without an END) is scanned in linear time.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise KeyFormatError(f"{what}: PEM is bytes or text, not {type(data).__name__}")
     ends: dict[bytes, list[tuple[int, int]]] = {}
     for match in _END.finditer(data):
         ends.setdefault(match.group(1), []).append((match.start(), match.end()))

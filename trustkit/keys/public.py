@@ -204,6 +204,37 @@ class PublicKey:
             raise KeyFormatError("not a DER public key or certificate") from None
         return cls.from_certificate(certificate)
 
+    @classmethod
+    def from_key(cls, key: object) -> PublicKey:
+        """Any public key trustkit takes, as a trustkit key: a :class:`PublicKey` (returned as is), a
+        securesystemslib ``Key`` such as the ``SSlibKey`` that ``HSMSigner.import_`` returns (its bare notary key),
+        or a ``cryptography`` public key. So a key read from an HSM can be delegated to without converting it.
+
+        Raises :class:`~trustkit.errors.KeyFormatError` for anything else, naming what was given.
+        """
+        if isinstance(key, PublicKey):
+            return key
+        if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+            return cls.from_crypto(key)
+        if isinstance(getattr(key, "keyval", None), dict) and isinstance(getattr(key, "keytype", None), str):
+            return cls.from_sslib_key(key)
+        raise KeyFormatError(
+            f"expected a public key (a trustkit PublicKey, a securesystemslib Key or a cryptography public key), "
+            f"not {type(key).__name__}: read PEM text or files with PublicKey.from_pem"
+        )
+
+    def to_pem(self) -> bytes:
+        """The key as PEM, as ``notary key export``/``docker trust key generate`` write public keys: a
+        ``PUBLIC KEY`` block (DER SubjectPublicKeyInfo) for a bare key, the certificate blocks (leaf first) for an
+        ``ecdsa-x509``/``rsa-x509`` key. :meth:`from_pem` reads it back (``chain=True`` keeps the intermediates);
+        it is what ``docker trust signer add --key`` and :meth:`trustkit.dct.DockerTrust.add_signer` take.
+        Raises :class:`~trustkit.errors.KeyFormatError` when the key's bytes do not hold a key."""
+        if self.is_certificate:
+            self.certificates  # noqa: B018 - a key whose PEM does not parse fails here, not in a reader
+            return self.public
+        der = self.crypto_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return encode_pem("PUBLIC KEY", der)
+
     # --- the cryptographic key ---------------------------------------------------------------------------
 
     @cached_property

@@ -55,7 +55,8 @@ def sign_message(signer: Any, message: bytes) -> tuple[str, bytes, PublicKey]:
         result = signer.sign(message)
         raw = bytes.fromhex(result.signature)
     except Exception as exc:  # a signer may fail in any way (HSM, network, KMS): wrap it
-        raise SigningError(f"signer {sslib_key.keyid} failed: {exc}") from exc
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__  # a wrong HSM PIN: PinIncorrect
+        raise SigningError(f"signer {sslib_key.keyid} failed: {reason}") from exc
     if method == "ecdsa":
         key = public.crypto_key
         if not isinstance(key, ec.EllipticCurvePublicKey):

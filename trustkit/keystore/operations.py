@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from trustkit._fs import atomic_write
-from trustkit.errors import KeyFormatError
+from trustkit.errors import InvalidArgumentError, KeyFormatError
 from trustkit.keys import PrivateKey, PublicKey, generate_private_key
 from trustkit.keys._pem import decode_pem_blocks, encode_pem
 from trustkit.keys.private import KeyType
@@ -59,10 +59,11 @@ LOAD_PASSPHRASE_ROLE = "encrypted"  # noqa: S105 -- a role alias, not a passphra
 
 
 def validate_key_name(name: str) -> str:
-    """Return ``name`` if docker accepts it for a key (``^[a-z0-9][a-z0-9_-]*$``), else raise ``ValueError``."""
+    """Return ``name`` if docker accepts it for a key (``^[a-z0-9][a-z0-9_-]*$``), else raise
+    :class:`~trustkit.errors.InvalidArgumentError`."""
     # fullmatch, not match: "$" would accept a trailing newline
     if not isinstance(name, str) or not KEY_NAME_PATTERN.fullmatch(name):
-        raise ValueError(
+        raise InvalidArgumentError(
             f'key name "{name}" must start with lowercase alphanumeric characters and can include "-" or "_" '
             "after the first character"
         )
@@ -73,7 +74,7 @@ def validate_signer_name(name: str) -> str:
     """:func:`validate_key_name`, and refuse the reserved ``releases`` (``docker trust signer add``)."""
     validate_key_name(name)
     if name in RESERVED_SIGNER_NAMES:
-        raise ValueError(f"{name} is a reserved keyword and cannot be used as a signer name")
+        raise InvalidArgumentError(f"{name} is a reserved keyword and cannot be used as a signer name")
     return name
 
 
@@ -103,7 +104,8 @@ def generate_delegation_key(
     (``DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE`` with :class:`~trustkit.keystore.DockerEnvPassphrase`). With
     ``directory``, ``NAME.pub`` is written there (mode 0600, a ``PUBLIC KEY`` PEM with a ``role: NAME`` header);
     as docker, the directory must exist and ``NAME.pub`` must not, checked before anything is generated.
-    Raises ``ValueError`` for a bad name, ``FileNotFoundError``/``FileExistsError`` for the public key file.
+    Raises :class:`~trustkit.errors.InvalidArgumentError` for a bad name, ``FileNotFoundError``/``FileExistsError``
+    for the public key file.
     """
     validate_key_name(name)
     pub_path = None

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-from trustkit.errors import KeyFormatError, PassphraseError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, PassphraseError
 from trustkit.keys import PrivateKey, load_private_key
 
 __all__ = [
@@ -257,7 +257,9 @@ def as_retriever(source: PassphraseSource) -> PassphraseRetriever:
         return RolePassphrases(source)
     if callable(source):
         return source
-    raise TypeError(f"passphrase must be a retriever, a string, a mapping or None, not {type(source).__name__}")
+    raise InvalidArgumentError(
+        f"passphrase must be a retriever, a string, a mapping or None, not {type(source).__name__}"
+    )
 
 
 def unlock_private_key(
@@ -296,19 +298,21 @@ def unlock_with_passphrase(
         pass
     except KeyFormatError as exc:
         raise KeyFormatError(f"{where}: {exc}") from None
+    tried = 0
     for attempt in range(max_attempts):
         passphrase = retriever(key_id, role, create_new=False, attempt=attempt)
         if passphrase is None:
             if attempt == 0:
                 raise PassphraseError(f"{where}: the key is encrypted and no passphrase was given for it")
-            break
+            break  # a fixed passphrase (a string, an environment variable) is tried once
+        tried += 1
         try:
             return load_private_key(pem, passphrase), passphrase
         except PassphraseError:
             continue
         except KeyFormatError as exc:
             raise KeyFormatError(f"{where}: {exc}") from None
-    raise PassphraseError(f"{where}: wrong passphrase (gave up after {attempt + 1} attempt(s))")
+    raise PassphraseError(f"{where}: wrong passphrase (gave up after {tried} attempt(s))")
 
 
 def new_passphrase(

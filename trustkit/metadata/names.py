@@ -43,6 +43,12 @@ def check_gun(gun: str) -> str:
     """
     if not isinstance(gun, str) or not gun:
         raise ConfigurationError("a GUN must be a non-empty string, such as 'docker.io/library/alpine'")
+    scheme, sep, rest = gun.partition("://")
+    if sep and "/" not in scheme:
+        raise ConfigurationError(
+            f"invalid GUN {gun!r}: a GUN is the image's repository name without a scheme, such as {rest!r}; "
+            f"the server's URL ({scheme}://host[:port]) goes to the remote (NotaryServer, DOCKER_CONTENT_TRUST_SERVER)"
+        )
     if _BAD_GUN_CHARS.search(gun):
         raise ConfigurationError(
             f"invalid GUN {gun!r}: no whitespace, control characters, '*', '?', '#', '%' or '\\' (give the "

@@ -192,17 +192,33 @@ def _keys(raw: Any, where: str) -> Mapping[str, PublicKey]:
 # --- parts ------------------------------------------------------------------------------------------------
 
 
+def _digests(data: bytes, algorithms: Iterable[str]) -> dict[str, bytes]:
+    """``data``'s digest with each algorithm; :class:`MalformedMetadataError` for text or an unknown algorithm."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedMetadataError(f"a file's hashes are computed over bytes, not {type(data).__name__}: encode it")
+    names = tuple(algorithms)
+    unknown = [alg for alg in names if alg not in _HASHERS]
+    if unknown:
+        raise MalformedMetadataError(f"unsupported hash algorithm(s) {unknown}: use {sorted(_HASHERS)}")
+    return {alg: _HASHERS[alg](data).digest() for alg in names}
+
+
+def _hashes_repr(hashes: Mapping[str, bytes]) -> str:
+    """``{'sha256': 'ab12…'}``: digests as the hex everyone reads them in, not as bytes."""
+    return "{" + ", ".join(f"{name!r}: {digest.hex()!r}" for name, digest in hashes.items()) + "}"
+
+
 @attrs.frozen(unsafe_hash=False)
 class MetaFile:
     """A snapshot or timestamp entry: the length and hashes of another role's file."""
 
     length: int
-    hashes: Mapping[str, bytes] = attrs.field(converter=_freeze)
+    hashes: Mapping[str, bytes] = attrs.field(converter=_freeze, repr=_hashes_repr)
 
     @classmethod
     def from_data(cls, data: bytes, *, algorithms: Iterable[str] = ("sha256", "sha512")) -> MetaFile:
         """Describe ``data`` (a role file's bytes) as notary does: sha256 and sha512 by default."""
-        return cls(len(data), {alg: _HASHERS[alg](data).digest() for alg in algorithms})
+        return cls(len(data), _digests(data, algorithms))
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str) -> MetaFile:
@@ -254,14 +270,29 @@ class TargetFile(MetaFile):
         custom: Any = _NO_CUSTOM,
     ) -> TargetFile:
         """Describe content bytes as ``notary add`` does (sha256 and sha512)."""
-        return cls(len(data), {alg: _HASHERS[alg](data).digest() for alg in algorithms}, custom)
+        return cls(len(data), _digests(data, algorithms), custom)
 
     @classmethod
     def from_digest(cls, sha256: bytes | str, length: int, *, custom: Any = _NO_CUSTOM) -> TargetFile:
-        """A target as docker signs a tag: the manifest's sha256 (bytes or hex) and size, nothing else."""
-        digest = bytes.fromhex(sha256.removeprefix("sha256:")) if isinstance(sha256, str) else sha256
+        """A target as docker signs a tag: the manifest's sha256 (32 bytes, or 64 hex digits with or without
+        ``sha256:``) and size, nothing else. Raises :class:`~trustkit.errors.MalformedMetadataError` for another
+        algorithm, a digest that is not 32 bytes, or a size that is not a non-negative integer."""
+        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+            raise MalformedMetadataError(f"a target's length is a non-negative integer (bytes), not {length!r}")
+        if isinstance(sha256, str):
+            algorithm, _, hex_digest = sha256.rpartition(":")
+            if algorithm not in ("", "sha256"):
+                raise MalformedMetadataError(f"docker signs sha256 digests, not {algorithm}: give sha256:<64 hex>")
+            try:
+                digest = bytes.fromhex(hex_digest)
+            except ValueError:
+                raise MalformedMetadataError(f"not a sha256 digest: {sha256!r}: give sha256:<64 hex>") from None
+        elif isinstance(sha256, bytes):
+            digest = sha256
+        else:
+            raise MalformedMetadataError(f"a sha256 digest is bytes or hex text, not {type(sha256).__name__}")
         if len(digest) != 32:
-            raise MalformedMetadataError("a sha256 digest is 32 bytes")
+            raise MalformedMetadataError(f"a sha256 digest is 32 bytes (64 hex digits), not {len(digest)}")
         return cls(length, {"sha256": digest}, custom)
 
     @classmethod

@@ -94,7 +94,9 @@ class ImageReference:
             raise ConfigurationError(f"invalid reference format: repository name ({remote}) must be lowercase")
         match = _REFERENCE.match(f"{domain}/{remainder}")
         if match is None:
-            raise ConfigurationError(f"invalid reference format: {text!r}")
+            scheme, sep, rest = text.partition("://")
+            hint = f" (an image reference has no scheme: write {rest!r})" if sep and "/" not in scheme else ""
+            raise ConfigurationError(f"invalid reference format: {text!r}{hint}")
         if len(match.group("name")) > _NAME_MAX:
             raise ConfigurationError(
                 f"invalid reference format: repository name must not be more than {_NAME_MAX} characters"

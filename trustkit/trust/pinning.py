@@ -10,7 +10,7 @@ CN-matching, expiry not checked) certificates, and meet its own threshold with i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import attrs
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from trustkit.errors import KeyFormatError, UntrustedRootError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, UntrustedRootError
 from trustkit.keys import PublicKey, check_certificate, cn_matches_gun
 from trustkit.metadata import Metadata, Root, VerificationResult, check_signatures
 from trustkit.metadata.names import ROOT
@@ -28,7 +28,16 @@ __all__ = ["TrustPinning", "valid_root_keys", "validate_root", "validate_root_ro
 
 
 def _freeze_certs(value: Mapping[str, Any]) -> Mapping[str, tuple[str, ...]]:
-    return {str(k): tuple(v) for k, v in value.items()}
+    """GUN → pinned IDs; one ID given as a string is one pin (not one pin per character)."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"certs maps GUNs to lists of root certificate IDs, not {type(value).__name__}")
+    frozen: dict[str, tuple[str, ...]] = {}
+    for gun, ids in value.items():
+        pins = (ids,) if isinstance(ids, str) else ids
+        if not isinstance(pins, Iterable) or not all(isinstance(i, str) for i in pins):
+            raise InvalidArgumentError(f"certs[{gun!r}] must be a list of root certificate IDs (hex), not {ids!r}")
+        frozen[str(gun)] = tuple(pins)
+    return frozen
 
 
 _MAX_CA_BUNDLE = 10 * 1024 * 1024
@@ -46,14 +55,29 @@ def _read_bundle(path: Path) -> bytes:
 
 
 def _freeze_ca(value: Mapping[str, Any]) -> Mapping[str, bytes]:
-    return {str(k): (_read_bundle(Path(v)) if isinstance(v, str | Path) else bytes(v)) for k, v in value.items()}
+    """GUN prefix → PEM bundle: bytes as given, a path read now; anything else is refused."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"ca maps GUN prefixes to PEM bundles or their paths, not {type(value).__name__}")
+    frozen: dict[str, bytes] = {}
+    for prefix, bundle in value.items():
+        if isinstance(bundle, str | Path):
+            try:
+                frozen[str(prefix)] = _read_bundle(Path(bundle))
+            except OSError as exc:
+                raise InvalidArgumentError(f"ca[{prefix!r}]: the CA bundle cannot be read: {exc}") from None
+        elif isinstance(bundle, bytes | bytearray):
+            frozen[str(prefix)] = bytes(bundle)
+        else:
+            raise InvalidArgumentError(f"ca[{prefix!r}] must be PEM bytes or a file path, not {type(bundle).__name__}")
+    return frozen
 
 
 @attrs.frozen(unsafe_hash=False)
 class TrustPinning:
     """Notary's ``trust_pinning`` configuration.
 
-    ``certs`` maps a GUN (or ``prefix*``) to the root certificate key IDs (as root.json lists them) to accept;
+    ``certs`` maps a GUN (or ``prefix*``) to the root certificate key IDs (as root.json lists them) to accept (a
+    single ID may be given as a string);
     ``ca`` maps a GUN prefix to a PEM bundle (bytes, or a path read at construction) the root certificate must
     chain to; ``disable_tofu`` refuses a first root that neither pins.
     """
@@ -198,10 +222,14 @@ def validate_root(
     pinned_ids = pinning.certs_for(gun)
     ca_bundle = pinning.ca_for(gun)
     if pinned_ids is not None:
+        offered = list(valid)
         valid = {kid: key for kid, key in valid.items() if kid in pinned_ids}
         if not valid:
             raise UntrustedRootError(
-                f"could not validate the path to a trusted root: no root certificate of {gun} is pinned"
+                f"could not validate the path to a trusted root: the root certificate(s) of {gun} "
+                f"({', '.join(offered)}) do not match the pinned ID(s) ({', '.join(pinned_ids) or 'none'}): if the "
+                f"repository's root was re-created or rotated, pin its new certificate IDs (trust_pinning.certs); "
+                f"otherwise this is not the root you pinned"
             )
     elif ca_bundle is not None:
         chained = {}

@@ -78,6 +78,14 @@ class TargetMatch:
     target: TargetFile
     role: str
 
+    def _repr_html_(self) -> str:
+        """For Jupyter: the target as a one-row table (name, sha256 in hex, size, signing role)."""
+        from trustkit._tables import Table
+
+        digest = f"sha256:{self.target.sha256_hex}" if self.target.sha256_hex else "(no sha256)"
+        row = (self.name, digest, str(self.target.length), self.role)
+        return Table("Trusted target", ("NAME", "DIGEST", "SIZE", "SIGNED BY"), [row], "none").html()
+
 
 class TargetRow(NamedTuple):
     """A trusted target as plain values (:meth:`TrustedMetadataSet.list_target_rows`): what listing many needs."""
@@ -151,6 +159,9 @@ class VerificationMemo:
         return self.changed or set(self._used) != set(self._known)
 
 
+_REPR_ROLES = 8  # roles a repr names before counting the rest
+
+
 class TrustedMetadataSet:
     """Trusted metadata for ``gun``, grown one verified file at a time.
 
@@ -214,6 +225,13 @@ class TrustedMetadataSet:
     def targets(self) -> Metadata[Targets] | None:
         """The trusted top-level targets, once loaded."""
         return self._metadata.get(TARGETS)
+
+    def __repr__(self) -> str:
+        """What is trusted: the GUN and each role's version (the first few, then how many more)."""
+        held = [f"{role} v{metadata.signed.version}" for role, metadata in self._metadata.items()]
+        more = len(held) - _REPR_ROLES
+        listed = ", ".join(held[:_REPR_ROLES]) + (f", … and {more} more" if more > 0 else "")
+        return f"<TrustedMetadataSet of {self.gun}: {listed}>"
 
     def __getitem__(self, role: str) -> Metadata[Any]:
         try:
