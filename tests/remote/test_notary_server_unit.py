@@ -376,3 +376,15 @@ def test_tls_failures_are_told_apart_from_cut_connections() -> None:
     assert type(caught.value) is tk.RemoteError
     with _server(fail(ssl.SSLEOFError(8, "EOF occurred"))) as server, pytest.raises(tk.ServerUnavailableError):
         server.get_role(GUN, "root", max_size=10)
+
+
+@pytest.mark.parametrize("cls", ["NotaryServer", "Registry"])
+def test_repr_hides_the_password_of_the_url(cls: str) -> None:
+    from trustkit.dct import Registry
+
+    factory = {"NotaryServer": NotaryServer, "Registry": Registry}[cls]
+    with factory("https://alice:s3cret@notary.test:4443") as server:
+        assert repr(server) == f"{cls}('https://alice:***@notary.test:4443')"
+        assert "s3cret" not in repr(server)
+    with factory("https://notary.test") as plain:
+        assert repr(plain) == f"{cls}('https://notary.test')"

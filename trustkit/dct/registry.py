@@ -223,9 +223,6 @@ class Registry(HTTPService):
             auth = from_docker_config
         return cls(url if url is not None else registry_url(image), auth=auth, **options)
 
-    def __repr__(self) -> str:
-        return f"Registry({self.url!r})"
-
     # --- resolving ------------------------------------------------------------------------------------------
 
     def resolve(self, reference: str | ImageReference) -> ManifestInfo:

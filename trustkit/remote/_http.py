@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import ClassVar, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -38,7 +38,7 @@ from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
-__all__ = ["AuthOption", "ErrorBody", "HTTPService", "Reply"]
+__all__ = ["AuthOption", "ErrorBody", "HTTPService", "Reply", "redact_url"]
 
 AuthOption = Authenticator | Credentials | CredentialsSource | None
 """What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
@@ -110,6 +110,15 @@ def _retry_after(headers: httpx.Headers) -> float:
     except ValueError:
         return 0.0
     return min(max(seconds, 0.0), _MAX_BACKOFF) if math.isfinite(seconds) else 0.0
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user information replaced by ``***``: what a repr or a log may show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
 
 
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
@@ -188,6 +197,9 @@ class HTTPService:
     def url(self) -> str:
         """The server's base URL."""
         return self._url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self._url)!r})"
 
     @property
     def authenticator(self) -> Authenticator:

@@ -65,9 +65,6 @@ class NotaryServer(HTTPService):
         credentials (looked up when the server first asks for them)."""
         return cls(config.url, tls=config.tls, auth=auth if auth is not None else config.load_credentials, **options)
 
-    def __repr__(self) -> str:
-        return f"NotaryServer({self._url!r})"
-
     # --- the Remote protocol --------------------------------------------------------------------------------
 
     def get_role(
