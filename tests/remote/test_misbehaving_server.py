@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import tracemalloc
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +24,17 @@ from trustkit.remote import NotaryServer
 pytestmark = pytest.mark.timeout(30)
 
 BODY = b'{"signed":{},"signatures":[]}'
+
+
+def _gzip_stream(chunks: Iterator[bytes]) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([*(compressor.compress(chunk) for chunk in chunks), compressor.flush()])
+
+
+BOMB_SIZE = 256 << 20
+"""What the double-gzip bomb decodes to (the red team's decoded to 8 GB from 13 kB)."""
+BOMB = _gzip_stream(iter([_gzip_stream(b"\0" * (1 << 20) for _ in range(BOMB_SIZE >> 20))]))
+STREAM_SIZE = 24 << 20
 
 
 class Misbehaving(BaseHTTPRequestHandler):
@@ -111,6 +124,28 @@ class Misbehaving(BaseHTTPRequestHandler):
                     self.wfile.write(b"z")
                     self.wfile.flush()
                     time.sleep(0.05)
+            elif mode == "gzip-bomb":
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip, gzip")
+                self.send_header("Content-Length", str(len(BOMB)))
+                self.end_headers()
+                self.wfile.write(BOMB)
+            elif mode == "trickle-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(200):  # 40 s of headers, one byte every 0.2 s
+                    self.wfile.write(b"X")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            elif mode == "stream":
+                self.send_response(200)
+                self.send_header("Content-Length", str(STREAM_SIZE))
+                self.end_headers()
+                chunk = b"s" * (1 << 20)
+                for _ in range(STREAM_SIZE >> 20):
+                    self.wfile.write(chunk)
+            elif mode == "plain-to-tls":  # what Go's TLS server answers to plain HTTP
+                self.wfile.write(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+                self.close_connection = True
             elif mode == "garbage":
                 self.wfile.write(b"this is not HTTP\r\n\r\n")
                 self.close_connection = True
@@ -223,3 +258,54 @@ def test_nothing_listening(server_url: str) -> None:
         port = probe.getsockname()[1]
     with _remote(f"http://127.0.0.1:{port}") as remote, pytest.raises(tk.ServerUnavailableError, match="unreachable"):
         remote.get_role("test/none", "root", max_size=1000)
+
+
+def test_a_gzip_bomb_is_stopped_at_the_cap_as_it_decodes(server_url: str) -> None:
+    assert len(BOMB) < 64 << 10
+    tracemalloc.start()
+    try:
+        bomb = pytest.raises(tk.OversizedResponseError, match=r"more than the 1048576 bytes .*decoded from gzip")
+        with _remote(server_url, retries=0) as remote, bomb:
+            remote.get_role("test/gzip-bomb", "timestamp", max_size=1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"{peak} bytes allocated for a 1 MiB cap"
+
+
+def test_an_encoded_body_within_the_cap_is_decoded(server_url: str) -> None:
+    with _remote(server_url, retries=0) as remote:
+        assert len(remote.get_role("test/gzip-bomb", "timestamp", max_size=BOMB_SIZE)) == BOMB_SIZE
+
+
+def test_a_body_is_kept_once_not_copied(server_url: str) -> None:
+    tracemalloc.start()
+    try:
+        with _remote(server_url, retries=0) as remote:
+            assert len(remote.get_role("test/stream", "snapshot", max_size=STREAM_SIZE)) == STREAM_SIZE
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < STREAM_SIZE * 1.5, f"{peak} bytes allocated to read {STREAM_SIZE}"
+
+
+def test_trickled_headers_end_at_the_total_timeout(server_url: str) -> None:
+    with _remote(server_url, timeout=1.0, total_timeout=1.5, retries=0) as remote:
+        started = time.monotonic()
+        with pytest.raises(tk.ServerUnavailableError, match=r"took longer than 1\.5 s \(total_timeout\)"):
+            remote.get_role("test/trickle-headers", "timestamp", max_size=1 << 20)
+        assert time.monotonic() - started < 3
+
+
+def test_retries_and_their_delays_end_at_the_total_timeout(server_url: str) -> None:
+    with _remote(server_url, timeout=1.0, total_timeout=1.5, retries=5, backoff=0.2) as remote:
+        started = time.monotonic()
+        with pytest.raises(tk.ServerUnavailableError, match="total_timeout"):
+            remote.get_role("test/slow", "timestamp", max_size=1 << 20)
+        assert time.monotonic() - started < 3
+
+
+def test_plain_http_to_a_tls_port_says_it_speaks_https(server_url: str) -> None:
+    with _remote(server_url, retries=0) as remote, pytest.raises(tk.RemoteError, match="speaks HTTPS") as caught:
+        remote.get_role("test/plain-to-tls", "timestamp", max_size=1 << 20)
+    assert "use https://127.0.0.1:" in str(caught.value)

@@ -300,7 +300,9 @@ class Reader:
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        data = self._fetch(role, max_size=length, checksum=sha256)
+        # signed lengths cap the download, and never beyond notary's MaxDownloadSize (a server-held timestamp key
+        # would otherwise make the reader accept a stream of any size)
+        data = self._fetch(role, max_size=min(length, MAX_ROOT_SIZE), checksum=sha256)
         self._apply(role, data, update)
         self._store(role, data)
         self._keep_parsed(trusted, role)

@@ -19,17 +19,24 @@ here, once, so that both behave alike:
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import json
+import logging
 import math
+import os
 import random
 import ssl
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
@@ -38,17 +45,39 @@ from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
-__all__ = ["AuthOption", "ErrorBody", "HTTPService", "Reply", "redact_url"]
+__all__ = [
+    "DEFAULT_TOTAL_TIMEOUT",
+    "AuthOption",
+    "ErrorBody",
+    "HTTPService",
+    "Reply",
+    "environment_proxy",
+    "redact_url",
+]
 
 AuthOption = Authenticator | Credentials | CredentialsSource | None
 """What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
 (anonymous; registry tokens are still fetched when the server asks for them)."""
+
+logger = logging.getLogger(__name__)
 
 _SMALL_LIMIT = 1 << 20
 """The cap on a body when a request names none (1 MiB)."""
 _ERROR_BODY_LIMIT = 64 << 10
 _TOKEN_LIMIT = 1 << 20
 _MAX_BACKOFF = 10.0
+_DECODE_STEP = 64 << 10
+"""The most one step of undoing a ``Content-Encoding`` layer may produce (so a bomb is caught as it grows)."""
+_CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_PLAIN_HTTP_TO_TLS = b"Client sent an HTTP request to an HTTPS server"
+"""What Go's TLS servers (notary-server, distribution) answer, with a 400, to plain HTTP."""
+
+_DEADLINE: ContextVar[float | None] = ContextVar("trustkit_http_deadline", default=None)
+"""When the operation running in this context must be over (``time.monotonic()``), or None."""
+
+DEFAULT_TOTAL_TIMEOUT = 120.0
+"""The default ``total_timeout``: the most one operation (a request with its retries, their delays, connecting,
+headers, body and any token fetch) may take, in seconds."""
 
 _Service = TypeVar("_Service", bound="HTTPService")
 
@@ -135,6 +164,187 @@ def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
+# --- deadlines: every socket operation waits no longer than what is left of the operation's time ----------------
+
+
+def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``timeout`` shortened to what is left before the running operation's deadline; ``expired`` is raised when
+    nothing is left."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise expired("the operation's deadline has passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the operation's deadline: a server that
+    trickles its headers one byte at a time cannot hold a caller past it."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, with connections that keep the operation's deadline (:class:`_DeadlineStream`)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_tcp(host, port, bounded, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:  # pragma: no cover - trustkit connects over TCP only
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, bounded, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _transport(verify: ssl.SSLContext | bool, proxy: str | None) -> httpx.HTTPTransport:
+    """httpx's transport, its connections keeping the operation's deadline. httpx has no option for a network
+    backend: the pool it builds gets ours in place of its own (``tests/remote/test_misbehaving_server.py`` fails
+    if that stops working)."""
+    transport = httpx.HTTPTransport(verify=verify, proxy=proxy, trust_env=False)
+    pool = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return transport
+
+
+def _deadline_passed() -> bool:
+    deadline = _DEADLINE.get()
+    return deadline is not None and time.monotonic() >= deadline
+
+
+# --- proxies, as docker (Go's net/http) picks them ------------------------------------------------------------
+
+
+def environment_proxy(url: str, *, env: Mapping[str, str] | None = None) -> str | None:
+    """The proxy docker would use for ``url``, from ``env`` (default ``os.environ``) as Go's ``net/http`` reads
+    it: ``HTTPS_PROXY`` for an https URL, ``HTTP_PROXY`` for http (uppercase names first); none for a host
+    ``NO_PROXY`` lists (``*``, names, domain suffixes, IP addresses and CIDR ranges, optionally with a port), and
+    none for ``localhost`` or a loopback address (Go never proxies those)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        if host == "localhost" or host.endswith(".localhost") or ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    environ: Mapping[str, str] = os.environ if env is None else env
+
+    def variable(name: str) -> str:  # Go's getEnvAny: the uppercase name first
+        return environ.get(name.upper()) or environ.get(name.lower()) or ""
+
+    proxy = variable(f"{parts.scheme}_proxy") if parts.scheme in ("http", "https") else ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not proxy or _bypassed(host, port, variable("no_proxy")):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _bypassed(host: str, port: int, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` names ``host`` (Go's rules: ``*``, a host, ``.suffix`` or ``suffix``, an IP, a CIDR
+    range; an entry with a port matches that port only)."""
+    host = host.lower()
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        try:
+            network = ipaddress.ip_network(entry, strict=False) if "/" in entry else None
+        except ValueError:
+            network = None
+        if network is not None:
+            try:
+                if ipaddress.ip_address(host) in network:
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and str(port) != entry_port:
+            continue
+        name = name or entry
+        if host == name.lstrip(".") or host.endswith("." + name.lstrip(".")):
+            return True
+    return False
+
+
+# --- bodies: Content-Encoding undone step by step, so that caps count decoded bytes as they arrive -------------
+
+
+class _Decoder:
+    """Undoes a response's ``Content-Encoding`` layers (gzip, deflate) incrementally, each step producing at most
+    :data:`_DECODE_STEP` bytes: a 13 kB double-gzip bomb is stopped at the cap, not decoded to 8 GB first."""
+
+    def __init__(self, codings: Sequence[str]) -> None:
+        self._layers = [zlib.decompressobj(_CODINGS[coding]) for coding in reversed(codings) if coding != "identity"]
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes ``data`` gives, in bounded pieces (raises :class:`zlib.error` for a corrupt body)."""
+        return self._through(0, data)
+
+    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self._layers):
+            if data:
+                yield data
+            return
+        layer = self._layers[index]
+        while True:
+            out = layer.decompress(data, _DECODE_STEP)
+            data = layer.unconsumed_tail
+            yield from self._through(index + 1, out)
+            if not data and len(out) < _DECODE_STEP:
+                return
+
+
+def _codings(response: httpx.Response) -> list[str]:
+    """The ``Content-Encoding`` layers of ``response``, in the order they were applied."""
+    values = ",".join(response.headers.get_list("content-encoding"))
+    return [coding.strip().lower() for coding in values.split(",") if coding.strip()]
+
+
+def _about_certificates(error: ssl.SSLError) -> bool:
+    """Whether a TLS failure is about a certificate: the peer's (unknown CA, expired, bad name) or ours (the
+    server wants a client certificate, or refused it)."""
+    text = f"{getattr(error, 'reason', '') or ''} {error}".upper()
+    return "CERTIFICATE" in text or "UNKNOWN_CA" in text or "UNKNOWN CA" in text
+
+
 class HTTPService:
     """A server spoken to over HTTP(S): connection set-up, authentication, caps, deadlines, retries and the
     mapping of failures to trustkit's errors. Subclasses add their routes, and word refusals (:meth:`_refusal`)
@@ -157,10 +367,11 @@ class HTTPService:
         tls: TLSConfig | None = None,
         auth: AuthOption = None,
         timeout: float = 30.0,
-        total_timeout: float | None = 300.0,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         retries: int = 2,
         backoff: float = 0.25,
         proxy: str | None = None,
+        proxy_from_environment: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._url = check_server_url(url)
@@ -173,18 +384,23 @@ class HTTPService:
             tls = TLSConfig.create(ca=ca, client_cert=cert, client_key=key)
         if retries < 0 or backoff < 0 or timeout <= 0:
             raise ValueError("retries and backoff must be >= 0, timeout > 0")
+        if total_timeout is not None and not total_timeout > 0:
+            raise ValueError("total_timeout must be > 0 seconds, or None")
         self._tls = tls
         self._auth = auth if isinstance(auth, Authenticator) else Authenticator(auth)
         self._timeout = timeout
         self._total_timeout = total_timeout
         self._retries = retries
         self._backoff = backoff
+        if proxy is None and proxy_from_environment:
+            proxy = environment_proxy(self._url)
+        self._proxy = proxy
+        if transport is None:
+            transport = _transport(tls.ssl_context() if parts.scheme == "https" else True, proxy)
         self._client = httpx.Client(
-            verify=tls.ssl_context() if parts.scheme == "https" and transport is None else True,
             timeout=httpx.Timeout(timeout),
             follow_redirects=self._follow_redirects,
             trust_env=False,
-            proxy=proxy,
             transport=transport,
             headers={"User-Agent": _user_agent(), "Accept-Encoding": "identity"},
         )
@@ -200,6 +416,12 @@ class HTTPService:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact_url(self._url)!r})"
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy requests go through: the one given, else the environment's (:func:`environment_proxy`), or
+        None."""
+        return redact_url(self._proxy) if self._proxy is not None else None
 
     @property
     def authenticator(self) -> Authenticator:
@@ -239,6 +461,16 @@ class HTTPService:
 
     # --- requests -------------------------------------------------------------------------------------------
 
+    @contextmanager
+    def _deadline(self) -> Iterator[None]:
+        """Run one operation: every socket wait in it ends by ``total_timeout`` from now."""
+        total = self._total_timeout
+        token = _DEADLINE.set(None if total is None else time.monotonic() + total)
+        try:
+            yield
+        finally:
+            _DEADLINE.reset(token)
+
     def _call(
         self,
         method: str,
@@ -253,42 +485,62 @@ class HTTPService:
         idempotent: bool = True,
         accept: tuple[int, ...] = (),
     ) -> Reply:
-        """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise."""
-        attempts = 1 + (self._retries if idempotent else 0)
-        truncate = not idempotent  # a write's success must not fail over a chatty body
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
-            try:
-                reply = self._exchange(
+        """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise.
+
+        The whole of it (every attempt, the delays between them, token fetches) ends within ``total_timeout``."""
+        with self._deadline():
+            attempts = 1 + (self._retries if idempotent else 0)
+            truncate = not idempotent  # a write's success must not fail over a chatty body
+            deadline = _DEADLINE.get()
+            for attempt in range(attempts):
+                delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+                last = attempt == attempts - 1 or out_of_time
+                try:
+                    reply = self._exchange(
+                        method,
+                        path,
+                        scope=scope,
+                        what=what,
+                        max_size=max_size,
+                        params=params,
+                        files=files,
+                        truncate=truncate,
+                    )
+                except ServerUnavailableError as exc:
+                    if last:
+                        if attempt > 0:
+                            why = f" within the {self._total_timeout} s total_timeout" if out_of_time else ""
+                            raise ServerUnavailableError(
+                                f"{exc} (gave up after {attempt + 1} attempts{why})",
+                                status=exc.status,
+                                code=exc.code,
+                                detail=exc.detail,
+                            ) from exc
+                        raise
+                    failure = str(exc)
+                else:
+                    if reply.ok or reply.status in accept:
+                        return reply
+                    retryable = reply.status >= 500 or reply.status == 429
+                    if last or not retryable:
+                        raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
+                    delay = max(delay, _retry_after(reply.headers))
+                    if deadline is not None and time.monotonic() + delay >= deadline:
+                        raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
+                    failure = f"HTTP {reply.status}"
+                logger.debug(
+                    "retrying %s %s for %s in %.2f s after %s (attempt %d of %d)",
                     method,
                     path,
-                    scope=scope,
-                    what=what,
-                    max_size=max_size,
-                    params=params,
-                    files=files,
-                    truncate=truncate,
+                    what,
+                    delay,
+                    failure,
+                    attempt + 2,
+                    attempts,
                 )
-            except ServerUnavailableError as exc:
-                if last:
-                    if attempts > 1:
-                        raise ServerUnavailableError(
-                            f"{exc} (gave up after {attempts} attempts)",
-                            status=exc.status,
-                            code=exc.code,
-                            detail=exc.detail,
-                        ) from exc
-                    raise
-            else:
-                if reply.ok or reply.status in accept:
-                    return reply
-                retryable = reply.status >= 500 or reply.status == 429
-                if last or not retryable:
-                    raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
-                delay = max(delay, _retry_after(reply.headers))
-            time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                time.sleep(delay)
+            raise AssertionError("unreachable")  # pragma: no cover
 
     def _exchange(
         self,
@@ -333,8 +585,10 @@ class HTTPService:
         request = self._client.build_request(
             method, self._url + path, params=params, files=list(files) if files else None, headers=headers
         )
+        logger.debug("%s %s (%s)", method, redact_url(str(request.url)), what)
         with self._response(request, what) as response:
             ok = 200 <= response.status_code < 300
+            logger.debug("%s %s answered HTTP %d", method, redact_url(str(request.url)), response.status_code)
             limit = max_size if ok else _ERROR_BODY_LIMIT
             body = self._read(response, limit, truncate=truncate or not ok, what=what)
             return Reply(response.status_code, response.headers, body)
@@ -351,10 +605,14 @@ class HTTPService:
             response.close()
 
     def _read(self, response: httpx.Response, limit: int, *, truncate: bool, what: str) -> bytes:
-        """Read at most ``limit`` bytes: more raises :class:`OversizedResponseError` (or, with ``truncate``,
-        is cut off). Raises :class:`ServerUnavailableError` when the body outlasts ``total_timeout``."""
+        """Read at most ``limit`` decoded bytes: more raises :class:`OversizedResponseError` (or, with
+        ``truncate``, is cut off). A ``Content-Encoding`` (gzip, deflate) is undone as the body arrives, so the cap
+        holds for what it decodes to; the body is kept once (no copy of it is made). Raises
+        :class:`ServerUnavailableError` when the body outlasts the operation's deadline."""
+        # A response built in memory (httpx.MockTransport) was read, and decoded, when it was made
+        codings = [] if response.is_stream_consumed else _codings(response)
         announced = response.headers.get("content-length")
-        if announced is not None and not truncate:
+        if announced is not None and not truncate and not codings:
             try:
                 length = int(announced)
             except ValueError:
@@ -364,28 +622,51 @@ class HTTPService:
                     f"{self._where} announced {length} bytes for {what}, more than the {limit} allowed",
                     status=response.status_code,
                 )
-        deadline = None if self._total_timeout is None else time.monotonic() + self._total_timeout
-        body = bytearray()
+        unknown = [coding for coding in codings if coding != "identity" and coding not in _CODINGS]
+        if unknown:
+            raise RemoteError(
+                f"{self._where} sent {what} with Content-Encoding {', '.join(unknown)} although trustkit asked for "
+                "none (Accept-Encoding: identity): check the proxies in between",
+                status=response.status_code,
+            )
+        decoder = _Decoder(codings)
+        raw_limit = limit + _DECODE_STEP  # what an encoding may add; a stream that decodes to nothing is no excuse
+        raw = 0
+        body = io.BytesIO()  # getvalue() hands over its buffer when nothing else refers to it: no second copy
         try:
-            for chunk in response.iter_bytes():
-                room = limit - len(body)
-                if len(chunk) > room:
-                    if truncate:
-                        body += chunk[:room]
-                        break
+            for chunk in (response.content,) if response.is_stream_consumed else response.iter_raw():
+                raw += len(chunk)
+                if raw > raw_limit and not truncate:
                     raise OversizedResponseError(
                         f"{self._where} sent more than the {limit} bytes allowed for {what}",
                         status=response.status_code,
                     )
-                body += chunk
-                if deadline is not None and time.monotonic() > deadline:
-                    raise ServerUnavailableError(
-                        f"{self._where} took longer than {self._total_timeout} s to send {what}",
-                        status=response.status_code,
-                    )
+                for piece in decoder.feed(chunk):
+                    room = limit - body.tell()
+                    if len(piece) > room:
+                        if truncate:
+                            body.write(piece[:room])
+                            return body.getvalue()
+                        raise OversizedResponseError(
+                            f"{self._where} sent more than the {limit} bytes allowed for {what}"
+                            + (f" (decoded from {', '.join(codings)})" if codings else ""),
+                            status=response.status_code,
+                        )
+                    body.write(piece)
+                if _deadline_passed():
+                    raise self._too_slow(what, response.status_code)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, what) from exc
-        return bytes(body)
+        except zlib.error as exc:
+            raise RemoteError(
+                f"{self._where} sent {what} that is not valid {', '.join(codings)}: {exc}", status=response.status_code
+            ) from None
+        return body.getvalue()
+
+    def _too_slow(self, what: str, status: int | None = None) -> ServerUnavailableError:
+        return ServerUnavailableError(
+            f"{self._where} took longer than {self._total_timeout} s (total_timeout) to send {what}", status=status
+        )
 
     def _fetch_token(
         self,
@@ -411,11 +692,24 @@ class HTTPService:
     # --- failures -------------------------------------------------------------------------------------------
 
     def _transport_error(self, exc: httpx.HTTPError, what: str) -> RemoteError:
-        """Map an httpx failure: TLS problems are not retried, network ones are (as ServerUnavailableError)."""
+        """Map an httpx failure: certificate problems are not retried, network ones are (as
+        ServerUnavailableError), and so is any other TLS error, which is never blamed on the CA."""
+        if isinstance(exc, httpx.TimeoutException) and _deadline_passed():
+            return self._too_slow(what)
         tls_problem = _ssl_error(exc)
         if tls_problem is not None and not isinstance(exc, httpx.TimeoutException):
             reason = getattr(tls_problem, "verify_message", None) or getattr(tls_problem, "reason", None) or exc
-            return RemoteError(self._tls_failure(what, reason))
+            if isinstance(tls_problem, ssl.SSLCertVerificationError) or _about_certificates(tls_problem):
+                return RemoteError(self._tls_failure(what, reason))
+            if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"):
+                return RemoteError(
+                    f"{self._where} does not speak TLS ({what}: {reason}): if it serves plain HTTP, use "
+                    f"http://{self._where}; otherwise check the port"
+                )
+            return ServerUnavailableError(
+                f"the TLS connection with {self._where} failed for {what}: {reason} (not a certificate problem: "
+                "the connection broke, or a library in this process left an error on OpenSSL's queue)"
+            )
         if isinstance(exc, httpx.TimeoutException):
             return ServerUnavailableError(
                 f"{self._where} did not answer {what} within {self._timeout} s ({type(exc).__name__})"
@@ -431,6 +725,13 @@ class HTTPService:
         every service, any other status as the service words it (:meth:`_refusal`)."""
         body = ErrorBody.parse(reply.body)
         status = reply.status
+        if status == 400 and reply.body.startswith(_PLAIN_HTTP_TO_TLS):
+            https = urlunsplit(urlsplit(self._url)._replace(scheme="https"))
+            return RemoteError(
+                f"{self._where} speaks HTTPS, but trustkit sent plain HTTP ({what} answered HTTP 400): use "
+                f"{redact_url(https)}",
+                status=status,
+            )
         if status >= 500 or status == 429:
             after = f" after {attempts} attempts" if attempts > 1 else ""
             text = f" ({body.code}: {body.message})" if body.code else ""

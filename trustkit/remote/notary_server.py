@@ -29,7 +29,7 @@ from typing import Any
 
 from trustkit.errors import KeyFormatError, RemoteError, UnauthorizedError, UnknownRoleError
 from trustkit.keys.public import PublicKey
-from trustkit.remote._http import AuthOption, ErrorBody, HTTPService
+from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, environment_proxy
 from trustkit.remote._http import Reply as _Reply
 
 # Credentials is unused here, but AuthOption's forward reference to it resolves in this namespace (get_type_hints,
@@ -38,7 +38,7 @@ from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
 from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_role, metadata_name, notary_error
 from trustkit.remote.config import ServerConfig
 
-__all__ = ["AuthOption", "NotaryServer"]
+__all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy"]
 
 _KEY_LIMIT = 64 << 10
 _CHANGEFEED_LIMIT = 32 << 20
@@ -51,9 +51,14 @@ class NotaryServer(HTTPService):
     ``url`` is the server's base URL (``https://notary.example.com:4443``). TLS: ``ca`` is a CA file, or a folder
     of ``*.crt`` files, trusted instead of the system's CAs; ``client_cert`` a PEM file holding certificate and
     key, or a ``(cert, key)`` pair; or pass a whole :class:`TLSConfig` as ``tls``. ``auth``: see
-    :data:`AuthOption`. ``timeout`` bounds connecting and each read (seconds); ``total_timeout`` bounds a whole
-    response. ``retries`` extra attempts are made for idempotent requests, after ``backoff``, ``2*backoff``, …
-    seconds. ``transport`` replaces httpx's network transport (tests use ``httpx.MockTransport``).
+    :data:`AuthOption`. ``timeout`` (default 30 s) bounds connecting and each wait for data; ``total_timeout``
+    (default :data:`DEFAULT_TOTAL_TIMEOUT`, 120 s; None for none) bounds one operation as a whole -- connecting,
+    headers, body, token fetches, retries and their delays -- so that a caller with a deadline (an admission
+    webhook has 10 s) can count on it. ``retries`` extra attempts are made for idempotent requests, after
+    ``backoff``, ``2*backoff``, … seconds. ``proxy`` is a proxy URL for every request; without it, the
+    environment's ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` apply as docker applies them
+    (:func:`environment_proxy`), unless ``proxy_from_environment=False``. ``transport`` replaces httpx's network
+    transport (tests use ``httpx.MockTransport``; the deadline and proxy are then the transport's business).
 
     Use as a context manager, or call :meth:`close`.
     """
