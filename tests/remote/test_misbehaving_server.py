@@ -6,7 +6,11 @@ against a hang.
 
 from __future__ import annotations
 
+import logging
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -309,3 +313,32 @@ def test_plain_http_to_a_tls_port_says_it_speaks_https(server_url: str) -> None:
     with _remote(server_url, retries=0) as remote, pytest.raises(tk.RemoteError, match="speaks HTTPS") as caught:
         remote.get_role("test/plain-to-tls", "timestamp", max_size=1 << 20)
     assert "use https://127.0.0.1:" in str(caught.value)
+
+
+def test_requests_statuses_and_retries_are_debug_records(server_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="trustkit")
+    with _remote(server_url, backoff=0.01) as remote:
+        remote.get_role("test/flaky", "root", max_size=1000)
+    records = [r for r in caplog.records if r.name == "trustkit.remote._http"]
+    messages = [r.getMessage() for r in records]
+    assert all(r.levelno == logging.DEBUG for r in records)
+    assert (
+        sum("GET http://127.0.0.1:" in m and "/test/flaky/_trust/tuf/root.json (root.json)" in m for m in messages) == 3
+    )
+    assert sum(m.endswith("answered HTTP 503") for m in messages) == 2
+    assert any(m.endswith("answered HTTP 200") for m in messages)
+    retries = [m for m in messages if m.startswith("retrying GET")]
+    assert len(retries) == 2
+    assert re.search(r"in \d+\.\d\d s after HTTP 503 \(attempt 2 of 3\)", retries[0])
+
+
+def test_trustkit_warnings_stay_silent_without_logging_configured() -> None:
+    script = (
+        "import logging, trustkit\n"
+        "logging.getLogger('trustkit.client.reader').warning('not for stderr')\n"
+        "logging.getLogger('other').warning('for stderr')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "not for stderr" not in result.stderr
+    assert "for stderr" in result.stderr  # logging's last resort still prints what others log
+    assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("trustkit").handlers)
