@@ -562,7 +562,7 @@ class HTTPService:
         if reply.status != 401 or scope is None:
             return reply
         challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
-        answer = self._auth.authenticate(challenges, scope, self._fetch_token)
+        answer = self._auth.authenticate(challenges, scope, self._fetch_token, origin=self._url)
         if answer is None or answer == header:
             return reply
         return self._send(
