@@ -448,3 +448,51 @@ def test_credentials_go_to_the_realm_docker_would_send_them_to(url: str, realm: 
         assert server.get_role(GUN, "root", max_size=100) == b"data"
     token_request = next(request for request in seen if request.url.path == "/token")
     assert token_request.headers["authorization"] == Credentials("alice", "secret").basic_header()
+
+
+def _engine_error() -> httpx.ReadError:
+    """What httpx raised when a native library had left an OpenSSL error on the thread's queue."""
+    cause = ssl.SSLError(1, "[ENGINE: NO_SUCH_ENGINE] no such engine (_ssl.c:2580)")
+    cause.reason = "NO_SUCH_ENGINE"
+    error = httpx.ReadError("[ENGINE: NO_SUCH_ENGINE] no such engine (_ssl.c:2580)")
+    error.__cause__ = cause
+    return error
+
+
+def test_a_tls_error_that_is_not_about_certificates_does_not_blame_the_ca() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise _engine_error()
+
+    with _server(handler) as server, pytest.raises(tk.ServerUnavailableError) as caught:
+        server.get_role(GUN, "timestamp", max_size=100)
+    assert "NO_SUCH_ENGINE" in str(caught.value)
+    assert "not a certificate problem" in str(caught.value)
+    assert "CA" not in str(caught.value)
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["server-took-it", "server-did-not"])
+def test_a_publish_whose_answer_is_lost_asks_the_server(stored: bool, caplog: pytest.LogCaptureFixture) -> None:
+    import hashlib
+
+    files = {"targets": b'{"signed":"t"}', "snapshot": b'{"signed":"s"}'}
+    held = {hashlib.sha256(data).hexdigest(): data for data in files.values()} if stored else {}
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise _engine_error()  # after the request was sent: the outcome is unknown
+        asked.append(request.url.path.rsplit("/", 1)[1])
+        checksum = request.url.path.rsplit(".", 2)[1]
+        if checksum in held:
+            return httpx.Response(200, content=held[checksum])
+        return _errors("METADATA_NOT_FOUND", "not found", status=404)
+
+    with _server(handler) as server:
+        if stored:
+            server.publish(GUN, files)
+            assert "the publish succeeded" in caplog.text
+        else:
+            with pytest.raises(tk.ServerUnavailableError, match="NO_SUCH_ENGINE"):
+                server.publish(GUN, files)
+    assert asked[0] == f"targets.{hashlib.sha256(files['targets']).hexdigest()}.json"
+    assert len(asked) == (2 if stored else 1)

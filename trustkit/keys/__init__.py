@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         load_private_key,
     )
     from trustkit.keys.public import KEY_TYPES, PublicKey
-    from trustkit.keys.signing import METHODS, sign_message
+    from trustkit.keys.signing import METHODS, on_signer_thread, sign_message
 
 __all__ = [
     "KEY_TYPES",
@@ -31,6 +31,7 @@ __all__ = [
     "load_private_key",
     "make_root_certificate",
     "make_root_key",
+    "on_signer_thread",
     "sign_message",
 ]
 
@@ -55,6 +56,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "trustkit.keys.signing": (
             "METHODS",
+            "on_signer_thread",
             "sign_message",
         ),
     },

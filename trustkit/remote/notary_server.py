@@ -23,11 +23,13 @@ with the registry client; this module holds notary's routes and the wording of i
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from trustkit.errors import KeyFormatError, RemoteError, UnauthorizedError, UnknownRoleError
+from trustkit.errors import KeyFormatError, RemoteError, TrustkitError, UnauthorizedError, UnknownRoleError
 from trustkit.keys.public import PublicKey
 from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, environment_proxy
 from trustkit.remote._http import Reply as _Reply
@@ -39,6 +41,8 @@ from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, chec
 from trustkit.remote.config import ServerConfig
 
 __all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy"]
+
+logger = logging.getLogger(__name__)
 
 _KEY_LIMIT = 64 << 10
 _CHANGEFEED_LIMIT = 32 << 20
@@ -86,7 +90,12 @@ class NotaryServer(HTTPService):
         return reply.body
 
     def publish(self, gun: str, files: Mapping[str, bytes]) -> None:
-        """``POST tuf/``: one multipart request with a ``files`` part per role (never retried)."""
+        """``POST tuf/``: one multipart request with a ``files`` part per role (never retried).
+
+        When the connection fails with no answer (the outcome is unknown: the server may have taken the update),
+        the server is asked for each file by its sha256: if it holds them all, the publish succeeded (a warning
+        is logged); otherwise the connection's error is raised.
+        """
         check_gun(gun)
         parts: list[tuple[str, tuple[str, bytes, str]]] = []
         seen: set[str] = set()
@@ -100,15 +109,38 @@ class NotaryServer(HTTPService):
             parts.append(("files", (role, bytes(data), "application/octet-stream")))
         if not parts:
             raise ValueError("nothing to publish")
-        self._call(
-            "POST",
-            f"/v2/{gun}/_trust/tuf/",
-            scope=self._push(gun),
-            what="the update",
-            gun=gun,
-            files=parts,
-            idempotent=False,
-        )
+        try:
+            self._call(
+                "POST",
+                f"/v2/{gun}/_trust/tuf/",
+                scope=self._push(gun),
+                what="the update",
+                gun=gun,
+                files=parts,
+                idempotent=False,
+            )
+        except RemoteError as exc:
+            # No HTTP status: the connection failed, maybe after the server took the update. Ask it.
+            if exc.status is not None or not self._holds(gun, parts):
+                raise
+            logger.warning(
+                "the connection to %s failed after sending the update of %s (%s), but the server holds every file "
+                "of it: the publish succeeded",
+                self._where,
+                gun,
+                exc,
+            )
+
+    def _holds(self, gun: str, parts: list[tuple[str, tuple[str, bytes, str]]]) -> bool:
+        """Whether the server serves each of these files by its sha256 (what it stored from an update)."""
+        try:
+            for _, (role, data, _) in parts:
+                checksum = hashlib.sha256(data).hexdigest()
+                if self.get_role(gun, role, max_size=max(len(data), 1), checksum=checksum) != data:
+                    return False
+        except TrustkitError:
+            return False
+        return True
 
     def get_key(self, gun: str, role: str) -> PublicKey:
         """``GET tuf/<role>.key``: the server's timestamp or snapshot key (created when it holds none in use).
