@@ -46,6 +46,7 @@ class Misbehaving(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     hits: ClassVar[Counter[str]] = Counter()
+    posts: ClassVar[Counter[str]] = Counter()
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -58,6 +59,7 @@ class Misbehaving(BaseHTTPRequestHandler):
         self._serve()
 
     def do_POST(self) -> None:
+        Misbehaving.posts[self._mode()] += 1
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         self._serve()
@@ -175,6 +177,7 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _reset_hits() -> None:
     Misbehaving.hits.clear()
+    Misbehaving.posts.clear()
 
 
 def _remote(url: str, **options: Any) -> NotaryServer:
@@ -228,7 +231,8 @@ def test_a_publish_is_never_retried(server_url: str) -> None:
     Misbehaving.hits.clear()
     with _remote(server_url) as remote, pytest.raises(tk.ServerUnavailableError):
         remote.publish("test/drop", {"root": b"{}"})
-    assert Misbehaving.hits["drop"] == 1
+    assert Misbehaving.posts["drop"] == 1
+    assert Misbehaving.hits["drop"] == 1 + 3  # then the server is asked (3 GET attempts) whether it took the update
 
 
 def test_content_length_over_the_cap_fails_before_reading(server_url: str) -> None:

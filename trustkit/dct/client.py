@@ -79,6 +79,7 @@ from trustkit.remote import (
     docker_config_dir,
     docker_credentials,
     docker_server_config,
+    environment_proxy,
 )
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
@@ -109,7 +110,9 @@ class DockerTrust:
     ``keystore`` defaults to the trust directory's keys, unlocked by ``passphrase`` (default docker's variables
     ``DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE`` and ``DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE`` from ``env``).
     ``credentials`` replace docker's stored logins; ``resolver`` finds a tag's digest and size when :meth:`sign`
-    is given none; ``env`` defaults to :data:`os.environ`.
+    is given none; ``env`` defaults to :data:`os.environ`. ``proxy`` is a proxy URL for every notary server;
+    without it, ``HTTPS_PROXY``/``NO_PROXY`` of ``env`` apply as docker applies them to its trust server
+    (:func:`~trustkit.remote.environment_proxy`: never for ``localhost`` and loopback addresses).
 
     Use it as a context manager (or call :meth:`close`) to close the HTTP connections it opened.
     """
@@ -124,6 +127,7 @@ class DockerTrust:
         credentials: Credentials | None = None,
         resolver: TagResolver | None = None,
         env: Mapping[str, str] | None = None,
+        proxy: str | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         environ = dict(os.environ if env is None else env)
@@ -139,6 +143,7 @@ class DockerTrust:
         self.remote = remote
         self.credentials = credentials
         self.resolver = resolver
+        self._proxy = proxy
         self._clock = clock
         self._servers: dict[str, NotaryServer] = {}
 
@@ -161,7 +166,8 @@ class DockerTrust:
         server = self._servers.get(config.url)
         if server is None:
             auth = self.credentials if self.credentials is not None else config.load_credentials
-            server = NotaryServer(config.url, tls=config.tls, auth=auth)
+            proxy = self._proxy if self._proxy is not None else environment_proxy(config.url, env=self._env)
+            server = NotaryServer(config.url, tls=config.tls, auth=auth, proxy=proxy, proxy_from_environment=False)
             self._servers[config.url] = server
         return server
 

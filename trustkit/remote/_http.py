@@ -299,8 +299,8 @@ def _bypassed(host: str, port: int, no_proxy: str) -> bool:
         if entry_port and str(port) != entry_port:
             continue
         name = name or entry
-        if host == name.lstrip(".") or host.endswith("." + name.lstrip(".")):
-            return True
+        if host.endswith("." + name.lstrip(".")) or (host == name and not name.startswith(".")):
+            return True  # "corp.com" is that host and its subdomains; ".corp.com" its subdomains only
     return False
 
 
