@@ -6,6 +6,7 @@ against a hang.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import socket
@@ -35,9 +36,15 @@ def _gzip_stream(chunks: Iterator[bytes]) -> bytes:
     return b"".join([*(compressor.compress(chunk) for chunk in chunks), compressor.flush()])
 
 
-BOMB_SIZE = 256 << 20
+BOMB_SIZE = 64 << 20
 """What the double-gzip bomb decodes to (the red team's decoded to 8 GB from 13 kB)."""
-BOMB = _gzip_stream(iter([_gzip_stream(b"\0" * (1 << 20) for _ in range(BOMB_SIZE >> 20))]))
+
+
+@functools.cache
+def bomb() -> bytes:
+    return _gzip_stream(iter([_gzip_stream(b"\0" * (1 << 20) for _ in range(BOMB_SIZE >> 20))]))
+
+
 STREAM_SIZE = 24 << 20
 
 
@@ -133,15 +140,20 @@ class Misbehaving(BaseHTTPRequestHandler):
             elif mode == "gzip-bomb":
                 self.send_response(200)
                 self.send_header("Content-Encoding", "gzip, gzip")
-                self.send_header("Content-Length", str(len(BOMB)))
+                self.send_header("Content-Length", str(len(bomb())))
                 self.end_headers()
-                self.wfile.write(BOMB)
+                self.wfile.write(bomb())
             elif mode == "trickle-headers":
                 self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                 for _ in range(200):  # 40 s of headers, one byte every 0.2 s
                     self.wfile.write(b"X")
                     self.wfile.flush()
                     time.sleep(0.2)
+            elif mode == "endless-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                line = b"X-Padding: " + b"p" * 1000 + b"\r\n"
+                for _ in range(100_000):  # 100 MB of headers unless the client hangs up
+                    self.wfile.write(line)
             elif mode == "stream":
                 self.send_response(200)
                 self.send_header("Content-Length", str(STREAM_SIZE))
@@ -269,11 +281,11 @@ def test_nothing_listening(server_url: str) -> None:
 
 
 def test_a_gzip_bomb_is_stopped_at_the_cap_as_it_decodes(server_url: str) -> None:
-    assert len(BOMB) < 64 << 10
+    assert len(bomb()) < 64 << 10  # made before tracing starts
     tracemalloc.start()
     try:
-        bomb = pytest.raises(tk.OversizedResponseError, match=r"more than the 1048576 bytes .*decoded from gzip")
-        with _remote(server_url, retries=0) as remote, bomb:
+        refused = pytest.raises(tk.OversizedResponseError, match=r"more than the 1048576 bytes .*decoded from gzip")
+        with _remote(server_url, retries=0) as remote, refused:
             remote.get_role("test/gzip-bomb", "timestamp", max_size=1 << 20)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -282,6 +294,7 @@ def test_a_gzip_bomb_is_stopped_at_the_cap_as_it_decodes(server_url: str) -> Non
 
 
 def test_an_encoded_body_within_the_cap_is_decoded(server_url: str) -> None:
+    bomb()  # made before the request (the server answers within 0.5 s)
     with _remote(server_url, retries=0) as remote:
         assert len(remote.get_role("test/gzip-bomb", "timestamp", max_size=BOMB_SIZE)) == BOMB_SIZE
 
@@ -346,3 +359,14 @@ def test_trustkit_warnings_stay_silent_without_logging_configured() -> None:
     assert "not for stderr" not in result.stderr
     assert "for stderr" in result.stderr  # logging's last resort still prints what others log
     assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("trustkit").handlers)
+
+
+def test_endless_headers_stop_at_httpcores_limit(server_url: str) -> None:
+    tracemalloc.start()
+    try:
+        with _remote(server_url, retries=0) as remote, pytest.raises(tk.ServerUnavailableError):
+            remote.get_role("test/endless-headers", "timestamp", max_size=1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak} bytes allocated for endless headers"
