@@ -63,3 +63,11 @@ def test_docker_trust_picks_its_servers_proxy_from_its_env(tmp_path: Path) -> No
         assert trust.remote_for("localhost:5000/app:v1").proxy is None  # type: ignore[attr-defined]
     with DockerTrust(config_dir=tmp_path / "docker", env=env, proxy="http://explicit:8080") as trust:
         assert trust.remote_for("localhost:5000/app:v1").proxy == "http://explicit:8080"  # type: ignore[attr-defined]
+
+
+def test_registry_from_reference_takes_the_proxy_of_its_env(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "DOCKER_CONFIG": str(tmp_path), "HTTPS_PROXY": PROXY}
+    with Registry.from_reference("registry.example.com/app:v1", env=env, certs_dir=None) as registry:
+        assert registry.proxy == PROXY
+    with Registry.from_reference("registry.example.com/app:v1", env={"HOME": str(tmp_path)}, certs_dir=None) as plain:
+        assert plain.proxy is None

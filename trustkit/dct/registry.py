@@ -42,7 +42,7 @@ import attrs
 import httpx
 
 from trustkit.errors import NotFoundError, RemoteError, UnauthorizedError
-from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply
+from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply, environment_proxy
 from trustkit.remote.auth import Credentials, Scope
 from trustkit.remote.config import ImageReference, docker_credentials
 from trustkit.remote.tls import StrPath, TLSConfig
@@ -212,7 +212,8 @@ class Registry(HTTPService):
         registry). TLS: for a registry other than Docker Hub, the daemon's folder ``<certs_dir>/<host[:port]>/``
         (``*.crt`` CAs added to the system's, ``client.cert`` + ``client.key``), when it exists. Credentials,
         unless ``auth`` is given: those ``docker login`` stored for the image's registry in
-        ``$DOCKER_CONFIG/config.json`` (``env`` replaces ``os.environ``), looked up when the registry first asks.
+        ``$DOCKER_CONFIG/config.json`` (``env`` replaces ``os.environ``, for the proxy variables too), looked up
+        when the registry first asks.
         Other ``options`` are :class:`Registry`'s.
         """
         image = reference if isinstance(reference, ImageReference) else ImageReference.parse(reference)
@@ -226,7 +227,11 @@ class Registry(HTTPService):
                 return docker_credentials(key, env=env)
 
             auth = from_docker_config
-        return cls(url if url is not None else registry_url(image), auth=auth, **options)
+        base = url if url is not None else registry_url(image)
+        if env is not None and options.get("proxy") is None and options.get("proxy_from_environment", True):
+            options["proxy"] = environment_proxy(base, env=env)  # the proxy of env, not of os.environ
+            options["proxy_from_environment"] = False
+        return cls(base, auth=auth, **options)
 
     # --- resolving ------------------------------------------------------------------------------------------
 
