@@ -4,17 +4,24 @@ A service (:class:`~trustkit.remote.NotaryServer`, :class:`~trustkit.dct.Registr
 :class:`HTTPService` for its routes and its wording of refusals; everything about talking to a server safely is
 here, once, so that both behave alike:
 
-* TLS from a :class:`~trustkit.remote.TLSConfig`, no redirects unless the service follows them, no proxy or
-  certificates from the environment (``trust_env=False``), bodies never content-encoded (``identity``).
-* Bodies are read as a stream with a cap: a ``Content-Length`` over the cap fails before anything is read, and a
-  body that goes past it fails as soon as it does (:class:`~trustkit.errors.OversizedResponseError`). Every read
-  also has a deadline, so a server that trickles bytes cannot hold a caller forever.
+* TLS from a :class:`~trustkit.remote.TLSConfig`, no redirects unless the service follows them, no certificates
+  from the environment; the proxy docker would use (:func:`environment_proxy`: ``HTTPS_PROXY``/``NO_PROXY``,
+  never for loopback) unless one is given; bodies asked for without content encoding (``identity``).
+* Bodies are read as a stream with a cap on the *decoded* bytes: a ``Content-Length`` over the cap fails before
+  anything is read, a body that goes past it fails as soon as it does
+  (:class:`~trustkit.errors.OversizedResponseError`), and a ``Content-Encoding`` a server sends anyway is undone
+  in bounded steps as it arrives. A body is held once, never copied.
+* One operation (a request with its retries and their delays, connecting, headers, body, token fetch) ends within
+  ``total_timeout``: every socket wait is shortened to what is left of it, so a server that trickles its headers
+  or its body cannot hold a caller past it.
 * A 401 is answered once more with the credentials or token its ``WWW-Authenticate`` asks for
-  (:class:`~trustkit.remote.Authenticator`); tokens are fetched with the same TLS, timeouts and caps.
+  (:class:`~trustkit.remote.Authenticator`; never credentials to a plain-http realm of an https server); tokens
+  are fetched with the same TLS, deadline and caps.
 * Idempotent requests are retried on connection failures, timeouts, 5xx and 429, with exponential backoff and
   jitter (and ``Retry-After``, capped); writes are never retried. What is left after the retries is a
-  :class:`~trustkit.errors.ServerUnavailableError`; a TLS failure is a :class:`~trustkit.errors.RemoteError` that
-  says how to trust the server, and is not retried.
+  :class:`~trustkit.errors.ServerUnavailableError`; a certificate failure is a :class:`~trustkit.errors.RemoteError`
+  that says how to trust the server, and is not retried; another TLS failure is a ServerUnavailableError that does
+  not blame the CA. Requests, statuses and retries are ``DEBUG`` records of this module's logger.
 """
 
 from __future__ import annotations

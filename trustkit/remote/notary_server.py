@@ -10,12 +10,14 @@ Behaviour a caller can rely on:
 * notary's error bodies ``{"errors":[{"code","message","detail"}]}`` become typed errors that keep ``status``,
   ``code`` and ``detail`` (see :func:`~trustkit.remote.base.notary_error`); 401/403 become
   :class:`~trustkit.errors.UnauthorizedError` with a hint on how to log in.
-* Bodies are read as a stream with a cap: a ``Content-Length`` over the cap fails before anything is read, and a
-  body that goes past it fails as soon as it does (:class:`~trustkit.errors.OversizedResponseError`). Every
-  read also has a deadline, so a server that trickles bytes cannot hold a caller forever.
+* Bodies are read as a stream with a cap on their decoded bytes: a ``Content-Length`` over the cap fails before
+  anything is read, and a body that goes past it fails as soon as it does
+  (:class:`~trustkit.errors.OversizedResponseError`). Each operation has an overall deadline
+  (``total_timeout``), headers and retries included, so a server that trickles bytes cannot hold a caller.
 * ``GET`` requests are retried on connection failures, timeouts, 5xx and 429, with exponential backoff and
   jitter; ``POST`` and ``DELETE`` are never retried. What is left after the retries is a
-  :class:`~trustkit.errors.ServerUnavailableError`.
+  :class:`~trustkit.errors.ServerUnavailableError`. A publish whose connection fails with no answer asks the
+  server whether it holds the files before failing.
 
 The HTTP core behind these (TLS, authentication, caps, deadlines, retries) is ``trustkit.remote._http``'s, shared
 with the registry client; this module holds notary's routes and the wording of its errors.
