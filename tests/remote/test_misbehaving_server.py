@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import pytest
 
 import trustkit as tk
-from trustkit.remote import NotaryServer
+from trustkit.remote import NotaryServer, overall_deadline
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -370,3 +370,30 @@ def test_endless_headers_stop_at_httpcores_limit(server_url: str) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 8 << 20, f"{peak} bytes allocated for endless headers"
+
+
+def test_an_overall_deadline_spans_several_operations(server_url: str) -> None:
+    """Each request alone fits its total_timeout (1.5 s answers, 0.5 s waits... retried); four in a row do not fit
+    an overall deadline of 2.5 s: the block ends by then, naming the deadline."""
+    with _remote(server_url, timeout=5.0, total_timeout=60.0, retries=0) as remote:
+        started = time.monotonic()
+        with overall_deadline(2.5), pytest.raises(tk.ServerUnavailableError, match=r"2\.5 s \(overall deadline\)"):
+            for _ in range(4):
+                remote.get_role("test/slow", "timestamp", max_size=1 << 20)
+        assert time.monotonic() - started < 3.5
+        assert Misbehaving.hits["slow"] == 2
+        assert remote.get_role("test/slow", "timestamp", max_size=1 << 20) == BODY  # outside the block: no limit
+
+
+@pytest.mark.parametrize(
+    ("total_timeout", "overall", "named"),
+    [(0.5, 30.0, r"0\.5 s \(total_timeout\)"), (30.0, 0.5, r"0\.5 s \(overall deadline\)")],
+)
+def test_the_sooner_deadline_holds(server_url: str, total_timeout: float, overall: float, named: str) -> None:
+    with pytest.raises(ValueError, match="positive"), overall_deadline(0):
+        pass
+    with _remote(server_url, timeout=5.0, total_timeout=total_timeout, retries=0) as remote:
+        started = time.monotonic()
+        with overall_deadline(overall), pytest.raises(tk.ServerUnavailableError, match=named):
+            remote.get_role("test/trickle-headers", "timestamp", max_size=1 << 20)
+        assert time.monotonic() - started < 1.5

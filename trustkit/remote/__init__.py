@@ -49,7 +49,13 @@ if TYPE_CHECKING:
         notary_server_config,
     )
     from trustkit.remote.local import PRIVATE_FOLDER, LocalRemote, MemoryRemote
-    from trustkit.remote.notary_server import DEFAULT_TOTAL_TIMEOUT, AuthOption, NotaryServer, environment_proxy
+    from trustkit.remote.notary_server import (
+        DEFAULT_TOTAL_TIMEOUT,
+        AuthOption,
+        NotaryServer,
+        environment_proxy,
+        overall_deadline,
+    )
     from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = [
@@ -90,6 +96,7 @@ __all__ = [
     "login_hint",
     "metadata_name",
     "notary_server_config",
+    "overall_deadline",
     "parse_www_authenticate",
     "run_credential_helper",
 ]
@@ -143,6 +150,7 @@ __getattr__, __dir__ = lazy_exports(
             "AuthOption",
             "NotaryServer",
             "environment_proxy",
+            "overall_deadline",
         ),
         "trustkit.remote.tls": (
             "StrPath",

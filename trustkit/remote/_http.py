@@ -37,7 +37,7 @@ import ssl
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
@@ -59,6 +59,7 @@ __all__ = [
     "HTTPService",
     "Reply",
     "environment_proxy",
+    "overall_deadline",
     "redact_url",
 ]
 
@@ -79,8 +80,18 @@ _CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate
 _PLAIN_HTTP_TO_TLS = b"Client sent an HTTP request to an HTTPS server"
 """What Go's TLS servers (notary-server, distribution) answer, with a 400, to plain HTTP."""
 
-_DEADLINE: ContextVar[float | None] = ContextVar("trustkit_http_deadline", default=None)
-"""When the operation running in this context must be over (``time.monotonic()``), or None."""
+
+class _Deadline:
+    """When the operation running in this context must be over (``time.monotonic()``), and what set it."""
+
+    __slots__ = ("at", "label")
+
+    def __init__(self, at: float, label: str) -> None:
+        self.at = at
+        self.label = label
+
+
+_DEADLINE: ContextVar[_Deadline | None] = ContextVar("trustkit_http_deadline", default=None)
 
 DEFAULT_TOTAL_TIMEOUT = 120.0
 """The default ``total_timeout``: the most one operation (a request with its retries, their delays, connecting,
@@ -180,7 +191,7 @@ def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
     deadline = _DEADLINE.get()
     if deadline is None:
         return timeout
-    remaining = deadline - time.monotonic()
+    remaining = deadline.at - time.monotonic()
     if remaining <= 0:
         raise expired("the operation's deadline has passed")
     return remaining if timeout is None else min(timeout, remaining)
@@ -251,7 +262,37 @@ def _transport(verify: ssl.SSLContext | bool, proxy: str | None) -> httpx.HTTPTr
 
 def _deadline_passed() -> bool:
     deadline = _DEADLINE.get()
-    return deadline is not None and time.monotonic() >= deadline
+    return deadline is not None and time.monotonic() >= deadline.at
+
+
+@contextmanager
+def _within(seconds: float | None, label: str) -> Iterator[None]:
+    """Run the block with a deadline ``seconds`` from now, or the one already running if that is sooner."""
+    outer = _DEADLINE.get()
+    chosen = outer
+    if seconds is not None:
+        at = time.monotonic() + seconds
+        if outer is None or at < outer.at:
+            chosen = _Deadline(at, label)
+    token = _DEADLINE.set(chosen)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+@contextmanager
+def overall_deadline(seconds: float) -> Iterator[None]:
+    """Every request trustkit's HTTP remotes (:class:`~trustkit.remote.NotaryServer`,
+    :class:`~trustkit.dct.Registry`) make in this block, in this thread (or asyncio task), ends within ``seconds``
+    from now, whatever their own ``total_timeout``: a whole :meth:`~trustkit.client.Reader.refresh`, an inspect or
+    a sign under one budget (an admission webhook has 10 s). What runs out of time raises
+    :class:`~trustkit.errors.ServerUnavailableError` naming the deadline. Blocks nest: the sooner deadline holds.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ValueError(f"seconds must be a positive number, not {seconds!r}")
+    with _within(seconds, f"{seconds} s (overall deadline)"):
+        yield
 
 
 # --- proxies, as docker (Go's net/http) picks them ------------------------------------------------------------
@@ -468,15 +509,10 @@ class HTTPService:
 
     # --- requests -------------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _deadline(self) -> Iterator[None]:
-        """Run one operation: every socket wait in it ends by ``total_timeout`` from now."""
-        total = self._total_timeout
-        token = _DEADLINE.set(None if total is None else time.monotonic() + total)
-        try:
-            yield
-        finally:
-            _DEADLINE.reset(token)
+    def _deadline(self) -> AbstractContextManager[None]:
+        """Run one operation: every socket wait in it ends by ``total_timeout`` from now (or an
+        :func:`overall_deadline`'s end, if sooner)."""
+        return _within(self._total_timeout, f"{self._total_timeout} s (total_timeout)")
 
     def _call(
         self,
@@ -501,7 +537,7 @@ class HTTPService:
             deadline = _DEADLINE.get()
             for attempt in range(attempts):
                 delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
-                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline.at
                 last = attempt == attempts - 1 or out_of_time
                 try:
                     reply = self._exchange(
@@ -517,7 +553,7 @@ class HTTPService:
                 except ServerUnavailableError as exc:
                     if last:
                         if attempt > 0:
-                            why = f" within the {self._total_timeout} s total_timeout" if out_of_time else ""
+                            why = f" within {deadline.label}" if out_of_time and deadline is not None else ""
                             raise ServerUnavailableError(
                                 f"{exc} (gave up after {attempt + 1} attempts{why})",
                                 status=exc.status,
@@ -533,7 +569,7 @@ class HTTPService:
                     if last or not retryable:
                         raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
                     delay = max(delay, _retry_after(reply.headers))
-                    if deadline is not None and time.monotonic() + delay >= deadline:
+                    if deadline is not None and time.monotonic() + delay >= deadline.at:
                         raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
                     failure = f"HTTP {reply.status}"
                 logger.debug(
@@ -671,9 +707,9 @@ class HTTPService:
         return body.getvalue()
 
     def _too_slow(self, what: str, status: int | None = None) -> ServerUnavailableError:
-        return ServerUnavailableError(
-            f"{self._where} took longer than {self._total_timeout} s (total_timeout) to send {what}", status=status
-        )
+        deadline = _DEADLINE.get()
+        allowed = deadline.label if deadline is not None else f"{self._total_timeout} s (total_timeout)"
+        return ServerUnavailableError(f"{self._where} took longer than {allowed} to send {what}", status=status)
 
     def _fetch_token(
         self,

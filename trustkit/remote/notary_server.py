@@ -33,7 +33,14 @@ from typing import Any
 
 from trustkit.errors import KeyFormatError, RemoteError, TrustkitError, UnauthorizedError, UnknownRoleError
 from trustkit.keys.public import PublicKey
-from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, environment_proxy
+from trustkit.remote._http import (
+    DEFAULT_TOTAL_TIMEOUT,
+    AuthOption,
+    ErrorBody,
+    HTTPService,
+    environment_proxy,
+    overall_deadline,
+)
 from trustkit.remote._http import Reply as _Reply
 
 # Credentials is unused here, but AuthOption's forward reference to it resolves in this namespace (get_type_hints,
@@ -42,7 +49,7 @@ from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
 from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_role, metadata_name, notary_error
 from trustkit.remote.config import ServerConfig
 
-__all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy"]
+__all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy", "overall_deadline"]
 
 logger = logging.getLogger(__name__)
 
