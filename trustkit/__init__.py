@@ -10,8 +10,13 @@ keystores until it needs them. Type checkers and IDEs see ordinary imports (the 
 from __future__ import annotations
 
 import importlib
+import logging
 
 __version__ = "0.1.0"
+
+# trustkit's warnings and debug records go where the application sends them; with no logging configured, nowhere
+# (not to stderr through logging's last-resort handler)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (16 ms): type checkers take it as True
 if TYPE_CHECKING:

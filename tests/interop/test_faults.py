@@ -74,7 +74,22 @@ def test_slow_server_times_out(proxy: FaultProxy, gun: str, tmp_path: Path) -> N
     assert time.monotonic() - started < 10
 
 
-@pytest.mark.parametrize("kind", ["reset", "status", "short"])
+def test_a_publish_whose_answer_is_cut_off_after_the_server_took_it_succeeds(
+    proxy: FaultProxy, gun: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server accepted the update, then the connection broke mid-answer: the outcome was unknown, so trustkit
+    asks the server for the files it sent, finds them all, and reports success (with a warning)."""
+    repo = published_repo(proxy, gun, tmp_path)
+    repo.add_target("v2", tk.TargetFile.from_data(b"two"))
+    proxy.add(Fault("short", path_contains="/_trust/tuf/", method="POST", times=1))
+    repo.publish()
+    assert repo.status() == []
+    assert "the server holds every file of it: the publish succeeded" in caplog.text
+    assert {m.name for m in repo.reader().list_targets()} == {"v1", "v2"}
+    assert [(kind, method) for kind, method, _ in proxy.injected] == [("short", "POST")]
+
+
+@pytest.mark.parametrize("kind", ["reset", "status"])
 def test_failed_publish_keeps_changes_and_recovers(proxy: FaultProxy, gun: str, tmp_path: Path, kind: str) -> None:
     repo = published_repo(proxy, gun, tmp_path)
     repo.add_target("v2", tk.TargetFile.from_data(b"two"))

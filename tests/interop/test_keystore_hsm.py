@@ -21,7 +21,15 @@ import trustkit as tk
 from tests.interop._publish import fetch_server_key, publish, read_table
 from tests.interop.harness import NotaryCLI, NotaryServer, interop_required, require_binary
 from trustkit.errors import SigningError
-from trustkit.keystore import ExternalKeyStore, FileKeyStore, KeyStore, NotaryEnvPassphrase, generate_key
+from trustkit.keystore import (
+    ChainedKeyStore,
+    ExternalKeyStore,
+    FileKeyStore,
+    KeyStore,
+    MemoryKeyStore,
+    NotaryEnvPassphrase,
+    generate_key,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -208,3 +216,27 @@ def test_notary_signs_with_a_trustkit_ed25519_key(notary_cli: NotaryCLI, notary_
     ]
     delegation = tk.Metadata.from_bytes((fresh.tuf_dir(gun) / "targets" / "edge.json").read_bytes())
     assert [(s.keyid, s.method) for s in delegation.signatures] == [(public.key_id, "eddsa")]
+
+
+HSM_PUBLISHES = 36
+
+
+def test_dozens_of_hsm_signed_publishes_through_repository_and_notary_server(
+    hsm_key: tuple[str, Any], notary_server: NotaryServer, gun: str, tmp_path: Path
+) -> None:
+    """The real path a CI job takes: Repository over trustkit's NotaryServer (TLS, kept-alive connections), a
+    delegation whose key is in SoftHSM2, one HSM signature per publish. A PKCS#11 signature leaves an error on
+    OpenSSL's per-thread error queue; Python's ssl reported it on the next read of the kept-alive connection
+    (``NO_SUCH_ENGINE``), so 22 publishes in 36 failed although the server accepted them."""
+    hsm, public = hsm_store(hsm_key, "targets/releases")
+    keystore = ChainedKeyStore(MemoryKeyStore(), hsm)  # new keys (root, targets) go to the first
+    with tk.NotaryServer(notary_server.url, ca=notary_server.ca_path) as remote:
+        repository = tk.Repository(gun, remote=remote, keystore=keystore, trust_dir=tmp_path / "trust")
+        repository.initialize()
+        repository.add_delegation("targets/releases", keys=[public], all_paths=True, publish=True)
+        for number in range(HSM_PUBLISHES):
+            target = tk.TargetFile.from_data(f"release {number}\n".encode())
+            repository.add_target(f"v{number}", target, roles=["targets/releases"], publish=True)
+        rows = repository.reader().list_target_rows()
+    assert sorted(row.name for row in rows) == sorted(f"v{number}" for number in range(HSM_PUBLISHES))
+    assert {row.role for row in rows} == {"targets/releases"}

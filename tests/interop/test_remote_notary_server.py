@@ -199,6 +199,14 @@ def test_wrong_ca_is_a_tls_error_not_retried(notary_server: NotaryServer, tmp_pa
     assert f"tls/{notary_server.host_port}/ca.crt" in str(caught.value)
 
 
+def test_plain_http_to_the_tls_port_says_it_speaks_https(notary_server: NotaryServer, gun: str) -> None:
+    plain = notary_server.url.replace("https://", "http://")
+    with Remote(plain, retries=0) as remote, pytest.raises(tk.RemoteError) as caught:
+        remote.get_key(gun, "timestamp")
+    assert "speaks HTTPS" in str(caught.value)
+    assert f"use {notary_server.url}" in str(caught.value)
+
+
 def test_docker_tls_folder_and_server_variable(notary_server: NotaryServer, tmp_path: Path, gun: str) -> None:
     config_dir = tmp_path / "docker"
     (config_dir / "tls" / notary_server.host_port).mkdir(parents=True)

@@ -376,3 +376,123 @@ def test_tls_failures_are_told_apart_from_cut_connections() -> None:
     assert type(caught.value) is tk.RemoteError
     with _server(fail(ssl.SSLEOFError(8, "EOF occurred"))) as server, pytest.raises(tk.ServerUnavailableError):
         server.get_role(GUN, "root", max_size=10)
+
+
+@pytest.mark.parametrize("cls", ["NotaryServer", "Registry"])
+def test_repr_hides_the_password_of_the_url(cls: str) -> None:
+    from trustkit.dct import Registry
+
+    factory = {"NotaryServer": NotaryServer, "Registry": Registry}[cls]
+    with factory("https://alice:s3cret@notary.test:4443") as server:
+        assert repr(server) == f"{cls}('https://alice:***@notary.test:4443')"
+        assert "s3cret" not in repr(server)
+    with factory("https://notary.test") as plain:
+        assert repr(plain) == f"{cls}('https://notary.test')"
+
+
+def _challenging(realm: str, seen: list[httpx.Request]) -> Handler:
+    """A server on notary.test answering 401 with a Bearer challenge for ``realm``, and a token server anywhere."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/token":
+            return httpx.Response(200, json={"token": "tok"})
+        if request.headers.get("authorization") == "Bearer tok":
+            return httpx.Response(200, content=b"data")
+        return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="notary"'})
+
+    return handler
+
+
+@pytest.mark.parametrize("cls", ["NotaryServer", "Registry"])
+@pytest.mark.parametrize(
+    "creds", [Credentials("alice", "secret"), Credentials(identity_token="refresh")], ids=["password", "identity"]
+)
+def test_credentials_never_go_to_a_plain_http_realm_of_an_https_server(cls: str, creds: Credentials) -> None:
+    from trustkit.dct import Registry
+
+    seen: list[httpx.Request] = []
+    transport = httpx.MockTransport(_challenging("http://other.test/token", seen))
+    factory = {"NotaryServer": NotaryServer, "Registry": Registry}[cls]
+    with (
+        factory("https://notary.test", transport=transport, auth=creds, retries=0) as server,
+        pytest.raises(tk.RemoteError, match="does not send credentials in clear text") as caught,
+    ):
+        if isinstance(server, NotaryServer):
+            server.get_role(GUN, "root", max_size=100)
+        else:
+            server.resolve("notary.test/ns/app:v1")
+    assert not isinstance(caught.value, tk.ServerUnavailableError)
+    assert [request.url.host for request in seen] == ["notary.test"]  # nothing went to the realm
+
+
+def test_an_anonymous_token_may_come_from_a_plain_http_realm() -> None:
+    seen: list[httpx.Request] = []
+    with _server(_challenging("http://other.test/token", seen)) as server:
+        assert server.get_role(GUN, "root", max_size=100) == b"data"
+    token_request = next(request for request in seen if request.url.host == "other.test")
+    assert "authorization" not in token_request.headers
+    assert "account" not in token_request.url.params
+
+
+@pytest.mark.parametrize(
+    ("url", "realm"),
+    [("https://notary.test", "https://auth.other.test/token"), ("http://notary.test", "http://other.test/token")],
+)
+def test_credentials_go_to_the_realm_docker_would_send_them_to(url: str, realm: str) -> None:
+    """docker sends the registry's credentials to whatever realm the server names (Docker Hub's registry names
+    auth.docker.io); trustkit too, over https, or over http when the server itself is plain http."""
+    seen: list[httpx.Request] = []
+    transport = httpx.MockTransport(_challenging(realm, seen))
+    with NotaryServer(url, transport=transport, auth=Credentials("alice", "secret")) as server:
+        assert server.get_role(GUN, "root", max_size=100) == b"data"
+    token_request = next(request for request in seen if request.url.path == "/token")
+    assert token_request.headers["authorization"] == Credentials("alice", "secret").basic_header()
+
+
+def _engine_error() -> httpx.ReadError:
+    """What httpx raised when a native library had left an OpenSSL error on the thread's queue."""
+    cause = ssl.SSLError(1, "[ENGINE: NO_SUCH_ENGINE] no such engine (_ssl.c:2580)")
+    cause.reason = "NO_SUCH_ENGINE"
+    error = httpx.ReadError("[ENGINE: NO_SUCH_ENGINE] no such engine (_ssl.c:2580)")
+    error.__cause__ = cause
+    return error
+
+
+def test_a_tls_error_that_is_not_about_certificates_does_not_blame_the_ca() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise _engine_error()
+
+    with _server(handler) as server, pytest.raises(tk.ServerUnavailableError) as caught:
+        server.get_role(GUN, "timestamp", max_size=100)
+    assert "NO_SUCH_ENGINE" in str(caught.value)
+    assert "not a certificate problem" in str(caught.value)
+    assert "CA" not in str(caught.value)
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["server-took-it", "server-did-not"])
+def test_a_publish_whose_answer_is_lost_asks_the_server(stored: bool, caplog: pytest.LogCaptureFixture) -> None:
+    import hashlib
+
+    files = {"targets": b'{"signed":"t"}', "snapshot": b'{"signed":"s"}'}
+    held = {hashlib.sha256(data).hexdigest(): data for data in files.values()} if stored else {}
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise _engine_error()  # after the request was sent: the outcome is unknown
+        asked.append(request.url.path.rsplit("/", 1)[1])
+        checksum = request.url.path.rsplit(".", 2)[1]
+        if checksum in held:
+            return httpx.Response(200, content=held[checksum])
+        return _errors("METADATA_NOT_FOUND", "not found", status=404)
+
+    with _server(handler) as server:
+        if stored:
+            server.publish(GUN, files)
+            assert "the publish succeeded" in caplog.text
+        else:
+            with pytest.raises(tk.ServerUnavailableError, match="NO_SUCH_ENGINE"):
+                server.publish(GUN, files)
+    assert asked[0] == f"targets.{hashlib.sha256(files['targets']).hexdigest()}.json"
+    assert len(asked) == (2 if stored else 1)

@@ -300,3 +300,29 @@ def test_reprs_say_what_a_reader_and_its_trusted_set_hold(tmp_path: Path) -> Non
     assert ">v1</td>" in page and f">sha256:{'ab' * 32}</td>" in page and ">10</td>" in page and ">targets</td>" in page
     offline = Reader(GUN, None, offline=True)
     assert repr(offline) == f"<Reader of {GUN} from the cache, offline: not refreshed yet>"
+
+
+def test_a_signed_length_never_raises_the_download_cap_past_notarys(sim: RepoSim, tmp_path: Path) -> None:
+    """A timestamp (usually signed by the server's key) announcing a 2 GB snapshot lets the server stream up to
+    notary's MaxDownloadSize (100 MiB), not 2 GB."""
+    files = sim.publish()
+    snapshot = tk.MetaFile.from_data(files["snapshot"])
+    timestamp = tk.Timestamp(
+        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile(2 << 30, snapshot.hashes)}
+    )
+    files["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
+    caps: list[tuple[str, int]] = []
+
+    class Recording(FakeRemote):
+        def get_role(
+            self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+        ) -> bytes:
+            caps.append((role, max_size))
+            return super().get_role(gun, role, max_size=max_size, checksum=checksum, version=version)
+
+    remote = Recording()
+    remote.serve(files)
+    with pytest.raises(tk.TrustkitError):
+        reader(remote, tmp_path).refresh()  # the snapshot's length is not 2 GB
+    assert ("snapshot", 100 * 1024 * 1024) in caps
+    assert max(cap for _, cap in caps) <= 100 * 1024 * 1024

@@ -40,7 +40,7 @@ from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_deleg
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 from trustkit.trust.trusted_set import VerificationMemo
 
-__all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
+__all__ = ["MAX_DOWNLOAD_SIZE", "MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ MAX_ROOT_SIZE = 10 * 1024 * 1024
 """The cap for a root whose size nothing trusted states (first contact, rotations): 10 MiB, a tenth of notary's
 ``MaxDownloadSize``. A root holds the keys of four roles (a few kB; a thousand certificates would be 1 MB), and
 an unauthenticated 100 MB root is parsed before anything can refuse it."""
+MAX_DOWNLOAD_SIZE = 100 * 1024 * 1024
+"""notary's ``MaxDownloadSize``: the most a length stated by signed metadata may make the reader download."""
 MAX_TIMESTAMP_SIZE = 1024 * 1024
 """notary's ``MaxTimestampSize``."""
 _MAX_ROOT_WALK = 1000
@@ -401,7 +403,11 @@ class Reader:
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        data = self._fetch(role, max_size=length, checksum=None if sha256 is None else sha256.hex())
+        # signed lengths cap the download, and never beyond notary's MaxDownloadSize (a server-held timestamp key
+        # would otherwise make the reader accept a stream of any size)
+        data = self._fetch(
+            role, max_size=min(length, MAX_DOWNLOAD_SIZE), checksum=None if sha256 is None else sha256.hex()
+        )
         self._apply(role, data, update)
         self._store(role, data)
         self._keep_parsed(trusted, role)

@@ -83,6 +83,7 @@ from trustkit.remote import (
     docker_config_dir,
     docker_credentials,
     docker_server_config,
+    environment_proxy,
 )
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
@@ -121,6 +122,9 @@ class DockerTrust:
     is given none; ``env`` defaults to :data:`os.environ`. ``clock`` (default: now, in UTC) is the time expiry is
     judged by; from 2026-12-08, when Docker Hub's notary service shuts down, it also makes ``docker.io`` images (and
     any use of ``https://notary.docker.io``) a :class:`~trustkit.errors.ServiceRetiredError` saying what to do.
+    ``proxy`` is a proxy URL for every notary server;
+    without it, ``HTTPS_PROXY``/``NO_PROXY`` of ``env`` apply as docker applies them to its trust server
+    (:func:`~trustkit.remote.environment_proxy`: never for ``localhost`` and loopback addresses).
 
     Use it as a context manager (or call :meth:`close`) to close the HTTP connections it opened.
     """
@@ -135,6 +139,7 @@ class DockerTrust:
         credentials: Credentials | None = None,
         resolver: TagResolver | None = None,
         env: Mapping[str, str] | None = None,
+        proxy: str | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         environ = dict(os.environ if env is None else env)
@@ -150,6 +155,7 @@ class DockerTrust:
         self.remote = remote
         self.credentials = credentials
         self.resolver = resolver
+        self._proxy = proxy
         self._clock = clock
         self._servers: dict[str, NotaryServer] = {}
 
@@ -173,7 +179,8 @@ class DockerTrust:
         server = self._servers.get(config.url)
         if server is None:
             auth = self.credentials if self.credentials is not None else config.load_credentials
-            server = NotaryServer(config.url, tls=config.tls, auth=auth)
+            proxy = self._proxy if self._proxy is not None else environment_proxy(config.url, env=self._env)
+            server = NotaryServer(config.url, tls=config.tls, auth=auth, proxy=proxy, proxy_from_environment=False)
             self._servers[config.url] = server
         return server
 

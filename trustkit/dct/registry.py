@@ -42,7 +42,7 @@ import attrs
 import httpx
 
 from trustkit.errors import NotFoundError, RemoteError, UnauthorizedError
-from trustkit.remote._http import AuthOption, ErrorBody, HTTPService, Reply
+from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply, environment_proxy
 from trustkit.remote.auth import Credentials, Scope
 from trustkit.remote.config import ImageReference, docker_credentials
 from trustkit.remote.tls import StrPath, TLSConfig
@@ -143,10 +143,13 @@ class Registry(HTTPService):
     system's CAs; ``client_cert`` a PEM file with certificate and key, or a ``(cert, key)`` pair; or pass a whole
     :class:`~trustkit.remote.TLSConfig` as ``tls``. ``auth``: :class:`~trustkit.remote.Credentials`, a function
     returning them (called when the registry first asks), an :class:`~trustkit.remote.Authenticator`, or None for
-    anonymous access (anonymous pull tokens are still fetched). ``timeout`` bounds connecting and each read,
-    ``total_timeout`` a whole response; ``retries`` extra attempts follow connection failures, timeouts, 5xx and
-    429, after ``backoff``, ``2*backoff``, … seconds. ``max_manifest_size`` caps a manifest (bytes).
-    ``transport`` replaces httpx's network transport (tests use ``httpx.MockTransport``).
+    anonymous access (anonymous pull tokens are still fetched). ``timeout`` (30 s) bounds connecting and each
+    wait for data, ``total_timeout`` (:data:`~trustkit.remote.DEFAULT_TOTAL_TIMEOUT`, 120 s) one operation as a
+    whole, retries and headers included; ``retries`` extra attempts follow connection failures, timeouts, 5xx and
+    429, after ``backoff``, ``2*backoff``, … seconds. ``max_manifest_size`` caps a manifest (bytes). ``proxy``:
+    a proxy URL; without one, ``HTTPS_PROXY``/``NO_PROXY`` apply as docker applies them, unless
+    ``proxy_from_environment=False``. ``transport`` replaces httpx's network transport (tests use
+    ``httpx.MockTransport``).
 
     The registry serves every reference given to :meth:`resolve`: only the reference's path, tag and digest are
     used, not its domain (so a mirror of Docker Hub resolves ``alpine`` as ``library/alpine``). Use as a context
@@ -166,11 +169,12 @@ class Registry(HTTPService):
         tls: TLSConfig | None = None,
         auth: AuthOption = None,
         timeout: float = 30.0,
-        total_timeout: float | None = 120.0,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         retries: int = 2,
         backoff: float = 0.25,
         max_manifest_size: int = MAX_MANIFEST_SIZE,
         proxy: str | None = None,
+        proxy_from_environment: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if isinstance(max_manifest_size, bool) or not isinstance(max_manifest_size, int) or max_manifest_size < 1:
@@ -187,6 +191,7 @@ class Registry(HTTPService):
             retries=retries,
             backoff=backoff,
             proxy=proxy,
+            proxy_from_environment=proxy_from_environment,
             transport=transport,
         )
 
@@ -207,7 +212,8 @@ class Registry(HTTPService):
         registry). TLS: for a registry other than Docker Hub, the daemon's folder ``<certs_dir>/<host[:port]>/``
         (``*.crt`` CAs added to the system's, ``client.cert`` + ``client.key``), when it exists. Credentials,
         unless ``auth`` is given: those ``docker login`` stored for the image's registry in
-        ``$DOCKER_CONFIG/config.json`` (``env`` replaces ``os.environ``), looked up when the registry first asks.
+        ``$DOCKER_CONFIG/config.json`` (``env`` replaces ``os.environ``, for the proxy variables too), looked up
+        when the registry first asks.
         Other ``options`` are :class:`Registry`'s.
         """
         image = reference if isinstance(reference, ImageReference) else ImageReference.parse(reference)
@@ -221,10 +227,11 @@ class Registry(HTTPService):
                 return docker_credentials(key, env=env)
 
             auth = from_docker_config
-        return cls(url if url is not None else registry_url(image), auth=auth, **options)
-
-    def __repr__(self) -> str:
-        return f"Registry({self.url!r})"
+        base = url if url is not None else registry_url(image)
+        if env is not None and options.get("proxy") is None and options.get("proxy_from_environment", True):
+            options["proxy"] = environment_proxy(base, env=env)  # the proxy of env, not of os.environ
+            options["proxy_from_environment"] = False
+        return cls(base, auth=auth, **options)
 
     # --- resolving ------------------------------------------------------------------------------------------
 

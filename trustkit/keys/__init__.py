@@ -20,7 +20,7 @@ if TYPE_CHECKING:
         load_private_key,
     )
     from trustkit.keys.public import KEY_TYPES, PublicKey
-    from trustkit.keys.signing import METHODS, sign_message
+    from trustkit.keys.signing import METHODS, on_signer_thread, sign_message
 
 __all__ = [
     "KEY_TYPES",
@@ -37,6 +37,7 @@ __all__ = [
     "load_private_key",
     "make_root_certificate",
     "make_root_key",
+    "on_signer_thread",
     "sign_message",
 ]
 
@@ -64,6 +65,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "trustkit.keys.signing": (
             "METHODS",
+            "on_signer_thread",
             "sign_message",
         ),
     },

@@ -3,11 +3,19 @@
 securesystemslib signers return hex signatures in their own encodings (DER for ECDSA); Notary wants raw bytes
 (fixed-width ``r‖s`` for ECDSA) under its own method names. The conversion happens here and nowhere else, so a
 file key, an HSM or a cloud KMS signer can sign Notary metadata unchanged.
+
+Signers other than securesystemslib's in-process ``CryptoSigner`` run on one dedicated thread
+(:func:`on_signer_thread`): native libraries behind them (a PKCS#11 module such as SoftHSM2, a KMS SDK) may leave
+errors on OpenSSL's per-thread error queue, and Python's ``ssl`` reports such an error on the next read of a
+kept-alive TLS connection of the same thread (``NO_SUCH_ENGINE`` after an HSM signature). On their own thread,
+their library state never reaches the thread doing the I/O.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -15,7 +23,46 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from trustkit.errors import KeyFormatError, SigningError
 from trustkit.keys.public import PublicKey
 
-__all__ = ["METHODS", "method_for_scheme", "sign_message"]
+__all__ = ["METHODS", "method_for_scheme", "on_signer_thread", "sign_message"]
+
+_Result = TypeVar("_Result")
+_SIGNER_THREAD = "trustkit-signer"
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+
+class _SignerThread:
+    """The one thread external signers run on, started when first needed (concurrent.futures is imported then)."""
+
+    executor: ThreadPoolExecutor | None = None
+    lock = threading.Lock()
+
+
+def on_signer_thread(function: Callable[..., _Result], *args: Any) -> _Result:
+    """Run ``function(*args)`` on trustkit's signer thread and return (or raise) what it does.
+
+    External signers, and the code that builds them, run there, so that what their native libraries leave on
+    per-thread state (OpenSSL's error queue) never reaches the caller's thread and its TLS connections. One thread
+    for every signer: an HSM session or a library that expects to be used from one thread keeps working.
+    """
+    if threading.current_thread().name.startswith(_SIGNER_THREAD):
+        return function(*args)  # already there (a signer that signs through another): no deadlock
+    with _SignerThread.lock:
+        if _SignerThread.executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _SignerThread.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_SIGNER_THREAD)
+        executor = _SignerThread.executor
+    return executor.submit(function, *args).result()
+
+
+def _in_process(signer: Any) -> bool:
+    """Whether ``signer`` is securesystemslib's ``CryptoSigner`` (pyca/cryptography in this process, which leaves
+    no OpenSSL errors behind): it signs on the caller's thread, without a thread switch."""
+    cls = type(signer)
+    return cls.__name__ == "CryptoSigner" and cls.__module__.startswith("securesystemslib.")
+
 
 METHODS = ("ecdsa", "eddsa", "rsapss", "rsapkcs1v15")
 """Signature methods notary verifies (``rsapkcs1v15`` is verify-only: trustkit never produces it)."""
@@ -52,7 +99,7 @@ def sign_message(signer: Any, message: bytes) -> tuple[str, bytes, PublicKey]:
     except KeyFormatError as exc:
         raise SigningError(f"the signer's public key is not usable with notary: {exc}") from None
     try:
-        result = signer.sign(message)
+        result = signer.sign(message) if _in_process(signer) else on_signer_thread(signer.sign, message)
         raw = bytes.fromhex(result.signature)
     except Exception as exc:  # a signer may fail in any way (HSM, network, KMS): wrap it
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__  # a wrong HSM PIN: PinIncorrect

@@ -21,7 +21,7 @@ import attrs
 
 from trustkit.errors import KeyFormatError, SigningError, UnknownKeyError
 from trustkit.keys import PrivateKey, PublicKey
-from trustkit.keys.signing import method_for_scheme
+from trustkit.keys.signing import method_for_scheme, on_signer_thread
 from trustkit.keystore.base import KeyInfo, key_gun
 
 __all__ = ["ExternalKeyStore", "SecretsHandler", "signer_from_uri", "sslib_public_key"]
@@ -61,7 +61,8 @@ def signer_from_uri(uri: str, public_key: Any, *, secrets_handler: SecretsHandle
 
     sslib_key, _ = sslib_public_key(public_key)
     try:
-        return Signer.from_priv_key_uri(uri, sslib_key, secrets_handler)
+        # built on the signer thread, where it signs: loading a PKCS#11 module may leave OpenSSL errors behind
+        return on_signer_thread(Signer.from_priv_key_uri, uri, sslib_key, secrets_handler)
     except Exception as exc:  # unknown schemes, missing optional dependencies, unreachable services
         scheme = uri.split(":", 1)[0]
         raise SigningError(f"cannot make a signer for a {scheme}: key: {type(exc).__name__}: {exc}") from None

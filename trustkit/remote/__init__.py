@@ -49,10 +49,17 @@ if TYPE_CHECKING:
         notary_server_config,
     )
     from trustkit.remote.local import PRIVATE_FOLDER, LocalRemote, MemoryRemote
-    from trustkit.remote.notary_server import AuthOption, NotaryServer
+    from trustkit.remote.notary_server import (
+        DEFAULT_TOTAL_TIMEOUT,
+        AuthOption,
+        NotaryServer,
+        environment_proxy,
+        overall_deadline,
+    )
     from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = [
+    "DEFAULT_TOTAL_TIMEOUT",
     "DOCKER_HUB_AUTH_KEY",
     "DOCKER_HUB_DOMAIN",
     "DOCKER_HUB_NOTARY",
@@ -84,10 +91,12 @@ __all__ = [
     "docker_config_dir",
     "docker_credentials",
     "docker_server_config",
+    "environment_proxy",
     "gun_from_reference",
     "login_hint",
     "metadata_name",
     "notary_server_config",
+    "overall_deadline",
     "parse_www_authenticate",
     "run_credential_helper",
 ]
@@ -137,8 +146,11 @@ __getattr__, __dir__ = lazy_exports(
             "MemoryRemote",
         ),
         "trustkit.remote.notary_server": (
+            "DEFAULT_TOTAL_TIMEOUT",
             "AuthOption",
             "NotaryServer",
+            "environment_proxy",
+            "overall_deadline",
         ),
         "trustkit.remote.tls": (
             "StrPath",

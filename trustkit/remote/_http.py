@@ -4,32 +4,46 @@ A service (:class:`~trustkit.remote.NotaryServer`, :class:`~trustkit.dct.Registr
 :class:`HTTPService` for its routes and its wording of refusals; everything about talking to a server safely is
 here, once, so that both behave alike:
 
-* TLS from a :class:`~trustkit.remote.TLSConfig`, no redirects unless the service follows them, no proxy or
-  certificates from the environment (``trust_env=False``), bodies never content-encoded (``identity``).
-* Bodies are read as a stream with a cap: a ``Content-Length`` over the cap fails before anything is read, and a
-  body that goes past it fails as soon as it does (:class:`~trustkit.errors.OversizedResponseError`). Every read
-  also has a deadline, so a server that trickles bytes cannot hold a caller forever.
+* TLS from a :class:`~trustkit.remote.TLSConfig`, no redirects unless the service follows them, no certificates
+  from the environment; the proxy docker would use (:func:`environment_proxy`: ``HTTPS_PROXY``/``NO_PROXY``,
+  never for loopback) unless one is given; bodies asked for without content encoding (``identity``).
+* Bodies are read as a stream with a cap on the *decoded* bytes: a ``Content-Length`` over the cap fails before
+  anything is read, a body that goes past it fails as soon as it does
+  (:class:`~trustkit.errors.OversizedResponseError`), and a ``Content-Encoding`` a server sends anyway is undone
+  in bounded steps as it arrives. A body is held once, never copied.
+* One operation (a request with its retries and their delays, connecting, headers, body, token fetch) ends within
+  ``total_timeout``: every socket wait is shortened to what is left of it, so a server that trickles its headers
+  or its body cannot hold a caller past it.
 * A 401 is answered once more with the credentials or token its ``WWW-Authenticate`` asks for
-  (:class:`~trustkit.remote.Authenticator`); tokens are fetched with the same TLS, timeouts and caps.
+  (:class:`~trustkit.remote.Authenticator`; never credentials to a plain-http realm of an https server); tokens
+  are fetched with the same TLS, deadline and caps.
 * Idempotent requests are retried on connection failures, timeouts, 5xx and 429, with exponential backoff and
   jitter (and ``Retry-After``, capped); writes are never retried. What is left after the retries is a
-  :class:`~trustkit.errors.ServerUnavailableError`; a TLS failure is a :class:`~trustkit.errors.RemoteError` that
-  says how to trust the server, and is not retried.
+  :class:`~trustkit.errors.ServerUnavailableError`; a certificate failure is a :class:`~trustkit.errors.RemoteError`
+  that says how to trust the server, and is not retried; another TLS failure is a ServerUnavailableError that does
+  not blame the CA. Requests, statuses and retries are ``DEBUG`` records of this module's logger.
 """
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import json
+import logging
 import math
+import os
 import random
 import ssl
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from types import TracebackType
-from typing import ClassVar, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
@@ -38,17 +52,50 @@ from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
-__all__ = ["AuthOption", "ErrorBody", "HTTPService", "Reply"]
+__all__ = [
+    "DEFAULT_TOTAL_TIMEOUT",
+    "AuthOption",
+    "ErrorBody",
+    "HTTPService",
+    "Reply",
+    "environment_proxy",
+    "overall_deadline",
+    "redact_url",
+]
 
 AuthOption = Authenticator | Credentials | CredentialsSource | None
 """What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
 (anonymous; registry tokens are still fetched when the server asks for them)."""
+
+logger = logging.getLogger(__name__)
 
 _SMALL_LIMIT = 1 << 20
 """The cap on a body when a request names none (1 MiB)."""
 _ERROR_BODY_LIMIT = 64 << 10
 _TOKEN_LIMIT = 1 << 20
 _MAX_BACKOFF = 10.0
+_DECODE_STEP = 64 << 10
+"""The most one step of undoing a ``Content-Encoding`` layer may produce (so a bomb is caught as it grows)."""
+_CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_PLAIN_HTTP_TO_TLS = b"Client sent an HTTP request to an HTTPS server"
+"""What Go's TLS servers (notary-server, distribution) answer, with a 400, to plain HTTP."""
+
+
+class _Deadline:
+    """When the operation running in this context must be over (``time.monotonic()``), and what set it."""
+
+    __slots__ = ("at", "label")
+
+    def __init__(self, at: float, label: str) -> None:
+        self.at = at
+        self.label = label
+
+
+_DEADLINE: ContextVar[_Deadline | None] = ContextVar("trustkit_http_deadline", default=None)
+
+DEFAULT_TOTAL_TIMEOUT = 120.0
+"""The default ``total_timeout``: the most one operation (a request with its retries, their delays, connecting,
+headers, body and any token fetch) may take, in seconds."""
 
 _Service = TypeVar("_Service", bound="HTTPService")
 
@@ -112,6 +159,15 @@ def _retry_after(headers: httpx.Headers) -> float:
     return min(max(seconds, 0.0), _MAX_BACKOFF) if math.isfinite(seconds) else 0.0
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user information replaced by ``***``: what a repr or a log may show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+
+
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     """The TLS error behind an httpx failure, unless it is a connection cut short (which is worth a retry)."""
     seen: set[int] = set()
@@ -124,6 +180,217 @@ def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+# --- deadlines: every socket operation waits no longer than what is left of the operation's time ----------------
+
+
+def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``timeout`` shortened to what is left before the running operation's deadline; ``expired`` is raised when
+    nothing is left."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    remaining = deadline.at - time.monotonic()
+    if remaining <= 0:
+        raise expired("the operation's deadline has passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the operation's deadline: a server that
+    trickles its headers one byte at a time cannot hold a caller past it."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, with connections that keep the operation's deadline (:class:`_DeadlineStream`)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_tcp(host, port, bounded, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:  # pragma: no cover - trustkit connects over TCP only
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, bounded, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _transport(verify: ssl.SSLContext | bool, proxy: str | None) -> httpx.HTTPTransport:
+    """httpx's transport, its connections keeping the operation's deadline. httpx has no option for a network
+    backend: the pool it builds gets ours in place of its own (``tests/remote/test_misbehaving_server.py`` fails
+    if that stops working)."""
+    transport = httpx.HTTPTransport(verify=verify, proxy=proxy, trust_env=False)
+    pool = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return transport
+
+
+def _deadline_passed() -> bool:
+    deadline = _DEADLINE.get()
+    return deadline is not None and time.monotonic() >= deadline.at
+
+
+@contextmanager
+def _within(seconds: float | None, label: str) -> Iterator[None]:
+    """Run the block with a deadline ``seconds`` from now, or the one already running if that is sooner."""
+    outer = _DEADLINE.get()
+    chosen = outer
+    if seconds is not None:
+        at = time.monotonic() + seconds
+        if outer is None or at < outer.at:
+            chosen = _Deadline(at, label)
+    token = _DEADLINE.set(chosen)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+@contextmanager
+def overall_deadline(seconds: float) -> Iterator[None]:
+    """Every request trustkit's HTTP remotes (:class:`~trustkit.remote.NotaryServer`,
+    :class:`~trustkit.dct.Registry`) make in this block, in this thread (or asyncio task), ends within ``seconds``
+    from now, whatever their own ``total_timeout``: a whole :meth:`~trustkit.client.Reader.refresh`, an inspect or
+    a sign under one budget (an admission webhook has 10 s). What runs out of time raises
+    :class:`~trustkit.errors.ServerUnavailableError` naming the deadline. Blocks nest: the sooner deadline holds.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ValueError(f"seconds must be a positive number, not {seconds!r}")
+    with _within(seconds, f"{seconds} s (overall deadline)"):
+        yield
+
+
+# --- proxies, as docker (Go's net/http) picks them ------------------------------------------------------------
+
+
+def environment_proxy(url: str, *, env: Mapping[str, str] | None = None) -> str | None:
+    """The proxy docker would use for ``url``, from ``env`` (default ``os.environ``) as Go's ``net/http`` reads
+    it: ``HTTPS_PROXY`` for an https URL, ``HTTP_PROXY`` for http (uppercase names first); none for a host
+    ``NO_PROXY`` lists (``*``, names, domain suffixes, IP addresses and CIDR ranges, optionally with a port), and
+    none for ``localhost`` or a loopback address (Go never proxies those)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        if host == "localhost" or host.endswith(".localhost") or ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    environ: Mapping[str, str] = os.environ if env is None else env
+
+    def variable(name: str) -> str:  # Go's getEnvAny: the uppercase name first
+        return environ.get(name.upper()) or environ.get(name.lower()) or ""
+
+    proxy = variable(f"{parts.scheme}_proxy") if parts.scheme in ("http", "https") else ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not proxy or _bypassed(host, port, variable("no_proxy")):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _bypassed(host: str, port: int, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` names ``host`` (Go's rules: ``*``, a host, ``.suffix`` or ``suffix``, an IP, a CIDR
+    range; an entry with a port matches that port only)."""
+    host = host.lower()
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        try:
+            network = ipaddress.ip_network(entry, strict=False) if "/" in entry else None
+        except ValueError:
+            network = None
+        if network is not None:
+            try:
+                if ipaddress.ip_address(host) in network:
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and str(port) != entry_port:
+            continue
+        name = name or entry
+        if host.endswith("." + name.lstrip(".")) or (host == name and not name.startswith(".")):
+            return True  # "corp.com" is that host and its subdomains; ".corp.com" its subdomains only
+    return False
+
+
+# --- bodies: Content-Encoding undone step by step, so that caps count decoded bytes as they arrive -------------
+
+
+class _Decoder:
+    """Undoes a response's ``Content-Encoding`` layers (gzip, deflate) incrementally, each step producing at most
+    :data:`_DECODE_STEP` bytes: a 13 kB double-gzip bomb is stopped at the cap, not decoded to 8 GB first."""
+
+    def __init__(self, codings: Sequence[str]) -> None:
+        self._layers = [zlib.decompressobj(_CODINGS[coding]) for coding in reversed(codings) if coding != "identity"]
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes ``data`` gives, in bounded pieces (raises :class:`zlib.error` for a corrupt body)."""
+        return self._through(0, data)
+
+    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self._layers):
+            if data:
+                yield data
+            return
+        layer = self._layers[index]
+        while True:
+            out = layer.decompress(data, _DECODE_STEP)
+            data = layer.unconsumed_tail
+            yield from self._through(index + 1, out)
+            if not data and len(out) < _DECODE_STEP:
+                return
+
+
+def _codings(response: httpx.Response) -> list[str]:
+    """The ``Content-Encoding`` layers of ``response``, in the order they were applied."""
+    values = ",".join(response.headers.get_list("content-encoding"))
+    return [coding.strip().lower() for coding in values.split(",") if coding.strip()]
+
+
+def _about_certificates(error: ssl.SSLError) -> bool:
+    """Whether a TLS failure is about a certificate: the peer's (unknown CA, expired, bad name) or ours (the
+    server wants a client certificate, or refused it)."""
+    text = f"{getattr(error, 'reason', '') or ''} {error}".upper()
+    return "CERTIFICATE" in text or "UNKNOWN_CA" in text or "UNKNOWN CA" in text
 
 
 class HTTPService:
@@ -148,10 +415,11 @@ class HTTPService:
         tls: TLSConfig | None = None,
         auth: AuthOption = None,
         timeout: float = 30.0,
-        total_timeout: float | None = 300.0,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         retries: int = 2,
         backoff: float = 0.25,
         proxy: str | None = None,
+        proxy_from_environment: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._url = check_server_url(url)
@@ -164,18 +432,23 @@ class HTTPService:
             tls = TLSConfig.create(ca=ca, client_cert=cert, client_key=key)
         if retries < 0 or backoff < 0 or timeout <= 0:
             raise ValueError("retries and backoff must be >= 0, timeout > 0")
+        if total_timeout is not None and not total_timeout > 0:
+            raise ValueError("total_timeout must be > 0 seconds, or None")
         self._tls = tls
         self._auth = auth if isinstance(auth, Authenticator) else Authenticator(auth)
         self._timeout = timeout
         self._total_timeout = total_timeout
         self._retries = retries
         self._backoff = backoff
+        if proxy is None and proxy_from_environment:
+            proxy = environment_proxy(self._url)
+        self._proxy = proxy
+        if transport is None:
+            transport = _transport(tls.ssl_context() if parts.scheme == "https" else True, proxy)
         self._client = httpx.Client(
-            verify=tls.ssl_context() if parts.scheme == "https" and transport is None else True,
             timeout=httpx.Timeout(timeout),
             follow_redirects=self._follow_redirects,
             trust_env=False,
-            proxy=proxy,
             transport=transport,
             headers={"User-Agent": _user_agent(), "Accept-Encoding": "identity"},
         )
@@ -188,6 +461,15 @@ class HTTPService:
     def url(self) -> str:
         """The server's base URL."""
         return self._url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self._url)!r})"
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy requests go through: the one given, else the environment's (:func:`environment_proxy`), or
+        None."""
+        return redact_url(self._proxy) if self._proxy is not None else None
 
     @property
     def authenticator(self) -> Authenticator:
@@ -227,6 +509,11 @@ class HTTPService:
 
     # --- requests -------------------------------------------------------------------------------------------
 
+    def _deadline(self) -> AbstractContextManager[None]:
+        """Run one operation: every socket wait in it ends by ``total_timeout`` from now (or an
+        :func:`overall_deadline`'s end, if sooner)."""
+        return _within(self._total_timeout, f"{self._total_timeout} s (total_timeout)")
+
     def _call(
         self,
         method: str,
@@ -244,44 +531,63 @@ class HTTPService:
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise.
-        ``content`` is a raw request body, ``headers`` extra request headers (a ``Content-Type``)."""
-        attempts = 1 + (self._retries if idempotent else 0)
-        truncate = not idempotent  # a write's success must not fail over a chatty body
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
-            try:
-                reply = self._exchange(
+
+        ``content`` is a raw request body, ``headers`` extra request headers (a ``Content-Type``). The whole of it (every attempt, the delays between them, token fetches) ends within ``total_timeout``."""
+        with self._deadline():
+            attempts = 1 + (self._retries if idempotent else 0)
+            truncate = not idempotent  # a write's success must not fail over a chatty body
+            deadline = _DEADLINE.get()
+            for attempt in range(attempts):
+                delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline.at
+                last = attempt == attempts - 1 or out_of_time
+                try:
+                    reply = self._exchange(
+                        method,
+                        path,
+                        scope=scope,
+                        what=what,
+                        max_size=max_size,
+                        params=params,
+                        files=files,
+                        truncate=truncate,
+                        content=content,
+                        headers=headers,
+                    )
+                except ServerUnavailableError as exc:
+                    if last:
+                        if attempt > 0:
+                            why = f" within {deadline.label}" if out_of_time and deadline is not None else ""
+                            raise ServerUnavailableError(
+                                f"{exc} (gave up after {attempt + 1} attempts{why})",
+                                status=exc.status,
+                                code=exc.code,
+                                detail=exc.detail,
+                            ) from exc
+                        raise
+                    failure = str(exc)
+                else:
+                    if reply.ok or reply.status in accept:
+                        return reply
+                    retryable = reply.status >= 500 or reply.status == 429
+                    if last or not retryable:
+                        raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
+                    delay = max(delay, _retry_after(reply.headers))
+                    if deadline is not None and time.monotonic() + delay >= deadline.at:
+                        raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
+                    failure = f"HTTP {reply.status}"
+                logger.debug(
+                    "retrying %s %s for %s in %.2f s after %s (attempt %d of %d)",
                     method,
                     path,
-                    scope=scope,
-                    what=what,
-                    max_size=max_size,
-                    params=params,
-                    files=files,
-                    truncate=truncate,
-                    content=content,
-                    headers=headers,
+                    what,
+                    delay,
+                    failure,
+                    attempt + 2,
+                    attempts,
                 )
-            except ServerUnavailableError as exc:
-                if last:
-                    if attempts > 1:
-                        raise ServerUnavailableError(
-                            f"{exc} (gave up after {attempts} attempts)",
-                            status=exc.status,
-                            code=exc.code,
-                            detail=exc.detail,
-                        ) from exc
-                    raise
-            else:
-                if reply.ok or reply.status in accept:
-                    return reply
-                retryable = reply.status >= 500 or reply.status == 429
-                if last or not retryable:
-                    raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
-                delay = max(delay, _retry_after(reply.headers))
-            time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                time.sleep(delay)
+            raise AssertionError("unreachable")  # pragma: no cover
 
     def _exchange(
         self,
@@ -314,7 +620,7 @@ class HTTPService:
         if reply.status != 401 or scope is None:
             return reply
         challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
-        answer = self._auth.authenticate(challenges, scope, self._fetch_token)
+        answer = self._auth.authenticate(challenges, scope, self._fetch_token, origin=self._url)
         if answer is None or answer == header:
             return reply
         return self._send(
@@ -348,8 +654,10 @@ class HTTPService:
         request = self._client.build_request(
             method, self._url + path, params=params, files=list(files) if files else None, headers=sent, content=content
         )
+        logger.debug("%s %s (%s)", method, redact_url(str(request.url)), what)
         with self._response(request, what) as response:
             ok = 200 <= response.status_code < 300
+            logger.debug("%s %s answered HTTP %d", method, redact_url(str(request.url)), response.status_code)
             limit = max_size if ok else _ERROR_BODY_LIMIT
             body = self._read(response, limit, truncate=truncate or not ok, what=what)
             return Reply(response.status_code, response.headers, body)
@@ -366,10 +674,14 @@ class HTTPService:
             response.close()
 
     def _read(self, response: httpx.Response, limit: int, *, truncate: bool, what: str) -> bytes:
-        """Read at most ``limit`` bytes: more raises :class:`OversizedResponseError` (or, with ``truncate``,
-        is cut off). Raises :class:`ServerUnavailableError` when the body outlasts ``total_timeout``."""
+        """Read at most ``limit`` decoded bytes: more raises :class:`OversizedResponseError` (or, with
+        ``truncate``, is cut off). A ``Content-Encoding`` (gzip, deflate) is undone as the body arrives, so the cap
+        holds for what it decodes to; the body is kept once (no copy of it is made). Raises
+        :class:`ServerUnavailableError` when the body outlasts the operation's deadline."""
+        # A response built in memory (httpx.MockTransport) was read, and decoded, when it was made
+        codings = [] if response.is_stream_consumed else _codings(response)
         announced = response.headers.get("content-length")
-        if announced is not None and not truncate:
+        if announced is not None and not truncate and not codings:
             try:
                 length = int(announced)
             except ValueError:
@@ -379,28 +691,51 @@ class HTTPService:
                     f"{self._where} announced {length} bytes for {what}, more than the {limit} allowed",
                     status=response.status_code,
                 )
-        deadline = None if self._total_timeout is None else time.monotonic() + self._total_timeout
-        body = bytearray()
+        unknown = [coding for coding in codings if coding != "identity" and coding not in _CODINGS]
+        if unknown:
+            raise RemoteError(
+                f"{self._where} sent {what} with Content-Encoding {', '.join(unknown)} although trustkit asked for "
+                "none (Accept-Encoding: identity): check the proxies in between",
+                status=response.status_code,
+            )
+        decoder = _Decoder(codings)
+        raw_limit = limit + _DECODE_STEP  # what an encoding may add; a stream that decodes to nothing is no excuse
+        raw = 0
+        body = io.BytesIO()  # getvalue() hands over its buffer when nothing else refers to it: no second copy
         try:
-            for chunk in response.iter_bytes():
-                room = limit - len(body)
-                if len(chunk) > room:
-                    if truncate:
-                        body += chunk[:room]
-                        break
+            for chunk in (response.content,) if response.is_stream_consumed else response.iter_raw():
+                raw += len(chunk)
+                if raw > raw_limit and not truncate:
                     raise OversizedResponseError(
                         f"{self._where} sent more than the {limit} bytes allowed for {what}",
                         status=response.status_code,
                     )
-                body += chunk
-                if deadline is not None and time.monotonic() > deadline:
-                    raise ServerUnavailableError(
-                        f"{self._where} took longer than {self._total_timeout} s to send {what}",
-                        status=response.status_code,
-                    )
+                for piece in decoder.feed(chunk):
+                    room = limit - body.tell()
+                    if len(piece) > room:
+                        if truncate:
+                            body.write(piece[:room])
+                            return body.getvalue()
+                        raise OversizedResponseError(
+                            f"{self._where} sent more than the {limit} bytes allowed for {what}"
+                            + (f" (decoded from {', '.join(codings)})" if codings else ""),
+                            status=response.status_code,
+                        )
+                    body.write(piece)
+                if _deadline_passed():
+                    raise self._too_slow(what, response.status_code)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, what) from exc
-        return bytes(body)
+        except zlib.error as exc:
+            raise RemoteError(
+                f"{self._where} sent {what} that is not valid {', '.join(codings)}: {exc}", status=response.status_code
+            ) from None
+        return body.getvalue()
+
+    def _too_slow(self, what: str, status: int | None = None) -> ServerUnavailableError:
+        deadline = _DEADLINE.get()
+        allowed = deadline.label if deadline is not None else f"{self._total_timeout} s (total_timeout)"
+        return ServerUnavailableError(f"{self._where} took longer than {allowed} to send {what}", status=status)
 
     def _fetch_token(
         self,
@@ -426,11 +761,24 @@ class HTTPService:
     # --- failures -------------------------------------------------------------------------------------------
 
     def _transport_error(self, exc: httpx.HTTPError, what: str) -> RemoteError:
-        """Map an httpx failure: TLS problems are not retried, network ones are (as ServerUnavailableError)."""
+        """Map an httpx failure: certificate problems are not retried, network ones are (as
+        ServerUnavailableError), and so is any other TLS error, which is never blamed on the CA."""
+        if isinstance(exc, httpx.TimeoutException) and _deadline_passed():
+            return self._too_slow(what)
         tls_problem = _ssl_error(exc)
         if tls_problem is not None and not isinstance(exc, httpx.TimeoutException):
             reason = getattr(tls_problem, "verify_message", None) or getattr(tls_problem, "reason", None) or exc
-            return RemoteError(self._tls_failure(what, reason))
+            if isinstance(tls_problem, ssl.SSLCertVerificationError) or _about_certificates(tls_problem):
+                return RemoteError(self._tls_failure(what, reason))
+            if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"):
+                return RemoteError(
+                    f"{self._where} does not speak TLS ({what}: {reason}): if it serves plain HTTP, use "
+                    f"http://{self._where}; otherwise check the port"
+                )
+            return ServerUnavailableError(
+                f"the TLS connection with {self._where} failed for {what}: {reason} (not a certificate problem: "
+                "the connection broke, or a library in this process left an error on OpenSSL's queue)"
+            )
         if isinstance(exc, httpx.TimeoutException):
             return ServerUnavailableError(
                 f"{self._where} did not answer {what} within {self._timeout} s ({type(exc).__name__})"
@@ -446,6 +794,13 @@ class HTTPService:
         every service, any other status as the service words it (:meth:`_refusal`)."""
         body = ErrorBody.parse(reply.body)
         status = reply.status
+        if status == 400 and reply.body.startswith(_PLAIN_HTTP_TO_TLS):
+            https = urlunsplit(urlsplit(self._url)._replace(scheme="https"))
+            return RemoteError(
+                f"{self._where} speaks HTTPS, but trustkit sent plain HTTP ({what} answered HTTP 400): use "
+                f"{redact_url(https)}",
+                status=status,
+            )
         if status >= 500 or status == 429:
             after = f" after {attempts} attempts" if attempts > 1 else ""
             text = f" ({body.code}: {body.message})" if body.code else ""

@@ -506,17 +506,25 @@ class Authenticator:
             return creds.basic_header()
         return None
 
-    def authenticate(self, challenges: Sequence[Challenge], scope: Scope, fetch: TokenFetcher) -> str | None:
+    def authenticate(
+        self, challenges: Sequence[Challenge], scope: Scope, fetch: TokenFetcher, *, origin: str | None = None
+    ) -> str | None:
         """Answer a ``401``: fetch a token for ``scope`` from a ``Bearer`` challenge's realm, or use basic
         credentials for a ``Basic`` challenge. Returns the ``Authorization`` value to retry with, or None when
         there is no way to answer (no usable challenge, or basic without credentials).
+
+        ``origin`` is the URL of the server that sent the challenge. As docker does, credentials go to the realm
+        the server names, on whatever host (Docker Hub's registry names ``auth.docker.io``); unlike docker, never
+        over plain ``http://`` unless the server itself was spoken to over plain HTTP (``origin`` None counts as
+        https): such a realm gets an anonymous request, or, when there are credentials to send, a
+        :class:`RemoteError`.
 
         Raises :class:`UnauthorizedError` when the token server refuses, and :class:`RemoteError` (or
         :class:`ServerUnavailableError`) when it fails or answers nonsense.
         """
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
         if bearer is not None:
-            return f"Bearer {self._fetch_token(bearer, scope, fetch)}"
+            return f"Bearer {self._fetch_token(bearer, scope, fetch, origin)}"
         if any(c.scheme == "basic" for c in challenges):
             creds = self.credentials
             if creds is None or not creds.has_password:
@@ -526,7 +534,7 @@ class Authenticator:
             return creds.basic_header()
         return None
 
-    def _fetch_token(self, challenge: Challenge, scope: Scope, fetch: TokenFetcher) -> str:
+    def _fetch_token(self, challenge: Challenge, scope: Scope, fetch: TokenFetcher, origin: str | None) -> str:
         realm = challenge.realm or ""
         try:
             parts = urlsplit(realm)
@@ -542,6 +550,15 @@ class Authenticator:
             raise RemoteError(f"the server's Bearer challenge has no usable realm: {realm!r}")
         service = challenge.params.get("service", "")
         creds = self.credentials
+        if parts.scheme == "http" and (origin is None or urlsplit(origin).scheme != "http"):
+            if creds is not None and (creds.identity_token or creds.has_password):
+                server = urlsplit(origin).netloc.rpartition("@")[2] if origin else "the server"
+                raise RemoteError(
+                    f"{server} (https) sends for tokens to the plain-http realm {realm}: trustkit does not send "
+                    "credentials in clear text. The token service must be served over https (fix the server's "
+                    "auth.token.realm), or speak to the server itself over http:// if it is that insecure"
+                )
+            creds = None  # nothing secret to send: an anonymous token request
         headers: dict[str, str] = {}
         form: dict[str, str] | None = None
         if creds is not None and creds.identity_token:

@@ -10,12 +10,14 @@ Behaviour a caller can rely on:
 * notary's error bodies ``{"errors":[{"code","message","detail"}]}`` become typed errors that keep ``status``,
   ``code`` and ``detail`` (see :func:`~trustkit.remote.base.notary_error`); 401/403 become
   :class:`~trustkit.errors.UnauthorizedError` with a hint on how to log in.
-* Bodies are read as a stream with a cap: a ``Content-Length`` over the cap fails before anything is read, and a
-  body that goes past it fails as soon as it does (:class:`~trustkit.errors.OversizedResponseError`). Every
-  read also has a deadline, so a server that trickles bytes cannot hold a caller forever.
+* Bodies are read as a stream with a cap on their decoded bytes: a ``Content-Length`` over the cap fails before
+  anything is read, and a body that goes past it fails as soon as it does
+  (:class:`~trustkit.errors.OversizedResponseError`). Each operation has an overall deadline
+  (``total_timeout``), headers and retries included, so a server that trickles bytes cannot hold a caller.
 * ``GET`` requests are retried on connection failures, timeouts, 5xx and 429, with exponential backoff and
   jitter; ``POST`` and ``DELETE`` are never retried. What is left after the retries is a
-  :class:`~trustkit.errors.ServerUnavailableError`.
+  :class:`~trustkit.errors.ServerUnavailableError`. A publish whose connection fails with no answer asks the
+  server whether it holds the files before failing.
 
 The HTTP core behind these (TLS, authentication, caps, deadlines, retries) is ``trustkit.remote._http``'s, shared
 with the registry client; this module holds notary's routes and the wording of its errors.
@@ -23,13 +25,22 @@ with the registry client; this module holds notary's routes and the wording of i
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from trustkit.errors import KeyFormatError, RemoteError, UnauthorizedError, UnknownRoleError
+from trustkit.errors import KeyFormatError, RemoteError, TrustkitError, UnauthorizedError, UnknownRoleError
 from trustkit.keys.public import PublicKey
-from trustkit.remote._http import AuthOption, ErrorBody, HTTPService
+from trustkit.remote._http import (
+    DEFAULT_TOTAL_TIMEOUT,
+    AuthOption,
+    ErrorBody,
+    HTTPService,
+    environment_proxy,
+    overall_deadline,
+)
 from trustkit.remote._http import Reply as _Reply
 
 # Credentials is unused here, but AuthOption's forward reference to it resolves in this namespace (get_type_hints,
@@ -38,7 +49,9 @@ from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
 from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_role, metadata_name, notary_error
 from trustkit.remote.config import ServerConfig
 
-__all__ = ["AuthOption", "NotaryServer"]
+__all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy", "overall_deadline"]
+
+logger = logging.getLogger(__name__)
 
 _KEY_LIMIT = 64 << 10
 _CHANGEFEED_LIMIT = 32 << 20
@@ -51,9 +64,14 @@ class NotaryServer(HTTPService):
     ``url`` is the server's base URL (``https://notary.example.com:4443``). TLS: ``ca`` is a CA file, or a folder
     of ``*.crt`` files, trusted instead of the system's CAs; ``client_cert`` a PEM file holding certificate and
     key, or a ``(cert, key)`` pair; or pass a whole :class:`TLSConfig` as ``tls``. ``auth``: see
-    :data:`AuthOption`. ``timeout`` bounds connecting and each read (seconds); ``total_timeout`` bounds a whole
-    response. ``retries`` extra attempts are made for idempotent requests, after ``backoff``, ``2*backoff``, …
-    seconds. ``transport`` replaces httpx's network transport (tests use ``httpx.MockTransport``).
+    :data:`AuthOption`. ``timeout`` (default 30 s) bounds connecting and each wait for data; ``total_timeout``
+    (default :data:`DEFAULT_TOTAL_TIMEOUT`, 120 s; None for none) bounds one operation as a whole -- connecting,
+    headers, body, token fetches, retries and their delays -- so that a caller with a deadline (an admission
+    webhook has 10 s) can count on it. ``retries`` extra attempts are made for idempotent requests, after
+    ``backoff``, ``2*backoff``, … seconds. ``proxy`` is a proxy URL for every request; without it, the
+    environment's ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` apply as docker applies them
+    (:func:`environment_proxy`), unless ``proxy_from_environment=False``. ``transport`` replaces httpx's network
+    transport (tests use ``httpx.MockTransport``; the deadline and proxy are then the transport's business).
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -64,9 +82,6 @@ class NotaryServer(HTTPService):
         :func:`~trustkit.remote.notary_server_config`), with its TLS files and, unless ``auth`` is given, its
         credentials (looked up when the server first asks for them)."""
         return cls(config.url, tls=config.tls, auth=auth if auth is not None else config.load_credentials, **options)
-
-    def __repr__(self) -> str:
-        return f"NotaryServer({self._url!r})"
 
     # --- the Remote protocol --------------------------------------------------------------------------------
 
@@ -84,7 +99,12 @@ class NotaryServer(HTTPService):
         return reply.body
 
     def publish(self, gun: str, files: Mapping[str, bytes]) -> None:
-        """``POST tuf/``: one multipart request with a ``files`` part per role (never retried)."""
+        """``POST tuf/``: one multipart request with a ``files`` part per role (never retried).
+
+        When the connection fails with no answer (the outcome is unknown: the server may have taken the update),
+        the server is asked for each file by its sha256: if it holds them all, the publish succeeded (a warning
+        is logged); otherwise the connection's error is raised.
+        """
         check_gun(gun)
         parts: list[tuple[str, tuple[str, bytes, str]]] = []
         seen: set[str] = set()
@@ -98,15 +118,38 @@ class NotaryServer(HTTPService):
             parts.append(("files", (role, bytes(data), "application/octet-stream")))
         if not parts:
             raise ValueError("nothing to publish")
-        self._call(
-            "POST",
-            f"/v2/{gun}/_trust/tuf/",
-            scope=self._push(gun),
-            what="the update",
-            gun=gun,
-            files=parts,
-            idempotent=False,
-        )
+        try:
+            self._call(
+                "POST",
+                f"/v2/{gun}/_trust/tuf/",
+                scope=self._push(gun),
+                what="the update",
+                gun=gun,
+                files=parts,
+                idempotent=False,
+            )
+        except RemoteError as exc:
+            # No HTTP status: the connection failed, maybe after the server took the update. Ask it.
+            if exc.status is not None or not self._holds(gun, parts):
+                raise
+            logger.warning(
+                "the connection to %s failed after sending the update of %s (%s), but the server holds every file "
+                "of it: the publish succeeded",
+                self._where,
+                gun,
+                exc,
+            )
+
+    def _holds(self, gun: str, parts: list[tuple[str, tuple[str, bytes, str]]]) -> bool:
+        """Whether the server serves each of these files by its sha256 (what it stored from an update)."""
+        try:
+            for _, (role, data, _) in parts:
+                checksum = hashlib.sha256(data).hexdigest()
+                if self.get_role(gun, role, max_size=max(len(data), 1), checksum=checksum) != data:
+                    return False
+        except TrustkitError:
+            return False
+        return True
 
     def get_key(self, gun: str, role: str) -> PublicKey:
         """``GET tuf/<role>.key``: the server's timestamp or snapshot key (created when it holds none in use).
