@@ -532,7 +532,8 @@ class HTTPService:
     ) -> Reply:
         """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise.
 
-        ``content`` is a raw request body, ``headers`` extra request headers (a ``Content-Type``). The whole of it (every attempt, the delays between them, token fetches) ends within ``total_timeout``."""
+        ``content`` is a raw request body, ``headers`` extra request headers (a ``Content-Type``). The whole of
+        it (every attempt, the delays between them, token fetches) ends within ``total_timeout``."""
         with self._deadline():
             attempts = 1 + (self._retries if idempotent else 0)
             truncate = not idempotent  # a write's success must not fail over a chatty body
