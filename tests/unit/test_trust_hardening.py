@@ -197,6 +197,29 @@ def test_a_skipped_delegation_is_skipped_offline_and_server_down_as_online(why: 
     assert down.cache_age is not None
 
 
+def test_kept_invalid_bytes_are_checked_again_and_trusted_once_they_verify(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.delegations["targets/releases"].threshold = 2  # one key: under-signed
+    first = sim.publish()
+    remote = FakeRemote()
+    remote.serve(first)
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/other"
+    assert list(client.invalid) == ["targets/releases"]
+    # the owner lowers the threshold; the snapshot lists the same releases bytes
+    sim.delegations["targets/releases"].threshold = 1
+    files = {**sim.publish(), "targets/releases": first["targets/releases"]}
+    meta = {name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in ("snapshot", "timestamp")}
+    remote.serve(_resign_snapshot(sim, files, meta))
+    remote.requests.clear()
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/releases"
+    assert (client.invalid, client.skipped) == ({}, {})
+    assert "targets/releases" not in [role for role, _, _ in remote.requests]  # the kept bytes, not a download
+    assert MetadataCache(tmp_path, GUN).load("targets/releases") == first["targets/releases"]
+    assert reader(None, tmp_path, offline=True).get_target("latest").role == "targets/releases"
+
+
 def test_a_listed_delegation_missing_from_the_cache_stops_offline_lookups(tmp_path: Path) -> None:
     sim = _two_delegations()
     remote = FakeRemote()

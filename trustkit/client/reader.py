@@ -147,6 +147,7 @@ class Reader:
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
         self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
+        self._fetched_targets = False
         self._previous_snapshot: bytes | None = None  # the cached snapshot the refresh started from
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded (or found kept in the cache) but could not trust (expired,
@@ -161,7 +162,7 @@ class Reader:
         """Which GUN from where, and what the last refresh trusted (or that there was none yet)."""
         source = "the cache, offline" if self.offline else repr(self.remote)
         state = "not refreshed yet" if self._trusted is None else repr(self._trusted)
-        skipped = f"; skipped {', '.join(sorted(self.invalid))}" if self.invalid else ""
+        skipped = f"; skipped {', '.join(sorted(self.skipped))}" if self.skipped else ""
         return f"<Reader of {self.gun} from {source}: {state}{skipped}>"
 
     # --- results -------------------------------------------------------------------------------------------
@@ -244,6 +245,7 @@ class Reader:
     def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
         self._from_forms = set()
         self._cached_timestamp = False
+        self._fetched_targets = False  # whether this refresh fetched a targets role (delegations may have changed)
         self.skipped = {}
         trusted = self._bootstrap(root_data)
         self._load_timestamp(trusted)
@@ -393,7 +395,7 @@ class Reader:
                 visit(name)
 
         visit(TARGETS)
-        if not (self.offline or self._cached_timestamp):
+        if self._fetched_targets:  # only a new parent can have stopped delegating
             self._forget_removed(trusted)
 
     def _listed_before(self, role: str) -> bool:
@@ -466,6 +468,7 @@ class Reader:
             raise
         self._store(role, data)
         self._keep_parsed(trusted, role)
+        self._fetched_targets = self._fetched_targets or _may_have_form(role)
 
     def _apply_invalid(self, role: str, length: int, update: Callable[[bytes], object]) -> bytes | None:
         """Check the bytes of ``role`` a read kept as invalid, when they are the ones the snapshot lists: the
