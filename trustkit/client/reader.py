@@ -400,10 +400,12 @@ class Reader:
 
     def _listed_before(self, role: str) -> bool:
         """Whether a snapshot trusted before this refresh listed ``role``: the one trusted earlier in this
-        process, the cached one the refresh started from, or (kept after the snapshot moved on) its cached
-        file, trusted or invalid. Only asked for a role the new snapshot does not list."""
-        previous = None if self._trusted is None else self._trusted.snapshot
-        if previous is not None and role in previous.signed.meta:
+        process (or blocked by its last refresh), the cached one the refresh started from, or (kept after the
+        snapshot moved on) its cached file, trusted or invalid. Only asked for a role the new snapshot does not
+        list."""
+        before = self._trusted
+        previous = None if before is None else before.snapshot
+        if before is not None and (role in before.blocked or (previous is not None and role in previous.signed.meta)):
             return True
         if self.cache is not None and (self._cached(role) is not None or self._kept_invalid(role) is not None):
             return True
@@ -463,7 +465,7 @@ class Reader:
         try:
             self._apply(role, data, update)
         except (ExpiredMetadataError, ThresholdError):
-            if self.cache is not None:  # a read from the cache skips it for the same reason
+            if self.cache is not None and is_delegation(role):  # a read from the cache skips it for the same reason
                 self.cache.store_invalid(role, data)
             raise
         self._store(role, data)
