@@ -1,6 +1,6 @@
 """A parsed targets file in compact form: loading it again costs a fraction of parsing the file (warm reads).
 
-Parsing a 100k-entry targets file (10 MB of JSON) is most of a warm read's time, and its result depends on the
+Parsing a 100k-entry targets file is most of a warm read's time, and its result depends on the
 file's bytes alone. :func:`dump_parsed` writes what :meth:`Metadata.from_bytes` built from such a file -- the
 names, lengths and digests of its docker-shaped entries in three flat sections, everything else as a small
 metadata file of its own (the skeleton) -- and :func:`load_parsed` rebuilds an equal :class:`Metadata` from it,

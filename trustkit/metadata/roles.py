@@ -429,7 +429,7 @@ def _target_files(raw: dict[str, Any], role: str) -> _ParsedTargets:
     if bulk is not None:
         canonical, lengths, digests = bulk
         # new name strings, so that no parsed object outlives the parse (the allocator can then give its
-        # memory back: a 100k-entry file parses to some 60 MB of small objects)
+        # memory back: a 100k-entry file parses to many small objects)
         names = _fresh_strings(list(raw))
         slots = dict(zip(names, range(len(names)), strict=True))
         return _ParsedTargets(slots, array.array("q", lengths), digests, {}, {}, canonical)
@@ -811,7 +811,7 @@ def check_signatures(
     tried: set[str] = set()
     counted: set[bytes] = set()  # the key material of the valid signatures
     message = metadata.signed_bytes
-    # several signatures over one (10 MB) file: hashed once for all of them
+    # several signatures over one (large) file: hashed once for all of them
     digest = hashlib.sha256(message).digest() if len(metadata.signatures) > 1 else None
     for signature in metadata.signatures:
         keyid = signature.keyid
