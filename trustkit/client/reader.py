@@ -36,7 +36,7 @@ from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import VerificationMemo
+from trustkit.trust.trusted_set import Accelerator, VerificationMemo
 
 __all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
@@ -200,8 +200,7 @@ class Reader:
                 first_contact=False,
                 min_versions=versions,
                 clock=self._clock,
-                memo=self._memo,
-                parse=self._parse,
+                accelerator=Accelerator(memo=self._memo, parse=self._parse),
             )
         if self.offline:
             raise RepositoryNotFoundError(f"no cached trust data for {self.gun}, and offline")
@@ -218,8 +217,7 @@ class Reader:
             pinning=self.pinning,
             min_versions=versions,
             clock=self._clock,
-            memo=self._memo,
-            parse=self._parse,
+            accelerator=Accelerator(memo=self._memo, parse=self._parse),
         )
         self._store(ROOT, data)
         return trusted

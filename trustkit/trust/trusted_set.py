@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from trustkit._encoding import paused_gc
+from trustkit._slots import slot_setter
 from trustkit.errors import (
     ExpiredMetadataError,
     HashMismatchError,
@@ -50,11 +51,12 @@ from trustkit.errors import (
 )
 from trustkit.keys.public import PublicKey
 from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.metadata.roles import _ParsedTargets, _slot_setter
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
+from trustkit.metadata.parsed_targets import ParsedTargets
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
 __all__ = [
+    "Accelerator",
     "TargetMatch",
     "TargetRow",
     "TrustedMetadataSet",
@@ -91,9 +93,9 @@ class TargetRow(NamedTuple):
 
 
 _new_row = functools.partial(tuple.__new__, TargetRow)  # TargetRow._make without its Python-level checks
-_SET_NAME = _slot_setter(TargetMatch, "name")
-_SET_TARGET = _slot_setter(TargetMatch, "target")
-_SET_ROLE = _slot_setter(TargetMatch, "role")
+_SET_NAME = slot_setter(TargetMatch, "name")
+_SET_TARGET = slot_setter(TargetMatch, "target")
+_SET_ROLE = slot_setter(TargetMatch, "role")
 
 
 def _utc_now() -> datetime:
@@ -151,17 +153,30 @@ class VerificationMemo:
         return self.changed or set(self._used) != set(self._known)
 
 
+@attrs.frozen
+class Accelerator:
+    """What spares a :class:`TrustedMetadataSet` work on bytes it has seen before, in one object; either part
+    may be absent. Neither changes a result: only how it is reached.
+
+    ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
+    them on identical bytes under identical keys (see the module documentation).
+    ``parse`` (role, bytes -> :class:`Metadata` or None) may give an earlier parse of the same bytes, for every
+    role but root (a reader passes one that rebuilds big roles from :mod:`trustkit.metadata._compact`); one is
+    used only if its signatures are checked over those very bytes (:meth:`Metadata.parsed_from`), else the
+    bytes are parsed.
+    """
+
+    memo: VerificationMemo | None = None
+    parse: Callable[[str, bytes], Metadata[Any] | None] | None = None
+
+
 class TrustedMetadataSet:
     """Trusted metadata for ``gun``, grown one verified file at a time.
 
     ``root_data`` is the starting root: one trusted before (from the cache, ``first_contact=False``), or the
     first one ever seen (``first_contact=True``), which must then pass the certificate checks and ``pinning``.
     ``min_versions`` are the versions trusted before for each role (from the cache); nothing older is accepted.
-    ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
-    them on identical bytes under identical keys (see the module documentation).
-    ``parse`` (role, bytes -> :class:`Metadata` or None) may give an earlier parse of the same bytes, for every
-    role but root (a reader passes one that rebuilds big roles from :mod:`trustkit.metadata._compact`); one is
-    used only if its signatures are checked over those very bytes, else the bytes are parsed.
+    ``accelerator`` may spare repeated signature checks and parses of bytes seen before (:class:`Accelerator`).
     """
 
     def __init__(
@@ -173,13 +188,12 @@ class TrustedMetadataSet:
         pinning: TrustPinning | None = None,
         min_versions: Mapping[str, int] | None = None,
         clock: Clock = _utc_now,
-        memo: VerificationMemo | None = None,
-        parse: Callable[[str, bytes], Metadata[Any] | None] | None = None,
+        accelerator: Accelerator | None = None,
     ) -> None:
         self.gun = gun
         self._clock = clock
-        self._memo = memo
-        self._parse_with = parse
+        self._memo = None if accelerator is None else accelerator.memo
+        self._parse_with = None if accelerator is None else accelerator.parse
         self._min_versions = dict(min_versions or {})
         self._bytes: dict[str, bytes] = {}
         self._metadata: dict[str, Metadata[Any]] = {}
@@ -353,7 +367,7 @@ class TrustedMetadataSet:
 
     def _restricted(self, parent_name: str, paths: tuple[str, ...]) -> tuple[str, ...]:
         parent_paths = self._paths[parent_name]
-        return tuple(p for p in paths if any(p.startswith(prefix) for prefix in parent_paths))
+        return tuple(p for p in paths if path_allowed(p, parent_paths))
 
     # --- targets -------------------------------------------------------------------------------------------
 
@@ -394,7 +408,7 @@ class TrustedMetadataSet:
         """The first trusted role, breadth-first (within ``roles``, in priority order), whose restricted paths
         cover ``name`` and that lists it -- notary's ``GetTargetByName``."""
         for role in self._walk_roles(roles):
-            if not any(name.startswith(prefix) for prefix in self._paths[role]):
+            if not path_allowed(name, self._paths[role]):
                 continue
             if role in self._blocked:
                 raise VerificationError(
@@ -414,7 +428,7 @@ class TrustedMetadataSet:
         with paused_gc():  # 100k new objects: keep the cyclic GC from re-walking the parsed files meanwhile
             for role, signed, names in self._listed(roles):
                 targets = signed.targets  # a model is built only for a name that is listed (lazy targets)
-                values = targets.get_many(names) if isinstance(targets, _ParsedTargets) else [targets[n] for n in names]
+                values = targets.get_many(names) if isinstance(targets, ParsedTargets) else [targets[n] for n in names]
                 new, set_name, set_target, set_role = object.__new__, _SET_NAME, _SET_TARGET, _SET_ROLE
                 for name, target in zip(names, values, strict=True):  # TargetMatch(name, target, role), 100k times
                     match = new(TargetMatch)
@@ -448,9 +462,9 @@ class TrustedMetadataSet:
             if "" in paths:
                 names = [name for name in targets if name not in seen]
             else:
-                names = [n for n in targets if n not in seen and any(n.startswith(p) for p in paths)]
+                names = [n for n in targets if n not in seen and path_allowed(n, paths)]
             if stops:  # names a blocked, higher-priority delegation could hold: not answered from here
-                names = [n for n in names if not any(n.startswith(p) for stop in stops for p in stop)]
+                names = [n for n in names if not any(path_allowed(n, stop) for stop in stops)]
             if names:
                 seen.update(names)
                 yield role, signed, names
@@ -463,7 +477,7 @@ class TrustedMetadataSet:
     def _parse(self, role: str, data: bytes) -> Metadata[Any]:
         if self._parse_with is not None and role != ROOT:
             kept = self._parse_with(role, data)
-            if kept is not None and kept._verify_span is not None and kept._verify_span.data is data:
+            if kept is not None and kept.parsed_from(data):
                 return kept
         return Metadata.from_bytes(data, role=role)
 
@@ -473,16 +487,7 @@ class TrustedMetadataSet:
         if memo is None:
             delegator.verify_delegate(role, metadata)
             return
-        keyids: tuple[str, ...]
-        if isinstance(delegator, Root):
-            entry = delegator.roles.get(role)
-            if entry is None:  # verify_delegate raises the error
-                delegator.verify_delegate(role, metadata)
-                return
-            keyids, threshold, keys = entry.keyids, entry.threshold, delegator.keys
-        else:
-            delegated = delegator.delegations.get(role)
-            keyids, threshold, keys = delegated.keyids, delegated.threshold, delegator.delegations.keys
+        keyids, threshold, keys = delegator.signers(role)
         token = verification_token(role, data, keyids, threshold, keys)
         if memo.lookup(token) is not None:
             return
