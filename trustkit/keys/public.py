@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 
 from trustkit._encoding import canonical
 from trustkit.errors import KeyFormatError
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 
 __all__ = [
     "ECDSA",

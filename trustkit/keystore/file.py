@@ -27,7 +27,7 @@ from pathlib import Path
 
 from trustkit._fs import PRIVATE_DIR_MODE, atomic_write, check_no_links, remove_file
 from trustkit.errors import FileAccessError, KeyFormatError
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keystore.base import KeyInfo, is_key_id
 from trustkit.keystore.passphrase import DEFAULT_MAX_ATTEMPTS, PassphraseSource
 from trustkit.keystore.pemstore import PemKeyStore, StoredKey
