@@ -44,7 +44,7 @@ from trustkit.metadata import (
     Targets,
     default_expiry,
 )
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
 from trustkit.remote import Remote
 from trustkit.trust import TrustedMetadataSet, TrustPinning
 
@@ -77,7 +77,7 @@ def _merge(values: Sequence[str], add: Iterable[str]) -> tuple[str, ...]:
 
 
 def _restrict(paths: Sequence[str], parent_paths: Sequence[str]) -> list[str]:
-    return [p for p in paths if any(p.startswith(prefix) for prefix in parent_paths)]
+    return [p for p in paths if path_allowed(p, parent_paths)]
 
 
 class _PendingTargets:
@@ -542,7 +542,7 @@ class Repository:
 
     def _add_target(self, work: _Work, role: str, name: str, target: TargetFile) -> None:
         self._require_signable_in_run(work, role)
-        if not any(name.startswith(prefix) for prefix in work.paths_of(role)):
+        if not path_allowed(name, work.paths_of(role)):
             raise InvalidChangeError(f"Could not add all targets: {role} may not sign {name!r}")
         self._ensure_targets(work, role)
         pending = work.pending_targets(role)

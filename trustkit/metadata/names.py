@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 
 from trustkit.errors import ConfigurationError
 
@@ -77,6 +78,9 @@ def parent_role(name: str) -> str:
     return posixpath.dirname(name)
 
 
-def path_allowed(target_name: str, paths: tuple[str, ...] | list[str]) -> bool:
-    """Whether a target name is covered by a role's paths: plain string prefixes, ``""`` covers everything."""
+def path_allowed(target_name: str, paths: Iterable[str]) -> bool:
+    """Whether a target name is covered by a role's paths: plain string prefixes, ``""`` covers everything.
+
+    Notary's one rule for delegation paths (no globs): also whether a child's path stays within its parent's.
+    """
     return any(target_name.startswith(prefix) for prefix in paths)
