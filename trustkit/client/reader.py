@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 from trustkit.client.cache import MetadataCache
@@ -36,7 +36,7 @@ from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import Accelerator, VerificationMemo
+from trustkit.trust.trusted_set import Accelerator, VerificationMemo, utc_now
 
 __all__ = ["MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
@@ -67,10 +67,6 @@ def _may_have_form(role: str) -> bool:
     return role == TARGETS or is_delegation(role)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class Reader:
     """Reads and verifies the trust data of one GUN.
 
@@ -87,7 +83,7 @@ class Reader:
         cache: MetadataCache | None = None,
         pinning: TrustPinning | None = None,
         offline: bool = False,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if remote is None and not offline:
             raise ValueError("a remote is needed unless offline=True")

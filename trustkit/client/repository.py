@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from trustkit.metadata import (
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
 from trustkit.remote import Remote
 from trustkit.trust import TrustedMetadataSet, TrustPinning
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = ["InvalidChangeError", "Repository"]
 
@@ -57,10 +58,6 @@ _NEAR_EXPIRY = timedelta(days=183)  # notary's AddDate(0, 6, 0)
 
 class InvalidChangeError(TrustkitError):
     """A staged change that cannot be applied (notary's ``ErrInvalidRole``, "Could not add all targets", …)."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _subtract(values: Sequence[str], remove: Iterable[str]) -> tuple[str, ...]:
@@ -202,7 +199,7 @@ class Repository:
         keystore: KeyStore,
         trust_dir: Path | str,
         pinning: TrustPinning | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.gun = gun
         self.remote = remote

@@ -83,14 +83,11 @@ from trustkit.remote import (
     docker_credentials,
     docker_server_config,
 )
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 _DOCKER_HUB_NOTARY_HOST = urlsplit(DOCKER_HUB_NOTARY).hostname
@@ -134,7 +131,7 @@ class DockerTrust:
         credentials: Credentials | None = None,
         resolver: TagResolver | None = None,
         env: Mapping[str, str] | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         environ = dict(os.environ if env is None else env)
         if config_dir is not None:

@@ -62,6 +62,7 @@ __all__ = [
     "TrustedMetadataSet",
     "UpdateOrderError",
     "VerificationMemo",
+    "utc_now",
     "verification_token",
 ]
 
@@ -98,7 +99,8 @@ _SET_TARGET = slot_setter(TargetMatch, "target")
 _SET_ROLE = slot_setter(TargetMatch, "role")
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC: the default clock of every check of expiry in trustkit."""
     return datetime.now(timezone.utc)
 
 
@@ -187,7 +189,7 @@ class TrustedMetadataSet:
         first_contact: bool,
         pinning: TrustPinning | None = None,
         min_versions: Mapping[str, int] | None = None,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         accelerator: Accelerator | None = None,
     ) -> None:
         self.gun = gun
