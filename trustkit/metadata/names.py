@@ -1,4 +1,4 @@
-"""Role names and delegation paths as notary defines them (``tuf/data/roles.go``)."""
+"""Role names and delegation paths as notary defines them (``tuf/data/roles.go``), and its cap on a metadata file."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from trustkit.errors import ConfigurationError
 
 __all__ = [
     "BASE_ROLES",
+    "MAX_DOWNLOAD_SIZE",
     "ROOT",
     "SNAPSHOT",
     "TARGETS",
@@ -26,6 +27,10 @@ TARGETS = "targets"
 SNAPSHOT = "snapshot"
 TIMESTAMP = "timestamp"
 BASE_ROLES = (ROOT, TARGETS, SNAPSHOT, TIMESTAMP)
+
+MAX_DOWNLOAD_SIZE = 100 << 20
+"""notary's ``MaxDownloadSize`` (100 MiB): the largest metadata file notary reads when no trusted metadata gives
+its length; the one source of the remotes' and the cache's caps."""
 
 _DELEGATION_CHARS = re.compile(r"[-a-z0-9_/]+\Z")
 _MAX_ROLE_NAME = 255
