@@ -67,6 +67,7 @@ from trustkit.keystore import (
     KeyInfo,
     KeyStore,
     PassphraseSource,
+    docker_trust_dir,
     generate_delegation_key,
     load_key_file,
 )
@@ -138,7 +139,7 @@ class DockerTrust:
             environ["DOCKER_CONFIG"] = os.fspath(config_dir)
         self._env = environ
         self.config_dir = docker_config_dir(env=environ)
-        self.trust_dir = self.config_dir / "trust"
+        self.trust_dir = docker_trust_dir(environ=environ)
         if keystore is None:
             unlock = passphrase if passphrase is not None else DockerEnvPassphrase(environ=environ)
             keystore = FileKeyStore(self.trust_dir, passphrase=unlock)
