@@ -29,7 +29,7 @@ from trustkit.metadata.parsed_targets import ParsedTargets
 from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp
 from trustkit.metadata.verification import Signature
 
-__all__ = ["Metadata", "Signature"]
+__all__ = ["Metadata"]
 
 T = TypeVar("T", bound=Signed)
 

@@ -32,22 +32,18 @@ from trustkit.metadata.names import (
 )
 from trustkit.metadata.parsed_targets import ParsedTargets as _ParsedTargets
 from trustkit.metadata.parsed_targets import digests_and_lengths, read_target_files
-from trustkit.metadata.verification import Delegator, Signers, VerificationResult, check_signatures
+from trustkit.metadata.verification import Delegator, Signers
 
 __all__ = [
     "DEFAULT_EXPIRY",
     "DelegatedRole",
     "Delegations",
-    "MetaFile",
     "Role",
     "Root",
     "Signed",
     "Snapshot",
-    "TargetFile",
     "Targets",
     "Timestamp",
-    "VerificationResult",
-    "check_signatures",
     "default_expiry",
 ]
 
@@ -89,7 +85,8 @@ class Role:
 
     keyids: tuple[str, ...] = attrs.field(converter=_str_tuple)
     threshold: int
-    # Go writes a nil slice as null: remembered from parsing so that files round-trip (never set when building)
+    # Go writes a nil slice as null: remembered from parsing so that files round-trip (never set when building;
+    # not an init field, so that attrs.evolve does not carry it into a changed copy)
     _null_keyids: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
     @classmethod
@@ -155,7 +152,8 @@ class Delegations:
 
     keys: Mapping[str, PublicKey] = attrs.field(factory=dict, converter=_freeze)
     roles: tuple[DelegatedRole, ...] = attrs.field(default=(), converter=_roles_tuple)
-    # Go's nil map and nil slice are written as null: remembered from parsing so that files round-trip
+    # Go's nil map and nil slice are written as null: remembered from parsing so that files round-trip (not init
+    # fields, so that attrs.evolve does not carry them into a changed copy)
     _null_keys: bool = attrs.field(default=False, init=False, eq=False, repr=False)
     _null_roles: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
@@ -437,28 +435,22 @@ class Targets(Signed, Delegator):
         return attrs.evolve(self, delegations=Delegations(all_keys, roles))
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)
-class Snapshot(Signed):
-    """The snapshot role: the length and hashes of root, targets and every delegation file."""
+M = TypeVar("M", bound="_MetaRole")
 
-    type: ClassVar[str] = "Snapshot"
-    role: ClassVar[str] = SNAPSHOT
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class _MetaRole(Signed):
+    """A role that lists other roles' files by length and hashes: snapshot and timestamp."""
 
     meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
 
-    def __attrs_post_init__(self) -> None:
-        for name in (ROOT, TARGETS):
-            entry = self.meta.get(name)
-            if entry is None or "sha256" not in entry.hashes:
-                raise MalformedMetadataError(f"snapshot type metadata invalid: missing {name} meta with sha256")
-
     @classmethod
-    def from_dict(cls, obj: Mapping[str, Any]) -> Snapshot:
-        """Read a ``signed`` object of ``_type`` Snapshot with notary's rules."""
-        common = cls._common(obj, cls.type, SNAPSHOT)
-        raw = _get(obj, "meta", dict, SNAPSHOT)
+    def from_dict(cls: type[M], obj: Mapping[str, Any]) -> M:
+        """Read a ``signed`` object of this role's ``_type`` with notary's rules."""
+        common = cls._common(obj, cls.type, cls.role)
+        raw = _get(obj, "meta", dict, cls.role)
         return cls(
-            meta={name: MetaFile.from_dict(m, where=f"snapshot meta {name}") for name, m in raw.items()},
+            meta={name: MetaFile.from_dict(m, where=f"{cls.role} meta {name}") for name, m in raw.items()},
             **common,
         )
 
@@ -470,13 +462,25 @@ class Snapshot(Signed):
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False)
-class Timestamp(Signed):
-    """The timestamp role: the length and hashes of the current snapshot."""
+class Snapshot(_MetaRole):
+    """The snapshot role: the length and hashes of root, targets and every delegation file (``meta``)."""
+
+    type: ClassVar[str] = "Snapshot"
+    role: ClassVar[str] = SNAPSHOT
+
+    def __attrs_post_init__(self) -> None:
+        for name in (ROOT, TARGETS):
+            entry = self.meta.get(name)
+            if entry is None or "sha256" not in entry.hashes:
+                raise MalformedMetadataError(f"snapshot type metadata invalid: missing {name} meta with sha256")
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False)
+class Timestamp(_MetaRole):
+    """The timestamp role: the length and hashes of the current snapshot (``meta``)."""
 
     type: ClassVar[str] = "Timestamp"
     role: ClassVar[str] = TIMESTAMP
-
-    meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
 
     def __attrs_post_init__(self) -> None:
         entry = self.meta.get(SNAPSHOT)
@@ -487,19 +491,3 @@ class Timestamp(Signed):
     def snapshot_meta(self) -> MetaFile:
         """The entry describing snapshot.json."""
         return self.meta[SNAPSHOT]
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any]) -> Timestamp:
-        """Read a ``signed`` object of ``_type`` Timestamp with notary's rules."""
-        common = cls._common(obj, cls.type, TIMESTAMP)
-        raw = _get(obj, "meta", dict, TIMESTAMP)
-        return cls(
-            meta={name: MetaFile.from_dict(m, where=f"timestamp meta {name}") for name, m in raw.items()},
-            **common,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``signed`` JSON object notary writes."""
-        out = self._common_dict()
-        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
-        return out

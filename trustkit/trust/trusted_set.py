@@ -303,10 +303,7 @@ class TrustedMetadataSet:
         self._check_expiry(ROOT, self.root)
         if SNAPSHOT in self._metadata:
             raise UpdateOrderError("the timestamp must be loaded before the snapshot")
-        timestamp = self._parse(TIMESTAMP, data)
-        self._verify(self.root.signed, TIMESTAMP, timestamp, data)
-        self._check_version(TIMESTAMP, timestamp.signed.version)
-        self._check_expiry(TIMESTAMP, timestamp)
+        timestamp = self._checked(self.root.signed, TIMESTAMP, data)
         self._accept(TIMESTAMP, data, timestamp)
         return timestamp
 
@@ -319,10 +316,7 @@ class TrustedMetadataSet:
         if TARGETS in self._metadata:
             raise UpdateOrderError("the snapshot must be loaded before targets")
         timestamp.signed.snapshot_meta.verify_data(data, what=SNAPSHOT)
-        snapshot = self._parse(SNAPSHOT, data)
-        self._verify(self.root.signed, SNAPSHOT, snapshot, data)
-        self._check_version(SNAPSHOT, snapshot.signed.version)
-        self._check_expiry(SNAPSHOT, snapshot)
+        snapshot = self._checked(self.root.signed, SNAPSHOT, data)
         root_meta = snapshot.signed.meta[ROOT]
         try:
             root_meta.verify_data(self._bytes[ROOT], what=ROOT)
@@ -338,10 +332,7 @@ class TrustedMetadataSet:
         """Accept the top-level targets named by the snapshot, signed by root's targets keys."""
         snapshot = self._require(SNAPSHOT, "targets")
         self._snapshot_entry(snapshot, TARGETS).verify_data(data, what=TARGETS)
-        targets = self._parse(TARGETS, data)
-        self._verify(self.root.signed, TARGETS, targets, data)
-        self._check_version(TARGETS, targets.signed.version)
-        self._check_expiry(TARGETS, targets)
+        targets = self._checked(self.root.signed, TARGETS, data)
         self._accept(TARGETS, data, targets)
         return targets
 
@@ -357,10 +348,7 @@ class TrustedMetadataSet:
         delegated = parent.signed.delegations.get(role)
         snapshot = self._require(SNAPSHOT, role)
         self._snapshot_entry(snapshot, role).verify_data(data, what=role)
-        metadata = self._parse(role, data)
-        self._verify(parent.signed, role, metadata, data)
-        self._check_version(role, metadata.signed.version)
-        self._check_expiry(role, metadata)
+        metadata = self._checked(parent.signed, role, data)
         restricted = self._restricted(parent_name, delegated.paths)
         self._accept(role, data, metadata)
         self._paths[role] = restricted
@@ -482,6 +470,14 @@ class TrustedMetadataSet:
             if kept is not None and kept.parsed_from(data):
                 return kept
         return Metadata.from_bytes(data, role=role)
+
+    def _checked(self, delegator: Root | Targets, role: str, data: bytes) -> Metadata[Any]:
+        """``data`` parsed as ``role``, signed by ``delegator``'s threshold for it, not rolled back, unexpired."""
+        metadata = self._parse(role, data)
+        self._verify(delegator, role, metadata, data)
+        self._check_version(role, metadata.signed.version)
+        self._check_expiry(role, metadata)
+        return metadata
 
     def _verify(self, delegator: Root | Targets, role: str, metadata: Metadata[Any], data: bytes) -> None:
         """``delegator.verify_delegate(role, metadata)``, or the same result replayed from the memo."""
