@@ -28,7 +28,7 @@ LAYERS = {
     "archive": 7,
     "migrate": 7,
 }
-"""Each package's layer; the top-level private modules (``trustkit._encoding``, ``_fs``, ``_lazy``, ``_slots``, ``_config``) and
+"""Each package's layer; the top-level private modules (``trustkit._encoding``, ``_fs``, ``_lazy``, ``_config``) and
 ``trustkit.errors`` are the base, which every layer may use."""
 TOP = 8
 """``trustkit`` itself: the public face that re-exports every layer."""

@@ -30,8 +30,8 @@ import attrs
 
 from trustkit._encoding import TextSpan
 from trustkit.errors import TrustkitError
-from trustkit.metadata._fields import _MAX_INT
 from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import _MAX_INT
 from trustkit.metadata.parsed_targets import _B64_ALPHABET, _B64_ZERO_TAIL_BYTES, ParsedTargets
 from trustkit.metadata.roles import Targets
 

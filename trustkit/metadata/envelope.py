@@ -23,7 +23,6 @@ from trustkit._encoding import (
 )
 from trustkit.errors import KeyFormatError, MalformedMetadataError, SigningError
 from trustkit.keys.public import PublicKey
-from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.metadata.parsed_targets import ParsedTargets
 from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp
@@ -183,6 +182,8 @@ class Metadata(Generic[T]):
         by the same key, which is replaced.
         """
         message = self._canonical_model()
+        from trustkit.keys.signing import sign_message  # the write path only: reading never loads it
+
         method, raw, public = sign_message(signer, message)
         keyid = public.key_id
         if key is not None:

@@ -13,16 +13,14 @@ import base64
 import binascii
 import itertools
 import operator
-from collections.abc import Iterable, Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType, MemberDescriptorType
 from typing import Any
 
-from trustkit._slots import slot_setter
 from trustkit.errors import MalformedMetadataError
-from trustkit.metadata._fields import _MAX_INT, _custom, _hashes, _strict_b64
-from trustkit.metadata.files import MetaFile, TargetFile
+from trustkit.metadata.files import _MAX_INT, MetaFile, TargetFile, _custom, _hashes, _strict_b64
 
-__all__ = ["ParsedTargets", "digests_and_lengths", "read_target_files"]
+__all__ = ["ParsedTargets", "digests_and_lengths", "read_target_files", "slot_setter"]
 
 
 _B64_ZERO_TAIL = frozenset("AEIMQUYcgkosw048")
@@ -142,6 +140,17 @@ def _canonical_b64(text: str) -> str:
     if len(text) == 44 and text[42] in _B64_ZERO_TAIL:
         return text
     return base64.b64encode(_strict_b64(text)).decode()
+
+
+def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of slot ``name`` of an attrs slotted class (its member descriptor: half the cost of
+    ``object.__setattr__``), for building many frozen instances (target models here, the trusted set's matches);
+    ``object.__setattr__`` when there is none."""
+    for klass in cls.__mro__:
+        found = vars(klass).get(name)
+        if isinstance(found, MemberDescriptorType):
+            return found.__set__
+    return lambda obj, value: object.__setattr__(obj, name, value)  # pragma: no cover - attrs classes have slots
 
 
 _SET_LENGTH = slot_setter(MetaFile, "length")

@@ -7,7 +7,6 @@ bytes. Models hold no I/O and never change once built: use :func:`attrs.evolve` 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
@@ -18,8 +17,17 @@ import attrs
 from trustkit._encoding import GoTime
 from trustkit.errors import MalformedMetadataError, UnknownRoleError
 from trustkit.keys.public import PublicKey
-from trustkit.metadata._fields import _freeze, _get, _integer, _keys, _str_tuple, _string_list, _to_gotime
-from trustkit.metadata.files import MetaFile, TargetFile
+from trustkit.metadata.files import (
+    MetaFile,
+    TargetFile,
+    _freeze,
+    _get,
+    _integer,
+    _keys,
+    _str_tuple,
+    _string_list,
+    _to_gotime,
+)
 from trustkit.metadata.names import (
     BASE_ROLES,
     ROOT,
@@ -70,6 +78,14 @@ def default_expiry(role: str, *, now: datetime | None = None) -> datetime:
 def _freeze_targets(value: Mapping[str, TargetFile]) -> Mapping[str, TargetFile]:
     """A read-only copy of a ``targets`` map; a parsed one (read-only already) as it is."""
     return value if isinstance(value, _ParsedTargets) else _freeze(value)
+
+
+def _index_by_name(roles: Iterable[DelegatedRole]) -> dict[str, DelegatedRole]:
+    """The first role of each name, by name."""
+    index: dict[str, DelegatedRole] = {}
+    for role in roles:
+        index.setdefault(role.name, role)
+    return index
 
 
 def _roles_tuple(value: Iterable[DelegatedRole]) -> tuple[DelegatedRole, ...]:
@@ -156,6 +172,14 @@ class Delegations:
     # fields, so that attrs.evolve does not carry them into a changed copy)
     _null_keys: bool = attrs.field(default=False, init=False, eq=False, repr=False)
     _null_roles: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    # the roles by name, built with the roles (and again by attrs.evolve): a walk over many delegations must not
+    # scan the list for each
+    _by_name: dict[str, DelegatedRole] = attrs.field(
+        default=attrs.Factory(lambda self: _index_by_name(self.roles), takes_self=True),
+        init=False,
+        eq=False,
+        repr=False,
+    )
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str) -> Delegations:
@@ -190,14 +214,6 @@ class Delegations:
             "keys": None if self._null_keys else {kid: key.to_dict() for kid, key in self.keys.items()},
             "roles": None if self._null_roles else [role.to_dict() for role in self.roles],
         }
-
-    @functools.cached_property
-    def _by_name(self) -> dict[str, DelegatedRole]:
-        """The roles by name, built once: a walk over many delegations must not scan the list for each."""
-        index: dict[str, DelegatedRole] = {}
-        for role in self.roles:
-            index.setdefault(role.name, role)
-        return index
 
     def get(self, name: str) -> DelegatedRole:
         """The delegated role called ``name``; :class:`UnknownRoleError` if there is none."""
@@ -319,7 +335,7 @@ class Root(Signed, Delegator):
         """Base role ``role``'s key IDs and threshold, and root's keys; :class:`UnknownRoleError` if root has no
         such role."""
         entry = self._role(role)
-        return Signers(entry.keyids, entry.threshold, self.keys)
+        return entry.keyids, entry.threshold, self.keys
 
     def with_role_keys(self, role: str, keys: Iterable[PublicKey], *, threshold: int | None = None) -> Root:
         """A copy whose ``role`` uses exactly ``keys`` (notary's ``ReplaceBaseKeys``).
@@ -385,7 +401,7 @@ class Targets(Signed, Delegator):
         """Delegation ``role``'s key IDs and threshold, and the delegation keys; :class:`UnknownRoleError` if
         there is no such delegation."""
         entry = self.delegations.get(role)
-        return Signers(entry.keyids, entry.threshold, self.delegations.keys)
+        return entry.keyids, entry.threshold, self.delegations.keys
 
     def sha256_hex_and_lengths(self, names: list[str]) -> tuple[list[str | None], list[int]]:
         """The sha256 hex (None without one) and length of each of ``names`` (every name must be a target):
@@ -438,21 +454,20 @@ class Targets(Signed, Delegator):
 M = TypeVar("M", bound="_MetaRole")
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)
 class _MetaRole(Signed):
-    """A role that lists other roles' files by length and hashes: snapshot and timestamp."""
+    """A role that lists other roles' files by length and hashes (``meta``): snapshot and timestamp share how it is
+    read and written (a plain base: one attrs class less to build at import)."""
 
-    meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
+    __slots__ = ()
+    meta: Mapping[str, MetaFile]
 
     @classmethod
     def from_dict(cls: type[M], obj: Mapping[str, Any]) -> M:
         """Read a ``signed`` object of this role's ``_type`` with notary's rules."""
         common = cls._common(obj, cls.type, cls.role)
         raw = _get(obj, "meta", dict, cls.role)
-        return cls(
-            meta={name: MetaFile.from_dict(m, where=f"{cls.role} meta {name}") for name, m in raw.items()},
-            **common,
-        )
+        meta = {name: MetaFile.from_dict(m, where=f"{cls.role} meta {name}") for name, m in raw.items()}
+        return cls(meta=meta, **common)  # type: ignore[call-arg]  # each subclass declares the meta field
 
     def to_dict(self) -> dict[str, Any]:
         """The ``signed`` JSON object notary writes."""
@@ -468,6 +483,8 @@ class Snapshot(_MetaRole):
     type: ClassVar[str] = "Snapshot"
     role: ClassVar[str] = SNAPSHOT
 
+    meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
+
     def __attrs_post_init__(self) -> None:
         for name in (ROOT, TARGETS):
             entry = self.meta.get(name)
@@ -481,6 +498,8 @@ class Timestamp(_MetaRole):
 
     type: ClassVar[str] = "Timestamp"
     role: ClassVar[str] = TIMESTAMP
+
+    meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
 
     def __attrs_post_init__(self) -> None:
         entry = self.meta.get(SNAPSHOT)

@@ -13,7 +13,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,7 +24,6 @@ from trustkit.keys.public import PublicKey
 __all__ = [
     "Delegator",
     "Signature",
-    "SignedContent",
     "Signers",
     "VerificationResult",
     "check_signatures",
@@ -60,18 +59,19 @@ class Signature:
         return f'{{"keyid":{go_string(self.keyid)},"method":{go_string(self.method)},"sig":"{sig}"}}'
 
 
-class SignedContent(Protocol):
-    """What a signature check reads: the bytes the signatures are over and the signatures."""
+if TYPE_CHECKING:  # for type checkers only: a Protocol class costs every process that imports metadata
+    from typing import Protocol
 
-    @property
-    def signed_bytes(self) -> bytes:
-        """The bytes the signatures are over."""
-        ...  # pragma: no cover
+    class SignedContent(Protocol):
+        """What a signature check reads: the bytes the signatures are over and the signatures."""
 
-    @property
-    def signatures(self) -> Sequence[Signature]:
-        """The signatures, in file order."""
-        ...  # pragma: no cover
+        @property
+        def signed_bytes(self) -> bytes:
+            """The bytes the signatures are over."""
+
+        @property
+        def signatures(self) -> Sequence[Signature]:
+            """The signatures, in file order."""
 
 
 @attrs.frozen(unsafe_hash=False)
@@ -150,13 +150,9 @@ def raise_unless_verified(result: VerificationResult, metadata: SignedContent) -
     return result
 
 
-class Signers(NamedTuple):
-    """The keys and threshold a delegator gives a role: who may sign it and how many must."""
-
-    keyids: tuple[str, ...]
-    threshold: int
-    keys: Mapping[str, PublicKey]
-    """The delegator's keys by key ID (a superset of ``keyids``)."""
+Signers = tuple[tuple[str, ...], int, Mapping[str, PublicKey]]
+"""The keys and threshold a delegator gives a role -- who may sign it and how many must: the role's key IDs, its
+threshold and the delegator's keys by key ID (a superset of the key IDs)."""
 
 
 class Delegator:

@@ -39,7 +39,6 @@ from typing import Any, NamedTuple
 import attrs
 
 from trustkit._encoding import paused_gc
-from trustkit._slots import slot_setter
 from trustkit.errors import (
     ExpiredMetadataError,
     HashMismatchError,
@@ -52,7 +51,7 @@ from trustkit.errors import (
 from trustkit.keys.public import PublicKey
 from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
-from trustkit.metadata.parsed_targets import ParsedTargets
+from trustkit.metadata.parsed_targets import ParsedTargets, slot_setter
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
 __all__ = [
