@@ -460,6 +460,14 @@ class _MetaRole(Signed):
 
     __slots__ = ()
     meta: Mapping[str, MetaFile]
+    _required: ClassVar[tuple[str, ...]] = ()
+    """The roles ``meta`` must list with a sha256."""
+
+    def __attrs_post_init__(self) -> None:
+        for name in self._required:
+            entry = self.meta.get(name)
+            if entry is None or "sha256" not in entry.hashes:
+                raise MalformedMetadataError(f"{self.role} type metadata invalid: missing {name} meta with sha256")
 
     @classmethod
     def from_dict(cls: type[M], obj: Mapping[str, Any]) -> M:
@@ -482,14 +490,9 @@ class Snapshot(_MetaRole):
 
     type: ClassVar[str] = "Snapshot"
     role: ClassVar[str] = SNAPSHOT
+    _required: ClassVar[tuple[str, ...]] = (ROOT, TARGETS)
 
     meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
-
-    def __attrs_post_init__(self) -> None:
-        for name in (ROOT, TARGETS):
-            entry = self.meta.get(name)
-            if entry is None or "sha256" not in entry.hashes:
-                raise MalformedMetadataError(f"snapshot type metadata invalid: missing {name} meta with sha256")
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False)
@@ -498,13 +501,9 @@ class Timestamp(_MetaRole):
 
     type: ClassVar[str] = "Timestamp"
     role: ClassVar[str] = TIMESTAMP
+    _required: ClassVar[tuple[str, ...]] = (SNAPSHOT,)
 
     meta: Mapping[str, MetaFile] = attrs.field(converter=_freeze)
-
-    def __attrs_post_init__(self) -> None:
-        entry = self.meta.get(SNAPSHOT)
-        if entry is None or "sha256" not in entry.hashes:
-            raise MalformedMetadataError("timestamp type metadata invalid: missing snapshot meta with sha256")
 
     @property
     def snapshot_meta(self) -> MetaFile:
