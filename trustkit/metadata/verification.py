@@ -1,8 +1,8 @@
 """Verification over bytes and signatures: which of a role's keys signed a piece of metadata.
 
-The checks need only the signed bytes and the signatures (any :class:`SignedContent`, such as
-:class:`~trustkit.metadata.envelope.Metadata`), never the models of the envelope, so the role models can use them
-without importing the envelope. A role that delegates (root to the base roles, a targets role to its
+The checks need only the signed bytes and the signatures (anything with ``signed_bytes`` and ``signatures``, such
+as :class:`~trustkit.metadata.envelope.Metadata`), never the models of the envelope, so the role models can use
+them without importing the envelope. A role that delegates (root to the base roles, a targets role to its
 delegations) is a :class:`Delegator`: it says which keys and threshold sign a role (:meth:`Delegator.signers`),
 and verifying is the same for both (python-tuf's delegator mixin is the model).
 """
