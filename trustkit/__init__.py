@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # (not to stderr through logging's last-resort handler)
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (16 ms): type checkers take it as True
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a slow import): type checkers take it as True
 if TYPE_CHECKING:
     from typing import Any
 

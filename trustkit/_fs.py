@@ -70,7 +70,7 @@ def check_no_links(root: Path, folder: Path) -> None:
 
 def _create_temporary(path: Path, folder: Path) -> tuple[int, str]:
     """A new private file ``.<name>.<random>.tmp`` in ``folder``, open for writing (``tempfile.mkstemp``'s
-    contract without importing tempfile, which costs a read-only process 10 ms)."""
+    contract without importing tempfile, which is slow to import for a read-only process)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     while True:
         name = str(folder / f".{path.name}.{os.urandom(6).hex()}.tmp")

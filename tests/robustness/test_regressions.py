@@ -37,7 +37,7 @@ from tests.robustness import targets
 from tests.robustness.corpus import GUN, NOW, corpus
 from trustkit._encoding import canonical, decode
 from trustkit.client.changelist import Change, Changelist, DelegationChange
-from trustkit.keys._pem import encode_pem
+from trustkit.keys.pem import encode_pem
 from trustkit.keystore import FileKeyStore, NotaryEnvPassphrase
 from trustkit.remote import NotaryServer as NotaryServerRemote
 from trustkit.remote import auth

@@ -18,7 +18,7 @@ import trustkit as tk
 from tests.robustness.test_regressions import trustkit_error
 from trustkit.client import Change, Changelist, MetadataCache
 from trustkit.keys import private
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keys.private import is_weakly_encrypted
 from trustkit.keystore import FileKeyStore, MemoryKeyStore, load_key_file
 from trustkit.remote import LocalRemote, MemoryRemote

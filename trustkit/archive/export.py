@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import attrs
@@ -39,6 +39,7 @@ from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
 from trustkit.trust import TargetRow, TrustPinning
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = [
     "ExportProgress",
@@ -50,10 +51,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _Recorder:
@@ -148,7 +145,7 @@ def export_repository(
     pinning: TrustPinning | None = None,
     trust_on_first_use: bool = True,
     source: str | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> ExportResult:
     """Capture ``gun``'s complete trust data from ``remote`` into the archive folder ``archive``.
 
@@ -348,7 +345,7 @@ def export_server(
     trust_on_first_use: bool = True,
     source: str | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> ExportReport:
     """Capture many repositories: ``guns``, else every repository the server's changefeed names; only those
     matching the shell ``pattern`` (``fnmatch``, e.g. ``"registry.example.com/team/*"``) when given.

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from trustkit._fs import atomic_write, remove_file
 from trustkit.errors import FileAccessError, OversizedResponseError, UnknownRoleError
-from trustkit.metadata.names import check_gun, is_valid_role
+from trustkit.metadata.names import MAX_DOWNLOAD_SIZE, check_gun, is_valid_role
 
 __all__ = ["INVALID_FOLDER", "MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
 
-MAX_CACHED_SIZE = 100 * 1024 * 1024
+MAX_CACHED_SIZE = MAX_DOWNLOAD_SIZE
 """notary's ``MaxDownloadSize``: a cached file larger than this is not read."""
 VERIFIED_FILE = "trustkit-verified.json"
 """Beside ``metadata/`` (``<trust_dir>/tuf/<gun>/trustkit-verified.json``): the signature checks that passed on the

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 from trustkit.client.cache import MetadataCache
@@ -38,7 +38,7 @@ from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import VerificationMemo
+from trustkit.trust.trusted_set import Accelerator, VerificationMemo, utc_now
 
 __all__ = ["MAX_DOWNLOAD_SIZE", "MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 
@@ -96,10 +96,6 @@ def _roles(roles: Iterable[str]) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class Reader:
     """Reads and verifies the trust data of one GUN.
 
@@ -123,7 +119,7 @@ class Reader:
         cache: MetadataCache | None = None,
         pinning: TrustPinning | None = None,
         offline: bool = False,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         max_cache_age: float | None = None,
     ) -> None:
         if remote is None and not offline:
@@ -265,8 +261,7 @@ class Reader:
                 first_contact=False,
                 min_versions=versions,
                 clock=self._clock,
-                memo=self._memo,
-                parse=self._parse,
+                accelerator=Accelerator(memo=self._memo, parse=self._parse),
             )
         if self.offline:
             raise RepositoryNotFoundError(
@@ -286,8 +281,7 @@ class Reader:
             pinning=self.pinning,
             min_versions=versions,
             clock=self._clock,
-            memo=self._memo,
-            parse=self._parse,
+            accelerator=Accelerator(memo=self._memo, parse=self._parse),
         )
         self._store(ROOT, data)
         return trusted

@@ -68,6 +68,7 @@ from trustkit.keystore import (
     KeyInfo,
     KeyStore,
     PassphraseSource,
+    docker_trust_dir,
     generate_delegation_key,
     load_key_file,
 )
@@ -85,14 +86,11 @@ from trustkit.remote import (
     docker_server_config,
     environment_proxy,
 )
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 _DOCKER_HUB_NOTARY_HOST = urlsplit(DOCKER_HUB_NOTARY).hostname
@@ -140,14 +138,14 @@ class DockerTrust:
         resolver: TagResolver | None = None,
         env: Mapping[str, str] | None = None,
         proxy: str | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         environ = dict(os.environ if env is None else env)
         if config_dir is not None:
             environ["DOCKER_CONFIG"] = os.fspath(config_dir)
         self._env = environ
         self.config_dir = docker_config_dir(env=environ)
-        self.trust_dir = self.config_dir / "trust"
+        self.trust_dir = docker_trust_dir(environ=environ)
         if keystore is None:
             unlock = passphrase if passphrase is not None else DockerEnvPassphrase(environ=environ)
             keystore = FileKeyStore(self.trust_dir, passphrase=unlock)

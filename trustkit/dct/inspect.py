@@ -34,7 +34,7 @@ from trustkit.errors import (
     VerificationError,
 )
 from trustkit.metadata import DelegatedRole, Metadata, TargetFile, Targets
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, parent_role
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, parent_role, path_allowed
 from trustkit.trust import TrustedMetadataSet
 
 __all__ = [
@@ -360,7 +360,7 @@ def walk_roles(trusted: TrustedMetadataSet, tag: str | None) -> Iterator[str]:
         role = queue.pop(0)
         if role not in trusted:
             continue
-        if tag is not None and not any(tag.startswith(p) for p in trusted.delegation_paths(role)):
+        if tag is not None and not path_allowed(tag, trusted.delegation_paths(role)):
             continue
         yield role
         signed = trusted[role].signed

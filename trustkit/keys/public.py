@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 
 from trustkit._encoding import canonical
 from trustkit.errors import KeyFormatError
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 
 __all__ = [
     "ECDSA",
@@ -286,7 +286,7 @@ class PublicKey:
         return self.certificates[0].public_bytes(serialization.Encoding.DER)
 
     @cached_property
-    def _material(self) -> bytes:
+    def material(self) -> bytes:
         """The public key itself, whatever wraps it (a certificate, another key ID): two key IDs with the same
         material are one key, counted once toward a threshold. Raises :class:`KeyFormatError` as
         :attr:`crypto_key` does."""
@@ -301,18 +301,18 @@ class PublicKey:
             return self
         return PublicKey.from_crypto(self.crypto_key)
 
-    def verify(self, method: str, signature: bytes, message: bytes) -> bool:
+    def verify(self, method: str, signature: bytes, message: bytes, *, message_sha256: bytes | None = None) -> bool:
         """Check a signature with notary's rules for ``method``; False for any failure, never an exception.
 
         ECDSA digests are always SHA-256 (whatever the curve) with raw fixed-width ``r‖s``; RSA keys and
         signatures need 2048 bits and PSS uses a 32-byte salt; Ed25519 signatures are 64 bytes.
+        ``message_sha256`` (when not None) is the SHA-256 of ``message``, computed by the caller: ECDSA and RSA
+        then verify over it instead of hashing the message again (:func:`~trustkit.metadata.check_signatures`
+        hashes a file once for all its signatures).
         """
-        return self._verify(method, signature, message, None)
+        return self._verify(method, signature, message, message_sha256)
 
     def _verify(self, method: str, signature: bytes, message: bytes, message_sha256: bytes | None) -> bool:
-        """:meth:`verify`, where ``message_sha256`` (when not None) is the SHA-256 of ``message``, computed by
-        the caller: ECDSA and RSA then verify over it instead of hashing the message again
-        (:func:`~trustkit.metadata.check_signatures` hashes a file once for all its signatures)."""
         try:
             key = self.crypto_key
         except KeyFormatError:

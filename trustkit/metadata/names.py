@@ -1,14 +1,16 @@
-"""Role names and delegation paths as notary defines them (``tuf/data/roles.go``)."""
+"""Role names and delegation paths as notary defines them (``tuf/data/roles.go``), and its cap on a metadata file."""
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 
 from trustkit.errors import ConfigurationError
 
 __all__ = [
     "BASE_ROLES",
+    "MAX_DOWNLOAD_SIZE",
     "ROOT",
     "SNAPSHOT",
     "TARGETS",
@@ -25,6 +27,10 @@ TARGETS = "targets"
 SNAPSHOT = "snapshot"
 TIMESTAMP = "timestamp"
 BASE_ROLES = (ROOT, TARGETS, SNAPSHOT, TIMESTAMP)
+
+MAX_DOWNLOAD_SIZE = 100 << 20
+"""notary's ``MaxDownloadSize`` (100 MiB): the largest metadata file notary reads when no trusted metadata gives
+its length; the one source of the remotes' and the cache's caps."""
 
 _DELEGATION_CHARS = re.compile(r"[-a-z0-9_/]+\Z")
 _MAX_ROLE_NAME = 255
@@ -83,6 +89,9 @@ def parent_role(name: str) -> str:
     return posixpath.dirname(name)
 
 
-def path_allowed(target_name: str, paths: tuple[str, ...] | list[str]) -> bool:
-    """Whether a target name is covered by a role's paths: plain string prefixes, ``""`` covers everything."""
+def path_allowed(target_name: str, paths: Iterable[str]) -> bool:
+    """Whether a target name is covered by a role's paths: plain string prefixes, ``""`` covers everything.
+
+    Notary's one rule for delegation paths (no globs): also whether a child's path stays within its parent's.
+    """
     return any(target_name.startswith(prefix) for prefix in paths)

@@ -101,7 +101,7 @@ _Service = TypeVar("_Service", bound="HTTPService")
 
 
 def _user_agent() -> str:
-    from trustkit import __version__  # the package's own string: importlib.metadata costs 18 ms per process
+    from trustkit import __version__  # the package's own string: importlib.metadata is slow to import
 
     return f"trustkit/{__version__}"
 

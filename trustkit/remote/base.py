@@ -31,7 +31,7 @@ from trustkit.errors import (
     UnknownRoleError,
 )
 from trustkit.keys.public import PublicKey
-from trustkit.metadata.names import SNAPSHOT, TIMESTAMP, check_gun, is_valid_role
+from trustkit.metadata.names import MAX_DOWNLOAD_SIZE, SNAPSHOT, TIMESTAMP, check_gun, is_valid_role
 
 __all__ = [
     "CONFLICT_CODES",
@@ -51,13 +51,13 @@ __all__ = [
     "notary_error",
 ]
 
-MAX_ROOT_SIZE = 100 << 20
+MAX_ROOT_SIZE = MAX_DOWNLOAD_SIZE
 """Notary's cap on a ``root.json`` whose length is not known yet (``notary.MaxDownloadSize``, 100 MiB)."""
 
 MAX_TIMESTAMP_SIZE = 1 << 20
 """Notary's cap on ``timestamp.json`` (``notary.MaxTimestampSize``, 1 MiB)."""
 
-MAX_METADATA_SIZE = 100 << 20
+MAX_METADATA_SIZE = MAX_DOWNLOAD_SIZE
 """The cap on any other file whose length no trusted metadata gives (notary's ``MaxDownloadSize``)."""
 
 SERVER_KEY_ROLES = (TIMESTAMP, SNAPSHOT)
