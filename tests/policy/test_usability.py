@@ -206,3 +206,12 @@ def test_admission_answers_in_the_version_it_was_asked_in(version: str) -> None:
     assert answer["apiVersion"] == version and answer["response"] == {"uid": "u1", "allowed": True}
     deleted = {**review, "request": {"uid": "u2", "operation": "DELETE"}}
     assert admission_response(deleted, lambda image: tk.policy.Verdict(image, True))["apiVersion"] == version
+
+
+def test_the_how_to_quotes_the_verdicts_own_words(published: Published, tmp_path: Path) -> None:
+    howto = (Path(__file__).resolve().parents[2] / "docs" / "how-to" / "verify-a-tag.md").read_text()
+    verdict = tk.verify(f"{GUN}:v9", Policy((Rule(GUN, TOFU),)), trust_dir=tmp_path, remote=published.remote)
+    assert verdict.reasons == (f"v9 is not signed in {GUN}",)
+    assert '"v2 is not signed in registry.example.com/docs/admission"' in howto
+    assert "No valid trust data" not in howto and "max_cache_age" not in howto
+    assert "deadline=8" in howto
