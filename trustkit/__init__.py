@@ -111,6 +111,7 @@ if TYPE_CHECKING:
         Verdict,
         VerdictCache,
         Verifier,
+        verify,
     )
     from trustkit.remote import ChangeRecord, Credentials, LocalRemote, MemoryRemote, NotaryServer, Remote
     from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
@@ -202,6 +203,7 @@ _LAZY: dict[str, str] = {
     "Verdict": "trustkit.policy",
     "VerdictCache": "trustkit.policy",
     "Verifier": "trustkit.policy",
+    "verify": "trustkit.policy",
     "ChangeRecord": "trustkit.remote",
     "Credentials": "trustkit.remote",
     "LocalRemote": "trustkit.remote",
@@ -312,6 +314,7 @@ __all__ = [
     "plan_migration",
     "repository_summary",
     "run_migration",
+    "verify",
     "verify_image",
 ]
 

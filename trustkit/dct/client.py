@@ -163,24 +163,29 @@ class DockerTrust:
 
     # --- configuration -------------------------------------------------------------------------------------
 
-    def server_config(self, reference: str) -> ServerConfig:
-        """Where docker finds the trust data of ``reference``: server URL, TLS files, registry, trust directory."""
-        return docker_server_config(reference, env=self._env)
+    def server_config(self, reference: str, *, server: str | None = None) -> ServerConfig:
+        """Where docker finds the trust data of ``reference``: server URL (``server`` when given), TLS files,
+        registry, trust directory."""
+        return docker_server_config(reference, env=self._env, server=server)
 
-    def remote_for(self, reference: str) -> Remote:
+    def remote_for(self, reference: str, *, server: str | None = None) -> Remote:
         """The remote holding ``reference``'s trust data: :attr:`remote`, else its notary server (one connection
-        pool per server URL, kept until :meth:`close`)."""
-        if self.remote is not None:
+        pool per server URL, kept until :meth:`close`).
+
+        ``server`` names the notary server instead (a policy rule's): it is reached exactly as docker reaches its
+        own -- CA and client certificate from ``$DOCKER_CONFIG/tls/<host:port>/``, the image registry's login,
+        the proxy settings, the Docker Hub shutdown check -- and it wins over :attr:`remote`."""
+        if self.remote is not None and server is None:
             return self.remote
-        config = self.server_config(reference)
+        config = self.server_config(reference, server=server)
         self._refuse_retired(config.url, reference)
-        server = self._servers.get(config.url)
-        if server is None:
+        notary = self._servers.get(config.url)
+        if notary is None:
             auth = self.credentials if self.credentials is not None else config.load_credentials
             proxy = self._proxy if self._proxy is not None else environment_proxy(config.url, env=self._env)
-            server = NotaryServer(config.url, tls=config.tls, auth=auth, proxy=proxy, proxy_from_environment=False)
-            self._servers[config.url] = server
-        return server
+            notary = NotaryServer(config.url, tls=config.tls, auth=auth, proxy=proxy, proxy_from_environment=False)
+            self._servers[config.url] = notary
+        return notary
 
     def _refuse_retired(self, url: str, reference: str) -> None:
         """From its shutdown on (by the ``clock`` given), Docker Hub's notary is a typed error saying what to do

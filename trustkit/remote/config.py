@@ -201,18 +201,23 @@ def docker_credentials(registry: str, *, env: Mapping[str, str] | None = None) -
     return DockerConfig.load(docker_config_dir(env=env) / "config.json").credentials(registry)
 
 
-def docker_server_config(reference: str | ImageReference, *, env: Mapping[str, str] | None = None) -> ServerConfig:
+def docker_server_config(
+    reference: str | ImageReference, *, env: Mapping[str, str] | None = None, server: str | None = None
+) -> ServerConfig:
     """The notary server, TLS files, credentials source and trust directory docker uses for ``reference``.
 
-    The server is ``DOCKER_CONTENT_TRUST_SERVER`` (which must be an https URL), else Docker Hub's notary for
-    ``docker.io`` images, else ``https://<registry host>``. TLS comes from ``$DOCKER_CONFIG/tls/<host:port>/``
-    of that URL (its ``*.crt`` files are trusted along with the system's CAs). Credentials are those of the
-    image's registry, looked up when first needed.
+    The server is ``server`` when given (an explicit choice, e.g. a policy rule's: ``http://`` is accepted, the
+    caller decides whether plain HTTP is acceptable), else ``DOCKER_CONTENT_TRUST_SERVER`` (which must be an
+    https URL), else Docker Hub's notary for ``docker.io`` images, else ``https://<registry host>``. TLS comes from
+    ``$DOCKER_CONFIG/tls/<host:port>/`` of that URL (its ``*.crt`` files are trusted along with the system's CAs).
+    Credentials are those of the image's registry, looked up when first needed.
     """
     environ = _environ(env)
     image = reference if isinstance(reference, ImageReference) else ImageReference.parse(reference)
     configured = environ.get("DOCKER_CONTENT_TRUST_SERVER")
-    if configured:
+    if server is not None:
+        url = check_server_url(server)
+    elif configured:
         url = check_server_url(configured, https_only=True)
     elif image.is_docker_hub:
         url = DOCKER_HUB_NOTARY
