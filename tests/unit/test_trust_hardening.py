@@ -255,6 +255,9 @@ def test_a_file_with_more_signatures_than_any_signer_makes_is_malformed() -> Non
         tk.Metadata.from_bytes(flooded.to_bytes())
 
 
+_SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
 def _spki(key: tk.PublicKey) -> bytes:
     return key.crypto_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -310,6 +313,46 @@ def test_keys_notary_cannot_read_never_verify() -> None:
     pss = rsa_key.sign(message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
     assert tk.PublicKey("rsa", _spki(tk.PublicKey.from_crypto(rsa_key.public_key()))).verify("rsapss", pss, message)
     assert not pkcs1.verify("rsapss", pss, message)
+
+
+def test_rsa_keys_go_cannot_read_or_larger_than_any_real_key_are_refused() -> None:
+    n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers().n
+    big_exponent = rsa.RSAPublicNumbers((1 << 200) | 1, n).public_key()
+    huge_modulus = rsa.RSAPublicNumbers(65537, (1 << 8200) | 1).public_key()
+    for crypto, match in ((big_exponent, "201-bit public exponent"), (huge_modulus, "8201 bits")):
+        key = tk.PublicKey("rsa", crypto.public_bytes(serialization.Encoding.DER, _SPKI))
+        with pytest.raises(tk.KeyFormatError, match=match):
+            key.crypto_key  # noqa: B018
+        assert not key.verify("rsapss", b"\1" * 256, b"message")
+        with pytest.raises(tk.KeyFormatError, match=match):
+            tk.PublicKey.from_crypto(crypto)
+    limit = rsa.RSAPublicNumbers(2**31 - 1, n).public_key()  # the largest exponent Go reads
+    assert tk.PublicKey.from_crypto(limit).crypto_key.public_numbers().e == 2**31 - 1  # type: ignore[union-attr]
+
+
+def test_a_read_checks_a_bounded_number_of_delegated_roles_and_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import trustkit.client.reader as reader_module
+
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    for i in range(6):  # a fan-out of delegated roles, one key each
+        sim.delegations[f"targets/r{i}"] = Delegation(tk.generate_private_key(), [""])
+    files = sim.publish()
+    remote = FakeRemote()
+    remote.serve(files)
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 4)
+    calls = _count_verifications(monkeypatch)
+    trusted = reader(remote, tmp_path).refresh()
+    delegation_checks = len(calls) - 4  # root, timestamp, snapshot, targets: one key each
+    assert delegation_checks == 4
+    assert sorted(trusted.blocked) == ["targets/r4", "targets/r5"]
+    with pytest.raises(tk.VerificationError, match="targets/r4"):
+        trusted.get_target("absent")
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 256)
+    monkeypatch.setattr(reader_module, "MAX_DELEGATION_KEYS", 2)  # the key budget binds the same way
+    assert sorted(reader(remote, tmp_path).refresh().blocked) == [f"targets/r{i}" for i in range(2, 6)]
 
 
 @pytest.mark.parametrize("unit", [b"{},", b"[],", b'{"a":[]},'])

@@ -51,6 +51,13 @@ an unauthenticated 100 MB root is parsed before anything can refuse it."""
 MAX_TIMESTAMP_SIZE = 1024 * 1024
 """notary's ``MaxTimestampSize``."""
 _MAX_ROOT_WALK = 1000
+MAX_DELEGATIONS = 256
+"""The most delegated roles one refresh visits. notary 0.7 sets no bound; python-tuf visits 32 per lookup. Docker
+repositories hold ``targets/releases`` and one role per signer: a handful."""
+MAX_DELEGATION_KEYS = 4096
+"""The most keys of delegated roles one refresh checks signatures with (a role file costs at most one check per
+key of its role): past it, the remaining delegations are blocked. A hostile signer delegating to many roles of
+1,024 keys each cost seconds of CPU per read."""
 _VERSION_TAIL = re.compile(rb',"version":([0-9]{1,16})\},"signatures":\[')
 
 
@@ -355,11 +362,22 @@ class Reader:
             logger.warning("%s of %s: %s; names it could hold are not looked up further", name, self.gun, reason)
             trusted.block_delegation(name, reason)
 
+        budget = {"roles": MAX_DELEGATIONS, "keys": MAX_DELEGATION_KEYS}
+
         def visit(parent: str) -> None:
             for delegation in trusted[parent].signed.delegations.roles:
                 name = delegation.name
                 if name not in listed:
                     block(name, f"{parent} delegates to it but the snapshot does not list it")
+                    continue
+                budget["roles"] -= 1
+                budget["keys"] -= len(delegation.keyids)
+                if budget["roles"] < 0 or budget["keys"] < 0:
+                    block(
+                        name,
+                        f"one read visits at most {MAX_DELEGATIONS} delegated roles with {MAX_DELEGATION_KEYS} keys "
+                        "in all (trustkit.client.reader.MAX_DELEGATIONS, MAX_DELEGATION_KEYS)",
+                    )
                     continue
                 try:
                     self._load_role(trusted, name)
