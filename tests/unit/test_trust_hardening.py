@@ -369,6 +369,21 @@ def test_a_file_packed_with_empty_objects_is_refused_before_it_is_parsed(unit: b
     assert peak < len(data)  # parsed, it cost 50 times its size
 
 
+@pytest.mark.parametrize("unit", [b"1.0,", b"1e1,", b'"ab",'])
+def test_a_file_packed_with_floats_or_strings_is_refused_within_the_stated_bound(unit: bytes) -> None:
+    head = b'{"signed":{"_type":"Root","version":1,"x":['
+    data = head + unit * (1024 * 1024 // len(unit)) + b'0]},"signatures":[]}'
+    tracemalloc.start()
+    try:
+        with pytest.raises(tk.MalformedMetadataError, match="more than trust data holds"):
+            tk.Metadata.from_bytes(data, role="root")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # floats cost 52 times their size (RSS), strings 20 times; now the worst is floats: 17 times (RSS), 20 (traced)
+    assert peak < 24 * len(data)
+
+
 class SizedRemote(FakeRemote):
     """Records the cap of each request."""
 
