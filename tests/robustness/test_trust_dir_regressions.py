@@ -237,6 +237,34 @@ def test_a_linked_gun_folder_is_not_written_through(tmp_path: Path) -> None:
     assert list(elsewhere.iterdir()) == []
 
 
+def test_a_folder_swapped_for_a_link_during_a_write_receives_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of a local attacker who can write in ``tuf/<gun>/``: the metadata folder is swapped for a link
+    after the folders were checked, right before the temporary file is created (where the red team's loop of
+    ``renameat2(RENAME_EXCHANGE)`` won 10% of the races)."""
+    import os
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cache = MetadataCache(tmp_path / "trust", "example.com/app")
+    cache.store("root", b"{}")
+    real_urandom, swapped = os.urandom, []
+
+    def swap_then_urandom(size: int) -> bytes:  # _fs names the temporary file just before creating it
+        if not swapped:
+            cache.path.rename(cache.path.with_name("metadata.real"))
+            cache.path.symlink_to(elsewhere)
+            swapped.append(True)
+        return real_urandom(size)
+
+    monkeypatch.setattr(os, "urandom", swap_then_urandom)
+    cache.store("timestamp", b"{}")  # into the folder it opened, wherever that folder now is
+    monkeypatch.undo()
+    assert swapped and list(elsewhere.iterdir()) == []
+    assert (cache.path.with_name("metadata.real") / "timestamp.json").read_bytes() == b"{}"
+
+
 def test_a_trust_dir_that_may_itself_be_a_link_is_fine(tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()
