@@ -265,6 +265,32 @@ def test_a_folder_swapped_for_a_link_during_a_write_receives_nothing(
     assert (cache.path.with_name("metadata.real") / "timestamp.json").read_bytes() == b"{}"
 
 
+def test_a_killed_staging_leaves_nothing_in_another_guns_changelist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GUN ``X/changelist``'s changelist lies in GUN ``X``'s changelist folder: its temporary files must not go
+    beside its own folder, where notary would read a kill's leftovers as ``X``'s staged changes."""
+    import os
+
+    parent = Changelist(tmp_path, "reg.example/team")
+    parent.add(Change.add_target("v1", tk.TargetFile.from_data(b"one")))
+    child = Changelist(tmp_path, "reg.example/team/changelist")
+
+    def killed(*args: object, **kwargs: object) -> None:  # a kill before the rename: no cleanup either
+        raise OSError(4, "killed")
+
+    monkeypatch.setattr(os, "replace", killed)
+    monkeypatch.setattr(os, "unlink", lambda *args, **kwargs: None)
+    changes = [Change.add_target(f"evil{i}", tk.TargetFile.from_data(b"evil")) for i in range(2)]
+    with pytest.raises(tk.FileAccessError, match="killed"):
+        child.extend(changes)
+    monkeypatch.undo()
+    in_parent = sorted(p.name for p in parent.path.iterdir() if p.is_file())
+    assert len(in_parent) == 1 and not in_parent[0].startswith(".")
+    assert [s.change.path for s in parent.list()] == ["v1"]
+    assert len(list((tmp_path / "tuf" / ".changelist-staging").iterdir())) == 2  # swept once a minute old
+
+
 def test_a_trust_dir_that_may_itself_be_a_link_is_fine(tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()
