@@ -14,6 +14,7 @@ folder anywhere below it (a hostile trust directory cannot redirect them), and r
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -24,15 +25,48 @@ from trustkit.errors import FileAccessError
 __all__ = [
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
+    "READ_FLAGS",
+    "NotRegularFileError",
     "atomic_write",
     "check_no_links",
     "ensure_private_dir",
+    "read_regular_file",
     "remove_file",
     "write_files",
 ]
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+
+
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+"""How trustkit opens a file it reads from a trust directory: never through a final symbolic link (``ELOOP``),
+and without blocking, so a FIFO in place of the file cannot hang the open (the caller then requires a regular
+file by ``fstat``; ``O_NONBLOCK`` changes nothing for one)."""
+
+
+class NotRegularFileError(OSError):
+    """A FIFO, device or socket where a regular file must be."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of ``path`` (so the caller sees an oversized file), opened with
+    :data:`READ_FLAGS`. Raises ``FileNotFoundError``, ``IsADirectoryError`` for a folder,
+    :class:`NotRegularFileError` for a FIFO or device, and the ``OSError`` of the open (``ELOOP`` for a link,
+    ``ENAMETOOLONG``, ``EACCES``, ...)."""
+    fd = os.open(path, READ_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(errno.EINVAL, "not a regular file", str(path))
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        return handle.read(limit + 1)
 
 
 def ensure_private_dir(path: Path) -> None:

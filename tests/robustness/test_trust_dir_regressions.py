@@ -7,7 +7,7 @@ a lost key or a key read from a file others can read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +353,42 @@ def test_loading_a_bad_key_file_is_a_typed_error(tmp_path: Path, what: str) -> N
     error = trustkit_error(lambda: load_key_file(store, path), f"load_key_file of a {what} path")
     assert isinstance(error, tk.FileAccessError) and str(path) in str(error)
     assert store.list_keys() == []
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Turn a hang (an open that blocks on a FIFO) into a failure after 5 s."""
+    import signal
+
+    def hung(*_: object) -> None:
+        raise AssertionError("hung on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_fifo_for_a_key_file_or_a_cached_file_is_refused_without_blocking(tmp_path: Path, no_hang: None) -> None:
+    import os
+
+    store = FileKeyStore(tmp_path / "trust", passphrase="")
+    store.private_dir.mkdir(parents=True, mode=0o700)
+    fifo = store.key_path("ab" * 32)
+    os.mkfifo(fifo, 0o600)
+    assert store.list_keys() == []  # skipped with a warning, as a key file others can read
+    error = trustkit_error(lambda: load_key_file(MemoryKeyStore(passphrase=""), fifo), "load_key_file of a FIFO")
+    assert isinstance(error, tk.FileAccessError) and "not a regular file" in str(error)
+    cache = MetadataCache(tmp_path / "trust", "example.com/app")
+    cache.store("root", b"{}")
+    os.mkfifo(cache.path / "timestamp.json", 0o600)
+    error = trustkit_error(lambda: cache.load("timestamp"), "loading a FIFO from the cache")
+    assert isinstance(error, tk.FileAccessError) and "remove it" in str(error)
+    os.mkfifo(cache.path.parent / "trustkit-verified.json", 0o600)
+    assert cache.load_verified() == {}
 
 
 def test_a_metadata_cache_on_a_file_is_a_typed_error(tmp_path: Path) -> None:

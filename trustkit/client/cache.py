@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from trustkit._fs import atomic_write, remove_file
+from trustkit._fs import atomic_write, read_regular_file, remove_file
 from trustkit.errors import FileAccessError, OversizedResponseError, UnknownRoleError
 from trustkit.metadata.names import check_gun, is_valid_role
 
@@ -56,10 +56,14 @@ class MetadataCache:
         """The cached bytes of ``role``, or None when there are none."""
         path = self._file(role)
         try:
-            with path.open("rb") as handle:
-                data = handle.read(max_size + 1)
+            data = read_regular_file(path, max_size)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+        except OSError as exc:  # a FIFO, a link (a loop), a name too long, no permission
+            raise FileAccessError(
+                f"cannot read cached {role} of {self.gun} at {path}: {exc.strerror or exc}: remove it (trustkit "
+                "writes only regular files there, and fetches it again)"
+            ) from None
         if len(data) > max_size:
             raise OversizedResponseError(f"cached {role} at {path} is larger than {max_size} bytes")
         return data
@@ -86,8 +90,7 @@ class MetadataCache:
         """The remembered signature checks (token -> valid key IDs); empty when there are none or the file is
         unreadable in any way (the checks are then simply made again)."""
         try:
-            with (self.path.parent / VERIFIED_FILE).open("rb") as handle:
-                raw = handle.read(_MAX_VERIFIED_SIZE + 1)
+            raw = read_regular_file(self.path.parent / VERIFIED_FILE, _MAX_VERIFIED_SIZE)
             obj = json.loads(raw) if len(raw) <= _MAX_VERIFIED_SIZE else None
         except (OSError, ValueError, RecursionError):
             return {}
@@ -108,8 +111,7 @@ class MetadataCache:
     def load_parsed(self, role: str) -> bytes | None:
         """The compact parsed form kept for ``role``'s cached file (:mod:`trustkit.metadata._compact`), or None."""
         try:
-            with self._file(role, parsed=True).open("rb") as handle:
-                return handle.read(MAX_CACHED_SIZE + 1)
+            return read_regular_file(self._file(role, parsed=True), MAX_CACHED_SIZE)
         except OSError:
             return None
 
@@ -126,10 +128,17 @@ class MetadataCache:
 
     def roles(self) -> list[str]:
         """The roles cached, base roles and delegations (``targets/…``)."""
-        if not self.path.is_dir():
-            return []
+        try:
+            if not self.path.is_dir():
+                return []
+            files = sorted(self.path.rglob("*.json"))
+        except OSError as exc:  # a name too long, a link loop, no permission
+            raise FileAccessError(
+                f"cannot list the cached metadata of {self.gun} in {self.path}: {exc.strerror or exc}: check that it "
+                "is a folder you can read"
+            ) from None
         found = []
-        for file in sorted(self.path.rglob("*.json")):
+        for file in files:
             role = file.relative_to(self.path).with_suffix("").as_posix()
             if is_valid_role(role):
                 found.append(role)
