@@ -46,6 +46,36 @@ def test_a_gun_cannot_lead_the_cache_out_of_the_trust_dir(tmp_path: Path, gun: s
     _nothing_outside(tmp_path)
 
 
+UNNAMEABLE = {
+    "a lone surrogate": "example.com/a\ud800",
+    "a component over 255 bytes": "example.com/" + "\u00e9" * 130,
+    "over 255 characters": "example.com/" + "/".join(["x" * 60] * 5),
+}
+
+
+@pytest.mark.parametrize("gun", UNNAMEABLE.values(), ids=UNNAMEABLE.keys())
+def test_a_gun_that_names_no_folder_is_a_configuration_error(tmp_path: Path, gun: str) -> None:
+    """Before, the file system's ``UnicodeEncodeError`` or ``OSError`` (``ENAMETOOLONG``) escaped."""
+    trust_dir = tmp_path / "trust"
+    error = trustkit_error(lambda: MetadataCache(trust_dir, gun).load("root"), "MetadataCache.load")
+    assert isinstance(error, tk.ConfigurationError) and "GUN" in str(error)
+    listing = trustkit_error(lambda: Changelist(trust_dir, gun).list(), "Changelist.list")
+    assert isinstance(listing, tk.ConfigurationError)
+    longest = "example.com/" + "x" * 243  # docker's limit: 255 characters
+    assert MetadataCache(trust_dir, longest).load("root") is None
+
+
+def test_an_unreadable_changelist_or_cache_folder_is_a_typed_error(tmp_path: Path) -> None:
+    changelist = Changelist(tmp_path, "example.com/app")
+    changelist.path.parent.mkdir(parents=True)
+    changelist.path.symlink_to(changelist.path.name)  # a link to itself: ELOOP
+    assert isinstance(trustkit_error(changelist.list, "Changelist.list of a link loop"), tk.FileAccessError)
+    cache = MetadataCache(tmp_path, "example.com/app")
+    cache.path.symlink_to(cache.path.name)
+    assert cache.roles() == []
+    assert isinstance(trustkit_error(lambda: cache.load("root"), "MetadataCache.load in a loop"), tk.FileAccessError)
+
+
 @pytest.mark.parametrize("gun", ESCAPES)
 def test_a_gun_cannot_lead_the_changelist_out_of_the_trust_dir(tmp_path: Path, gun: str) -> None:
     trust_dir = tmp_path / "trust"

@@ -24,7 +24,7 @@ import attrs
 
 from trustkit._encoding import GoStruct, go_marshal, normalise_json
 from trustkit._fs import remove_file, write_files
-from trustkit.errors import KeyFormatError, MalformedMetadataError
+from trustkit.errors import FileAccessError, KeyFormatError, MalformedMetadataError
 from trustkit.keys import PublicKey
 from trustkit.metadata import TargetFile
 from trustkit.metadata.names import ROOT, TARGETS, check_gun, is_delegation, is_valid_role
@@ -409,6 +409,11 @@ class Changelist:
             entries = os.scandir(self.path)
         except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:  # a link loop, no permission
+            raise FileAccessError(
+                f"cannot list the staged changes of {self.gun} in {self.path}: {exc.strerror or exc}: check that it "
+                "is a folder you can read"
+            ) from None
         names = []
         with entries:
             for entry in entries:
