@@ -49,11 +49,11 @@ class NotRegularFileError(OSError):
     """A FIFO, device or socket where a regular file must be."""
 
 
-def read_regular_file(path: Path, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes of ``path`` (so the caller sees an oversized file), opened with
-    :data:`READ_FLAGS`. Raises ``FileNotFoundError``, ``IsADirectoryError`` for a folder,
-    :class:`NotRegularFileError` for a FIFO or device, and the ``OSError`` of the open (``ELOOP`` for a link,
-    ``ENAMETOOLONG``, ``EACCES``, ...)."""
+def read_regular_file(path: Path, limit: int, *, tail: bool = False) -> bytes:
+    """At most ``limit + 1`` bytes of ``path`` (so the caller sees an oversized file), or with ``tail`` its last
+    ``limit`` bytes at most, opened with :data:`READ_FLAGS`. Raises ``FileNotFoundError``, ``IsADirectoryError``
+    for a folder, :class:`NotRegularFileError` for a FIFO or device, and the ``OSError`` of the open (``ELOOP``
+    for a link, ``ENAMETOOLONG``, ``EACCES``, ...)."""
     fd = os.open(path, READ_FLAGS)
     try:
         mode = os.fstat(fd).st_mode
@@ -66,7 +66,11 @@ def read_regular_file(path: Path, limit: int) -> bytes:
         os.close(fd)
         raise
     with handle:
-        return handle.read(limit + 1)
+        size = os.fstat(handle.fileno()).st_size
+        if tail:
+            handle.seek(max(0, size - limit))
+            return handle.read(min(limit, size))
+        return handle.read(min(limit, size) + 1)  # read(n) allocates n bytes first: not the whole cap
 
 
 def ensure_private_dir(path: Path) -> None:

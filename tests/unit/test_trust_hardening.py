@@ -384,6 +384,29 @@ def test_a_file_packed_with_floats_or_strings_is_refused_within_the_stated_bound
     assert peak < 24 * len(data)
 
 
+def test_a_warm_read_does_not_parse_cached_files_it_does_not_use(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    reader(remote, tmp_path).refresh()
+    cache = MetadataCache(tmp_path, GUN)
+    planted = b'{"signed":{"_type":"Targets","x":[' + b"1.0," * (4 * 1024 * 1024 // 4) + b'0]},"signatures":[]}'
+    (cache.path / "targets").mkdir()
+    (cache.path / "targets" / "zzz.json").write_bytes(planted)  # a role nothing trusted refers to
+    tracemalloc.start()
+    try:
+        assert reader(remote, tmp_path).refresh().get_target("v1").role == "targets"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(planted)  # it was parsed: 17 times its size and more (20 MB of floats: 550 MB)
+    # a cached file is capped as the network is: a cached timestamp over notary's 1 MiB is not read
+    (cache.path / "timestamp.json").write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(tk.RepositoryNotFoundError, match="no cached timestamp"):
+        reader(None, tmp_path, offline=True).refresh()
+
+
 class SizedRemote(FakeRemote):
     """Records the cap of each request."""
 

@@ -53,10 +53,19 @@ class MetadataCache:
         return self.path.joinpath(*role.split("/")).with_suffix(".json")
 
     def load(self, role: str, *, max_size: int = MAX_CACHED_SIZE) -> bytes | None:
-        """The cached bytes of ``role``, or None when there are none."""
+        """The cached bytes of ``role``, or None when there are none; ``OversizedResponseError`` when there are
+        more than ``max_size``."""
+        return self._read(role, max_size, tail=False)
+
+    def load_tail(self, role: str, size: int) -> bytes | None:
+        """The last ``size`` bytes of ``role``'s cached file (all of it when it is smaller), or None when there is
+        none: where its version is, without reading a file that may be large."""
+        return self._read(role, size, tail=True)
+
+    def _read(self, role: str, size: int, *, tail: bool) -> bytes | None:
         path = self._file(role)
         try:
-            data = read_regular_file(path, max_size)
+            data = read_regular_file(path, size, tail=tail)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         except OSError as exc:  # a FIFO, a link (a loop), a name too long, no permission
@@ -64,8 +73,8 @@ class MetadataCache:
                 f"cannot read cached {role} of {self.gun} at {path}: {exc.strerror or exc}: remove it (trustkit "
                 "writes only regular files there, and fetches it again)"
             ) from None
-        if len(data) > max_size:
-            raise OversizedResponseError(f"cached {role} at {path} is larger than {max_size} bytes")
+        if len(data) > size:
+            raise OversizedResponseError(f"cached {role} at {path} is larger than {size} bytes")
         return data
 
     def stored_at(self, role: str) -> float | None:
