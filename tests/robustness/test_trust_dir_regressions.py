@@ -366,6 +366,23 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path, caplog: pytest.Lo
 # --- issue 15 item 5 (keystore part): every failure of a key file or trust dir is a typed error -----------------
 
 
+def test_loading_a_key_file_never_replaces_a_stored_key(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path / "trust", passphrase="original")
+    root = tk.generate_private_key()
+    store.add_key(root, role="root")
+    stored = store.key_path(root.key_id).read_bytes()
+    path = tmp_path / "same.pem"
+    path.write_bytes(root.to_pem())
+    path.chmod(0o600)
+    attacker = FileKeyStore(tmp_path / "trust", passphrase="attacker")
+    error = trustkit_error(lambda: load_key_file(attacker, path, name="ci"), "load_key_file of a stored root key")
+    assert isinstance(error, tk.KeyFormatError) and "already in the store as role 'root'" in str(error)
+    assert store.key_path(root.key_id).read_bytes() == stored and store.get_key_info(root.key_id).role == "root"
+    again = load_key_file(attacker, path, name="root")  # the same key and role: nothing changes
+    assert [info.key_id for info in again] == [root.key_id]
+    assert store.key_path(root.key_id).read_bytes() == stored
+
+
 @pytest.mark.parametrize("what", ["missing", "folder", "readable by others", "link"])
 def test_loading_a_bad_key_file_is_a_typed_error(tmp_path: Path, what: str) -> None:
     path = tmp_path / "key.pem"
