@@ -17,6 +17,7 @@ from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
 from tests.unit.test_reader import FakeRemote, reader
 from trustkit._encoding import GoTime
 from trustkit.client import MetadataCache
+from trustkit.keys._pem import encode_pem
 from trustkit.trust import TrustedMetadataSet
 
 
@@ -313,6 +314,59 @@ def test_keys_notary_cannot_read_never_verify() -> None:
     pss = rsa_key.sign(message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
     assert tk.PublicKey("rsa", _spki(tk.PublicKey.from_crypto(rsa_key.public_key()))).verify("rsapss", pss, message)
     assert not pkcs1.verify("rsapss", pss, message)
+
+
+def _der_length(n: int) -> bytes:
+    return bytes([n]) if n < 128 else b"\x81" + bytes([n]) if n < 256 else b"\x82" + n.to_bytes(2, "big")
+
+
+def _der_body(der: bytes, at: int) -> tuple[int, int]:
+    """(start, length) of the contents of the TLV at ``at``."""
+    first = der[at + 1]
+    if first < 128:
+        return at + 2, first
+    count = first & 0x7F
+    return at + 2 + count, int.from_bytes(der[at + 2 : at + 2 + count], "big")
+
+
+def test_a_certificate_holding_a_compressed_point_is_refused_whatever_else_it_holds() -> None:
+    """The check compared the key's uncompressed SPKI with the whole certificate by substring: the same bytes in
+    an extension let a certificate whose own key is a compressed point (Go cannot parse it) pass."""
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    uncompressed = key.public_key().public_bytes(serialization.Encoding.DER, _SPKI)
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+    compressed = bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + point
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.com/app")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.UnrecognizedExtension(ObjectIdentifier("1.3.6.1.4.1.99999.1"), uncompressed), False)
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    start, _ = _der_body(der, 0)
+    tbs_start, tbs_length = _der_body(der, start)
+    tbs_body = der[tbs_start : tbs_start + tbs_length].replace(uncompressed, compressed, 1)  # the SPKI comes first
+    tbs = b"\x30" + _der_length(len(tbs_body)) + tbs_body
+    rest = der[tbs_start + tbs_length :]
+    forged = b"\x30" + _der_length(len(tbs) + len(rest)) + tbs + rest
+    as_key = tk.PublicKey("ecdsa-x509", encode_pem("CERTIFICATE", forged))
+    with pytest.raises(tk.KeyFormatError, match="not a PKIX public key with an uncompressed point"):
+        as_key.crypto_key  # noqa: B018
+    honest = tk.PublicKey("ecdsa-x509", encode_pem("CERTIFICATE", der))  # the extension alone is fine
+    assert honest.crypto_key.public_bytes(serialization.Encoding.DER, _SPKI) == uncompressed
 
 
 def test_rsa_keys_go_cannot_read_or_larger_than_any_real_key_are_refused() -> None:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 
 from trustkit._encoding import canonical
 from trustkit.errors import KeyFormatError
+from trustkit.keys._der import DerReader
 from trustkit.keys._pem import decode_pem_blocks, encode_pem
 
 __all__ = [
@@ -53,6 +54,7 @@ MAX_RSA_EXPONENT = 2**31 - 1
 
 CryptoPublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
+_EXPLICIT_VERSION = 0xA0  # [0] EXPLICIT Version of a TBS certificate
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
 
@@ -297,7 +299,7 @@ class PublicKey:
         # notary reads keys with Go's ParsePKIXPublicKey/ParseCertificate: a PKIX key with an uncompressed EC
         # point only. OpenSSL also reads PKCS#1 RSA keys and compressed points: refused, as notary refuses them.
         spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        readable_by_go = spki in self._leaf_der if self.is_certificate else self.public == spki
+        readable_by_go = (self._leaf_spki if self.is_certificate else self.public) == spki
         if not readable_by_go:
             raise KeyFormatError(
                 f"key {self.key_id} ({self.keytype}) is not a PKIX public key with an uncompressed point: notary "
@@ -306,8 +308,15 @@ class PublicKey:
         return key
 
     @property
-    def _leaf_der(self) -> bytes:
-        return self.certificates[0].public_bytes(serialization.Encoding.DER)
+    def _leaf_spki(self) -> bytes:
+        """The leaf certificate's subjectPublicKeyInfo, exactly as it is encoded in the certificate (the seventh
+        field of the TBS certificate, after the optional version): what Go parses the key from."""
+        fields = DerReader(self.certificates[0].tbs_certificate_bytes, f"key {self.key_id}").sequence()
+        if fields.peek_tag() == _EXPLICIT_VERSION:
+            fields.read()
+        for _ in range(5):  # serialNumber, signature, issuer, validity, subject
+            fields.read()
+        return fields.read_raw()
 
     @cached_property
     def _material(self) -> bytes:
