@@ -168,6 +168,14 @@ def test_a_snapshot_listed_with_length_zero_is_a_hash_mismatch(tmp_path: Path) -
         reader(remote, tmp_path).refresh()
 
 
+def test_a_length_beyond_what_go_can_verify_says_so() -> None:
+    entry = {"length": 2**62, "hashes": {"sha256": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}
+    with pytest.raises(tk.MalformedMetadataError, match=r"length must be at most 2\*\*53 .*not 4611686018427387904"):
+        tk.MetaFile.from_dict(entry, where="snapshot meta targets")
+    with pytest.raises(tk.MalformedMetadataError, match="length must be at least 0, not -1"):
+        tk.MetaFile.from_dict({**entry, "length": -1}, where="snapshot meta targets")
+
+
 def test_a_validly_signed_timestamp_in_utf16_is_refused(tmp_path: Path) -> None:
     sim = RepoSim(now=NOW)
     files = sim.publish()
