@@ -256,6 +256,24 @@ def test_a_signature_flood_costs_one_check_per_key(monkeypatch: pytest.MonkeyPat
     assert len(calls) == 1
 
 
+def test_a_failed_signature_check_is_not_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    signers = [tk.generate_private_key() for _ in range(3)]
+    keys = [s.public_key for s in signers]
+    role = tk.DelegatedRole([k.key_id for k in keys], 3, name="targets/evil", paths=[""])
+    parent = tk.Targets(version=1, expires=NOW).with_delegation(role, keys)
+    bogus = [tk.Signature(k.key_id, "ecdsa", bytes([i]) * 64) for i, k in enumerate(keys)]
+    flooded = tk.Metadata(tk.Targets(version=1, expires=NOW), bogus)
+    calls = _count_verifications(monkeypatch)
+    for _ in range(3):  # a refresh repeated after a root rotation, or the next warm refresh
+        with pytest.raises(tk.ThresholdError, match=r"\(0/3\)"):
+            parent.verify_delegate("targets/evil", tk.Metadata.from_bytes(flooded.to_bytes()))
+    assert len(calls) == 3  # one per key, the first time only
+    signed = tk.Metadata(tk.Targets(version=1, expires=NOW))
+    for signer in signers:
+        signed = signed.sign(signer.signer())
+    assert parent.verify_delegate("targets/evil", signed)  # valid signatures are checked as ever
+
+
 def test_a_file_with_more_signatures_than_any_signer_makes_is_malformed() -> None:
     sim = RepoSim(now=NOW)
     root = tk.Metadata.from_bytes(sim.publish()["root"], role="root")
