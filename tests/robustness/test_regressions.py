@@ -383,7 +383,7 @@ def _killed_while_staging(changelist: Changelist, change: Change, at: str) -> No
     process killed right then leaves (``fchmod``: an empty temporary file; ``replace``: a complete one)."""
 
     def child() -> None:
-        setattr(os, at, lambda *args: os.kill(os.getpid(), signal.SIGKILL))
+        setattr(os, at, lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL))
         changelist.add(change)
 
     process = multiprocessing.get_context("fork").Process(target=child)

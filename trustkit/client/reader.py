@@ -53,6 +53,14 @@ MAX_DOWNLOAD_SIZE = 100 * 1024 * 1024
 MAX_TIMESTAMP_SIZE = 1024 * 1024
 """notary's ``MaxTimestampSize``."""
 _MAX_ROOT_WALK = 1000
+MAX_DELEGATIONS = 256
+"""The most delegated roles one refresh visits. notary 0.7 sets no bound; python-tuf visits 32 per lookup. Docker
+repositories hold ``targets/releases`` and one role per signer: a handful."""
+MAX_DELEGATION_KEYS = 4096
+"""The most keys of delegated roles one refresh checks signatures with (a role file costs at most one check per
+key of its role): past it, the remaining delegations are blocked. A hostile signer delegating to many roles of
+1,024 keys each cost seconds of CPU per read."""
+_VERSION_TAIL_BYTES = 2 * 1024 * 1024  # the version, then at most 1,024 signatures (1.5 kB each at most)
 _VERSION_TAIL = re.compile(rb',"version":([0-9]{1,16})\},"signatures":\[')
 
 
@@ -369,6 +377,8 @@ class Reader:
             logger.warning("skipping %s of %s and its delegations: %s", name, self.gun, reason)
             self.skipped[name] = reason
 
+        budget = {"roles": MAX_DELEGATIONS, "keys": MAX_DELEGATION_KEYS}
+
         def visit(parent: str) -> None:
             for delegation in trusted[parent].signed.delegations.roles:
                 name = delegation.name
@@ -377,6 +387,15 @@ class Reader:
                         block(name, _dropped(name, parent, self.gun))
                     else:
                         skip(name, f"{parent} delegates to it but the snapshot does not list it: never signed into")
+                    continue
+                budget["roles"] -= 1
+                budget["keys"] -= len(delegation.keyids)
+                if budget["roles"] < 0 or budget["keys"] < 0:
+                    block(
+                        name,
+                        f"one read visits at most {MAX_DELEGATIONS} delegated roles with {MAX_DELEGATION_KEYS} keys "
+                        "in all (trustkit.client.reader.MAX_DELEGATIONS, MAX_DELEGATION_KEYS)",
+                    )
                     continue
                 try:
                     self._load_role(trusted, name)
@@ -568,8 +587,10 @@ class Reader:
         if role in self._read:  # each cached file is read once per refresh
             data = self._read[role]
         else:
+            # capped as the network is: at the length its parent lists, else notary's timestamp cap or the root cap
+            cap = max_size if max_size is not None else MAX_TIMESTAMP_SIZE if role == TIMESTAMP else MAX_ROOT_SIZE
             try:
-                data = self.cache.load(role)
+                data = self.cache.load(role, max_size=cap)
             except RemoteError:  # an oversized cached file: ignore it, as notary does
                 data = None
             self._read[role] = data
@@ -596,8 +617,11 @@ class Reader:
         if self.cache is None:
             return versions
         for role in self.cache.roles():
-            data = self._cached(role)
-            version = _version_of(data) if data is not None else None
+            try:
+                tail = self.cache.load_tail(role, _VERSION_TAIL_BYTES)
+            except RemoteError:  # pragma: no cover - a tail is never oversized
+                tail = None
+            version = None if tail is None else _version_of(tail, whole=len(tail) < _VERSION_TAIL_BYTES)
             if version is None:
                 logger.warning("ignoring unreadable cached %s of %s", role, self.gun)
             else:
@@ -616,13 +640,16 @@ def _dropped(role: str, parent: str, gun: str) -> str:
     )
 
 
-def _version_of(data: bytes) -> int | None:
-    """The version of cached metadata: found at the end of canonical ``signed`` (where sorted keys put it)
-    without parsing a file that may hold 100k targets, else by parsing it."""
-    match = _VERSION_TAIL.search(data, max(0, data.rfind(b'"signatures":[') - 40))
+def _version_of(tail: bytes, *, whole: bool) -> int | None:
+    """The version of cached metadata from the end of its file (``tail``; the ``whole`` file when it is short):
+    found at the end of canonical ``signed`` (where sorted keys put it), without reading or parsing a file that
+    may hold 100k targets, else by parsing a short file. A file that is neither gives no rollback floor."""
+    match = _VERSION_TAIL.search(tail, max(0, tail.rfind(b'"signatures":[') - 40))
     if match is not None:
         return int(match.group(1))
+    if not whole:
+        return None
     try:
-        return int(Metadata.from_bytes(data).signed.version)
+        return int(Metadata.from_bytes(tail).signed.version)
     except MalformedMetadataError:
         return None

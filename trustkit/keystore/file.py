@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from trustkit import _config
-from trustkit._fs import PRIVATE_DIR_MODE, atomic_write, check_no_links, remove_file
+from trustkit._fs import PRIVATE_DIR_MODE, READ_FLAGS, atomic_write, check_no_links, remove_file
 from trustkit.errors import FileAccessError, KeyFormatError
 from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keystore.base import KeyInfo, is_key_id
@@ -229,7 +229,7 @@ def _read_key_file(path: Path) -> bytes:
     read or write, as ``docker trust key load`` requires. Raises :class:`~trustkit.errors.FileAccessError` (missing,
     a folder, a link, unreadable, open to others) or :class:`~trustkit.errors.KeyFormatError` (too large)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, READ_FLAGS)  # a FIFO does not block the open: refused below
     except OSError as exc:
         raise FileAccessError(
             f"cannot read private key file {path}: {exc.strerror or exc}: give the path of a PEM private key file "

@@ -63,7 +63,8 @@ def _get(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where
 def _integer(obj: Mapping[str, Any], name: str, where: str, *, minimum: int) -> int:
     value = _get(obj, name, int, where)
     if not minimum <= value <= _MAX_INT:
-        raise MalformedMetadataError(f"{where}: {name} must be at least {minimum}, not {value}")
+        bound = f"at least {minimum}" if value < minimum else "at most 2**53 (Go verifies it as a float64)"
+        raise MalformedMetadataError(f"{where}: {name} must be {bound}, not {value}")
     return int(value)
 
 

@@ -107,8 +107,9 @@ def check_signatures(
 
     The work is bounded by the role's keys, never by the signatures a file carries: each key ID's first
     signature is the only one checked (a later signature by a key ID whose signature failed is not tried -- notary
-    tries it, but never writes two signatures by one key), and signatures by key IDs the role does not list cost
-    nothing. With ``enough``, checking stops once ``threshold`` signatures are valid (what a yes/no check needs).
+    tries it, but never writes two signatures by one key), signatures by key IDs the role does not list cost
+    nothing, and a check of a file of several signatures that failed before in this process is not made again.
+    With ``enough``, checking stops once ``threshold`` signatures are valid (what a yes/no check needs).
 
     Distinct *keys* count, not key IDs: one public key listed under several IDs (bare and in a certificate, in
     two certificates, an EC point compressed and not) counts once (notary counts each ID).
@@ -134,12 +135,28 @@ def check_signatures(
             continue
         if material in counted:  # the same key under another ID: counted already
             continue
+        failure = None
+        if digest is not None:  # a file of several signatures: a check that failed before is not made again
+            failure = hashlib.sha256(b"\0".join((keyid.encode(), signature.method.encode(), signature.sig, digest)))
+            if failure.digest() in _FAILED_CHECKS:
+                continue
         if key.verify(signature.method, signature.sig, message, message_sha256=digest):
             valid.add(keyid)
             counted.add(material)
             if enough and len(valid) >= threshold:
                 break
+        elif failure is not None:
+            if len(_FAILED_CHECKS) >= _MAX_FAILED_CHECKS:
+                _FAILED_CHECKS.clear()
+            _FAILED_CHECKS.add(failure.digest())
     return VerificationResult(role, threshold, frozenset(valid), frozenset(allowed - valid))
+
+
+_FAILED_CHECKS: set[bytes] = set()
+"""Signature checks that failed in this process, each named by the sha256 of (key ID, method, signature, sha256
+of the message): a check is a pure function of those (the key ID is the hash of the key), so a flood of bogus
+signatures costs its checks once, not again in every refresh (or twice in one, after a root rotation)."""
+_MAX_FAILED_CHECKS = 16384
 
 
 def raise_unless_verified(result: VerificationResult, metadata: SignedContent) -> VerificationResult:
