@@ -262,6 +262,7 @@ def test_example_migrates_and_resumes(registry: DockerRegistry, docker_cli: Dock
         return {line["tag"]: line["status"] for line in map(json.loads, result.stdout.splitlines())}
 
     assert run("--dry-run") == {"v1": "planned", "v2": "not-released"}
+    assert not (tmp_path / "cosign.key").exists()  # a dry run writes nothing
     assert run("--report", str(tmp_path / "report.jsonl"), "--consumer-config", str(tmp_path / "c")) == {
         "v1": "signed",
         "v2": "not-released",

@@ -17,7 +17,7 @@ import pytest
 from trustkit.dct import Registry
 from trustkit.dct.registry import DOCKER_MANIFEST, OCI_MANIFEST
 from trustkit.dct.registry_write import get_blob, list_tags, push_blob, put_manifest
-from trustkit.errors import KeyFormatError, NotFoundError, RemoteError, VerificationError
+from trustkit.errors import ConfigurationError, KeyFormatError, NotFoundError, RemoteError, VerificationError
 from trustkit.keys import PrivateKey, generate_private_key
 from trustkit.migrate import (
     SignatureLayer,
@@ -29,6 +29,7 @@ from trustkit.migrate import (
     signature_tag,
     verify_image,
 )
+from trustkit.remote import NotaryServer
 
 REPO = "ns/app"
 BASE = "https://registry.test"
@@ -221,3 +222,13 @@ def test_a_missing_repository_is_named_plainly() -> None:
 def _unknown_repository(request: httpx.Request) -> httpx.Response:
     body = {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry"}]}
     return httpx.Response(404, json=body)
+
+
+def test_a_registry_url_without_scheme_names_the_registry() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Registry("127.0.0.1:5000")
+    message = str(caught.value)
+    assert "for registry" in message and "trust server" not in message
+    assert message.endswith("give the scheme, e.g. 'https://127.0.0.1:5000'")
+    with pytest.raises(ConfigurationError, match=r"required for trust server, got 'notary\.example'"):
+        NotaryServer("notary.example")
