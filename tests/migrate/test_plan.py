@@ -174,3 +174,9 @@ def test_a_reader_is_taken_for_its_trusted_state(tmp_path: Path) -> None:
     with fake.registry() as registry:
         plan = plan_migration(reader, registry, GUN)
     assert [(record.tag, record.status) for record in plan] == [("v1", "planned")]
+    other = tk.Reader("registry.test/ns/other", None, cache=tk.MetadataCache(tmp_path / "o", "x"), offline=True)
+    with (
+        fake.registry() as registry,
+        pytest.raises(InvalidArgumentError, match=r"the Reader reads registry\.test/ns/other"),
+    ):
+        plan_migration(other, registry, GUN)

@@ -214,8 +214,13 @@ def plan_migration(
     ``trusted`` may also be the :class:`~trustkit.client.Reader` of the repository (its last refreshed state is
     used, refreshing it if it never was). Misused arguments (another type, a repository given with a tag or
     digest) raise :class:`~trustkit.errors.InvalidArgumentError` before anything is read."""
-    path = _repository(repository, registry, "plan_migration").path
+    image = _repository(repository, registry, "plan_migration")
+    path = image.path
     if isinstance(trusted, Reader):
+        if trusted.gun not in (repository, image.gun):
+            raise InvalidArgumentError(
+                f"the Reader reads {trusted.gun}, not {repository}: pass the reader of the repository to migrate"
+            )
         trusted = trusted.trusted
     elif not isinstance(trusted, TrustedMetadataSet):
         raise InvalidArgumentError(
