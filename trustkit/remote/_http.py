@@ -405,6 +405,8 @@ class HTTPService:
     """Sent with every request, besides the user agent and ``Accept-Encoding: identity``."""
     _follow_redirects: ClassVar[bool] = False
     """For services whose servers redirect reads (httpx drops ``Authorization`` when a redirect leaves the origin)."""
+    _service: ClassVar[str] = "trust server"
+    """What the service is, in the message refusing its URL."""
 
     def __init__(
         self,
@@ -422,7 +424,7 @@ class HTTPService:
         proxy_from_environment: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._url = check_server_url(url)
+        self._url = check_server_url(url, service=self._service)
         parts = urlsplit(self._url)
         self._where = parts.netloc.rpartition("@")[2]
         if tls is not None and (ca is not None or client_cert is not None):
