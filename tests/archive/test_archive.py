@@ -338,3 +338,25 @@ def test_pack_archive_is_deterministic_and_unpacks_to_a_readable_archive(
         assert names == sorted(names) and {m.mtime for m in tar.getmembers()} == {0}
         tar.extractall(tmp_path / "unpacked", filter="data")
     assert listing(open_archive(tmp_path / "unpacked", GUN, root=first_root(remote), at="capture")) == live
+
+
+def test_the_shutdown_error_names_what_reads_an_archive_and_that_works(tmp_path: Path) -> None:
+    gun = "docker.io/library/busybox"
+    remote = MemoryRemote()
+    build(remote, tmp_path, gun, rotate=False)
+    archive = tmp_path / "archive"
+    export_repository(remote, gun, archive, root=first_root(remote, gun), clock=lambda: CAPTURED)
+    after = datetime(2026, 12, 9, tzinfo=timezone.utc)
+    config = tmp_path / "docker"
+    with pytest.raises(tk.ServiceRetiredError) as raised:
+        DockerTrust(config_dir=config, env={}, clock=lambda: after).remote_for("busybox")
+    message = str(raised.value)
+    for name in ("export_repository", "open_archive", "trust_archived_root", "ArchiveRemote"):
+        assert name in message
+    assert "LocalRemote" not in message
+    # what it says works: the pinned root into the trust directory, then DockerTrust over ArchiveRemote
+    trust_archived_root(archive, gun, config / "trust", root=first_root(remote, gun), at="capture")
+    with DockerTrust(config_dir=config, remote=ArchiveRemote(archive), clock=lambda: after, env={}) as trust:
+        [report] = trust.inspect("busybox")
+    assert {tag.name for tag in report.signed_tags} == {"v0", "v1", "v2", "release"}
+    assert listing(open_archive(archive, gun, root=first_root(remote, gun), at="capture"))
