@@ -59,7 +59,7 @@ def test_archive_outlives_the_server(docker_cli: DockerTrustCLI, notary_server: 
 
     archive = home / "archive"
     captured = datetime.now(timezone.utc)
-    result = export_repository(server_remote(notary_server), gun, archive, clock=lambda: captured)
+    result = export_repository(server_remote(notary_server), gun, archive, root=original_root, clock=lambda: captured)
     manifest = result.manifest
     assert manifest is not None and manifest.verified, manifest
     assert manifest.source == notary_server.url
@@ -114,11 +114,13 @@ def test_hundred_repositories_by_discovery(notary_server: NotaryServer, tmp_path
     Repository(f"{prefix}/r000", remote=remote, keystore=MemoryKeyStore(), trust_dir=tmp_path / "x").delete(remote=True)
     archive = tmp_path / "archive"
     done: list[int] = []
-    report = export_server(remote, archive, pattern=f"{prefix}/*", progress=lambda p: done.append(p.done))
+    report = export_server(
+        remote, archive, pattern=f"{prefix}/*", trust_on_first_use=True, progress=lambda p: done.append(p.done)
+    )
     alive = sorted(roots)[1:]
     assert report.archived == tuple(alive) and not report.failures
     assert done == list(range(1, 100))
-    assert export_server(remote, archive, pattern=f"{prefix}/*").archived == ()
+    assert export_server(remote, archive, pattern=f"{prefix}/*", trust_on_first_use=True).archived == ()
     assert ArchiveRemote(archive).repositories() == alive
     for gun in alive:
         reader = open_archive(archive, gun, root=roots[gun], at="now")

@@ -56,6 +56,9 @@ __all__ = [
 MANIFEST_FORMAT = "trustkit-archive/1"
 """The ``format`` field of every manifest this version writes and reads."""
 
+FIRST_USE = "first use: no root was pinned"
+"""The manifest's ``trusted_root`` when the capture trusted whatever root version 1 the server held."""
+
 TUF_FOLDER = "_trust/tuf"
 MANIFEST_FOLDER = "_trust/archive"
 MAX_MANIFEST_SIZE = 1 << 30
@@ -132,7 +135,8 @@ class CaptureManifest:
     current_root: str
     current_timestamp: str
     trusted_root: str
-    """How the root chain was trusted at capture: ``pinned root``, ``pinned certificates`` or ``first use``."""
+    """How the root chain was trusted at capture: ``pinned root``, ``pinned certificates`` or
+    ``first use: no root was pinned`` (:attr:`root_pinned` is then false)."""
     error: str
     roles: tuple[VerifiedRole, ...]
     rejected: tuple[RejectedRole, ...]
@@ -144,8 +148,14 @@ class CaptureManifest:
 
     @property
     def verified(self) -> bool:
-        """Whether the repository verified when it was captured."""
+        """Whether the repository verified when it was captured -- from the root the capture trusted: see
+        :attr:`root_pinned` (a capture on first use verifies whatever root the server held)."""
         return not self.error
+
+    @property
+    def root_pinned(self) -> bool:
+        """Whether the capture verified from a root or certificates the archivist pinned, not on first use."""
+        return self.trusted_root != FIRST_USE
 
     def file(self, role: str, *, sha256: str | None = None, version: int | None = None) -> ArchivedFile | None:
         """The captured file of ``role`` with that sha256 or version, or None."""
@@ -333,6 +343,13 @@ def load_manifest(archive: str | Path, gun: str, timestamp_version: int | None =
             raise RepositoryNotFoundError(f"the archive {archive} holds no capture of {gun}: archive it first")
         timestamp_version = versions[-1]
     path = manifest_path(archive, gun, timestamp_version)
+    if not path.is_file():
+        versions = capture_versions(archive, gun)
+        if versions:
+            raise RepositoryNotFoundError(
+                f"the archive {archive} holds no capture of {gun} at timestamp version {timestamp_version!r}: its "
+                f"captures are at {', '.join(map(str, versions))} (give one of them, or None for the newest)"
+            )
     manifest = CaptureManifest.from_bytes(_read_capped(path, MAX_MANIFEST_SIZE, f"the manifest of {gun}"))
     if manifest.gun != gun or manifest.timestamp_version != timestamp_version:
         raise MalformedMetadataError(f"the manifest at {path} is not the capture of {gun} at {timestamp_version}")
