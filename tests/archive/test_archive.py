@@ -29,10 +29,12 @@ from trustkit.archive import (
     trust_archived_root,
     verify_manifest,
 )
+from trustkit.archive.manifest import targets_path
 from trustkit.client import Change
 from trustkit.client.health import repository_summary
 from trustkit.client.repository import Repository
 from trustkit.dct import DockerTrust
+from trustkit.dct.inspect import released_roles
 from trustkit.keystore import MemoryKeyStore
 from trustkit.remote import MemoryRemote
 
@@ -83,7 +85,7 @@ def test_archive_alone_lists_what_the_server_did(archived: tuple[MemoryRemote, P
     assert listing(reader) == live
     assert {row[3] for row in live} == {"targets", "targets/releases"}
     manifest = load_manifest(archive, GUN)
-    assert load_verified_targets(archive, GUN) == reader.list_target_rows()
+    assert [tuple(row[:4]) for row in load_verified_targets(archive, GUN)] == reader.list_target_rows()
     assert manifest.targets_count == len(live)
     assert {r.role for r in manifest.roles} == {"root", "timestamp", "snapshot", "targets", "targets/releases"}
     assert sorted(e.version for e in manifest.files if e.role == "root") == [1, 2]
@@ -457,3 +459,32 @@ def test_an_expiry_met_outside_open_archive_says_to_judge_at_a_valid_time(
     message = str(raised.value)
     assert "judged as of 2028-01-10T12:00:00+00:00" in message
     assert "at='capture'" in message and "verify_at" in message and "re-sign" in message
+
+
+def test_archive_listings_name_the_role_that_released_each_tag(tmp_path: Path) -> None:
+    """notary's listing shows the first role of the walk (a signer's own role); docker pulls from targets/releases,
+    else targets: the archive records both, and a tag only a signer holds is not released."""
+    remote = MemoryRemote()
+    repo = Repository(GUN, remote=remote, keystore=MemoryKeyStore(), trust_dir=tmp_path / "client")
+    repo.initialize(server_managed_snapshot=True)
+    alice = tk.generate_private_key()
+    repo.keystore.add_key(alice, role="targets/alice")
+    repo.keystore.add_key(alice, role="targets/releases")
+    repo.add_delegation("targets/alice", keys=[alice.public_key], all_paths=True)
+    repo.add_delegation("targets/releases", keys=[alice.public_key], all_paths=True)
+    repo.add_target("both", tk.TargetFile.from_data(b"both"), roles=["targets/releases", "targets/alice"])
+    repo.add_target("alice-only", tk.TargetFile.from_data(b"alice"), roles=["targets/alice"])
+    repo.add_target("admin", tk.TargetFile.from_data(b"admin"))
+    repo.publish()
+    archive = tmp_path / "archive"
+    export_repository(remote, GUN, archive, root=first_root(remote), clock=lambda: CAPTURED)
+    rows = {row.name: (row.role, row.released_by) for row in load_verified_targets(archive, GUN)}
+    assert rows == {
+        "both": ("targets/alice", "targets/releases"),
+        "alice-only": ("targets/alice", None),
+        "admin": ("targets", "targets"),
+    }
+    assert b'["both",' in targets_path(archive, GUN, load_manifest(archive, GUN).timestamp_version).read_bytes()
+    reader = open_archive(archive, GUN, root=first_root(remote), at="capture")
+    assert reader.get_target("both").role == "targets/alice"  # notary's walk, as `notary list`
+    assert released_roles(reader.trusted) == {"both": "targets/releases", "admin": "targets"}

@@ -3,6 +3,7 @@ after the repository is deleted on the server, proves what ``notary list`` and `
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -73,7 +74,15 @@ def test_archive_outlives_the_server(docker_cli: DockerTrustCLI, notary_server: 
     # a year later, the archive alone, from the root docker kept before the rotation
     reader = open_archive(archive, gun, root=original_root, at="capture")
     assert archived_list(reader) == expected
-    assert load_verified_targets(archive, gun) == reader.list_target_rows()
+    verified = load_verified_targets(archive, gun)
+    assert [tuple(row[:4]) for row in verified] == reader.list_target_rows()
+    # notary list names targets/alice for v1 and v2; docker pulls them from targets/releases
+    assert {row.name: row.released_by for row in verified if row.role == "targets/alice"} == {
+        "v1": "targets/releases",
+        "v2": "targets/releases",
+    }
+    released = {tag["SignedTag"] for tag in json.loads(docker_view)[0]["SignedTags"]}  # what docker releases
+    assert {row.name for row in verified if row.released_by is not None} == released
     a_year_later = captured + timedelta(days=365)
     with pytest.raises(tk.ExpiredMetadataError):
         open_archive(archive, gun, root=original_root, at=a_year_later)

@@ -24,6 +24,7 @@ from trustkit.archive.manifest import (
     CaptureManifest,
     RejectedRole,
     VerifiedRole,
+    VerifiedTarget,
     _write_new,
     dump_targets,
     file_path,
@@ -35,6 +36,7 @@ from trustkit.archive.manifest import (
 )
 from trustkit.archive.offline import _MemoryCache, verified_root
 from trustkit.client import Reader
+from trustkit.dct.inspect import released_roles
 from trustkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -46,7 +48,7 @@ from trustkit.errors import (
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
-from trustkit.trust import TargetRow, TrustPinning
+from trustkit.trust import TrustPinning
 
 __all__ = [
     "ExportProgress",
@@ -210,14 +212,15 @@ def export_repository(
         captured_at=captured_at,
     )
     roles: list[VerifiedRole] = []
-    targets: list[TargetRow] = []
+    targets: list[VerifiedTarget] = []
     if reader is not None:
         trusted = reader.trusted
         for role in trusted.roles():
             signed = trusted[role].signed
             digest = root_sha if role == ROOT else recorder.by_role[role]
             roles.append(VerifiedRole(role, signed.version, signed.expires_text, digest))
-        targets = reader.list_target_rows()
+        released = released_roles(trusted)
+        targets = [VerifiedTarget(*row, released.get(row.name)) for row in reader.list_target_rows()]
         for role in reader.invalid:
             rejected[role] = RejectedRole(role, recorder.by_role[role], "expired or under-signed at capture")
     verified = {r.role for r in roles}

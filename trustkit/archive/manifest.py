@@ -24,7 +24,7 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -35,7 +35,6 @@ from trustkit.keys import PublicKey
 from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, is_valid_role
 from trustkit.remote import check_gun
-from trustkit.trust import TargetRow
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -44,6 +43,7 @@ __all__ = [
     "ManifestSignature",
     "RejectedRole",
     "VerifiedRole",
+    "VerifiedTarget",
     "capture_versions",
     "load_manifest",
     "load_verified_targets",
@@ -102,6 +102,22 @@ class VerifiedRole:
     version: int
     expires: str
     sha256: str
+
+
+class VerifiedTarget(NamedTuple):
+    """A target that verified at capture, as ``<v>.targets.json`` records it (one row per tag)."""
+
+    name: str
+    sha256_hex: str | None
+    """The sha256 as hex (docker's digest), or None when the target has none."""
+    length: int
+    role: str
+    """The role that holds it: the first of notary's walk from ``targets`` that lists it (what ``notary list``
+    shows; a signer's role such as ``targets/alice`` when it comes first)."""
+    released_by: str | None
+    """The role docker's release rule takes the tag from -- ``targets/releases``, else ``targets``
+    (:func:`trustkit.dct.inspect.released_roles`) -- or None when only a signer's own role holds it and docker
+    never pulls it. docker pulls the digest that role lists."""
 
 
 @attrs.frozen
@@ -283,14 +299,16 @@ def targets_path(archive: str | Path, gun: str, timestamp_version: int) -> Path:
     return manifest_path(archive, gun, timestamp_version).with_name(f"{timestamp_version}.targets.json")
 
 
-def dump_targets(rows: Sequence[TargetRow]) -> bytes:
-    """The ``<v>.targets.json`` file: ``[[name, sha256 hex, length, role], ...]`` in listing order, compact JSON."""
+def dump_targets(rows: Sequence[VerifiedTarget]) -> bytes:
+    """The ``<v>.targets.json`` file: ``[[name, sha256 hex, length, role, released_by], ...]`` in listing order,
+    compact JSON (``released_by`` is null for a tag docker never pulls)."""
     return (json.dumps([list(row) for row in rows], separators=(",", ":"), ensure_ascii=True) + "\n").encode()
 
 
-def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int | None = None) -> list[TargetRow]:
+def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int | None = None) -> list[VerifiedTarget]:
     """The targets that verified at a capture of ``gun`` (default the newest), as the manifest recorded them:
-    ``TargetRow(name, sha256_hex, length, role)``. The file is checked against the manifest's sha256 first.
+    ``VerifiedTarget(name, sha256_hex, length, role, released_by)`` -- the role that holds each tag and the role
+    docker's release rule takes it from. The file is checked against the manifest's sha256 first.
 
     This is the record of what verified then, for audits; to verify again, use :func:`~trustkit.archive.open_archive`.
     """
@@ -300,7 +318,7 @@ def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int 
     if len(data) != manifest.targets_length or sha256_hex(data) != manifest.targets_sha256:
         raise HashMismatchError(f"{path} is not the list of targets its manifest names: the archive is damaged")
     try:
-        rows = [TargetRow(*row) for row in json.loads(data)]
+        rows = [VerifiedTarget(*row) for row in json.loads(data)]
     except (ValueError, TypeError, RecursionError) as exc:
         raise MalformedMetadataError(f"malformed list of verified targets at {path}: {exc}") from None
     if len(rows) != manifest.targets_count:
