@@ -386,6 +386,13 @@ def test_capture_needs_a_pin_or_first_use_asked_by_name(tmp_path: Path) -> None:
     assert b'"trusted_root": "first use: no root was pinned"' in manifest.to_bytes()
     pinned = export_repository(remote, GUN, tmp_path / "pinned", root=first_root(remote)).manifest
     assert pinned is not None and pinned.root_pinned and pinned.trusted_root == "pinned root"
+    # pinning that names other repositories, with first use allowed: this one was not pinned, and says so
+    elsewhere = tk.TrustPinning(certs={"localhost:5000/other/*": ("ab" * 32,)})
+    other = export_repository(remote, GUN, tmp_path / "other", pinning=elsewhere, trust_on_first_use=True).manifest
+    assert other is not None and other.verified and not other.root_pinned
+    keys = tk.Metadata.from_bytes(first_root(remote), role="root").signed.roles["root"].keyids
+    certs = export_repository(remote, GUN, tmp_path / "certs", pinning=tk.TrustPinning(certs={GUN: keys})).manifest
+    assert certs is not None and certs.root_pinned and certs.trusted_root == "pinned certificates"
 
 
 def test_exporting_into_a_file_is_a_typed_error(tmp_path: Path) -> None:
@@ -436,9 +443,9 @@ def test_open_archive_misuse_says_what_to_give_instead(
         open_archive(archive, GUN, root=root, trust_on_first_use=True, at="capture")
     day_after = (CAPTURED + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert listing(open_archive(archive, GUN, root=root, at=day_after)) == live
-    for bad in ("2026-12-06T00:00:00", "yesterday"):
+    for bad in ("2026-12-06T00:00:00", "yesterday", datetime(2026, 12, 6), 1765000000):
         with pytest.raises(tk.InvalidArgumentError, match="ISO 8601 time with a zone"):
-            open_archive(archive, GUN, root=root, at=bad)
+            open_archive(archive, GUN, root=root, at=bad)  # type: ignore[arg-type]
     [version] = capture_versions(archive, GUN)
     with pytest.raises(tk.RepositoryNotFoundError, match=f"its captures are at {version} "):
         open_archive(archive, GUN, root=root, at="capture", capture=version + 98)

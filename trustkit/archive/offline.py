@@ -205,32 +205,30 @@ class _MemoryCache(MetadataCache):
 def _clock_for(at: VerificationTime | str, manifest: CaptureManifest) -> Callable[[], datetime]:
     if at == "now":
         return lambda: datetime.now(timezone.utc)
+    moment: datetime | None
     if at == "capture":
         moment = manifest.captured_at
-    elif isinstance(at, datetime) and at.tzinfo is not None:
-        moment = at
-    elif isinstance(at, str):
-        moment = _iso_time(at)
+    elif isinstance(at, datetime):
+        moment = at if at.tzinfo is not None else None
     else:
+        moment = _iso_time(at) if isinstance(at, str) else None
+    if moment is None:
         raise InvalidArgumentError(
             f'verify at "now", "capture", an aware datetime or an ISO 8601 time with a zone '
             f"(e.g. 2026-12-06T00:00:00Z), not {at!r}"
         )
-    return lambda: moment
+    fixed = moment
+    return lambda: fixed
 
 
-def _iso_time(text: str) -> datetime:
-    """An ISO 8601 time with a zone, as a policy's ``verify_at`` is written (``2026-12-06T00:00:00Z``)."""
+def _iso_time(text: str) -> datetime | None:
+    """An ISO 8601 time with a zone, as a policy's ``verify_at`` is written (``2026-12-06T00:00:00Z``); None for
+    anything else (a time without a zone is ambiguous)."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidArgumentError(
-            f'verify at "now", "capture", an aware datetime or an ISO 8601 time with a zone '
-            f"(e.g. 2026-12-06T00:00:00Z), not {text!r}"
-        )
-    return moment
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _held(archive: Path) -> str:
@@ -319,7 +317,8 @@ def verified_root(
         if pinning is not None and not trust_on_first_use:
             pinning = attrs.evolve(pinning, disable_tofu=True)
         trusted = TrustedMetadataSet(fetch_root(1), gun=gun, first_contact=True, pinning=pinning, clock=clock)
-        how = FIRST_USE if pinning is None else "pinned certificates"
+        pinned = pinning is not None and (pinning.certs_for(gun) is not None or pinning.ca_for(gun) is not None)
+        how = "pinned certificates" if pinned else FIRST_USE  # pinning without an entry for gun: first use
     else:
         raise ConfigurationError(
             f"reading the archive of {gun} needs a pinned root: pass root= (the bytes of a root.json you trust, "
@@ -407,9 +406,9 @@ def open_archive(
 
 def _expired(exc: ExpiredMetadataError, manifest: CaptureManifest, at: VerificationTime | str) -> ExpiredMetadataError:
     """An expiry met reading an archive, with what to pass instead: the capture time, or another instant."""
-    when = "now" if at == "now" else f"at={at!r}"
+    when = at.isoformat() if isinstance(at, datetime) else str(at)
     return ExpiredMetadataError(
-        f"the archive of {manifest.gun} does not verify as of {when}: {exc} -- archived trust data expires (the "
+        f"the archive of {manifest.gun} does not verify as of {when}: {exc} -- archived trust data expires (notary's "
         f"timestamp 14 days after it was signed); to prove what it said, pass at='capture' (captured "
         f"{manifest.captured_at.isoformat(timespec='seconds')}) or at=<an aware datetime when it was valid>"
     )
