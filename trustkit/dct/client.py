@@ -198,8 +198,10 @@ class DockerTrust:
         raise ServiceRetiredError(
             f"Docker Hub's notary service ({url}) shut down on {_DOCKER_HUB_NOTARY_SHUTDOWN:%Y-%m-%d}, and docker "
             f"CLI 29 removed `docker trust`: the trust data of {ImageReference.parse(reference).gun} cannot be read "
-            f"or published there any more. Instead: read an archive of it taken before the shutdown "
-            f"(DockerTrust(remote=LocalRemote(folder))); verify the image's cosign-format (sigstore) signatures if "
+            f"or published there any more. Instead: read an archive of it made by trustkit.archive.export_repository "
+            f"before the shutdown -- trustkit.archive.open_archive(folder, gun, root=<pinned root.json bytes>), or "
+            f"trust_archived_root(folder, gun, trust_dir, root=...) then DockerTrust(remote=ArchiveRemote(folder)); "
+            f"verify the image's cosign-format (sigstore) signatures if "
             f"its publisher migrated to them; or, if another notary server holds the repository, name it with "
             f"DOCKER_CONTENT_TRUST_SERVER or DockerTrust(remote=NotaryServer(url))"
         )

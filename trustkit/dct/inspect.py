@@ -49,6 +49,7 @@ __all__ = [
     "delegation_roles",
     "inspect_trusted",
     "invalid_role_error",
+    "released_roles",
     "released_target",
     "render_json",
     "role_problems",
@@ -478,6 +479,16 @@ def inspect_trusted(
         administrative_keys=tuple(admins),
         problems=tuple(problems),
     )
+
+
+def released_roles(trusted: TrustedMetadataSet) -> dict[str, str]:
+    """Every tag docker pulls, mapped to the role it takes the tag from -- docker's release rule: notary's lookup
+    with ``targets/releases`` first, then ``targets`` (each walked with its delegations), the first match counting
+    only when it is one of those two roles. A tag that only a signer's own role (``targets/alice``) holds is
+    absent: docker never pulls it. What ``notary list`` shows (the first role of the walk from ``targets``) can be
+    that signer's role while ``targets/releases`` released the tag: audits need both."""
+    rows = trusted.list_target_rows(roles=(RELEASES_ROLE, TARGETS))
+    return {row.name: row.role for row in rows if row.role in _RELEASED_ROLES}
 
 
 def released_target(trusted: TrustedMetadataSet, tag: str) -> TargetFile | None:

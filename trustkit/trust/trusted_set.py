@@ -533,7 +533,11 @@ class TrustedMetadataSet:
     def _check_expiry(self, role: str, metadata: Metadata[Any]) -> None:
         now = self._clock()
         if metadata.signed.is_expired(now):
-            raise ExpiredMetadataError(f"{role} expired at {metadata.signed.expires_text}")
+            raise ExpiredMetadataError(
+                f"{role} expired at {metadata.signed.expires_text}, judged as of {now.isoformat(timespec='seconds')}: "
+                "its signer must re-sign it; to judge saved trust data as it was, give a time when it was valid "
+                "(an archive: open_archive(..., at='capture') or at=<datetime>; a policy rule: verify_at)"
+            )
 
     def _accept(self, role: str, data: bytes, metadata: Metadata[Any]) -> None:
         self._bytes[role] = data
