@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-__version__ = "0.1.0"
+from trustkit._version import __version__
 
 # trustkit's warnings and debug records go where the application sends them; with no logging configured, nowhere
 # (not to stderr through logging's last-resort handler)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import attrs
 
+from trustkit._version import __version__
 from trustkit.archive.manifest import (
     ArchivedFile,
     CaptureManifest,
@@ -241,8 +242,6 @@ def export_repository(
 
 
 def _trustkit_version() -> str:
-    from trustkit import __version__
-
     return __version__
 
 
