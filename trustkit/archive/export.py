@@ -34,12 +34,13 @@ from trustkit.archive.manifest import (
     targets_path,
 )
 from trustkit.archive.offline import _MemoryCache, verified_root
-from trustkit.client import Reader
+from trustkit.client.reader import Reader
 from trustkit.errors import ConflictError, MalformedMetadataError, NotFoundError, TrustkitError
-from trustkit.metadata import Metadata
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
-from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
-from trustkit.trust import TargetRow, TrustPinning
+from trustkit.remote.base import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import TargetRow
 
 __all__ = [
     "ExportProgress",

@@ -27,13 +27,14 @@ from trustkit._tables import Table as _Table
 from trustkit._tables import plain_fields
 from trustkit.client.reader import Reader
 from trustkit.errors import InvalidArgumentError, MalformedMetadataError, TrustkitError
-from trustkit.keys import PublicKey
-from trustkit.metadata import Metadata, Targets
+from trustkit.keys.public import PublicKey
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP
-from trustkit.trust import TrustedMetadataSet
+from trustkit.metadata.roles import Targets
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 if TYPE_CHECKING:
-    from trustkit.keystore import KeyStore
+    from trustkit.keystore.base import KeyStore
 
 __all__ = [
     "DEFAULT_SERVER_MANAGED",

@@ -34,11 +34,12 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
-from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import VerificationMemo
+from trustkit.metadata.roles import MetaFile, Root
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import TargetMatch, TargetRow, TrustedMetadataSet, VerificationMemo
 
 __all__ = ["MAX_DOWNLOAD_SIZE", "MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 

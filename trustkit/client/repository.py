@@ -33,12 +33,15 @@ from trustkit.errors import (
     UnknownKeyError,
     UnknownRoleError,
 )
-from trustkit.keys import PrivateKey, PublicKey, generate_private_key, make_root_key
-from trustkit.keystore import KeyStore
-from trustkit.metadata import (
+from trustkit.keys.certs import make_root_key
+from trustkit.keys.private import PrivateKey, generate_private_key
+from trustkit.keys.public import PublicKey
+from trustkit.keystore.base import KeyStore
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
+from trustkit.metadata.roles import (
     DelegatedRole,
     Delegations,
-    Metadata,
     MetaFile,
     Role,
     Root,
@@ -47,9 +50,9 @@ from trustkit.metadata import (
     Targets,
     default_expiry,
 )
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.remote import Remote
-from trustkit.trust import TrustedMetadataSet, TrustPinning
+from trustkit.remote.base import Remote
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = ["InvalidChangeError", "Repository"]
 

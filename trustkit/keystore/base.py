@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from trustkit.errors import UnknownKeyError
-from trustkit.keys import PrivateKey
+from trustkit.keys.private import PrivateKey
 from trustkit.metadata.names import check_gun
 
 __all__ = [

@@ -24,12 +24,13 @@ from typing import IO, Any, Literal
 
 import attrs
 
-import trustkit
+from trustkit._version import __version__
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, inspect_trusted
 from trustkit.dct.registry import DOCKER_MANIFEST_LIST, OCI_INDEX, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
 from trustkit.errors import ConfigurationError, NotFoundError, TrustkitError, VerificationError
-from trustkit.keys import PrivateKey, PublicKey
+from trustkit.keys.private import PrivateKey
+from trustkit.keys.public import PublicKey
 from trustkit.metadata.names import TARGETS
 from trustkit.migrate.attachments import SignatureLayer, append_signatures, read_signatures, verify_signature_layers
 from trustkit.migrate.simplesigning import (
@@ -39,7 +40,7 @@ from trustkit.migrate.simplesigning import (
     sign_payload,
 )
 from trustkit.remote.config import ImageReference
-from trustkit.trust import TrustedMetadataSet
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = [
     "PROVENANCE_KEY",
@@ -298,7 +299,7 @@ def _sign_tag(
             reference,
             digest,
             optional={PROVENANCE_KEY: released.provenance(image.gun)},
-            creator=f"trustkit {trustkit.__version__}",
+            creator=f"trustkit {__version__}",
             timestamp=int(clock()),
         )
         signature = base64.b64encode(sign_payload(signer, payload)).decode()

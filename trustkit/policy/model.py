@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from trustkit.errors import ConfigurationError, TrustkitError
-from trustkit.keys import PublicKey
+from trustkit.keys.public import PublicKey
 
 __all__ = ["Policy", "PolicyError", "Rule", "SignerRequirement", "TrustAnchor"]
 

@@ -49,9 +49,19 @@ from trustkit.errors import (
     VerificationError,
 )
 from trustkit.keys.public import PublicKey
-from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.metadata.roles import _ParsedTargets, _slot_setter
+from trustkit.metadata.roles import (
+    MetaFile,
+    Root,
+    Snapshot,
+    TargetFile,
+    Targets,
+    Timestamp,
+    VerificationResult,
+    _ParsedTargets,
+    _slot_setter,
+)
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
 __all__ = [
