@@ -2,3 +2,5 @@
 without importing the package root, and hatch reads it for the wheel (``importlib.metadata`` costs 18 ms a process)."""
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__"]

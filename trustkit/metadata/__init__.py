@@ -1,26 +1,22 @@
 """Layer 2: Notary v1 metadata as immutable models (no I/O)."""
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.metadata.envelope import Metadata, Signature
-    from trustkit.metadata.roles import (
-        DEFAULT_EXPIRY,
-        DelegatedRole,
-        Delegations,
-        MetaFile,
-        Role,
-        Root,
-        Signed,
-        Snapshot,
-        TargetFile,
-        Targets,
-        Timestamp,
-        VerificationResult,
-        check_signatures,
-        default_expiry,
-    )
+from trustkit.metadata.envelope import Metadata, Signature
+from trustkit.metadata.roles import (
+    DEFAULT_EXPIRY,
+    DelegatedRole,
+    Delegations,
+    MetaFile,
+    Role,
+    Root,
+    Signed,
+    Snapshot,
+    TargetFile,
+    Targets,
+    Timestamp,
+    VerificationResult,
+    check_signatures,
+    default_expiry,
+)
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -40,29 +36,3 @@ __all__ = [
     "check_signatures",
     "default_expiry",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.metadata.envelope": (
-            "Metadata",
-            "Signature",
-        ),
-        "trustkit.metadata.roles": (
-            "DEFAULT_EXPIRY",
-            "DelegatedRole",
-            "Delegations",
-            "MetaFile",
-            "Role",
-            "Root",
-            "Signed",
-            "Snapshot",
-            "TargetFile",
-            "Targets",
-            "Timestamp",
-            "VerificationResult",
-            "check_signatures",
-            "default_expiry",
-        ),
-    },
-)
