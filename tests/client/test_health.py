@@ -179,6 +179,25 @@ def test_a_reader_counts_the_signatures_of_a_skipped_delegation(
     assert "valid signatures 1 of 2: readers skip it" in below.reason
 
 
+def test_the_state_and_the_skipped_roles_given_explicitly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The report reads what the caller holds: the trusted state and the skipped roles, nothing refreshed."""
+    sim = simulated()
+    sim.delegations["targets/releases"].threshold = 2
+    reader = sim_reader(sim.publish(), tmp_path)
+    with caplog.at_level(logging.WARNING):
+        trusted = reader.refresh()
+    explicit = health_report(trusted, skipped=reader.invalid, now=NOW)
+    assert explicit == health_report(reader, now=NOW)
+    assert str(repository_summary(trusted, skipped=reader.invalid, now=NOW)) == str(repository_summary(reader, now=NOW))
+    [below] = explicit.below_threshold
+    assert (below.role, below.signatures) == ("targets/releases", 1)
+    assert health_report(trusted, now=NOW).below_threshold[0].signatures is None  # no skipped bytes: not counted
+    never_refreshed = sim_reader(sim.publish(), tmp_path / "other")
+    with pytest.raises(tk.InvalidArgumentError, match="not with a Reader"):
+        health_report(never_refreshed, skipped={})
+    assert never_refreshed._trusted is None  # nothing refreshed behind the caller's back
+
+
 def test_a_delegation_left_without_keys(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """notary's `delegation remove ROLE KEYID` of the last key leaves a role that can never be trusted."""
     remote, keystore = MemoryRemote(), MemoryKeyStore()
