@@ -41,6 +41,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "open_archive",
     ),
     "trustkit.client.cache": ("MetadataCache",),
+    "trustkit.client.changes": ("InvalidChangeError",),
     "trustkit.client.health": (
         "HealthReport",
         "RepositorySummary",
@@ -48,10 +49,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "repository_summary",
     ),
     "trustkit.client.reader": ("Reader",),
-    "trustkit.client.repository": (
-        "InvalidChangeError",
-        "Repository",
-    ),
+    "trustkit.client.repository": ("Repository",),
     "trustkit.dct.client": ("DockerTrust",),
     "trustkit.dct.inspect": (
         "RepositoryTrust",

@@ -7,12 +7,12 @@ from trustkit.archive.export import export_server as export_server
 from trustkit.archive.offline import ArchiveRemote as ArchiveRemote
 from trustkit.archive.offline import open_archive as open_archive
 from trustkit.client.cache import MetadataCache as MetadataCache
+from trustkit.client.changes import InvalidChangeError as InvalidChangeError
 from trustkit.client.health import HealthReport as HealthReport
 from trustkit.client.health import RepositorySummary as RepositorySummary
 from trustkit.client.health import health_report as health_report
 from trustkit.client.health import repository_summary as repository_summary
 from trustkit.client.reader import Reader as Reader
-from trustkit.client.repository import InvalidChangeError as InvalidChangeError
 from trustkit.client.repository import Repository as Repository
 from trustkit.dct.client import DockerTrust as DockerTrust
 from trustkit.dct.inspect import RepositoryTrust as RepositoryTrust

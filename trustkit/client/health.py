@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from cryptography.x509.oid import NameOID
@@ -32,13 +32,11 @@ from trustkit._tables import relative_cell as _relative_cell
 from trustkit.client.reader import Reader
 from trustkit.errors import InvalidArgumentError, MalformedMetadataError, TrustkitError
 from trustkit.keys.public import PublicKey
+from trustkit.keystore.base import KeyStore, private_key_id
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP
 from trustkit.metadata.roles import Targets
 from trustkit.trust.trusted_set import TrustedMetadataSet
-
-if TYPE_CHECKING:
-    from trustkit.keystore.base import KeyStore
 
 __all__ = [
     "DEFAULT_SERVER_MANAGED",
@@ -498,16 +496,6 @@ def _views(state: TrustedMetadataSet, invalid: Mapping[str, bytes]) -> list[_Rol
     return views
 
 
-def _holds(keystore: KeyStore, key: PublicKey) -> bool:
-    for key_id in dict.fromkeys((_canonical(key), key.key_id)):
-        try:
-            keystore.get_key_info(key_id)
-        except (TrustkitError, ValueError):
-            continue
-        return True
-    return False
-
-
 def _certificate_expiry(key: PublicKey) -> tuple[str, datetime] | None:
     """The subject CN and the earliest expiry of an x509 key's chain; None for a bare or unreadable key."""
     try:
@@ -590,7 +578,7 @@ def health_report(
             below.append(found)
         keys = view.usable_keys
         if keystore is not None and view.name not in server_managed:
-            held = [key for key in keys if _holds(keystore, key)]
+            held = [key for key in keys if private_key_id(keystore, key) is not None]
             for key in keys:
                 if key not in held:
                     missing.append(

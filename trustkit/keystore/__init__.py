@@ -5,7 +5,7 @@ Higher layers use only the :class:`KeyStore` protocol: list keys (:class:`KeyInf
 export and remove keys.
 """
 
-from trustkit.keystore.base import ChainedKeyStore, KeyInfo, KeyStore, is_key_id, key_gun
+from trustkit.keystore.base import ChainedKeyStore, KeyInfo, KeyStore, is_key_id, key_gun, private_key_id
 from trustkit.keystore.external import ExternalKeyStore, SecretsHandler, signer_from_uri, sslib_public_key
 from trustkit.keystore.file import FileKeyStore, docker_trust_dir, notary_trust_dir
 from trustkit.keystore.memory import MemoryKeyStore
@@ -60,6 +60,7 @@ __all__ = [
     "load_key_file",
     "new_passphrase",
     "notary_trust_dir",
+    "private_key_id",
     "public_key_pem",
     "signer_from_uri",
     "sslib_public_key",
