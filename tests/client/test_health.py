@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
-from trustkit.client import MetadataCache, Reader
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
+from trustkit.client import Reader
 from trustkit.client.health import (
     DEFAULT_WINDOW,
     BelowThreshold,
@@ -25,22 +25,6 @@ from trustkit.client.health import (
 from trustkit.keys import make_root_certificate
 from trustkit.keystore import MemoryKeyStore
 from trustkit.remote import MemoryRemote
-
-
-class SimServer:
-    """Serves a RepoSim's files as a remote does: the current file, or by sha256."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.by_hash = {hashlib.sha256(data).hexdigest(): data for data in files.values()}
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        data = self.by_hash.get(checksum) if checksum is not None else self.files.get(role)
-        if data is None or version is not None:
-            raise tk.NotFoundError(f"{role} not found", status=404)
-        return data
 
 
 def simulated() -> RepoSim:
@@ -66,7 +50,9 @@ def trusted_set(files: dict[str, bytes], *, delegations: tuple[str, ...] = ()) -
 
 
 def sim_reader(files: dict[str, bytes], tmp_path: Path) -> Reader:
-    return Reader(GUN, SimServer(files), cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW)
+    remote = FakeRemote()
+    remote.serve(files)
+    return reader(remote, tmp_path)
 
 
 # --- a healthy repository -----------------------------------------------------------------------------------
