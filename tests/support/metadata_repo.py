@@ -1,10 +1,13 @@
-"""A small signed repository built in memory, as models (keys and each role's metadata), for the metadata tests."""
+"""A small signed repository as models (keys and each role's metadata), for the metadata tests: the repository
+simulator's files, parsed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import trustkit as tk
+from tests.support.repo_sim import Delegation, RepoSim
 
 GUN = "localhost:5000/unit/app"
 
@@ -25,40 +28,24 @@ class Repo:
 
 
 def build_repo() -> Repo:
-    """Build and sign root, targets (delegating to targets/releases) and targets/releases."""
-    root_key = tk.generate_private_key()
-    targets_key = tk.generate_private_key()
-    snapshot_key = tk.generate_private_key("ed25519")
-    timestamp_key = tk.generate_private_key()
+    """Root, targets (delegating to targets/releases) and targets/releases, signed by the repository simulator and
+    parsed back into models."""
+    sim = RepoSim(GUN, now=datetime.now(timezone.utc))
+    sim.keys["snapshot"] = tk.generate_private_key("ed25519")
+    sim.targets["v1"] = tk.TargetFile.from_data(b"v1 content")
     releases_key = tk.generate_private_key()
-    root_cert = tk.make_root_key(root_key, GUN)
-    keys = [root_cert, targets_key.public_key, snapshot_key.public_key, timestamp_key.public_key]
-    root = tk.Root(
-        version=1,
-        expires=tk.default_expiry("root"),
-        keys={key.key_id: key for key in keys},
-        roles={
-            name: tk.Role([key.key_id], 1)
-            for name, key in zip(("root", "targets", "snapshot", "timestamp"), keys, strict=True)
-        },
+    sim.delegations["targets/releases"] = Delegation(
+        releases_key, [""], {"v2": tk.TargetFile.from_digest("ab" * 32, 1234)}
     )
-    releases_role = tk.DelegatedRole([releases_key.public_key.key_id], 1, name="targets/releases", paths=[""])
-    targets = (
-        tk.Targets(version=1, expires=tk.default_expiry("targets"))
-        .with_target("v1", tk.TargetFile.from_data(b"v1 content"))
-        .with_delegation(releases_role, [releases_key.public_key])
-    )
-    releases = tk.Targets(version=1, expires=tk.default_expiry("targets")).with_target(
-        "v2", tk.TargetFile.from_digest("ab" * 32, 1234)
-    )
+    files = sim.publish()
     return Repo(
-        root_key=root_key,
-        root_cert=root_cert,
-        targets_key=targets_key,
-        snapshot_key=snapshot_key,
-        timestamp_key=timestamp_key,
+        root_key=sim.root_keys[0],
+        root_cert=sim.root_certs[0],
+        targets_key=sim.keys["targets"],
+        snapshot_key=sim.keys["snapshot"],
+        timestamp_key=sim.keys["timestamp"],
         releases_key=releases_key,
-        root=tk.Metadata(root).sign(root_key.signer(), key=root_cert),
-        targets=tk.Metadata(targets).sign(targets_key.signer()),
-        releases=tk.Metadata(releases).sign(releases_key.signer()),
+        root=tk.Metadata.from_bytes(files["root"], role="root"),
+        targets=tk.Metadata.from_bytes(files["targets"], role="targets"),
+        releases=tk.Metadata.from_bytes(files["targets/releases"], role="targets/releases"),
     )
