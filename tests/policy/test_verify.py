@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 import trustkit as tk
-from tests.policy.conftest import D1, D2, D4, GUN, Published, publish
+from tests.support.policy import D1, D2, D4, GUN, Published, publish
 from trustkit.policy import Policy, Rule, SignerRequirement, TrustAnchor, VerdictCache, Verifier, verify
 
 

@@ -34,11 +34,20 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata, MetaFile, Root
 from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import MetaFile
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import Accelerator, VerificationMemo, utc_now
+from trustkit.metadata.roles import Root
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import (
+    Accelerator,
+    TargetMatch,
+    TargetRow,
+    TrustedMetadataSet,
+    VerificationMemo,
+    utc_now,
+)
 
 __all__ = ["MAX_DOWNLOAD_SIZE", "MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
 

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from trustkit.client import Change, Repository
+from trustkit.client.changelist import Change
+from trustkit.client.repository import Repository
 from trustkit.dct._errors import explained
 from trustkit.dct._format import natural_sort_key
 from trustkit.dct.inspect import (
@@ -61,31 +62,24 @@ from trustkit.errors import (
     UnknownKeyError,
     UnknownRoleError,
 )
-from trustkit.keys import PublicKey
-from trustkit.keystore import (
-    DockerEnvPassphrase,
-    FileKeyStore,
-    KeyInfo,
-    KeyStore,
-    PassphraseSource,
-    docker_trust_dir,
-    generate_delegation_key,
-    load_key_file,
-)
-from trustkit.metadata import TargetFile
+from trustkit.keys.public import PublicKey
+from trustkit.keystore.base import KeyInfo, KeyStore
+from trustkit.keystore.file import FileKeyStore, docker_trust_dir
+from trustkit.keystore.operations import generate_delegation_key, load_key_file
+from trustkit.keystore.passphrase import DockerEnvPassphrase, PassphraseSource
+from trustkit.metadata.files import TargetFile
 from trustkit.metadata.names import TARGETS
-from trustkit.remote import (
+from trustkit.remote.auth import Credentials
+from trustkit.remote.base import Remote
+from trustkit.remote.config import (
     DOCKER_HUB_NOTARY,
-    Credentials,
     ImageReference,
-    NotaryServer,
-    Remote,
     ServerConfig,
     docker_config_dir,
     docker_credentials,
     docker_server_config,
-    environment_proxy,
 )
+from trustkit.remote.notary_server import NotaryServer, environment_proxy
 from trustkit.trust.trusted_set import utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]

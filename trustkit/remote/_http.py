@@ -46,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
+from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
 from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
@@ -101,8 +102,6 @@ _Service = TypeVar("_Service", bound="HTTPService")
 
 
 def _user_agent() -> str:
-    from trustkit import __version__  # the package's own string: importlib.metadata is slow to import
-
     return f"trustkit/{__version__}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from datetime import timedelta
@@ -11,43 +10,8 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
 from trustkit.client import MetadataCache, Reader
-
-
-class FakeRemote:
-    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; counts GETs."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.by_hash: dict[str, bytes] = {}
-        self.roots: dict[int, bytes] = {}
-        self.requests: list[tuple[str, str | None, int | None]] = []
-
-    def serve(self, files: dict[str, bytes]) -> None:
-        self.files = dict(files)
-        for data in files.values():
-            self.by_hash[hashlib.sha256(data).hexdigest()] = data
-        root = tk.Metadata.from_bytes(files["root"])
-        self.roots[root.signed.version] = files["root"]
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        self.requests.append((role, checksum, version))
-        if gun != GUN or role not in self.files:
-            raise tk.NotFoundError(f"{role} not found", status=404)
-        if checksum is not None:
-            data = self.by_hash.get(checksum)
-        elif version is not None:
-            data = self.roots.get(version) if role == "root" else None
-        else:
-            data = self.files[role]
-        if data is None:
-            raise tk.NotFoundError(f"{role} not found", status=404)
-        if len(data) > max_size:
-            raise tk.OversizedResponseError(f"{role} is larger than {max_size}")
-        return data
 
 
 @pytest.fixture
@@ -64,10 +28,6 @@ def remote(sim: RepoSim) -> FakeRemote:
     remote = FakeRemote()
     remote.serve(sim.publish())
     return remote
-
-
-def reader(remote: FakeRemote | None, tmp_path: Path, **kwargs: object) -> Reader:
-    return Reader(GUN, remote, cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
 
 
 def test_first_contact_caches_in_notary_layout(remote: FakeRemote, tmp_path: Path) -> None:
