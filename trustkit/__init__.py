@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from trustkit.archive import ArchiveRemote, export_repository, export_server, open_archive
     from trustkit.client import (
+        AsyncReader,
         HealthReport,
         InvalidChangeError,
         MetadataCache,
@@ -130,6 +131,7 @@ _LAZY: dict[str, str] = {
     "InvalidChangeError": "trustkit.client",
     "MetadataCache": "trustkit.client",
     "Reader": "trustkit.client",
+    "AsyncReader": "trustkit.client",
     "Repository": "trustkit.client",
     "CanonicalizationError": "trustkit.errors",
     "ConfigurationError": "trustkit.errors",
@@ -217,6 +219,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "ArchiveRemote",
+    "AsyncReader",
     "CallbackPassphrase",
     "CanonicalizationError",
     "ChainedKeyStore",

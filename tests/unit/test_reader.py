@@ -1,18 +1,25 @@
-"""The client update workflow over a remote and the verified cache (I/O against a fake remote and tmp dirs)."""
+"""The client update workflow over a remote and the verified cache (I/O against a fake remote and tmp dirs).
+
+The scenarios that read through :func:`reader` run twice: over the blocking driver (:class:`Reader`) and over the
+asyncio driver (:class:`AsyncReader`, with the same remote's answers given by coroutines): one workflow, one suite.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import trustkit as tk
 from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
-from trustkit.client import MetadataCache, Reader
+from trustkit.client import AsyncReader, MetadataCache, Reader
 
 
 class FakeRemote:
@@ -66,8 +73,61 @@ def remote(sim: RepoSim) -> FakeRemote:
     return remote
 
 
-def reader(remote: FakeRemote | None, tmp_path: Path, **kwargs: object) -> Reader:
-    return Reader(GUN, remote, cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+class AsyncSource:
+    """A blocking remote's answers, given by a coroutine (what AsyncReader awaits)."""
+
+    def __init__(self, remote: Any) -> None:
+        self.remote = remote
+
+    async def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        await asyncio.sleep(0)
+        return self.remote.get_role(gun, role, max_size=max_size, checksum=checksum, version=version)  # type: ignore[no-any-return]
+
+
+class AsyncDriven:
+    """An AsyncReader behind Reader's blocking methods (each runs an event loop), for the shared scenarios."""
+
+    def __init__(self, inner: AsyncReader) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def refresh(self) -> tk.TrustedMetadataSet:
+        return asyncio.run(self.inner.refresh())
+
+    @property
+    def trusted(self) -> tk.TrustedMetadataSet:
+        return self.inner.trusted if self.inner._trusted is not None else self.refresh()
+
+    def list_targets(self, **kwargs: Any) -> list[tk.TargetMatch]:
+        return asyncio.run(self.inner.list_targets(**kwargs))
+
+    def get_target(self, name: str, **kwargs: Any) -> tk.TargetMatch:
+        return asyncio.run(self.inner.get_target(name, **kwargs))
+
+    def verify_target(self, name: str, data: bytes, **kwargs: Any) -> tk.TargetMatch:
+        return asyncio.run(self.inner.verify_target(name, data, **kwargs))
+
+
+DRIVER = ["sync"]
+
+
+@pytest.fixture(params=["sync", "async"], autouse=True)
+def driver(request: pytest.FixtureRequest) -> Iterator[str]:
+    DRIVER[0] = request.param
+    yield request.param
+    DRIVER[0] = "sync"
+
+
+def reader(remote: Any, tmp_path: Path, **kwargs: Any) -> Any:
+    cache = MetadataCache(tmp_path, GUN)
+    if DRIVER[0] == "async":
+        source = None if remote is None else AsyncSource(remote)
+        return AsyncDriven(AsyncReader(GUN, source, cache=cache, clock=lambda: NOW, **kwargs))
+    return Reader(GUN, remote, cache=cache, clock=lambda: NOW, **kwargs)
 
 
 def test_first_contact_caches_in_notary_layout(remote: FakeRemote, tmp_path: Path) -> None:
@@ -326,3 +386,36 @@ def test_a_signed_length_never_raises_the_download_cap_past_notarys(sim: RepoSim
         reader(remote, tmp_path).refresh()  # the snapshot's length is not 2 GB
     assert ("snapshot", 100 * 1024 * 1024) in caps
     assert max(cap for _, cap in caps) <= 100 * 1024 * 1024
+
+
+def test_the_async_driver_fetches_delegations_concurrently_and_bounded(sim: RepoSim, tmp_path: Path) -> None:
+    """Twelve delegations of one repository: the asyncio driver has several requests in flight (never more than
+    ``concurrency``), the blocking one a single request at a time; both trust the same targets."""
+    for index in range(12):
+        role = f"targets/team{index:02d}"
+        sim.delegations[role] = Delegation(tk.generate_private_key(), [""])
+        sim.delegations[role].targets[f"t{index}"] = tk.TargetFile.from_digest(f"{index:02d}" * 32, index + 1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    in_flight, peak = [0], [0]
+
+    class Slow(AsyncSource):
+        async def get_role(self, gun: str, role: str, **kwargs: Any) -> bytes:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            try:
+                await asyncio.sleep(0.01)
+                return await super().get_role(gun, role, **kwargs)
+            finally:
+                in_flight[0] -= 1
+
+    client = AsyncReader(GUN, Slow(remote), cache=MetadataCache(tmp_path / "a", GUN), clock=lambda: NOW, concurrency=4)
+    names = sorted(m.name for m in asyncio.run(client.list_targets(roles=["targets", *sim.delegations])))
+    blocking = Reader(GUN, remote, cache=MetadataCache(tmp_path / "s", GUN), clock=lambda: NOW)
+    assert names == sorted(m.name for m in blocking.list_targets(roles=["targets", *sim.delegations]))
+    assert len(names) == 14
+    assert peak[0] == 4
+    with pytest.raises(ValueError, match="concurrency"):
+        AsyncReader(GUN, Slow(remote), concurrency=0)
+    with pytest.raises(ValueError, match=r"await reader\.refresh"):
+        AsyncReader(GUN, Slow(remote)).trusted  # noqa: B018

@@ -7,10 +7,12 @@ if TYPE_CHECKING:
     from trustkit.client.cache import MetadataCache
     from trustkit.client.changelist import Change, Changelist, StagedChange
     from trustkit.client.health import HealthReport, RepositorySummary, health_report, repository_summary
-    from trustkit.client.reader import MetadataSource, Reader
+    from trustkit.client.reader import AsyncMetadataSource, AsyncReader, MetadataSource, Reader
     from trustkit.client.repository import InvalidChangeError, Repository
 
 __all__ = [
+    "AsyncMetadataSource",
+    "AsyncReader",
     "Change",
     "Changelist",
     "HealthReport",
@@ -41,6 +43,8 @@ __getattr__, __dir__ = lazy_exports(
             "repository_summary",
         ),
         "trustkit.client.reader": (
+            "AsyncMetadataSource",
+            "AsyncReader",
             "MetadataSource",
             "Reader",
         ),

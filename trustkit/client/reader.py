@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from trustkit.client.cache import MetadataCache
 from trustkit.errors import (
@@ -34,13 +34,24 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata, MetaFile, Root
-from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.metadata import Metadata, MetaFile, Root, dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 from trustkit.trust.trusted_set import VerificationMemo
 
-__all__ = ["MAX_DOWNLOAD_SIZE", "MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
+if TYPE_CHECKING:  # asyncio is imported when an AsyncReader refreshes: the blocking read path does without it
+    import asyncio
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_DOWNLOAD_SIZE",
+    "MAX_ROOT_SIZE",
+    "MAX_TIMESTAMP_SIZE",
+    "AsyncMetadataSource",
+    "AsyncReader",
+    "MetadataSource",
+    "Reader",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +75,138 @@ class MetadataSource(Protocol):
     ) -> bytes:
         """The bytes of ``role`` (at most ``max_size``; more is an error)."""
         ...
+
+
+class AsyncMetadataSource(Protocol):
+    """What :class:`AsyncReader` needs from an asyncio remote (:class:`~trustkit.remote.AsyncNotaryServer`): the
+    coroutine twin of :class:`MetadataSource`."""
+
+    async def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        """The bytes of ``role`` (at most ``max_size``; more is an error)."""
+        ...
+
+
+DEFAULT_CONCURRENCY = 8
+"""How many delegations of one repository :class:`AsyncReader` fetches at once, unless told otherwise."""
+
+_Source = TypeVar("_Source")
+_T = TypeVar("_T")
+
+
+class _Fetch:
+    """What the workflow asks its driver for: one file of one GUN (``get_role``'s arguments)."""
+
+    __slots__ = ("checksum", "gun", "max_size", "role", "version")
+
+    def __init__(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> None:
+        self.gun = gun
+        self.role = role
+        self.max_size = max_size
+        self.checksum = checksum
+        self.version = version
+
+    @property
+    def key(self) -> tuple[str, str | None, int | None]:
+        """Which file this is (the cap aside)."""
+        return (self.role, self.checksum, self.version)
+
+    def send(self, remote: MetadataSource) -> bytes:
+        """Fetch it with a blocking remote."""
+        return remote.get_role(
+            self.gun, self.role, max_size=self.max_size, checksum=self.checksum, version=self.version
+        )
+
+    def send_async(self, remote: AsyncMetadataSource) -> Awaitable[bytes]:
+        """Fetch it with an asyncio remote."""
+        return remote.get_role(
+            self.gun, self.role, max_size=self.max_size, checksum=self.checksum, version=self.version
+        )
+
+
+class _FetchBatch:
+    """Several files the workflow can use in any order: the driver may fetch them concurrently, and answers with
+    each one's bytes or error, in order."""
+
+    __slots__ = ("fetches",)
+
+    def __init__(self, fetches: tuple[_Fetch, ...]) -> None:
+        self.fetches = fetches
+
+
+_Need = _Fetch | _FetchBatch
+Workflow = Generator[_Need, Any, _T]
+"""A step of the update workflow: yields what it needs, is sent the answer, returns its result."""
+
+
+def _drive(flow: Workflow[_T], remote: MetadataSource | None) -> _T:
+    """Run ``flow`` with blocking calls to ``remote``, one file at a time."""
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            need = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        answer, error = None, None
+        if remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
+            raise AssertionError("the workflow asked for a file without a remote")
+        if isinstance(need, _FetchBatch):
+            answer = [_attempt(fetch, remote) for fetch in need.fetches]
+            continue
+        try:
+            answer = need.send(remote)
+        except Exception as exc:  # the workflow handles it where the remote's call used to be
+            error = exc
+
+
+def _attempt(fetch: _Fetch, remote: MetadataSource) -> bytes | BaseException:
+    try:
+        return fetch.send(remote)
+    except Exception as exc:
+        return exc
+
+
+async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, limit: asyncio.Semaphore) -> _T:
+    """Run ``flow`` with ``remote``'s coroutines; a batch is fetched concurrently, at most ``limit`` at a time."""
+
+    async def attempt(fetch: _Fetch) -> bytes | BaseException:
+        async with limit:
+            try:
+                return await fetch.send_async(remote)  # type: ignore[arg-type]
+            except Exception as exc:
+                return exc
+
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            need = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        answer, error = None, None
+        if remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
+            raise AssertionError("the workflow asked for a file without a remote")
+        if isinstance(need, _FetchBatch):
+            import asyncio
+
+            answer = list(await asyncio.gather(*(attempt(fetch) for fetch in need.fetches)))
+            continue
+        try:
+            answer = await need.send_async(remote)
+        except Exception as exc:
+            error = exc
+
+
+def _by_meta(meta: MetaFile) -> dict[str, Any]:
+    """How to fetch a file its parent lists: by sha256 (by name when only sha512 is listed, as notary does), capped
+    at the signed length and never beyond notary's MaxDownloadSize (a server-held timestamp key would otherwise
+    make the reader accept a stream of any size)."""
+    sha256 = meta.hashes.get("sha256")
+    return {"max_size": min(meta.length, MAX_DOWNLOAD_SIZE), "checksum": None if sha256 is None else sha256.hex()}
 
 
 def _may_have_form(role: str) -> bool:
@@ -100,25 +243,14 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Reader:
-    """Reads and verifies the trust data of one GUN.
-
-    ``remote`` is any remote (``NotaryServer``, ``LocalRemote``, ``MemoryRemote``); ``cache`` keeps verified
-    metadata between runs (``MetadataCache(trust_dir, gun)``, or None for none); ``pinning`` applies on first
-    contact; ``offline`` works from the cache alone.
-
-    ``max_cache_age`` says what a read does when the server cannot be reached (``ServerUnavailableError``) or no
-    longer has the repository (``NotFoundError`` on ``timestamp.json``) while a verified state is cached: None
-    (the default, notary's behaviour) answers from the cache whatever its age, a number of seconds answers from
-    it only when the cached timestamp was fetched at most that long ago, and 0 always fails with the server's
-    error. Either way :attr:`cache_age` says whether, and how old, the answer came from the cache: a fallback is
-    never silent. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
-    """
+class _UpdateWorkflow(Generic[_Source]):
+    """The state and the update workflow of a reader, without I/O: :class:`Reader` and :class:`AsyncReader` drive
+    the same workflow (:meth:`_workflow`), one with a remote's blocking calls, the other with coroutines."""
 
     def __init__(
         self,
         gun: str,
-        remote: MetadataSource | None,
+        remote: _Source | None,
         *,
         cache: MetadataCache | None = None,
         pinning: TrustPinning | None = None,
@@ -149,6 +281,8 @@ class Reader:
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
         self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
+        self._concurrent = False  # whether the driver fetches batches of delegations concurrently
+        self._prefetched: dict[tuple[str, str | None, int | None], bytes | BaseException] = {}
         self.invalid: dict[str, bytes] = {}
         """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
         delegations it skipped. A witness can re-sign them."""
@@ -158,50 +292,16 @@ class Reader:
         source = "the cache, offline" if self.offline else repr(self.remote)
         state = "not refreshed yet" if self._trusted is None else repr(self._trusted)
         skipped = f"; skipped {', '.join(sorted(self.invalid))}" if self.invalid else ""
-        return f"<Reader of {self.gun} from {source}: {state}{skipped}>"
+        return f"<{type(self).__name__} of {self.gun} from {source}: {state}{skipped}>"
 
-    # --- results -------------------------------------------------------------------------------------------
+    # --- the workflow ---
 
-    @property
-    def trusted(self) -> TrustedMetadataSet:
-        """The trusted state of the last :meth:`refresh` (refreshing first if there was none)."""
-        if self._trusted is None:
-            return self.refresh()
-        return self._trusted
-
-    def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
-        """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
-        return self.trusted.list_targets(roles=_roles(roles))
-
-    def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
-        """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
-        role): no model per target, for listing or printing many."""
-        return self.trusted.list_target_rows(roles=_roles(roles))
-
-    def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
-        """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
-        match = self.trusted.get_target(_name(name), roles=_roles(roles))
-        if match is None:
-            raise TargetNotFoundError(f"No valid trust data for {name}")
-        return match
-
-    def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
-        """Check content bytes against trusted target ``name`` (what ``notary verify`` does)."""
-        match = self.get_target(name, roles=roles)
-        try:
-            match.target.verify_data(data, what=name)
-        except HashMismatchError as exc:
-            raise HashMismatchError(f"data not present in the trusted collection: {exc}") from None
-        return match
-
-    # --- the workflow --------------------------------------------------------------------------------------
-
-    def refresh(self) -> TrustedMetadataSet:
-        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`).
-
-        On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
-        the last good state.
-        """
+    def _workflow(self, *, concurrent: bool) -> Workflow[TrustedMetadataSet]:
+        """The update workflow, without I/O: it yields the files it needs (a ``_Fetch``, or a
+        ``_FetchBatch`` of delegations when ``concurrent``) and is sent their bytes (or thrown the remote's
+        error); its return value is the trusted state. ``_drive`` and ``_drive_async`` run it."""
+        self._concurrent = concurrent
+        self._prefetched = {}
         self._read = {}
         self.cache_age = None
         self._memo = None if self.cache is None else VerificationMemo(self.cache.load_verified())
@@ -209,19 +309,20 @@ class Reader:
             cached_root = self._cached(ROOT)
             self.invalid = {}
             try:
-                trusted = self._update(cached_root)
+                trusted = yield from self._update(cached_root)
             except (VerificationError, MalformedMetadataError) as first_error:
                 if self.offline:
                     raise
                 # notary re-bootstraps from the trusted root, rotates it if the server has a newer one, tries again
                 logger.info("update of %s failed (%s): checking for a new root", self.gun, first_error)
-                rotated = self._rotate_root(cached_root, first_error)
+                rotated = yield from self._rotate_root(cached_root, first_error)
                 if rotated is None:
                     raise
-                trusted = self._update(rotated)
+                trusted = yield from self._update(rotated)
             self._keep_memo()
         finally:
             self._read = {}
+            self._prefetched = {}
         self._trusted = trusted
         return trusted
 
@@ -236,17 +337,17 @@ class Reader:
         except (OSError, TrustkitError) as exc:  # an optimisation: never a reason to fail a read
             logger.warning("could not store the verified-signature memo of %s: %s", self.gun, exc)
 
-    def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
+    def _update(self, root_data: bytes | None) -> Workflow[TrustedMetadataSet]:
         self._from_forms = set()
         self._cached_timestamp = False
-        trusted = self._bootstrap(root_data)
-        self._load_timestamp(trusted)
-        self._load_snapshot(trusted)
-        self._load_role(trusted, TARGETS)
-        self._load_delegations(trusted)
+        trusted = yield from self._bootstrap(root_data)
+        yield from self._load_timestamp(trusted)
+        yield from self._load_snapshot(trusted)
+        yield from self._load_role(trusted, TARGETS)
+        yield from self._load_delegations(trusted)
         return trusted
 
-    def _bootstrap(self, root_data: bytes | None) -> TrustedMetadataSet:
+    def _bootstrap(self, root_data: bytes | None) -> Workflow[TrustedMetadataSet]:
         versions = self._cached_versions()
         if root_data is not None:
             return TrustedMetadataSet(
@@ -263,7 +364,7 @@ class Reader:
                 f"no cached trust data for {self.gun}, and offline{_reference_hint(self.gun)}"
             )
         try:
-            data = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
+            data = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
         except NotFoundError:
             raise RepositoryNotFoundError(
                 f"trust data missing for remote repository {self.gun}: the server does not have trust data for it"
@@ -282,11 +383,11 @@ class Reader:
         self._store(ROOT, data)
         return trusted
 
-    def _load_timestamp(self, trusted: TrustedMetadataSet) -> None:
+    def _load_timestamp(self, trusted: TrustedMetadataSet) -> Workflow[None]:
         cached = None
         if not self.offline:
             try:
-                data = self._fetch(TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
+                data = yield from self._fetch(TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
             except NotFoundError as exc:
                 cached = self._cached(TIMESTAMP)
                 if cached is None:
@@ -331,10 +432,11 @@ class Reader:
         self.cache_age = age
         logger.warning("timestamp of %s %s (%s): using the cached one, %.0f s old", self.gun, what, error, age)
 
-    def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
-        self._load_by_meta(trusted, SNAPSHOT, trusted[TIMESTAMP].signed.snapshot_meta, trusted.update_snapshot)
+    def _load_snapshot(self, trusted: TrustedMetadataSet) -> Workflow[None]:
+        meta = trusted[TIMESTAMP].signed.snapshot_meta
+        yield from self._load_by_meta(trusted, SNAPSHOT, meta, trusted.update_snapshot)
 
-    def _load_role(self, trusted: TrustedMetadataSet, role: str) -> None:
+    def _load_role(self, trusted: TrustedMetadataSet, role: str) -> Workflow[None]:
         entry = trusted[SNAPSHOT].signed.meta.get(role)
         if entry is None:
             raise MalformedMetadataError(f"the snapshot does not list {role}")
@@ -344,9 +446,9 @@ class Reader:
                 return trusted.update_targets(data)
             return trusted.update_delegation(role, data)
 
-        self._load_by_meta(trusted, role, entry, update)
+        yield from self._load_by_meta(trusted, role, entry, update)
 
-    def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
+    def _load_delegations(self, trusted: TrustedMetadataSet) -> Workflow[None]:
         """Fetch delegations depth-first (pre-order). An expired or under-signed delegation is skipped with its
         subtree, as notary does. One the snapshot does not list, or one needed from the cache alone (offline, or
         the server down) that is not cached, is blocked: lookups of names it could hold stop there (TUF: no
@@ -357,14 +459,15 @@ class Reader:
             logger.warning("%s of %s: %s; names it could hold are not looked up further", name, self.gun, reason)
             trusted.block_delegation(name, reason)
 
-        def visit(parent: str) -> None:
+        def visit(parent: str) -> Workflow[None]:
+            yield from self._prefetch(trusted, [d.name for d in trusted[parent].signed.delegations.roles])
             for delegation in trusted[parent].signed.delegations.roles:
                 name = delegation.name
                 if name not in listed:
                     block(name, f"{parent} delegates to it but the snapshot does not list it")
                     continue
                 try:
-                    self._load_role(trusted, name)
+                    yield from self._load_role(trusted, name)
                 except (ExpiredMetadataError, ThresholdError) as exc:
                     logger.warning("skipping %s and its delegations: %s", name, exc)
                     continue
@@ -373,13 +476,13 @@ class Reader:
                         raise
                     block(name, f"not cached, and the server cannot give it now ({exc})")
                     continue
-                visit(name)
+                yield from visit(name)
 
-        visit(TARGETS)
+        yield from visit(TARGETS)
 
     def _load_by_meta(
         self, trusted: TrustedMetadataSet, role: str, meta: MetaFile, update: Callable[[bytes], object]
-    ) -> None:
+    ) -> Workflow[None]:
         """Load ``role`` as its parent's entry ``meta`` describes it: from the cache when it matches, else fetched
         by sha256 (by name when the entry has only sha512, as notary does) and capped at the listed length."""
         length = meta.length
@@ -387,7 +490,6 @@ class Reader:
             raise HashMismatchError(f"{role} is listed with length {length}: no metadata file is empty")
         if not any(algorithm in meta.hashes for algorithm in ("sha256", "sha512")):
             raise MalformedMetadataError(f"{role} is listed without a sha256 or sha512 hash: it cannot be checked")
-        sha256 = meta.hashes.get("sha256")
         cached = self._cached(role, max_size=length)
         if cached is not None:
             # the update checks the length and hashes the parent lists first: a stale cached file is refused
@@ -403,11 +505,7 @@ class Reader:
                 return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        # signed lengths cap the download, and never beyond notary's MaxDownloadSize (a server-held timestamp key
-        # would otherwise make the reader accept a stream of any size)
-        data = self._fetch(
-            role, max_size=min(length, MAX_DOWNLOAD_SIZE), checksum=None if sha256 is None else sha256.hex()
-        )
+        data = yield from self._fetch(role, **_by_meta(meta))
         self._apply(role, data, update)
         self._store(role, data)
         self._keep_parsed(trusted, role)
@@ -442,7 +540,7 @@ class Reader:
             self.invalid[role] = data  # kept for a witness to re-sign, as notary keeps its "invalid" repo
             raise
 
-    def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> bytes | None:
+    def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> Workflow[bytes | None]:
         """Download a newer root and rotate to it (through every intermediate version when the newest is not
         signed by the trusted root's keys). Returns the new root's bytes, or None when there is nothing newer."""
         if cached_root is None:
@@ -450,9 +548,9 @@ class Reader:
         trusted = TrustedMetadataSet(cached_root, gun=self.gun, first_contact=False, clock=self._clock)
         previous = trusted.root.signed
         if isinstance(error, RootMismatchError):
-            newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
+            newest = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
         else:
-            newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
+            newest = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
         if newest == cached_root:
             return None
         try:
@@ -463,7 +561,8 @@ class Reader:
             if newest_version - current > _MAX_ROOT_WALK:
                 raise
             for version in range(current + 1, newest_version):
-                trusted.update_root(self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version), intermediate=True)
+                older = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version)
+                trusted.update_root(older, intermediate=True)
             trusted.update_root(newest)
         self._forget_rotated(previous, trusted.root.signed)
         self._store(ROOT, newest)
@@ -485,10 +584,42 @@ class Reader:
 
     # --- I/O -----------------------------------------------------------------------------------------------
 
-    def _fetch(self, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None) -> bytes:
+    def _fetch(
+        self, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> Workflow[bytes]:
+        """Ask the driver for one file (or take it from what a batch fetched ahead)."""
         if self.remote is None:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is needed, and offline")
-        return self.remote.get_role(self.gun, role, max_size=max_size, checksum=checksum, version=version)
+        fetch = _Fetch(self.gun, role, max_size=max_size, checksum=checksum, version=version)
+        ahead = self._prefetched.pop(fetch.key, None)
+        if ahead is not None:
+            if isinstance(ahead, BaseException):
+                raise ahead
+            return ahead
+        data: bytes = yield fetch
+        return data
+
+    def _prefetch(self, trusted: TrustedMetadataSet, roles: Iterable[str]) -> Workflow[None]:
+        """With a concurrent driver, ask for the delegations among ``roles`` that the snapshot lists and that no
+        cached file can stand for, all at once; :meth:`_fetch` then takes them in the usual order (so errors,
+        skips and blocks are those of the one-by-one walk)."""
+        if not self._concurrent or self.offline:
+            return
+        listed = trusted[SNAPSHOT].signed.meta
+        fetches = []
+        for role in roles:
+            meta = listed.get(role)
+            if meta is None or meta.length < 1 or not any(a in meta.hashes for a in ("sha256", "sha512")):
+                continue  # the walk refuses or blocks it, as it would one by one
+            cached = self._cached(role, max_size=meta.length)
+            if cached is not None and len(cached) == meta.length:
+                continue  # may be current: the walk checks it, and fetches it if it is not
+            fetches.append(_Fetch(self.gun, role, **_by_meta(meta)))
+        if len(fetches) < 2:
+            return
+        results: list[bytes | BaseException] = yield _FetchBatch(tuple(fetches))
+        for fetch, result in zip(fetches, results, strict=True):
+            self._prefetched[fetch.key] = result
 
     def _cached(self, role: str, *, max_size: int | None = None) -> bytes | None:
         if self.cache is None:
@@ -535,3 +666,140 @@ def _version_of(data: bytes) -> int | None:
         return int(Metadata.from_bytes(data).signed.version)
     except MalformedMetadataError:
         return None
+
+
+class Reader(_UpdateWorkflow[MetadataSource]):
+    """Reads and verifies the trust data of one GUN.
+
+    ``remote`` is any remote (``NotaryServer``, ``LocalRemote``, ``MemoryRemote``); ``cache`` keeps verified
+    metadata between runs (``MetadataCache(trust_dir, gun)``, or None for none); ``pinning`` applies on first
+    contact; ``offline`` works from the cache alone.
+
+    ``max_cache_age`` says what a read does when the server cannot be reached (``ServerUnavailableError``) or no
+    longer has the repository (``NotFoundError`` on ``timestamp.json``) while a verified state is cached: None
+    (the default, notary's behaviour) answers from the cache whatever its age, a number of seconds answers from
+    it only when the cached timestamp was fetched at most that long ago, and 0 always fails with the server's
+    error. Either way :attr:`cache_age` says whether, and how old, the answer came from the cache: a fallback is
+    never silent. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
+    """
+
+    remote: MetadataSource | None
+
+    # --- results -------------------------------------------------------------------------------------------
+
+    @property
+    def trusted(self) -> TrustedMetadataSet:
+        """The trusted state of the last :meth:`refresh` (refreshing first if there was none)."""
+        if self._trusted is None:
+            return self.refresh()
+        return self._trusted
+
+    def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
+        """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
+        return self.trusted.list_targets(roles=_roles(roles))
+
+    def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
+        """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
+        role): no model per target, for listing or printing many."""
+        return self.trusted.list_target_rows(roles=_roles(roles))
+
+    def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
+        return _get_target(self.trusted, name, roles)
+
+    def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """Check content bytes against trusted target ``name`` (what ``notary verify`` does)."""
+        return _verify_target(self.get_target(name, roles=roles), name, data)
+
+    # --- the workflow (the driver) -------------------------------------------------------------------------
+
+    def refresh(self) -> TrustedMetadataSet:
+        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`).
+
+        On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
+        the last good state.
+        """
+        return _drive(self._workflow(concurrent=False), self.remote)
+
+
+class AsyncReader(_UpdateWorkflow[AsyncMetadataSource]):
+    """:class:`Reader` for asyncio: the same update workflow (one implementation, driven with coroutines), over an
+    asyncio remote such as :class:`~trustkit.remote.AsyncNotaryServer`.
+
+    The options are :class:`Reader`'s, plus ``concurrency``: how many delegations of the repository are fetched at
+    once (the walk fetches each level's delegations together, and verifies them in notary's order, so what is
+    skipped or blocked is what :class:`Reader` skips or blocks). The cache is read and written with blocking
+    file calls (small files, a few milliseconds for most repositories).
+
+    Not thread-safe, and one refresh at a time: give each task its own AsyncReader (readers of different GUNs may
+    share a remote, whose requests run concurrently, and a cache folder).
+    """
+
+    def __init__(
+        self,
+        gun: str,
+        remote: AsyncMetadataSource | None,
+        *,
+        cache: MetadataCache | None = None,
+        pinning: TrustPinning | None = None,
+        offline: bool = False,
+        clock: Callable[[], datetime] = _utc_now,
+        max_cache_age: float | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgumentError(f"concurrency must be a positive integer, not {concurrency!r}")
+        super().__init__(
+            gun, remote, cache=cache, pinning=pinning, offline=offline, clock=clock, max_cache_age=max_cache_age
+        )
+        self.concurrency = concurrency
+
+    async def refresh(self) -> TrustedMetadataSet:
+        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`); see
+        :meth:`Reader.refresh`."""
+        import asyncio
+
+        limit = asyncio.Semaphore(self.concurrency)
+        return await _drive_async(self._workflow(concurrent=True), self.remote, limit)
+
+    @property
+    def trusted(self) -> TrustedMetadataSet:
+        """The trusted state of the last :meth:`refresh`; :class:`~trustkit.errors.InvalidArgumentError` before
+        the first (a property cannot await one)."""
+        if self._trusted is None:
+            raise InvalidArgumentError(f"{self.gun} was not read yet: await reader.refresh() first")
+        return self._trusted
+
+    async def _current(self) -> TrustedMetadataSet:
+        return self._trusted if self._trusted is not None else await self.refresh()
+
+    async def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
+        """:meth:`Reader.list_targets`, refreshing first if there was no refresh yet."""
+        return (await self._current()).list_targets(roles=_roles(roles))
+
+    async def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
+        """:meth:`Reader.list_target_rows`, refreshing first if there was no refresh yet."""
+        return (await self._current()).list_target_rows(roles=_roles(roles))
+
+    async def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """:meth:`Reader.get_target`, refreshing first if there was no refresh yet."""
+        return _get_target(await self._current(), name, roles)
+
+    async def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """:meth:`Reader.verify_target`, refreshing first if there was no refresh yet."""
+        return _verify_target(await self.get_target(name, roles=roles), name, data)
+
+
+def _get_target(trusted: TrustedMetadataSet, name: str, roles: Iterable[str]) -> TargetMatch:
+    match = trusted.get_target(_name(name), roles=_roles(roles))
+    if match is None:
+        raise TargetNotFoundError(f"No valid trust data for {name}")
+    return match
+
+
+def _verify_target(match: TargetMatch, name: str, data: bytes) -> TargetMatch:
+    try:
+        match.target.verify_data(data, what=name)
+    except HashMismatchError as exc:
+        raise HashMismatchError(f"data not present in the trusted collection: {exc}") from None
+    return match

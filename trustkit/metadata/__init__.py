@@ -4,6 +4,7 @@ from trustkit._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from trustkit.metadata._compact import dump_parsed, load_parsed
     from trustkit.metadata.envelope import Metadata, Signature
     from trustkit.metadata.roles import (
         DEFAULT_EXPIRY,
@@ -39,11 +40,17 @@ __all__ = [
     "VerificationResult",
     "check_signatures",
     "default_expiry",
+    "dump_parsed",
+    "load_parsed",
 ]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "trustkit.metadata._compact": (
+            "dump_parsed",
+            "load_parsed",
+        ),
         "trustkit.metadata.envelope": (
             "Metadata",
             "Signature",

@@ -46,7 +46,7 @@ from trustkit.remote._http import Reply as _Reply
 # Credentials is unused here, but AuthOption's forward reference to it resolves in this namespace (get_type_hints,
 # the signatures in the API docs)
 from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
-from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_role, metadata_name, notary_error
+from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_upload, metadata_name, notary_error
 from trustkit.remote.config import ServerConfig
 
 __all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy", "overall_deadline"]
@@ -106,18 +106,7 @@ class NotaryServer(HTTPService):
         is logged); otherwise the connection's error is raised.
         """
         check_gun(gun)
-        parts: list[tuple[str, tuple[str, bytes, str]]] = []
-        seen: set[str] = set()
-        for name, data in files.items():
-            role = check_role(name.removesuffix(".json") if isinstance(name, str) else name)
-            if role in seen:
-                raise ValueError(f"role {role} is given twice")
-            if not isinstance(data, bytes | bytearray | memoryview):
-                raise TypeError(f"the metadata of {role} must be bytes, not {type(data).__name__}")
-            seen.add(role)
-            parts.append(("files", (role, bytes(data), "application/octet-stream")))
-        if not parts:
-            raise ValueError("nothing to publish")
+        parts = [("files", (role, data, "application/octet-stream")) for role, data in check_upload(files).items()]
         try:
             self._call(
                 "POST",
