@@ -113,7 +113,15 @@ if TYPE_CHECKING:
         VerdictCache,
         Verifier,
     )
-    from trustkit.remote import ChangeRecord, Credentials, LocalRemote, MemoryRemote, NotaryServer, Remote
+    from trustkit.remote import (
+        AsyncNotaryServer,
+        ChangeRecord,
+        Credentials,
+        LocalRemote,
+        MemoryRemote,
+        NotaryServer,
+        Remote,
+    )
     from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 
 _LAZY: dict[str, str] = {
@@ -209,6 +217,7 @@ _LAZY: dict[str, str] = {
     "LocalRemote": "trustkit.remote",
     "MemoryRemote": "trustkit.remote",
     "NotaryServer": "trustkit.remote",
+    "AsyncNotaryServer": "trustkit.remote",
     "Remote": "trustkit.remote",
     "TargetMatch": "trustkit.trust",
     "TargetRow": "trustkit.trust",
@@ -219,6 +228,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "ArchiveRemote",
+    "AsyncNotaryServer",
     "AsyncReader",
     "CallbackPassphrase",
     "CanonicalizationError",
