@@ -104,6 +104,7 @@ if TYPE_CHECKING:
     )
     from trustkit.migrate import MigrationRecord, plan_migration, run_migration, verify_image
     from trustkit.policy import (
+        AsyncVerifier,
         Policy,
         PolicyError,
         Rule,
@@ -212,6 +213,7 @@ _LAZY: dict[str, str] = {
     "Verdict": "trustkit.policy",
     "VerdictCache": "trustkit.policy",
     "Verifier": "trustkit.policy",
+    "AsyncVerifier": "trustkit.policy",
     "ChangeRecord": "trustkit.remote",
     "Credentials": "trustkit.remote",
     "LocalRemote": "trustkit.remote",
@@ -230,6 +232,7 @@ __all__ = [
     "ArchiveRemote",
     "AsyncNotaryServer",
     "AsyncReader",
+    "AsyncVerifier",
     "CallbackPassphrase",
     "CanonicalizationError",
     "ChainedKeyStore",

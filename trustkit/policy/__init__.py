@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from trustkit.policy.admission import POD_SPEC_PATHS, admission_response, pod_images
     from trustkit.policy.importers import from_connaisseur, from_portieris
     from trustkit.policy.model import Policy, PolicyError, Rule, SignerRequirement, TrustAnchor
-    from trustkit.policy.verdicts import Verdict, VerdictCache, Verifier, verify
+    from trustkit.policy.verdicts import AsyncVerifier, Verdict, VerdictCache, Verifier, verify
 
 __all__ = [
     "POD_SPEC_PATHS",
+    "AsyncVerifier",
     "Policy",
     "PolicyError",
     "Rule",
@@ -52,6 +53,7 @@ __getattr__, __dir__ = lazy_exports(
             "TrustAnchor",
         ),
         "trustkit.policy.verdicts": (
+            "AsyncVerifier",
             "Verdict",
             "VerdictCache",
             "Verifier",
