@@ -22,7 +22,9 @@ from cryptography.x509.oid import NameOID
 import trustkit as tk
 from tests.interop._publish import read_table
 from tests.interop.harness import DockerTrustCLI, NotaryCLI
+from trustkit.client import MetadataCache
 from trustkit.dct import DockerTrust
+from trustkit.policy import Policy, Rule, TrustAnchor, verify
 
 pytestmark = pytest.mark.interop
 
@@ -256,3 +258,43 @@ def test_failures_docker_reports_are_typed(docker_cli: DockerTrustCLI, gun: str)
     assert docker_cli.inspect(gun)[0]["SignedTags"] == []
     trust.close()
     wrong.close()
+
+
+def test_a_signer_added_but_never_signed_is_skipped_until_it_signs_and_after_its_removal(
+    docker_cli: DockerTrustCLI, gun: str, tmp_path: Path
+) -> None:
+    home, notary = docker_cli.home, docker_cli.notary()
+    for name in ("alice", "carol"):
+        docker_cli.run("trust", "key", "generate", name, "--dir", str(home))
+        docker_cli.run("trust", "signer", "add", "--key", str(home / f"{name}.pub"), name, gun)
+    notary_sign(notary, gun, "latest", "targets/releases", "targets/alice")  # alice signs; carol never does
+    trust = trust_of(docker_cli)
+    reader = trust.repository(gun).reader()
+    trusted = reader.refresh()
+    # the real server: targets delegates to carol, whose role has no file, so the snapshot does not list it
+    assert "targets/carol" in {d.name for d in trusted["targets"].signed.delegations.roles}
+    assert "targets/carol" not in trusted["snapshot"].signed.meta
+    root_ids = trust.inspect(gun)[0].root_key_ids
+    policy = Policy((Rule("localhost:5000/*", TrustAnchor.pinned(root_key_ids=root_ids)),))
+
+    def reads_work(carol_state: dict[str, str]) -> None:
+        for client in (reader, trust.repository(gun).reader()):  # refreshed in-process, and a new warm one
+            client.refresh()
+            assert client.get_target("latest", roles=["targets/releases", "targets"]).role == "targets/releases"
+            assert client.get_target("latest").target.hashes["sha256"].hex() == DIGEST
+            assert (client.skipped, client.trusted.blocked) == (carol_state, {})
+        assert_same_output(docker_cli, trust, gun, f"{gun}:latest")
+        verdict = verify(gun, policy, trust_dir=tmp_path / "verifier", docker=trust)  # bare: latest
+        assert verdict.allowed and verdict.digest == f"sha256:{DIGEST}", verdict.message
+
+    never_signed = "targets delegates to it but the snapshot does not list it: never signed into"
+    reads_work({"targets/carol": never_signed})
+    notary_sign(notary, gun, "v2", "targets/carol", digest=OTHER, size=16)  # carol signs: now listed
+    reads_work({})
+    assert "targets/carol" in reader.trusted["snapshot"].signed.meta
+    notary.run("delegation", "remove", gun, "targets/carol", "--yes", "-p")  # deleted: gone from targets too
+    reads_work({})
+    # notary-server 0.7 keeps listing the orphaned file; trustkit forgets its cached copy (no longer delegated)
+    assert "targets/carol" in reader.trusted["snapshot"].signed.meta
+    assert "targets/carol" not in MetadataCache(trust.trust_dir, gun).roles()
+    trust.close()

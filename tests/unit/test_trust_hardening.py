@@ -80,49 +80,159 @@ def _two_delegations() -> RepoSim:
     return sim
 
 
-def test_a_delegation_the_snapshot_omits_stops_the_lookup(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    sim = _two_delegations()
-    remote = FakeRemote()
-    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))
-    client = reader(remote, tmp_path)
-    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*snapshot does not list it"):
-        client.get_target("latest")
-    assert client.get_target("v9").role == "targets/other"  # outside the missing role's paths
-    assert client.get_target("v1").role == "targets"
-    assert [(m.name, m.role) for m in client.list_targets()] == [("v1", "targets"), ("v9", "targets/other")]
-    assert client.trusted.blocked == {"targets/releases": "targets delegates to it but the snapshot does not list it"}
-    assert "names it could hold are not looked up further" in caplog.text
-
-
-def test_a_skipped_delegation_is_skipped_offline_too(tmp_path: Path) -> None:
-    sim = _two_delegations()
-    sim.expires["targets/releases"] = NOW - timedelta(days=1)
-    remote = FakeRemote()
-    remote.serve(sim.publish())
-    online = reader(remote, tmp_path)
-    assert online.get_target("latest").role == "targets/other"  # notary's rule online: skipped, with a warning
-    offline = reader(None, tmp_path, offline=True)
-    assert offline.get_target("v9").role == "targets/other"
-    assert offline.get_target("v1").role == "targets"
-    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*not cached"):
-        offline.get_target("latest")
-    assert list(offline.trusted.blocked) == ["targets/releases"]
-
-
-def test_a_skipped_delegation_is_skipped_when_the_server_is_down(tmp_path: Path) -> None:
-    sim = _two_delegations()
-    sim.expires["targets/releases"] = NOW - timedelta(days=1)
-    remote = FakeRemote()
-    remote.serve(sim.publish())
-    reader(remote, tmp_path).refresh()
-
+def _down() -> tk.client.reader.MetadataSource:
     class Down:
         def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
             raise tk.ServerUnavailableError("connection refused")
 
-    client = reader(Down(), tmp_path)  # type: ignore[arg-type]
-    assert client.get_target("v9").role == "targets/other"
-    assert "server cannot give it now" in client.trusted.blocked["targets/releases"]
+    return Down()  # type: ignore[return-value]
+
+
+def _answers(client: tk.Reader) -> tuple[object, ...]:
+    """What a read answers, the roles it skipped (with why) and the ones it blocked."""
+    return (
+        client.get_target("latest").role,
+        [(m.name, m.role) for m in client.list_targets()],
+        client.skipped,
+        client.invalid,
+        client.trusted.blocked,
+    )
+
+
+NEVER_SIGNED = "targets delegates to it but the snapshot does not list it: never signed into"
+
+
+def test_a_never_published_delegation_is_skipped_at_first_contact_and_warm(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # docker trust signer add: the parent delegates to the role, which has no file until someone signs into it
+    sim = _two_delegations()
+    remote = FakeRemote()
+    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))
+    first = reader(remote, tmp_path)
+    assert first.get_target("latest").role == "targets/other"  # as notary answers
+    assert first.skipped == {"targets/releases": NEVER_SIGNED}
+    assert first.trusted.blocked == {}
+    assert "skipping targets/releases" in caplog.text
+    first.refresh()  # again in the same process
+    assert first.get_target("latest").role == "targets/other"
+    warm = reader(remote, tmp_path)
+    assert _answers(warm) == _answers(first)
+    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))  # a newer version, still unsigned
+    assert reader(remote, tmp_path).get_target("latest").role == "targets/other"
+
+
+def test_a_delegation_the_new_snapshot_drops_stops_the_lookup(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/releases"
+    nocache = tk.Reader(GUN, remote, clock=lambda: NOW)  # type: ignore[arg-type]
+    nocache.refresh()
+    # the snapshot key's holder (the server) drops targets/releases from a newer snapshot; targets still delegates
+    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))
+    dropped = r"targets/releases could hold 'latest'.*snapshot trusted before listed it.*TUF 5.5.5"
+    # in the same process without a cache (twice), from the cached snapshot, once the cache moved on, offline
+    attempts = (
+        nocache,
+        nocache,
+        reader(remote, tmp_path),
+        client,
+        reader(remote, tmp_path),
+        reader(None, tmp_path, offline=True),
+    )
+    for attempt in attempts:
+        attempt.refresh()
+        with pytest.raises(tk.VerificationError, match=dropped):
+            attempt.get_target("latest")
+        assert attempt.get_target("v9").role == "targets/other"  # outside the dropped role's paths
+        assert [(m.name, m.role) for m in attempt.list_targets()] == [("v1", "targets"), ("v9", "targets/other")]
+        assert list(attempt.trusted.blocked) == ["targets/releases"]
+        assert attempt.skipped == {}
+    # the server lists it again: reads recover
+    remote.serve(sim.publish())
+    assert reader(remote, tmp_path).get_target("latest").role == "targets/releases"
+
+
+def test_a_deleted_delegation_reads_fine_and_may_be_created_again(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    assert reader(remote, tmp_path).get_target("latest").role == "targets/releases"
+    cache = MetadataCache(tmp_path, GUN)
+    assert "targets/releases" in cache.roles()
+    releases = sim.delegations.pop("targets/releases")  # its owner deletes the delegation: gone from targets too
+    remote.serve(sim.publish())
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/other"
+    assert (client.skipped, client.trusted.blocked) == ({}, {})
+    assert "targets/releases" not in cache.roles()  # forgotten: no longer delegated
+    # created again and not signed into yet: never published, skipped as notary does
+    sim.delegations["targets/releases"] = Delegation(releases.key, releases.paths)
+    remote.serve(_without_in_snapshot(sim, sim.publish(), "targets/releases"))
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/other"
+    assert (client.skipped, client.trusted.blocked) == ({"targets/releases": NEVER_SIGNED}, {})
+
+
+@pytest.mark.parametrize("why", ["never signed into", "expired", "under-signed"])
+def test_a_skipped_delegation_is_skipped_offline_and_server_down_as_online(why: str, tmp_path: Path) -> None:
+    sim = _two_delegations()
+    if why == "expired":
+        sim.expires["targets/releases"] = NOW - timedelta(days=1)
+    if why == "under-signed":
+        sim.delegations["targets/releases"].threshold = 2
+    files = sim.publish()
+    remote = FakeRemote()
+    remote.serve(_without_in_snapshot(sim, files, "targets/releases") if why == "never signed into" else files)
+    online = reader(remote, tmp_path)
+    answers = _answers(online)
+    assert answers[0] == "targets/other"  # notary's rule online: skipped, names fall through
+    assert list(online.skipped) == ["targets/releases"]
+    assert why in online.skipped["targets/releases"] or why != "never signed into"
+    assert online.trusted.blocked == {}
+    assert _answers(reader(None, tmp_path, offline=True)) == answers
+    down = reader(_down(), tmp_path)  # type: ignore[arg-type]
+    assert _answers(down) == answers
+    assert down.cache_age is not None
+
+
+def test_kept_invalid_bytes_are_checked_again_and_trusted_once_they_verify(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    sim.delegations["targets/releases"].threshold = 2  # one key: under-signed
+    first = sim.publish()
+    remote = FakeRemote()
+    remote.serve(first)
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/other"
+    assert list(client.invalid) == ["targets/releases"]
+    # the owner lowers the threshold; the snapshot lists the same releases bytes
+    sim.delegations["targets/releases"].threshold = 1
+    files = {**sim.publish(), "targets/releases": first["targets/releases"]}
+    meta = {name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in ("snapshot", "timestamp")}
+    remote.serve(_resign_snapshot(sim, files, meta))
+    remote.requests.clear()
+    client = reader(remote, tmp_path)
+    assert client.get_target("latest").role == "targets/releases"
+    assert (client.invalid, client.skipped) == ({}, {})
+    assert "targets/releases" not in [role for role, _, _ in remote.requests]  # the kept bytes, not a download
+    assert MetadataCache(tmp_path, GUN).load("targets/releases") == first["targets/releases"]
+    assert reader(None, tmp_path, offline=True).get_target("latest").role == "targets/releases"
+
+
+def test_a_listed_delegation_missing_from_the_cache_stops_offline_lookups(tmp_path: Path) -> None:
+    sim = _two_delegations()
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    reader(remote, tmp_path).refresh()
+    MetadataCache(tmp_path, GUN).remove("targets/releases")  # lost, for no reason any read recorded
+    offline = reader(None, tmp_path, offline=True)
+    assert offline.get_target("v9").role == "targets/other"
+    with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*not cached"):
+        offline.get_target("latest")
+    down = reader(_down(), tmp_path)  # type: ignore[arg-type]
+    assert "server cannot give it now" in down.trusted.blocked["targets/releases"]
 
 
 def _resign_snapshot(sim: RepoSim, files: dict[str, bytes], meta: dict[str, tk.MetaFile]) -> dict[str, bytes]:

@@ -167,6 +167,15 @@ class _MemoryCache(MetadataCache):
     def store(self, role: str, data: bytes) -> None:
         self._files[role] = data
 
+    def load_invalid(self, role: str) -> bytes | None:
+        return None
+
+    def store_invalid(self, role: str, data: bytes) -> None:
+        return None
+
+    def invalid_roles(self) -> list[str]:
+        return []
+
     def load_verified(self) -> dict[str, list[str]]:
         return {}
 

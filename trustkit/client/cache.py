@@ -15,7 +15,7 @@ from trustkit._fs import atomic_write, remove_file
 from trustkit.errors import FileAccessError, OversizedResponseError, UnknownRoleError
 from trustkit.metadata.names import check_gun, is_valid_role
 
-__all__ = ["MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
+__all__ = ["INVALID_FOLDER", "MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
 
 MAX_CACHED_SIZE = 100 * 1024 * 1024
 """notary's ``MaxDownloadSize``: a cached file larger than this is not read."""
@@ -27,6 +27,11 @@ _MAX_VERIFIED_SIZE = 1024 * 1024
 PARSED_FOLDER = "trustkit-parsed"
 """Beside ``metadata/``: the compact parsed form of big cached targets files, so that a warm read does not parse
 them again (:mod:`trustkit.metadata._compact`). notary ignores it; deleting it only makes the next read parse."""
+INVALID_FOLDER = "trustkit-invalid"
+"""Beside ``metadata/``: the bytes of delegations a read downloaded but could not trust (expired, under-signed), so
+that a read from the cache (offline, or the server down) skips them as the online read did, with the same reason.
+Never trusted from there: each is checked again against the snapshot's hashes and the parent's keys. notary
+ignores it; deleting it only makes such reads block those delegations as not cached."""
 
 
 class MetadataCache:
@@ -45,16 +50,24 @@ class MetadataCache:
             raise FileAccessError(f"trust directory {self.trust_dir} is a file, not a folder: give a folder's path")
         self.path = self.trust_dir / "tuf" / Path(*gun.split("/")) / "metadata"
 
-    def _file(self, role: str, *, parsed: bool = False) -> Path:
+    def _file(self, role: str, *, parsed: bool = False, invalid: bool = False) -> Path:
         if not is_valid_role(role):
             raise UnknownRoleError(f"{role!r} is not a valid role name")
         if parsed:
             return self.path.parent.joinpath(PARSED_FOLDER, *role.split("/")).with_suffix(".bin")
+        if invalid:
+            return self.path.parent.joinpath(INVALID_FOLDER, *role.split("/")).with_suffix(".json")
         return self.path.joinpath(*role.split("/")).with_suffix(".json")
 
     def load(self, role: str, *, max_size: int = MAX_CACHED_SIZE) -> bytes | None:
         """The cached bytes of ``role``, or None when there are none."""
-        path = self._file(role)
+        return self._load(self._file(role), role, max_size)
+
+    def load_invalid(self, role: str) -> bytes | None:
+        """The bytes of ``role`` kept by :meth:`store_invalid`, or None when there are none."""
+        return self._load(self._file(role, invalid=True), role, MAX_CACHED_SIZE)
+
+    def _load(self, path: Path, role: str, max_size: int) -> bytes | None:
         try:
             with path.open("rb") as handle:
                 data = handle.read(max_size + 1)
@@ -81,6 +94,11 @@ class MetadataCache:
     def store(self, role: str, data: bytes) -> None:
         """Store verified bytes for ``role`` (atomically, 0600 in 0700 folders)."""
         atomic_write(self._file(role), data, root=self.trust_dir)
+
+    def store_invalid(self, role: str, data: bytes) -> None:
+        """Keep the bytes of delegation ``role`` that a read downloaded and could not trust (expired,
+        under-signed; see :data:`INVALID_FOLDER`), so that reads from the cache skip it for the same reason."""
+        atomic_write(self._file(role, invalid=True), data, root=self.trust_dir)
 
     def load_verified(self) -> dict[str, list[str]]:
         """The remembered signature checks (token -> valid key IDs); empty when there are none or the file is
@@ -119,18 +137,27 @@ class MetadataCache:
         atomic_write(self._file(role, parsed=True), form, durable=False, root=self.trust_dir)
 
     def remove(self, role: str) -> bool:
-        """Forget ``role`` (and its parsed form); False when it was not cached."""
+        """Forget ``role`` (with its parsed form and any invalid bytes kept); False when it was not cached."""
         found = remove_file(self._file(role), root=self.trust_dir)
         remove_file(self._file(role, parsed=True), root=self.trust_dir)
-        return found
+        invalid = remove_file(self._file(role, invalid=True), root=self.trust_dir)
+        return found or invalid
 
     def roles(self) -> list[str]:
         """The roles cached, base roles and delegations (``targets/…``)."""
-        if not self.path.is_dir():
+        return self._roles(self.path)
+
+    def invalid_roles(self) -> list[str]:
+        """The delegations whose untrusted bytes are kept (:meth:`store_invalid`)."""
+        return self._roles(self.path.parent / INVALID_FOLDER)
+
+    @staticmethod
+    def _roles(folder: Path) -> list[str]:
+        if not folder.is_dir():
             return []
         found = []
-        for file in sorted(self.path.rglob("*.json")):
-            role = file.relative_to(self.path).with_suffix("").as_posix()
+        for file in sorted(folder.rglob("*.json")):
+            role = file.relative_to(folder).with_suffix("").as_posix()
             if is_valid_role(role):
                 found.append(role)
         return found

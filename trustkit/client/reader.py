@@ -35,7 +35,7 @@ from trustkit.errors import (
     VerificationError,
 )
 from trustkit.metadata import Metadata, MetaFile, Root, dump_parsed, load_parsed
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
 from trustkit.trust.trusted_set import VerificationMemo
 
@@ -283,15 +283,22 @@ class _UpdateWorkflow(Generic[_Source]):
         self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
         self._concurrent = False  # whether the driver fetches batches of delegations concurrently
         self._prefetched: dict[tuple[str, str | None, int | None], bytes | BaseException] = {}
+        self._fetched_targets = False
+        self._previous_snapshot: bytes | None = None  # the cached snapshot the refresh started from
         self.invalid: dict[str, bytes] = {}
-        """Bytes of roles the last refresh downloaded but could not trust (expired, under-signed): the
-        delegations it skipped. A witness can re-sign them."""
+        """Bytes of roles the last refresh downloaded (or found kept in the cache) but could not trust (expired,
+        under-signed): the delegations it skipped that have a file. A witness can re-sign them."""
+        self.skipped: dict[str, str] = {}
+        """Every delegation the last refresh skipped, with why: those in :attr:`invalid`, and those their parent
+        names but the snapshot does not list because no one has signed into them yet (notary skips them too).
+        Names they could hold are looked up in lower-priority roles, as notary does. Delegations whose lookups
+        are stopped instead are in the trusted set's :attr:`~trustkit.trust.TrustedMetadataSet.blocked`."""
 
     def __repr__(self) -> str:
         """Which GUN from where, and what the last refresh trusted (or that there was none yet)."""
         source = "the cache, offline" if self.offline else repr(self.remote)
         state = "not refreshed yet" if self._trusted is None else repr(self._trusted)
-        skipped = f"; skipped {', '.join(sorted(self.invalid))}" if self.invalid else ""
+        skipped = f"; skipped {', '.join(sorted(self.skipped))}" if self.skipped else ""
         return f"<{type(self).__name__} of {self.gun} from {source}: {state}{skipped}>"
 
     # --- the workflow ---
@@ -307,6 +314,7 @@ class _UpdateWorkflow(Generic[_Source]):
         self._memo = None if self.cache is None else VerificationMemo(self.cache.load_verified())
         try:
             cached_root = self._cached(ROOT)
+            self._previous_snapshot = self._cached(SNAPSHOT)
             self.invalid = {}
             try:
                 trusted = yield from self._update(cached_root)
@@ -340,6 +348,8 @@ class _UpdateWorkflow(Generic[_Source]):
     def _update(self, root_data: bytes | None) -> Workflow[TrustedMetadataSet]:
         self._from_forms = set()
         self._cached_timestamp = False
+        self._fetched_targets = False  # whether this refresh fetched a targets role (delegations may have changed)
+        self.skipped = {}
         trusted = yield from self._bootstrap(root_data)
         yield from self._load_timestamp(trusted)
         yield from self._load_snapshot(trusted)
@@ -449,29 +459,40 @@ class _UpdateWorkflow(Generic[_Source]):
         yield from self._load_by_meta(trusted, role, entry, update)
 
     def _load_delegations(self, trusted: TrustedMetadataSet) -> Workflow[None]:
-        """Fetch delegations depth-first (pre-order). An expired or under-signed delegation is skipped with its
-        subtree, as notary does. One the snapshot does not list, or one needed from the cache alone (offline, or
-        the server down) that is not cached, is blocked: lookups of names it could hold stop there (TUF: no
-        fall-through to a lower-priority role). Anything else is fatal."""
+        """Fetch delegations depth-first (pre-order); anything not listed below is fatal.
+
+        Skipped with its subtree, as notary does (names fall through to lower-priority roles; :attr:`skipped`
+        says why): a delegation that is expired or under-signed (online, or from the bytes kept in the cache),
+        and one the snapshot does not list and no snapshot trusted before listed (never signed into).
+        Blocked (lookups of names it could hold stop there; TUF 5.5.5: a new snapshot keeps every targets
+        file the old one listed): one a trusted snapshot listed before, the new one drops, and its parent still
+        delegates to; and one needed from the cache alone (offline, the server down) that is not cached."""
         listed = trusted[SNAPSHOT].signed.meta
 
         def block(name: str, reason: str) -> None:
             logger.warning("%s of %s: %s; names it could hold are not looked up further", name, self.gun, reason)
             trusted.block_delegation(name, reason)
 
+        def skip(name: str, reason: str) -> None:
+            logger.warning("skipping %s of %s and its delegations: %s", name, self.gun, reason)
+            self.skipped[name] = reason
+
         def visit(parent: str) -> Workflow[None]:
             yield from self._prefetch(trusted, [d.name for d in trusted[parent].signed.delegations.roles])
             for delegation in trusted[parent].signed.delegations.roles:
                 name = delegation.name
                 if name not in listed:
-                    block(name, f"{parent} delegates to it but the snapshot does not list it")
+                    if self._listed_before(name):
+                        block(name, _dropped(name, parent, self.gun))
+                    else:
+                        skip(name, f"{parent} delegates to it but the snapshot does not list it: never signed into")
                     continue
                 try:
                     yield from self._load_role(trusted, name)
                 except (ExpiredMetadataError, ThresholdError) as exc:
-                    logger.warning("skipping %s and its delegations: %s", name, exc)
+                    skip(name, str(exc))
                     continue
-                except RemoteError as exc:  # offline or the server down: the last online read skipped or missed it
+                except RemoteError as exc:  # offline or the server down: the online read never had it
                     if not (self.offline or self._cached_timestamp):
                         raise
                     block(name, f"not cached, and the server cannot give it now ({exc})")
@@ -479,6 +500,40 @@ class _UpdateWorkflow(Generic[_Source]):
                 yield from visit(name)
 
         yield from visit(TARGETS)
+        if self._fetched_targets:  # only a new parent can have stopped delegating
+            self._forget_removed(trusted)
+
+    def _listed_before(self, role: str) -> bool:
+        """Whether a snapshot trusted before this refresh listed ``role``: the one trusted earlier in this
+        process (or blocked by its last refresh), the cached one the refresh started from, or (kept after the
+        snapshot moved on) its cached file, trusted or invalid. Only asked for a role the new snapshot does not
+        list."""
+        before = self._trusted
+        previous = None if before is None else before.snapshot
+        if before is not None and (role in before.blocked or (previous is not None and role in previous.signed.meta)):
+            return True
+        if self.cache is not None and (self._cached(role) is not None or self._kept_invalid(role) is not None):
+            return True
+        if self._previous_snapshot is None:
+            return False
+        try:
+            return role in Metadata.from_bytes(self._previous_snapshot, role=SNAPSHOT).signed.meta
+        except MalformedMetadataError:
+            return False
+
+    def _forget_removed(self, trusted: TrustedMetadataSet) -> None:
+        """Forget the cached files of delegations whose trusted parent no longer delegates to them (deleted by
+        their owner): were the delegation created again, its absence from the snapshot must not look like a
+        role the snapshot dropped."""
+        if self.cache is None:
+            return
+        for role in {*self.cache.roles(), *self.cache.invalid_roles()}:
+            parent = parent_role(role) if is_delegation(role) else None
+            if parent is None or parent not in trusted or role in trusted.blocked:
+                continue
+            if role not in {d.name for d in trusted[parent].signed.delegations.roles}:
+                logger.info("%s of %s is no longer delegated: forgetting its cached file", role, self.gun)
+                self.cache.remove(role)
 
     def _load_by_meta(
         self, trusted: TrustedMetadataSet, role: str, meta: MetaFile, update: Callable[[bytes], object]
@@ -503,12 +558,35 @@ class _UpdateWorkflow(Generic[_Source]):
             else:
                 self._keep_parsed(trusted, role)
                 return
+        kept = self._apply_invalid(role, length, update) if is_delegation(role) else None
+        if kept is not None:  # trusted now (its parent lowered the threshold, say)
+            self._store(role, kept)
+            self._keep_parsed(trusted, role)
+            return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
         data = yield from self._fetch(role, **_by_meta(meta))
-        self._apply(role, data, update)
+        try:
+            self._apply(role, data, update)
+        except (ExpiredMetadataError, ThresholdError):
+            if self.cache is not None and is_delegation(role):  # a read from the cache skips it for the same reason
+                self.cache.store_invalid(role, data)
+            raise
         self._store(role, data)
         self._keep_parsed(trusted, role)
+        self._fetched_targets = self._fetched_targets or _may_have_form(role)
+
+    def _apply_invalid(self, role: str, length: int, update: Callable[[bytes], object]) -> bytes | None:
+        """Check the bytes of ``role`` a read kept as invalid, when they are the ones the snapshot lists: the
+        same failure as online (raised), or the bytes when they are trusted now; None when there are none."""
+        data = self._kept_invalid(role)
+        if data is None or len(data) > length:
+            return None
+        try:
+            self._apply(role, data, update)
+        except HashMismatchError:
+            return None
+        return data
 
     def _parse(self, role: str, data: bytes) -> Metadata[Any] | None:
         """The compact form the cache kept of these exact bytes (big targets roles), rebuilt; else None, and
@@ -612,6 +690,8 @@ class _UpdateWorkflow(Generic[_Source]):
             if meta is None or meta.length < 1 or not any(a in meta.hashes for a in ("sha256", "sha512")):
                 continue  # the walk refuses or blocks it, as it would one by one
             cached = self._cached(role, max_size=meta.length)
+            if cached is None and is_delegation(role):
+                cached = self._kept_invalid(role)  # the walk checks the bytes kept as invalid first
             if cached is not None and len(cached) == meta.length:
                 continue  # may be current: the walk checks it, and fetches it if it is not
             fetches.append(_Fetch(self.gun, role, **_by_meta(meta)))
@@ -636,6 +716,14 @@ class _UpdateWorkflow(Generic[_Source]):
             return None  # larger than its parent allows: ignored, as notary does
         return data
 
+    def _kept_invalid(self, role: str) -> bytes | None:
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.load_invalid(role)
+        except RemoteError:  # oversized: ignored, as an oversized cached file is
+            return None
+
     def _store(self, role: str, data: bytes) -> None:
         if self.cache is not None:
             self.cache.store(role, data)
@@ -654,6 +742,17 @@ class _UpdateWorkflow(Generic[_Source]):
             else:
                 versions[role] = version
         return versions
+
+
+def _dropped(role: str, parent: str, gun: str) -> str:
+    """Why ``role`` is blocked when a snapshot trusted before listed it and the new one does not."""
+    return (
+        f"a snapshot trusted before listed it, the new snapshot of {gun} does not, and {parent} still delegates to "
+        "it: the server may be hiding it (a new snapshot must keep every role the old one listed, TUF 5.5.5). If "
+        f"its owner deleted and re-created the delegation and no one has signed into it since, have a signer sign "
+        f"into it (or forget the cached copy: MetadataCache(trust_dir, {gun!r}).remove({role!r})); otherwise ask "
+        "the server's operator"
+    )
 
 
 def _version_of(data: bytes) -> int | None:

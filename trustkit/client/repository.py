@@ -426,7 +426,7 @@ class Repository:
         if remote:
             self.remote.delete(self.gun)
         self.changelist.clear()
-        for role in self.cache.roles():
+        for role in {*self.cache.roles(), *self.cache.invalid_roles()}:
             self.cache.remove(role)
 
     # --- publishing ----------------------------------------------------------------------------------------

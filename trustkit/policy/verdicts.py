@@ -301,7 +301,7 @@ class Verifier:
         re-initialisation (new root key, checked out of band and pinned in the policy), the old cached root would
         otherwise refuse the new one, correctly."""
         cache = MetadataCache(self.trust_dir, gun)
-        for role in cache.roles():
+        for role in {*cache.roles(), *cache.invalid_roles()}:
             cache.remove(role)
         with self._lock:
             self._states.pop(gun, None)

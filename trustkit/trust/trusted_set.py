@@ -266,8 +266,8 @@ class TrustedMetadataSet:
         return dict(self._blocked)
 
     def block_delegation(self, role: str, reason: str) -> None:
-        """Record that delegation ``role``, named by its trusted parent, cannot be trusted now (the snapshot does
-        not list it, or it is needed offline and not cached).
+        """Record that delegation ``role``, named by its trusted parent, cannot be trusted now (a snapshot trusted
+        before listed it and the current one dropped it, or it is needed offline and not cached).
 
         TUF's rule: a lookup must not fall through such a role. :meth:`get_target` raises
         :class:`VerificationError` for a name the role could hold (within its restricted paths) instead of
