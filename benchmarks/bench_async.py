@@ -46,7 +46,7 @@ GOAL = 5.0
 DEFAULT_REPOS = 200
 DEFAULT_TAGS = 100
 DEFAULT_REPEAT = 3
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 4
 
 Rows = dict[str, list[tuple[str, str, int, str]]]
 

@@ -6,6 +6,10 @@ through a :class:`~trustkit.trust.TrustedMetadataSet`, and caches only what veri
 root, rotates the root when the server's data says so (walking every intermediate root version), can work
 offline from the cache, and refuses -- never guesses -- when the cache has expired. Reads never need a private
 key or a passphrase.
+
+The workflow is written once, without I/O: a generator that yields the files it needs and is sent their bytes
+(as python-tuf's trusted metadata set and h11 work). :class:`Reader` drives it with a blocking remote;
+:class:`AsyncReader` with an asyncio one, fetching the delegations of one level together (bounded).
 """
 
 from __future__ import annotations
