@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives import serialization
 import trustkit as tk
 from tests.interop._auth_setup import TokenAuthServer, token_auth_notary_server
 from tests.interop._publish import read_table
-from tests.interop.harness import NotaryCLI, NotaryServer
+from tests.interop.harness import DockerTrustCLI, NotaryCLI, NotaryServer
 from tests.remote._repo import Repo
+from trustkit.dct import DockerTrust
+from trustkit.policy import AsyncVerifier, Policy, Rule, SignerRequirement, TrustAnchor, Verifier
 from trustkit.remote import MAX_ROOT_SIZE, AsyncNotaryServer, Credentials
 from trustkit.remote import NotaryServer as Remote
 
@@ -113,3 +115,40 @@ def test_the_token_flow_against_a_real_token_server(token_server: TokenAuthServe
 
     with pytest.raises(tk.UnauthorizedError, match="refused the credentials of alice"):
         asyncio.run(wrong_password())
+
+
+def test_async_inspect_and_verdicts_equal_dockers_and_the_blocking_ones(
+    docker_cli: DockerTrustCLI, gun: str, tmp_path: Path
+) -> None:
+    """docker signs; DockerTrust.inspect_async prints what `docker trust inspect` prints (a missing repository
+    reported as docker reports it), and AsyncVerifier's verdicts are Verifier's."""
+    docker_cli.run("trust", "key", "generate", "alice", "--dir", str(docker_cli.home))
+    docker_cli.run("trust", "signer", "add", "--key", str(docker_cli.home / "alice.pub"), "alice", gun)
+    notary = docker_cli.notary()
+    for tag, roles in (("v1", ["targets/releases", "targets/alice"]), ("v2", ["targets/releases"])):
+        role_args = [arg for role in roles for arg in ("--roles", role)]
+        notary.run("addhash", gun, tag, "10", "--sha256", ("ab" if tag == "v1" else "cd") * 32, *role_args, "-p")
+    missing = f"{gun}-missing"
+    with DockerTrust(env=docker_cli.env) as trust:
+        report = asyncio.run(trust.inspect_async(gun, missing, strict=False))
+        blocking = trust.inspect(gun, missing, strict=False)
+    plain = docker_cli.run("trust", "inspect", gun, missing, check=False)
+    assert report.to_json() == plain.stdout == blocking.to_json()
+    assert report.pretty() == docker_cli.run("trust", "inspect", "--pretty", gun, missing, check=False).stdout
+    assert [failure.reference for failure in report.failures] == [missing]
+
+    [info] = report.repositories
+    anchor = TrustAnchor.pinned(root_key_ids=info.root_key_ids)
+    policy = Policy((Rule(gun, anchor, signers=SignerRequirement(("alice",))),))
+    images = [f"{gun}:v1", f"{gun}:v2", f"{gun}:nope", missing]
+
+    async def verdicts() -> list[tk.policy.Verdict]:
+        docker = DockerTrust(env=docker_cli.env)
+        async with AsyncVerifier(policy, trust_dir=tmp_path / "async", docker=docker) as verifier:
+            return list(await asyncio.gather(*(verifier.verify(image) for image in images)))
+
+    with Verifier(policy, trust_dir=tmp_path / "blocking", docker=DockerTrust(env=docker_cli.env)) as verifier:
+        expected = [verifier.verify(image) for image in images]
+    got = asyncio.run(verdicts())
+    assert [(v.allowed, v.reasons) for v in got] == [(v.allowed, v.reasons) for v in expected]
+    assert [v.allowed for v in got] == [True, False, False, False]
