@@ -758,10 +758,10 @@ class _HTTPCore:
                     return reply
                 retryable = reply.status >= 500 or reply.status == 429
                 if last or not retryable:
-                    raise self._error(reply, request, attempts=attempt + 1)
+                    raise self._failed(reply, request, attempt + 1)
                 delay = max(delay, _retry_after(reply.headers))
                 if deadline is not None and time.monotonic() + delay >= deadline.at:
-                    raise self._error(reply, request, attempts=attempt + 1)
+                    raise self._failed(reply, request, attempt + 1)
                 failure = f"HTTP {reply.status}"
             logger.debug(
                 "retrying %s %s for %s in %.2f s after %s (attempt %d of %d)",
@@ -775,6 +775,9 @@ class _HTTPCore:
             )
             wait = delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failed(self, reply: Reply, request: HTTPRequest, attempts: int) -> RemoteError:
+        return self._error(reply, what=request.what, gun=request.gun, scope=request.scope, attempts=attempts)
 
     def _build(self, request: HTTPRequest, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         built = client.build_request(
@@ -856,11 +859,11 @@ class _HTTPCore:
             return ServerUnavailableError(f"cannot reach {self._where} ({what}): {exc}")
         return RemoteError(f"request for {what} to {self._where} failed: {type(exc).__name__}: {exc}")
 
-    def _error(self, reply: Reply, request: HTTPRequest, *, attempts: int) -> RemoteError:
+    def _error(self, reply: Reply, *, what: str, gun: str | None, scope: Scope | None, attempts: int) -> RemoteError:
         """The error for a failed ``reply``: a server failure (5xx, 429: what is left after the retries) alike for
         every service, any other status as the service words it (:meth:`_refusal`)."""
         body = ErrorBody.parse(reply.body)
-        status, what = reply.status, request.what
+        status = reply.status
         if status == 400 and reply.body.startswith(_PLAIN_HTTP_TO_TLS):
             https = urlunsplit(urlsplit(self._url)._replace(scheme="https"))
             return RemoteError(
@@ -877,7 +880,7 @@ class _HTTPCore:
                 code=body.code,
                 detail=body.detail,
             )
-        return self._refusal(reply, body, what=what, gun=request.gun, scope=request.scope)
+        return self._refusal(reply, body, what=what, gun=gun, scope=scope)
 
 
 class HTTPService(_HTTPCore):
