@@ -1012,7 +1012,11 @@ class AsyncHTTPService(_HTTPCore):
             deadline = _DEADLINE.get()
             left = None if deadline is None else max(0.0, deadline.at - time.monotonic())
             try:
-                return await asyncio.wait_for(self._attempt_all(request), left)
+                timeout = getattr(asyncio, "timeout", None)  # Python 3.11: no task per request
+                if timeout is None:
+                    return await asyncio.wait_for(self._attempt_all(request), left)
+                async with timeout(left):
+                    return await self._attempt_all(request)
             except asyncio.TimeoutError:
                 raise self._too_slow(request.what) from None
 
