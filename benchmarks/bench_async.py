@@ -10,6 +10,10 @@ rows, which the script checks. It prints the medians and their ratio (the issue'
 
     .venv/bin/python benchmarks/bench_async.py                          # 200 repositories x 100 tags
     .venv/bin/python benchmarks/bench_async.py --repos 20 --tags 10 --repeat 1
+    .venv/bin/python benchmarks/bench_async.py --latency 20   # each answer 20 ms late, as from a server far away
+
+``--latency`` puts the test suite's fault proxy (``tests/interop/fault_proxy.py``) in front of the server, holding
+every answer that long: the listings then wait, as they would for a server across a network.
 
 Needs ``notary-server`` on ``PATH``.
 """
@@ -37,6 +41,7 @@ if str(ROOT_DIR) not in sys.path:
     sys.path.insert(0, str(ROOT_DIR))
 
 import trustkit as tk  # noqa: E402 -- the repository root must be importable first
+from tests.interop.fault_proxy import Fault, FaultProxy  # noqa: E402
 from tests.interop.harness import NotaryServer  # noqa: E402
 
 __all__ = ["GOAL", "main", "publish_repositories"]
@@ -70,16 +75,16 @@ def publish_repositories(server: NotaryServer, work: Path, repos: int, tags: int
     return guns
 
 
-def list_blocking(server: NotaryServer, guns: Sequence[str]) -> Rows:
-    """Every repository's rows, one Reader after another over one NotaryServer."""
-    with tk.NotaryServer(server.url, ca=server.ca_path) as remote:
+def list_blocking(server: NotaryServer, guns: Sequence[str], url: str | None = None) -> Rows:
+    """Every repository's rows, one Reader after another over one NotaryServer (at ``url``, default the server's)."""
+    with tk.NotaryServer(url or server.url, ca=server.ca_path) as remote:
         return {gun: [tuple(row) for row in tk.Reader(gun, remote).list_target_rows()] for gun in guns}  # type: ignore[misc]
 
 
-async def list_async(server: NotaryServer, guns: Sequence[str], concurrency: int) -> Rows:
+async def list_async(server: NotaryServer, guns: Sequence[str], concurrency: int, url: str | None = None) -> Rows:
     """Every repository's rows, read concurrently (at most ``concurrency`` at a time) over one AsyncNotaryServer."""
     limit = asyncio.Semaphore(concurrency)
-    async with tk.AsyncNotaryServer(server.url, ca=server.ca_path) as remote:
+    async with tk.AsyncNotaryServer(url or server.url, ca=server.ca_path) as remote:
 
         async def rows(gun: str) -> list[tuple[str, str, int, str]]:
             async with limit:
@@ -89,15 +94,17 @@ async def list_async(server: NotaryServer, guns: Sequence[str], concurrency: int
     return dict(zip(guns, listed, strict=True))
 
 
-def measure(server: NotaryServer, guns: Sequence[str], repeat: int, concurrency: int) -> dict[str, Any]:
-    """Alternate the two listings ``repeat`` times; check that they agree."""
+def measure(
+    server: NotaryServer, guns: Sequence[str], repeat: int, concurrency: int, url: str | None = None
+) -> dict[str, Any]:
+    """Alternate the two listings ``repeat`` times (against ``url``, default the server's); check that they agree."""
     runs: dict[str, list[float]] = {"blocking": [], "async": []}
     for _ in range(repeat):
         start = time.perf_counter()
-        blocking = list_blocking(server, guns)
+        blocking = list_blocking(server, guns, url)
         runs["blocking"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        concurrent = asyncio.run(list_async(server, guns, concurrency))
+        concurrent = asyncio.run(list_async(server, guns, concurrency, url))
         runs["async"].append(time.perf_counter() - start)
         if blocking != concurrent:
             raise SystemExit("the async listing differs from the blocking one")
@@ -113,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="repositories read at once by the async listing"
     )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="milliseconds every answer is held (a proxy in front; default 0)"
+    )
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--workdir", type=Path, help="keep the server's files here (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -123,7 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         guns = publish_repositories(server, work, args.repos, args.tags)
         print(f"published {args.repos} repositories x {args.tags} tags in {time.perf_counter() - start:.1f} s")
-        result = measure(server, guns, args.repeat, args.concurrency)
+        proxy = None
+        if args.latency > 0:
+            proxy = FaultProxy(server)
+            proxy.add(Fault("delay", times=1 << 62, seconds=args.latency / 1000))
+        try:
+            result = measure(server, guns, args.repeat, args.concurrency, proxy.url if proxy else None)
+        finally:
+            if proxy is not None:
+                proxy.close()
     finally:
         server.stop()
         if args.workdir is None:
@@ -132,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     met = "met" if result["speedup"] >= GOAL else "NOT met"
     print(f"blocking loop:  {medians['blocking']:.2f} s median of {args.repeat}")
     print(f"async listing:  {medians['async']:.2f} s median of {args.repeat} (concurrency {args.concurrency})")
-    print(f"speed-up:       {result['speedup']:.1f}x (goal >= {GOAL:g}x: {met})")
+    late = f", every answer {args.latency:g} ms late" if args.latency else ""
+    print(f"speed-up:       {result['speedup']:.1f}x (goal >= {GOAL:g}x: {met}){late}")
     if args.json is not None:
         report = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -143,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repos": args.repos,
             "tags": args.tags,
             "concurrency": args.concurrency,
+            "latency_ms": args.latency,
             **result,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

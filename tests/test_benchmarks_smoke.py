@@ -166,10 +166,10 @@ def test_bench_async_tiny_run_writes_report(tmp_path: Path, capsys: pytest.Captu
     out = tmp_path / "async.json"
 
     args = ["--repos", "3", "--tags", "5", "--repeat", "1", "--json", str(out), "--workdir", str(tmp_path / "w")]
-    assert bench.main(args) == 0
+    assert bench.main([*args, "--latency", "1"]) == 0
 
     report = json.loads(out.read_text(encoding="utf-8"))
-    assert (report["repos"], report["tags"]) == (3, 5)
+    assert (report["repos"], report["tags"], report["latency_ms"]) == (3, 5, 1)
     assert set(report["median_s"]) == {"blocking", "async"}
     assert all(len(runs) == 1 and runs[0] > 0 for runs in report["runs_s"].values())
     assert report["speedup"] > 0
