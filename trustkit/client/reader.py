@@ -270,10 +270,7 @@ class _UpdateWorkflow(Generic[_Source]):
         if max_cache_age is not None and not max_cache_age >= 0:
             raise InvalidArgumentError(f"max_cache_age must be None or a number of seconds >= 0, not {max_cache_age!r}")
         self.max_cache_age = max_cache_age
-        self.cache_age: float | None = None
-        """None when the last refresh got a current timestamp from the server; else how many seconds before
-        that refresh the cached timestamp it used was fetched (offline, or the server unreachable or without
-        the repository and ``max_cache_age`` allowing it)."""
+        self.cache_age: float | None = None  # documented on Reader
         self.gun = gun
         self.remote = remote
         self.cache = cache
@@ -290,13 +287,7 @@ class _UpdateWorkflow(Generic[_Source]):
         self._fetched_targets = False
         self._previous_snapshot: bytes | None = None  # the cached snapshot the refresh started from
         self.invalid: dict[str, bytes] = {}
-        """Bytes of roles the last refresh downloaded (or found kept in the cache) but could not trust (expired,
-        under-signed): the delegations it skipped that have a file. A witness can re-sign them."""
         self.skipped: dict[str, str] = {}
-        """Every delegation the last refresh skipped, with why: those in :attr:`invalid`, and those their parent
-        names but the snapshot does not list because no one has signed into them yet (notary skips them too).
-        Names they could hold are looked up in lower-priority roles, as notary does. Delegations whose lookups
-        are stopped instead are in the trusted set's :attr:`~trustkit.trust.TrustedMetadataSet.blocked`."""
 
     def __repr__(self) -> str:
         """Which GUN from where, and what the last refresh trusted (or that there was none yet)."""
@@ -788,6 +779,19 @@ class Reader(_UpdateWorkflow[MetadataSource]):
 
     remote: MetadataSource | None
 
+    cache_age: float | None
+    """None when the last refresh got a current timestamp from the server; else how many seconds before that
+    refresh the cached timestamp it used was fetched (offline, or the server unreachable or without the repository
+    and ``max_cache_age`` allowing it)."""
+    invalid: dict[str, bytes]
+    """Bytes of roles the last refresh downloaded (or found kept in the cache) but could not trust (expired,
+    under-signed): the delegations it skipped that have a file. A witness can re-sign them."""
+    skipped: dict[str, str]
+    """Every delegation the last refresh skipped, with why: those in :attr:`invalid`, and those their parent names
+    but the snapshot does not list because no one has signed into them yet (notary skips them too). Names they
+    could hold are looked up in lower-priority roles, as notary does. Delegations whose lookups are stopped instead
+    are in the trusted set's :attr:`~trustkit.trust.TrustedMetadataSet.blocked`."""
+
     # --- results -------------------------------------------------------------------------------------------
 
     @property
@@ -834,8 +838,9 @@ class AsyncReader(_UpdateWorkflow[AsyncMetadataSource]):
     skipped or blocked is what :class:`Reader` skips or blocks). The cache is read and written with blocking
     file calls (small files, a few milliseconds for most repositories).
 
-    Not thread-safe, and one refresh at a time: give each task its own AsyncReader (readers of different GUNs may
-    share a remote, whose requests run concurrently, and a cache folder).
+    :attr:`~Reader.cache_age`, :attr:`~Reader.invalid` and :attr:`~Reader.skipped` say what they say on
+    :class:`Reader`. Not thread-safe, and one refresh at a time: give each task its own AsyncReader (readers of
+    different GUNs may share a remote, whose requests run concurrently, and a cache folder).
     """
 
     def __init__(
