@@ -94,7 +94,7 @@ def measure(server: NotaryServer, work: Path, gun: str, root: bytes, repeat: int
             return len(reader.list_target_rows())
 
         def archive(folder: Path = folder) -> int:
-            result = export_repository(remote, gun, folder / "archive")
+            result = export_repository(remote, gun, folder / "archive", root=root)
             assert result.manifest is not None and result.manifest.verified, result
             return result.manifest.targets_count
 

@@ -41,10 +41,15 @@ def main() -> None:
     server = tk.LocalRemote(workdir / "server")
     first_root = publish_demo(server, workdir)
 
-    result = export_repository(server, GUN, workdir / "archive", source="https://notary.example.com", clock=lambda: NOW)
+    result = export_repository(
+        server, GUN, workdir / "archive", root=first_root, source="https://notary.example.com", clock=lambda: NOW
+    )
     manifest = result.manifest
     assert manifest is not None
-    print(f"archived {GUN}: {len(manifest.files)} files, verified at capture: {manifest.verified}")
+    print(
+        f"archived {GUN}: {len(manifest.files)} files, verified at capture: {manifest.verified} "
+        f"(root trusted: {manifest.trusted_root})"
+    )
     server.delete(GUN)
     print("deleted on the server")
 

@@ -1,7 +1,7 @@
 """Migrate a repository off Docker Content Trust: re-sign every tag DCT released as a cosign-format signature.
 
     python examples/migrate_off_dct.py GUN --registry URL [--ca CA] [--identity NAME] --key cosign.key
-        [--dry-run] [--report report.jsonl] [--consumer-config DIR]
+        [--dry-run] [--report report.jsonl] [--consumer-config DIR] [--allow-empty-passphrase]
 
 ``GUN`` is the repository as docker names it (``registry.example.com/team/app``). The DCT data is read, and
 verified, as ``docker trust inspect`` reads it: docker's configuration (``$DOCKER_CONFIG``, its trust server,
@@ -10,8 +10,13 @@ TLS folders and logins). ``--registry`` is the registry serving the images (``ht
 
 ``--key`` is a cosign encrypted private key (passphrase in ``$COSIGN_PASSWORD``); when the file does not exist a
 new ECDSA P-256 key is made and written there (and its public key beside it, ``.pub``), so that cosign-format tools
-can keep signing with it (needs ``pip install 'trustkit-dct[cosign]'``). ``--dry-run`` only prints the plan.
-``--consumer-config`` writes containers/image's ``policy.json``, ``registries.d`` and the public key there.
+can keep signing with it (needs ``pip install 'trustkit-dct[cosign]'``). An unset or empty ``$COSIGN_PASSWORD`` is
+refused (the key would be only as safe as its file) unless ``--allow-empty-passphrase`` is given. ``--dry-run``
+only prints the plan and writes nothing (no key, report or configuration). ``--consumer-config`` writes
+containers/image's ``policy.json``, ``registries.d`` and the public key there (a new ``policy.json`` rejects every
+image outside the migrated repository: merge it into ``/etc/containers/policy.json``, do not copy it over).
+
+A failure is printed as one line saying what to do, and the exit status is 1.
 
 Each tag gets one JSON line on standard output (and in ``--report``): ``planned``/``signed``/``already-signed``
 for the released tags the registry still serves at their DCT digest, ``drifted`` for a tag that now points to
@@ -29,7 +34,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from trustkit.dct import DockerTrust, Registry
-from trustkit.keys import generate_private_key
+from trustkit.errors import ConfigurationError, TrustkitError
+from trustkit.keys import PrivateKey, generate_private_key
 from trustkit.migrate import (
     MigrationRecord,
     export_cosign_key,
@@ -50,18 +56,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--report", type=Path)
     parser.add_argument("--consumer-config", type=Path)
+    parser.add_argument("--allow-empty-passphrase", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        return migrate(args)
+    except (TrustkitError, OSError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"{parser.prog}: error: {type(exc).__name__}: {message}", file=sys.stderr)
+        return 1
 
+
+def cosign_passphrase(*, allow_empty: bool) -> str:
+    """``$COSIGN_PASSWORD``, refused when unset or empty unless ``allow_empty``."""
     passphrase = os.environ.get("COSIGN_PASSWORD", "")
-    if args.key.exists():
-        key = load_cosign_key(args.key.read_bytes(), passphrase)
-    else:
-        key = generate_private_key()
-        args.key.write_bytes(export_cosign_key(key, passphrase))
-        args.key.chmod(0o600)
-        public = key.crypto_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-        args.key.with_suffix(".pub").write_bytes(public)
+    if not passphrase and not allow_empty:
+        raise ConfigurationError(
+            "COSIGN_PASSWORD is unset or empty: set it to the key's passphrase (a new key is encrypted with it), "
+            "or pass --allow-empty-passphrase to accept a key only as safe as its file"
+        )
+    return passphrase
 
+
+def signing_key(path: Path, passphrase: str) -> PrivateKey:
+    """The cosign key at ``path``, made (with its ``.pub``) when the file does not exist."""
+    if path.exists():
+        return load_cosign_key(path.read_bytes(), passphrase)
+    key = generate_private_key()
+    path.write_bytes(export_cosign_key(key, passphrase))
+    path.chmod(0o600)
+    public = key.crypto_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    path.with_suffix(".pub").write_bytes(public)
+    return key
+
+
+def migrate(args: argparse.Namespace) -> int:
+    passphrase = "" if args.dry_run else cosign_passphrase(allow_empty=args.allow_empty_passphrase)
     with DockerTrust() as trust, Registry(args.registry, ca=args.ca) as registry:
         trusted = trust.repository(args.gun).reader().refresh()  # verified, or a typed error saying why not
         plan = plan_migration(trusted, registry, args.gun)
@@ -69,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             for record in plan:
                 print(record.to_json())
             return 0
+        key = signing_key(args.key, passphrase)
 
         def progress(record: MigrationRecord, done: int, total: int) -> None:
             print(record.to_json())

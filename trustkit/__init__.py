@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # (not to stderr through logging's last-resort handler)
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (16 ms): type checkers take it as True
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a slow import): type checkers take it as True
 if TYPE_CHECKING:
     from typing import Any
 
@@ -113,6 +113,7 @@ if TYPE_CHECKING:
         Verdict,
         VerdictCache,
         Verifier,
+        verify,
     )
     from trustkit.remote import (
         AsyncNotaryServer,
@@ -214,6 +215,7 @@ _LAZY: dict[str, str] = {
     "VerdictCache": "trustkit.policy",
     "Verifier": "trustkit.policy",
     "AsyncVerifier": "trustkit.policy",
+    "verify": "trustkit.policy",
     "ChangeRecord": "trustkit.remote",
     "Credentials": "trustkit.remote",
     "LocalRemote": "trustkit.remote",
@@ -328,6 +330,7 @@ __all__ = [
     "plan_migration",
     "repository_summary",
     "run_migration",
+    "verify",
     "verify_image",
 ]
 

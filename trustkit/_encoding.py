@@ -104,6 +104,7 @@ def decode(data: bytes, *, what: str = "metadata") -> tuple[Any, bool]:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _DENSITY_FLOOR = 4096
 _MIN_BYTES_PER_CONTAINER = 12
+_MIN_BYTES_PER_FLOAT = 64
 
 
 def check_density(data: bytes | bytearray, *, what: str = "metadata") -> None:
@@ -111,17 +112,19 @@ def check_density(data: bytes | bytearray, *, what: str = "metadata") -> None:
 
     Parsing costs memory per object or array (60 to 230 bytes each), so a file of empty objects costs 50 times
     its size: 5 GB for a 100 MB root. Notary files hold at most one per 18 bytes or so (a docker target entry is
-    two in some 75 bytes); beyond 4,096 plus one per 12 bytes (every ``{`` and ``[`` counted, in strings too) a
-    file is refused, which keeps parsing within some 16 times the file's size.
+    two in some 75 bytes, with five strings); beyond 4,096 plus one per 12 bytes (every ``{`` and ``[`` counted,
+    and a quarter of every ``"``, in strings too) a file is refused, which keeps parsing within some 16 times the
+    file's size. Non-integer numbers are bounded as they are parsed (:func:`_decoder`).
     """
     size = len(data)
     if size < _DENSITY_FLOOR * _MIN_BYTES_PER_CONTAINER:
         return
-    containers = data.count(b"{") + data.count(b"[")
+    # a string costs a quarter of a container or so: every four quotes (two strings) count as one
+    containers = data.count(b"{") + data.count(b"[") + data.count(b'"') // 4
     if containers > _DENSITY_FLOOR + size // _MIN_BYTES_PER_CONTAINER:
         raise MalformedMetadataError(
-            f"{what}: {containers} JSON objects and arrays in {size} bytes, more than trust data holds (refused "
-            "before parsing, which would cost too much memory)"
+            f"{what}: {containers} JSON objects and arrays (and pairs of strings) in {size} bytes, more than trust "
+            "data holds (refused before parsing, which would cost too much memory)"
         )
 
 
@@ -143,8 +146,16 @@ def _fix_tree(value: Any) -> Any:
 def _decoder(data: bytes | str) -> tuple[dict[str, Any], list[str]]:
     """The ``json.loads`` hooks of :func:`decode`, and the list they fill with unusual numbers."""
     unusual: list[str] = []
+    floats = _DENSITY_FLOOR + len(data) // _MIN_BYTES_PER_FLOAT
 
     def parse_float(text: str) -> Decimal:
+        # a float costs some 165 bytes parsed (its Decimal and its text): 10 MiB of "1.0," cost 550 MB. notary
+        # writes no floats, so a file dense with them is refused as it is parsed
+        if len(unusual) >= floats:
+            raise MalformedMetadataError(
+                f"more than {floats} non-integer numbers in {len(data)} bytes, more than trust data holds (refused "
+                "while parsing, which would cost too much memory)"
+            )
         unusual.append(text)
         return Decimal(text)
 

@@ -14,7 +14,9 @@ folder anywhere below it (a hostile trust directory cannot redirect them), and r
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -23,15 +25,52 @@ from trustkit.errors import FileAccessError
 __all__ = [
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
+    "READ_FLAGS",
+    "NotRegularFileError",
     "atomic_write",
     "check_no_links",
     "ensure_private_dir",
+    "read_regular_file",
     "remove_file",
     "write_files",
 ]
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+
+
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+"""How trustkit opens a file it reads from a trust directory: never through a final symbolic link (``ELOOP``),
+and without blocking, so a FIFO in place of the file cannot hang the open (the caller then requires a regular
+file by ``fstat``; ``O_NONBLOCK`` changes nothing for one)."""
+
+
+class NotRegularFileError(OSError):
+    """A FIFO, device or socket where a regular file must be."""
+
+
+def read_regular_file(path: Path, limit: int, *, tail: bool = False) -> bytes:
+    """At most ``limit + 1`` bytes of ``path`` (so the caller sees an oversized file), or with ``tail`` its last
+    ``limit`` bytes at most, opened with :data:`READ_FLAGS`. Raises ``FileNotFoundError``, ``IsADirectoryError``
+    for a folder, :class:`NotRegularFileError` for a FIFO or device, and the ``OSError`` of the open (``ELOOP``
+    for a link, ``ENAMETOOLONG``, ``EACCES``, ...)."""
+    fd = os.open(path, READ_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(errno.EINVAL, "not a regular file", str(path))
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if tail:
+            handle.seek(max(0, size - limit))
+            return handle.read(min(limit, size))
+        return handle.read(min(limit, size) + 1)  # read(n) allocates n bytes first: not the whole cap
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -50,34 +89,121 @@ def ensure_private_dir(path: Path) -> None:
 def check_no_links(root: Path, folder: Path) -> None:
     """Raise :class:`~trustkit.errors.FileAccessError` unless every existing folder from ``root`` (excluded: a
     trust directory may itself be a link) down to ``folder`` is a real folder, not a symbolic link or a file."""
+    parts = _parts_below(root, folder)
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise _link_error(root, current)
+        if current.exists() and not current.is_dir():
+            raise _file_error(current)
+
+
+def _parts_below(root: Path, folder: Path) -> tuple[str, ...]:
     try:
         parts = folder.relative_to(root).parts
     except ValueError:
         raise FileAccessError(f"{folder} is not inside {root}: trustkit writes only inside it") from None
     if root.exists() and not root.is_dir():
         raise FileAccessError(f"{root} is a file, not a folder: give the path of a trust directory")
+    return parts
+
+
+def _link_error(root: Path, path: Path) -> FileAccessError:
+    return FileAccessError(
+        f"{path} is a symbolic link: trustkit does not write through links inside {root}; replace it with a real folder"
+    )
+
+
+def _file_error(path: Path) -> FileAccessError:
+    return FileAccessError(f"{path} is a file where a folder must be: move it away")
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _open_folder(root: Path | None, folder: Path, *, create: bool = True) -> int:
+    """A descriptor of ``folder``, its missing folders created 0700 (unless not ``create``: then
+    ``FileNotFoundError``). Below ``root`` the folders are opened one at a time, each relative to the one above
+    and never through a link (``O_NOFOLLOW``): a folder swapped for a link between a check and a write cannot
+    redirect the write, as the write goes through the descriptor (``dir_fd``)."""
+    if root is None or os.open not in os.supports_dir_fd or not _NOFOLLOW:
+        if root is not None:
+            check_no_links(root, folder)
+        if create:
+            ensure_private_dir(folder)
+        return os.open(folder, _DIR_FLAGS)
+    parts = _parts_below(root, folder)
+    if create:
+        ensure_private_dir(root)
+    fd = os.open(root, _DIR_FLAGS)
     current = root
-    for part in parts:
-        current = current / part
-        if current.is_symlink():
-            raise FileAccessError(
-                f"{current} is a symbolic link: trustkit does not write through links inside {root}; replace it "
-                "with a real folder"
-            )
-        if current.exists() and not current.is_dir():
-            raise FileAccessError(f"{current} is a file where a folder must be: move it away")
+    try:
+        for part in parts:
+            current = current / part
+            created = False
+            if create:
+                try:
+                    os.mkdir(part, PRIVATE_DIR_MODE, dir_fd=fd)
+                    created = True
+                except FileExistsError:
+                    pass
+            try:
+                child = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                if isinstance(exc, FileNotFoundError):
+                    raise
+                try:
+                    is_link = stat.S_ISLNK(os.lstat(part, dir_fd=fd).st_mode)
+                except OSError:
+                    raise exc from None
+                raise (_link_error(root, current) if is_link else _file_error(current)) from None
+            if created:
+                os.fchmod(child, PRIVATE_DIR_MODE)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
-def _create_temporary(path: Path, folder: Path) -> tuple[int, str]:
-    """A new private file ``.<name>.<random>.tmp`` in ``folder``, open for writing (``tempfile.mkstemp``'s
-    contract without importing tempfile, which costs a read-only process 10 ms)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+def _create_temporary(path: Path, folder_fd: int) -> tuple[int, str]:
+    """A new private file ``.<name>.<random>.tmp`` in the folder ``folder_fd``, open for writing
+    (``tempfile.mkstemp``'s contract without importing tempfile, which is slow to import for a read-only process)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | _NOFOLLOW
     while True:
-        name = str(folder / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        name = f".{path.name}.{os.urandom(6).hex()}.tmp"
         try:
-            return os.open(name, flags, 0o600), name
+            return os.open(name, flags, 0o600, dir_fd=folder_fd), name
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
+
+
+class _Folders:
+    """Descriptors of the folders one write uses (opened once each), closed on exit."""
+
+    def __init__(self, root: Path | None, temp_dir: Path | None) -> None:
+        self.root = root
+        self.temp_dir = temp_dir
+        self.fds: dict[Path, int] = {}
+
+    def open(self, folder: Path) -> int:
+        fd = self.fds.get(folder)
+        if fd is None:
+            fd = self.fds[folder] = _open_folder(self.root, folder)
+        return fd
+
+    def temporary(self, path: Path) -> int:
+        """The folder of ``path``'s temporary file (``temp_dir``, or its own folder)."""
+        self.open(path.parent)
+        return self.open(path.parent if self.temp_dir is None else self.temp_dir)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
 
 
 def atomic_write(
@@ -94,14 +220,20 @@ def atomic_write(
 
     The temporary file is written beside ``path``, or in ``temp_dir`` (on the same file system) for a folder whose
     every file a reader takes as data, as notary takes every file of a changelist folder. With ``root``, the
-    folders below it must not be links (:func:`check_no_links`) and failures are ``FileAccessError``.
+    folders below it must not be links, checked as they are opened (:func:`_open_folder`: a folder swapped for
+    a link meanwhile cannot redirect the write), and failures are ``FileAccessError``.
     """
     with _access(root, path):
-        folder = _prepare(root, path, temp_dir)
-        tmp_name = _write_temporary(path, data, folder, mode, sync=durable)
-        _replace(tmp_name, path)
-        if durable:
-            _fsync_dir(path.parent)
+        folders = _Folders(root, temp_dir)
+        try:
+            temp_fd = folders.temporary(path)
+            target_fd = folders.open(path.parent)
+            tmp_name = _write_temporary(path, data, temp_fd, mode, sync=durable)
+            _replace((temp_fd, tmp_name), (target_fd, path))
+            if durable:
+                _fsync_fd(target_fd)
+        finally:
+            folders.close()
 
 
 def write_files(
@@ -122,23 +254,24 @@ def write_files(
             atomic_write(path, data, mode=mode, temp_dir=temp_dir, root=root)
         return
     with _access(root, files[0][0]):
-        written: list[tuple[str, Path]] = []
+        folders = _Folders(root, temp_dir)
+        written: list[tuple[tuple[int, str], Path]] = []
         renamed = 0
-        folders: dict[Path, Path] = {}
         try:
             for path, data in files:
-                folder = folders.get(path.parent) or folders.setdefault(path.parent, _prepare(root, path, temp_dir))
-                written.append((_write_temporary(path, data, folder, mode, sync=False), path))
-            _flush(folder, [name for name, _ in written])
-            for name, path in written:
-                _replace(name, path)
+                temp_fd = folders.temporary(path)
+                written.append(((temp_fd, _write_temporary(path, data, temp_fd, mode, sync=False)), path))
+            _flush(written[-1][0][0], [temporary for temporary, _ in written])
+            for temporary, path in written:
+                _replace(temporary, (folders.open(path.parent), path))
                 renamed += 1
+            for parent in dict.fromkeys(path.parent for path, _ in files):
+                _fsync_fd(folders.open(parent))
         finally:
-            for name, _ in written[renamed:]:
+            for (fd, name), _ in written[renamed:]:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name)
-        for parent in dict.fromkeys(path.parent for path, _ in files):
-            _fsync_dir(parent)
+                    os.unlink(name, dir_fd=fd)
+            folders.close()
 
 
 @contextlib.contextmanager
@@ -156,20 +289,10 @@ def _access(root: Path | None, path: Path) -> Iterator[None]:
         ) from None
 
 
-def _prepare(root: Path | None, path: Path, temp_dir: Path | None) -> Path:
-    """Check and create the folders of ``path`` (and ``temp_dir``); return the folder of its temporary file."""
-    folder = path.parent if temp_dir is None else temp_dir
-    if root is not None:
-        check_no_links(root, path.parent)
-        check_no_links(root, folder)
-    ensure_private_dir(path.parent)
-    ensure_private_dir(folder)
-    return folder
-
-
-def _write_temporary(path: Path, data: bytes, folder: Path, mode: int, *, sync: bool) -> str:
-    """A new temporary file for ``path`` in ``folder`` holding ``data`` (fsynced with ``sync``); its name."""
-    fd, tmp_name = _create_temporary(path, folder)
+def _write_temporary(path: Path, data: bytes, folder_fd: int, mode: int, *, sync: bool) -> str:
+    """A new temporary file for ``path`` in the folder ``folder_fd`` holding ``data`` (fsynced with ``sync``);
+    its name in that folder."""
+    fd, tmp_name = _create_temporary(path, folder_fd)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
@@ -179,33 +302,30 @@ def _write_temporary(path: Path, data: bytes, folder: Path, mode: int, *, sync: 
                 os.fsync(handle.fileno())
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(tmp_name, dir_fd=folder_fd)
         raise
     return tmp_name
 
 
-def _replace(tmp_name: str, path: Path) -> None:
+def _replace(temporary: tuple[int, str], target: tuple[int, Path]) -> None:
+    """Rename the temporary file (folder descriptor, name) over the target (folder descriptor, path)."""
+    (temp_fd, tmp_name), (target_fd, path) = temporary, target
     try:
-        os.replace(tmp_name, path)
+        os.replace(tmp_name, path.name, src_dir_fd=temp_fd, dst_dir_fd=target_fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(tmp_name, dir_fd=temp_fd)
         raise
 
 
-def _flush(folder: Path, names: list[str]) -> None:
-    """Make the data of the files ``names`` durable: one ``syncfs`` of ``folder``'s file system, else an fsync
-    of each."""
+def _flush(folder_fd: int, temporaries: list[tuple[int, str]]) -> None:
+    """Make the data of the ``temporaries`` (folder descriptor, name) durable: one ``syncfs`` of the file system
+    of ``folder_fd``, else an fsync of each."""
     syncfs = _syncfs()
-    if syncfs is not None:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            if syncfs(fd) == 0:
-                return
-        finally:
-            os.close(fd)
-    for name in names:
-        fd = os.open(name, os.O_RDONLY)
+    if syncfs is not None and syncfs(folder_fd) == 0:
+        return
+    for dir_fd, name in temporaries:
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=dir_fd)
         try:
             os.fsync(fd)
         finally:
@@ -225,26 +345,23 @@ def _syncfs() -> Callable[[int], int] | None:
 
 def remove_file(path: Path, *, root: Path | None = None) -> bool:
     """Remove ``path`` durably; False when it did not exist. With ``root``, never through a link below it
-    (:func:`check_no_links`), and failures are ``FileAccessError``."""
+    (the folders are opened as :func:`atomic_write` opens them), and failures are ``FileAccessError``."""
     with _access(root, path):
-        if root is not None:
-            check_no_links(root, path.parent)
         try:
-            path.unlink()
+            fd = _open_folder(root, path.parent, create=False)
         except FileNotFoundError:
             return False
-    _fsync_dir(path.parent)
+        try:
+            try:
+                os.unlink(path.name, dir_fd=fd)
+            except FileNotFoundError:
+                return False
+            _fsync_fd(fd)
+        finally:
+            os.close(fd)
     return True
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
+def _fsync_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):  # pragma: no cover - platforms that cannot fsync folders
         os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

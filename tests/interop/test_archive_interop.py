@@ -3,6 +3,7 @@ after the repository is deleted on the server, proves what ``notary list`` and `
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_archive_outlives_the_server(docker_cli: DockerTrustCLI, notary_server: 
 
     archive = home / "archive"
     captured = datetime.now(timezone.utc)
-    result = export_repository(server_remote(notary_server), gun, archive, clock=lambda: captured)
+    result = export_repository(server_remote(notary_server), gun, archive, root=original_root, clock=lambda: captured)
     manifest = result.manifest
     assert manifest is not None and manifest.verified, manifest
     assert manifest.source == notary_server.url
@@ -73,7 +74,15 @@ def test_archive_outlives_the_server(docker_cli: DockerTrustCLI, notary_server: 
     # a year later, the archive alone, from the root docker kept before the rotation
     reader = open_archive(archive, gun, root=original_root, at="capture")
     assert archived_list(reader) == expected
-    assert load_verified_targets(archive, gun) == reader.list_target_rows()
+    verified = load_verified_targets(archive, gun)
+    assert [tuple(row[:4]) for row in verified] == reader.list_target_rows()
+    # notary list names targets/alice for v1 and v2; docker pulls them from targets/releases
+    assert {row.name: row.released_by for row in verified if row.role == "targets/alice"} == {
+        "v1": "targets/releases",
+        "v2": "targets/releases",
+    }
+    released = {tag["SignedTag"] for tag in json.loads(docker_view)[0]["SignedTags"]}  # what docker releases
+    assert {row.name for row in verified if row.released_by is not None} == released
     a_year_later = captured + timedelta(days=365)
     with pytest.raises(tk.ExpiredMetadataError):
         open_archive(archive, gun, root=original_root, at=a_year_later)
@@ -114,11 +123,13 @@ def test_hundred_repositories_by_discovery(notary_server: NotaryServer, tmp_path
     Repository(f"{prefix}/r000", remote=remote, keystore=MemoryKeyStore(), trust_dir=tmp_path / "x").delete(remote=True)
     archive = tmp_path / "archive"
     done: list[int] = []
-    report = export_server(remote, archive, pattern=f"{prefix}/*", progress=lambda p: done.append(p.done))
+    report = export_server(
+        remote, archive, pattern=f"{prefix}/*", trust_on_first_use=True, progress=lambda p: done.append(p.done)
+    )
     alive = sorted(roots)[1:]
     assert report.archived == tuple(alive) and not report.failures
     assert done == list(range(1, 100))
-    assert export_server(remote, archive, pattern=f"{prefix}/*").archived == ()
+    assert export_server(remote, archive, pattern=f"{prefix}/*", trust_on_first_use=True).archived == ()
     assert ArchiveRemote(archive).repositories() == alive
     for gun in alive:
         reader = open_archive(archive, gun, root=roots[gun], at="now")

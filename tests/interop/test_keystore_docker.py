@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import trustkit as tk
 from tests.interop._publish import fetch_metadata, publish, read_table, role_url
 from tests.interop.harness import DockerTrustCLI, NotaryServer
-from trustkit.keys._pem import decode_pem_blocks
+from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import (
     DockerEnvPassphrase,
     FileKeyStore,

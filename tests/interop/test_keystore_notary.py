@@ -21,7 +21,7 @@ import trustkit as tk
 from tests.interop._publish import fetch_metadata, publish, read_table
 from tests.interop.harness import NotaryCLI, NotaryServer, notary_passphrase_env, require_binary
 from tests.keystore.conftest import DATA
-from trustkit.keys._pem import decode_pem_blocks
+from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import FileKeyStore, NotaryEnvPassphrase, generate_key, public_key_pem
 
 pytestmark = pytest.mark.interop

@@ -111,14 +111,14 @@ def test_unreachable_server_and_lost_repository(
     assert check.verify(f"{gun}:v1").allowed  # the verified cache is filled
     down = DockerTrust(env={**docker_cli.env, "DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
     denied = Verifier(policy, trust_dir=tmp_path / "v", docker=down).verify(f"{gun}:v1")
-    assert not denied.allowed and "max_cache_age allows 0 s" in denied.message and not denied.from_cache
+    assert not denied.allowed and "max_stale_seconds allows 0 s" in denied.message and not denied.from_cache
     stale, stale_policy = verifier(signed, tmp_path / "v", max_stale_seconds=3600)
     marked = Verifier(stale_policy, trust_dir=tmp_path / "v", docker=down).verify(f"{gun}:v1")
     assert marked.allowed and marked.from_cache and marked.reasons[0].startswith("from cache, ")
 
     docker_cli.notary().run("delete", gun, "--remote")  # the server loses the repository
     lost = check.verify(f"{gun}:v1")
-    assert not lost.allowed and "max_cache_age allows 0 s" in lost.message
+    assert not lost.allowed and "max_stale_seconds allows 0 s" in lost.message
     kept = stale.verify(f"{gun}:v1")
     assert kept.allowed and kept.from_cache
     assert not Verifier(policy, trust_dir=tmp_path / "fresh", docker=trust).verify(f"{gun}:v1").allowed
@@ -139,13 +139,25 @@ def test_expired_delegation_is_skipped_and_the_rule_decided_without_it(
     carol.close()
     assert "carol" in docker_cli.inspect(gun)[0]["SignedTags"][0]["Signers"]  # docker sees her signature now
     later = now + timedelta(hours=1)
-    one_of, _ = verifier(
-        signed, tmp_path / "v", signers=SignerRequirement(("carol", "alice"), threshold=1), verify_at=later
-    )
+    one_of, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("carol", "alice"), threshold=1), at=later)
     verdict = one_of.verify(f"{gun}:v1")
     assert verdict.allowed and verdict.satisfied == ("alice",)
     assert "expired" in dict(verdict.skipped_roles)["targets/carol"]
     assert dict(verdict.unsatisfied)["carol"].startswith("targets/carol was skipped")
-    only_carol, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("carol",)), verify_at=later)
+    only_carol, _ = verifier(signed, tmp_path / "v", signers=SignerRequirement(("carol",)), at=later)
     assert not only_carol.verify(f"{gun}:v1").allowed
     assert verifier(signed, tmp_path / "v", signers=SignerRequirement(("carol",)))[0].verify(f"{gun}:v1").allowed
+
+
+def test_a_rules_server_is_reached_with_dockers_tls_files(
+    signed: tuple[DockerTrust, tuple[str, ...]], docker_cli: DockerTrustCLI, gun: str, tmp_path: Path
+) -> None:
+    """The server's private CA is in $DOCKER_CONFIG/tls/<host:port>/ca.crt: a rule naming that server uses it (and
+    docker alone, without DOCKER_CONTENT_TRUST_SERVER, would look at https://localhost:5000, where nothing runs)."""
+    _, root_ids = signed
+    env = {name: value for name, value in docker_cli.env.items() if name != "DOCKER_CONTENT_TRUST_SERVER"}
+    url = docker_cli.env["DOCKER_CONTENT_TRUST_SERVER"]
+    rule = Rule("localhost:5000/*", TrustAnchor.pinned(root_key_ids=root_ids), server=url)
+    with Verifier(Policy((rule,)), trust_dir=tmp_path / "v", docker=DockerTrust(env=env)) as verifier:
+        verdict = verifier.verify(f"{gun}:v1")
+    assert verdict.allowed and verdict.digest == f"sha256:{D1}", verdict.message

@@ -18,7 +18,7 @@ import pytest
 import trustkit as tk
 from tests.keystore.conftest import DATA, GUN
 from trustkit.errors import KeyFormatError, UnknownKeyError
-from trustkit.keys._pem import decode_pem_blocks
+from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import FileKeyStore, docker_trust_dir, notary_trust_dir
 
 PASS = "file store passphrase"

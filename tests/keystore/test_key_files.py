@@ -6,7 +6,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 
 import trustkit as tk
-from trustkit.keys._pem import decode_pem_blocks
+from trustkit.keys.pem import decode_pem_blocks
 
 # SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.6.1.4.1.11591.15.1 }, OCTET STRING (96 bytes) ...
 NOTARY_ED25519_PREFIX = bytes.fromhex("3072020100300b06092b06010401da470f01") + bytes.fromhex("0460")  # 0x72 = 3+13+98

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 import trustkit as tk
 from tests.keystore.conftest import GUN
 from trustkit.errors import KeyFormatError, PassphraseError
-from trustkit.keys._pem import decode_pem_blocks
+from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import (
     DockerEnvPassphrase,
     FileKeyStore,

@@ -17,7 +17,7 @@ import pytest
 from trustkit.dct import Registry
 from trustkit.dct.registry import DOCKER_MANIFEST, OCI_MANIFEST
 from trustkit.dct.registry_write import get_blob, list_tags, push_blob, put_manifest
-from trustkit.errors import RemoteError, VerificationError
+from trustkit.errors import ConfigurationError, KeyFormatError, NotFoundError, RemoteError, VerificationError
 from trustkit.keys import PrivateKey, generate_private_key
 from trustkit.migrate import (
     SignatureLayer,
@@ -29,6 +29,7 @@ from trustkit.migrate import (
     signature_tag,
     verify_image,
 )
+from trustkit.remote import NotaryServer
 
 REPO = "ns/app"
 BASE = "https://registry.test"
@@ -193,3 +194,41 @@ def test_concurrent_appends_to_one_tag_keep_every_layer() -> None:
         assert len(read_signatures(registry, REPO, digest).layers) == 4
         for key in keys:
             verify_image(registry, "registry.test/ns/app:v1", load_verification_key(key))
+
+
+def test_verify_image_takes_trustkit_and_securesystemslib_keys() -> None:
+    fake = FakeRegistry()
+    digest = fake.add_image("v1")
+    key = generate_private_key()
+    with fake.registry() as registry:
+        append_signatures(registry, REPO, digest, [_layer(key, "registry.test/ns/app:v1", digest)])
+        for given in (key, key.public_key, key.signer().public_key, load_verification_key(key)):
+            (accepted,) = verify_image(registry, "registry.test/ns/app:v1", given)
+            assert accepted.payload.manifest_digest == digest
+        asked = len(fake.requests)
+        for wrong in ("/tmp/cosign.pub", 42, None):
+            with pytest.raises(KeyFormatError, match=r"PEM public key|expected a verification key"):
+                verify_image(registry, "registry.test/ns/app:v1", wrong)
+        assert len(fake.requests) == asked  # refused before the registry is asked
+
+
+def test_a_missing_repository_is_named_plainly() -> None:
+    registry = Registry(BASE, transport=httpx.MockTransport(_unknown_repository), retries=0)
+    with registry, pytest.raises(NotFoundError) as caught:
+        list_tags(registry, "team/other")
+    assert str(caught.value).startswith("registry.test has no repository team/other (")
+
+
+def _unknown_repository(request: httpx.Request) -> httpx.Response:
+    body = {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry"}]}
+    return httpx.Response(404, json=body)
+
+
+def test_a_registry_url_without_scheme_names_the_registry() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Registry("127.0.0.1:5000")
+    message = str(caught.value)
+    assert "for registry" in message and "trust server" not in message
+    assert message.endswith("give the scheme, e.g. 'https://127.0.0.1:5000'")
+    with pytest.raises(ConfigurationError, match=r"required for trust server, got 'notary\.example'"):
+        NotaryServer("notary.example")

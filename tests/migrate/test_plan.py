@@ -9,9 +9,12 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 import trustkit as tk
 from tests.migrate.test_attachments import REPO, FakeRegistry, _digest
 from trustkit.dct.registry import OCI_INDEX, OCI_MANIFEST
+from trustkit.errors import InvalidArgumentError
 from trustkit.migrate import (
     PROVENANCE_KEY,
     load_verification_key,
@@ -140,3 +143,40 @@ def test_plan_and_run(tmp_path: Path) -> None:
             ("v1", "admin", "multi"), "already-signed"
         )
         assert len(read_signatures(registry, REPO, v1[0]).layers) == 1
+
+
+def test_misused_arguments_are_refused_up_front(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    v1 = _manifest(fake, "v1", _image(1))
+    trusted = _publish(tmp_path, {"v1": (v1, ["targets/releases"])})
+    with fake.registry() as registry:
+        with pytest.raises(InvalidArgumentError, match=r"names an image, not a repository: pass the repository"):
+            plan_migration(trusted, registry, f"{GUN}:v1")
+        with pytest.raises(InvalidArgumentError, match=r"reader\(\)\.refresh\(\).*not str"):
+            plan_migration("trusted", registry, GUN)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="needs the registry serving the images"):
+            plan_migration(trusted, "https://registry.test", GUN)  # type: ignore[arg-type]
+        plan = plan_migration(trusted, registry, GUN)
+        with pytest.raises(InvalidArgumentError, match=r"PrivateKey or a securesystemslib Signer, not str"):
+            run_migration(plan, registry, GUN, "x")
+        with pytest.raises(InvalidArgumentError, match="names an image"):
+            run_migration(plan, registry, f"{GUN}@{v1[0]}", tk.generate_private_key())
+        with pytest.raises(InvalidArgumentError, match="MigrationRecord"):
+            run_migration(["v1"], registry, GUN, tk.generate_private_key())  # type: ignore[list-item]
+    assert not any(method in ("PUT", "POST") for method, _ in fake.requests)  # nothing was signed
+
+
+def test_a_reader_is_taken_for_its_trusted_state(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    v1 = _manifest(fake, "v1", _image(1))
+    _publish(tmp_path, {"v1": (v1, ["targets/releases"])})
+    reader = tk.Reader(GUN, None, cache=tk.MetadataCache(tmp_path / "reader", GUN), offline=True)
+    with fake.registry() as registry:
+        plan = plan_migration(reader, registry, GUN)
+    assert [(record.tag, record.status) for record in plan] == [("v1", "planned")]
+    other = tk.Reader("registry.test/ns/other", None, cache=tk.MetadataCache(tmp_path / "o", "x"), offline=True)
+    with (
+        fake.registry() as registry,
+        pytest.raises(InvalidArgumentError, match=r"the Reader reads registry\.test/ns/other"),
+    ):
+        plan_migration(other, registry, GUN)

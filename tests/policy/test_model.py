@@ -85,7 +85,7 @@ release_rule = false
     assert policy == Policy.from_json(json.dumps(obj)) == Policy.from_toml(toml)
     rule = policy.rule_for("registry.example.com/team/app")
     assert rule is not None and rule.signers == SignerRequirement(("alice", "bob", "carol"), threshold=2)
-    assert rule.max_stale_seconds == 60 and rule.verify_at is not None and rule.release_rule
+    assert rule.max_stale_seconds == 60 and rule.at is not None and rule.release_rule
     fallback = policy.rule_for("docker.io/library/nginx")
     assert fallback is not None and fallback.anchor == TrustAnchor(tofu=True) and not fallback.release_rule
 
@@ -109,10 +109,10 @@ def test_most_specific_rule_wins_and_no_rule_is_none() -> None:
         ({"pattern": "a.io/x", "trust": {"tofu": True}, "color": 1}, None, "unknown key"),
         ({"pattern": "a.io/x:v1", "trust": {"tofu": True}}, "pattern", "tags and other wildcards"),
         ({"pattern": "a.io/*/x", "trust": {"tofu": True}}, "pattern", "tags and other wildcards"),
-        ({"pattern": "a.io/x"}, "trust", "no trust anchor"),
-        ({"pattern": "a.io/x", "trust": {}}, "trust", "no trust anchor"),
-        ({"pattern": "a.io/x", "trust": {"tofu": True, "root_key_ids": ["ab"]}}, "trust", "one kind of anchor"),
-        ({"pattern": "a.io/x", "trust": {"root_keys": ["nope"]}}, "trust.root_keys", "not a PEM public key"),
+        ({"pattern": "a.io/x"}, "anchor", "no trust anchor"),
+        ({"pattern": "a.io/x", "trust": {}}, "anchor", "no trust anchor"),
+        ({"pattern": "a.io/x", "trust": {"tofu": True, "root_key_ids": ["ab"]}}, "anchor", "one kind of anchor"),
+        ({"pattern": "a.io/x", "trust": {"root_keys": ["nope"]}}, "anchor.root_keys", "not a PEM public key"),
         (
             {"pattern": "a.io/x", "trust": {"tofu": True}, "signers": {"at_least": 3, "of": ["a", "b"]}},
             "signers.at_least",

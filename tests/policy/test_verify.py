@@ -193,7 +193,7 @@ def test_unreachable_server_fails_closed_unless_the_rule_allows_a_stale_cache(
     trust_dir = tmp_path / "verifier"
     assert verify(f"{GUN}:v1", policy(published), trust_dir=trust_dir, remote=published.remote).allowed
     down = verify(f"{GUN}:v1", policy(published), trust_dir=trust_dir, remote=DownRemote())  # type: ignore[arg-type]
-    assert not down.allowed and "max_cache_age allows 0 s" in down.message
+    assert not down.allowed and "max_stale_seconds allows 0 s" in down.message
     stale = verify(
         f"{GUN}:v1",
         policy(published, max_stale_seconds=3600),
@@ -219,14 +219,14 @@ def test_expired_delegation_is_skipped_and_reported(published: Published, tmp_pa
     past.publish()
     later = now + timedelta(hours=2)
     assert check(published, tmp_path, f"{GUN}:v1", signers=SignerRequirement(("carol",))).allowed
-    rule = {"signers": SignerRequirement(("carol", "alice"), threshold=1), "verify_at": later}
+    rule = {"signers": SignerRequirement(("carol", "alice"), threshold=1), "at": later}
     verdict = check(published, tmp_path, f"{GUN}:v1", **rule)
     assert dict(verdict.skipped_roles)["targets/carol"].startswith(
         "targets/carol of registry.example.com/team/app is not trusted"
     )
     assert verdict.allowed and verdict.satisfied == ("alice",)
     assert dict(verdict.unsatisfied)["carol"].startswith("targets/carol was skipped")
-    both = check(published, tmp_path, f"{GUN}:v1", signers=SignerRequirement(("carol", "alice")), verify_at=later)
+    both = check(published, tmp_path, f"{GUN}:v1", signers=SignerRequirement(("carol", "alice")), at=later)
     assert not both.allowed and "carol: targets/carol was skipped" in both.message
 
 
@@ -346,7 +346,7 @@ def test_a_long_lived_verifier_fails_closed_when_its_server_goes_down(published:
     assert strict.verify(f"{GUN}:v1").allowed and lenient.verify(f"{GUN}:v1").allowed
     switch.down = True
     denied = strict.verify(f"{GUN}:v1")  # the kept state is not reused without the server's confirmation
-    assert not denied.allowed and "max_cache_age allows 0 s" in denied.message
+    assert not denied.allowed and "max_stale_seconds allows 0 s" in denied.message
     stale = lenient.verify(f"{GUN}:v1")
     assert stale.allowed and stale.from_cache
     switch.down = False

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import trustkit as tk
 from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
 from trustkit.client.changelist import Change, DelegationChange
-from trustkit.keys._pem import encode_pem
+from trustkit.keys.pem import encode_pem
 
 __all__ = ["GUN", "HTTP_STATUSES", "NOW", "PASSPHRASE", "Corpus", "corpus"]
 

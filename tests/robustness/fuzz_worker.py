@@ -55,7 +55,7 @@ def _import_trustkit() -> None:
     import trustkit.client.cache
     import trustkit.client.changelist
     import trustkit.keys._der
-    import trustkit.keys._pem
+    import trustkit.keys.pem
     import trustkit.keys.private
     import trustkit.metadata.envelope
     import trustkit.remote.auth

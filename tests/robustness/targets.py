@@ -53,7 +53,7 @@ import trustkit as tk
 from tests.robustness.corpus import GUN, HTTP_STATUSES, NOW, PASSPHRASE, corpus
 from trustkit._encoding import GoTime, _encode, canonical, decode, go_html_escape
 from trustkit.client.changelist import Change, DelegationChange
-from trustkit.keys._pem import encode_pem
+from trustkit.keys.pem import encode_pem
 from trustkit.remote import auth
 from trustkit.remote.auth import Authenticator, Challenge, Credentials, DockerConfig, Scope, parse_www_authenticate
 from trustkit.remote.base import CONFLICT_CODES, check_gun

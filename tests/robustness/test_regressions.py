@@ -37,7 +37,7 @@ from tests.robustness import targets
 from tests.robustness.corpus import GUN, NOW, corpus
 from trustkit._encoding import canonical, decode
 from trustkit.client.changelist import Change, Changelist, DelegationChange
-from trustkit.keys._pem import encode_pem
+from trustkit.keys.pem import encode_pem
 from trustkit.keystore import FileKeyStore, NotaryEnvPassphrase
 from trustkit.remote import NotaryServer as NotaryServerRemote
 from trustkit.remote import auth
@@ -383,7 +383,7 @@ def _killed_while_staging(changelist: Changelist, change: Change, at: str) -> No
     process killed right then leaves (``fchmod``: an empty temporary file; ``replace``: a complete one)."""
 
     def child() -> None:
-        setattr(os, at, lambda *args: os.kill(os.getpid(), signal.SIGKILL))
+        setattr(os, at, lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL))
         changelist.add(change)
 
     process = multiprocessing.get_context("fork").Process(target=child)

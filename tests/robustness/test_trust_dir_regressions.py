@@ -7,7 +7,7 @@ a lost key or a key read from a file others can read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import trustkit as tk
 from tests.robustness.test_regressions import trustkit_error
 from trustkit.client import Change, Changelist, MetadataCache
 from trustkit.keys import private
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keys.private import is_weakly_encrypted
 from trustkit.keystore import FileKeyStore, MemoryKeyStore, load_key_file
 from trustkit.remote import LocalRemote, MemoryRemote
@@ -44,6 +44,36 @@ def test_a_gun_cannot_lead_the_cache_out_of_the_trust_dir(tmp_path: Path, gun: s
     error = trustkit_error(store, f"MetadataCache(trust_dir, {gun!r}).store")
     assert isinstance(error, tk.ConfigurationError) and "GUN" in str(error)
     _nothing_outside(tmp_path)
+
+
+UNNAMEABLE = {
+    "a lone surrogate": "example.com/a\ud800",
+    "a component over 255 bytes": "example.com/" + "\u00e9" * 130,
+    "over 255 characters": "example.com/" + "/".join(["x" * 60] * 5),
+}
+
+
+@pytest.mark.parametrize("gun", UNNAMEABLE.values(), ids=UNNAMEABLE.keys())
+def test_a_gun_that_names_no_folder_is_a_configuration_error(tmp_path: Path, gun: str) -> None:
+    """Before, the file system's ``UnicodeEncodeError`` or ``OSError`` (``ENAMETOOLONG``) escaped."""
+    trust_dir = tmp_path / "trust"
+    error = trustkit_error(lambda: MetadataCache(trust_dir, gun).load("root"), "MetadataCache.load")
+    assert isinstance(error, tk.ConfigurationError) and "GUN" in str(error)
+    listing = trustkit_error(lambda: Changelist(trust_dir, gun).list(), "Changelist.list")
+    assert isinstance(listing, tk.ConfigurationError)
+    longest = "example.com/" + "x" * 243  # docker's limit: 255 characters
+    assert MetadataCache(trust_dir, longest).load("root") is None
+
+
+def test_an_unreadable_changelist_or_cache_folder_is_a_typed_error(tmp_path: Path) -> None:
+    changelist = Changelist(tmp_path, "example.com/app")
+    changelist.path.parent.mkdir(parents=True)
+    changelist.path.symlink_to(changelist.path.name)  # a link to itself: ELOOP
+    assert isinstance(trustkit_error(changelist.list, "Changelist.list of a link loop"), tk.FileAccessError)
+    cache = MetadataCache(tmp_path, "example.com/app")
+    cache.path.symlink_to(cache.path.name)
+    assert cache.roles() == []
+    assert isinstance(trustkit_error(lambda: cache.load("root"), "MetadataCache.load in a loop"), tk.FileAccessError)
 
 
 @pytest.mark.parametrize("gun", ESCAPES)
@@ -237,6 +267,60 @@ def test_a_linked_gun_folder_is_not_written_through(tmp_path: Path) -> None:
     assert list(elsewhere.iterdir()) == []
 
 
+def test_a_folder_swapped_for_a_link_during_a_write_receives_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of a local attacker who can write in ``tuf/<gun>/``: the metadata folder is swapped for a link
+    after the folders were checked, right before the temporary file is created (where the red team's loop of
+    ``renameat2(RENAME_EXCHANGE)`` won 10% of the races)."""
+    import os
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cache = MetadataCache(tmp_path / "trust", "example.com/app")
+    cache.store("root", b"{}")
+    real_urandom, swapped = os.urandom, []
+
+    def swap_then_urandom(size: int) -> bytes:  # _fs names the temporary file just before creating it
+        if not swapped:
+            cache.path.rename(cache.path.with_name("metadata.real"))
+            cache.path.symlink_to(elsewhere)
+            swapped.append(True)
+        return real_urandom(size)
+
+    monkeypatch.setattr(os, "urandom", swap_then_urandom)
+    cache.store("timestamp", b"{}")  # into the folder it opened, wherever that folder now is
+    monkeypatch.undo()
+    assert swapped and list(elsewhere.iterdir()) == []
+    assert (cache.path.with_name("metadata.real") / "timestamp.json").read_bytes() == b"{}"
+
+
+def test_a_killed_staging_leaves_nothing_in_another_guns_changelist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GUN ``X/changelist``'s changelist lies in GUN ``X``'s changelist folder: its temporary files must not go
+    beside its own folder, where notary would read a kill's leftovers as ``X``'s staged changes."""
+    import os
+
+    parent = Changelist(tmp_path, "reg.example/team")
+    parent.add(Change.add_target("v1", tk.TargetFile.from_data(b"one")))
+    child = Changelist(tmp_path, "reg.example/team/changelist")
+
+    def killed(*args: object, **kwargs: object) -> None:  # a kill before the rename: no cleanup either
+        raise OSError(4, "killed")
+
+    monkeypatch.setattr(os, "replace", killed)
+    monkeypatch.setattr(os, "unlink", lambda *args, **kwargs: None)
+    changes = [Change.add_target(f"evil{i}", tk.TargetFile.from_data(b"evil")) for i in range(2)]
+    with pytest.raises(tk.FileAccessError, match="killed"):
+        child.extend(changes)
+    monkeypatch.undo()
+    in_parent = sorted(p.name for p in parent.path.iterdir() if p.is_file())
+    assert len(in_parent) == 1 and not in_parent[0].startswith(".")
+    assert [s.change.path for s in parent.list()] == ["v1"]
+    assert len(list((tmp_path / "tuf" / ".changelist-staging").iterdir())) == 2  # swept once a minute old
+
+
 def test_a_trust_dir_that_may_itself_be_a_link_is_fine(tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()
@@ -282,6 +366,23 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path, caplog: pytest.Lo
 # --- issue 15 item 5 (keystore part): every failure of a key file or trust dir is a typed error -----------------
 
 
+def test_loading_a_key_file_never_replaces_a_stored_key(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path / "trust", passphrase="original")
+    root = tk.generate_private_key()
+    store.add_key(root, role="root")
+    stored = store.key_path(root.key_id).read_bytes()
+    path = tmp_path / "same.pem"
+    path.write_bytes(root.to_pem())
+    path.chmod(0o600)
+    attacker = FileKeyStore(tmp_path / "trust", passphrase="attacker")
+    error = trustkit_error(lambda: load_key_file(attacker, path, name="ci"), "load_key_file of a stored root key")
+    assert isinstance(error, tk.KeyFormatError) and "already in the store as role 'root'" in str(error)
+    assert store.key_path(root.key_id).read_bytes() == stored and store.get_key_info(root.key_id).role == "root"
+    again = load_key_file(attacker, path, name="root")  # the same key and role: nothing changes
+    assert [info.key_id for info in again] == [root.key_id]
+    assert store.key_path(root.key_id).read_bytes() == stored
+
+
 @pytest.mark.parametrize("what", ["missing", "folder", "readable by others", "link"])
 def test_loading_a_bad_key_file_is_a_typed_error(tmp_path: Path, what: str) -> None:
     path = tmp_path / "key.pem"
@@ -299,6 +400,42 @@ def test_loading_a_bad_key_file_is_a_typed_error(tmp_path: Path, what: str) -> N
     error = trustkit_error(lambda: load_key_file(store, path), f"load_key_file of a {what} path")
     assert isinstance(error, tk.FileAccessError) and str(path) in str(error)
     assert store.list_keys() == []
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Turn a hang (an open that blocks on a FIFO) into a failure after 5 s."""
+    import signal
+
+    def hung(*_: object) -> None:
+        raise AssertionError("hung on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_fifo_for_a_key_file_or_a_cached_file_is_refused_without_blocking(tmp_path: Path, no_hang: None) -> None:
+    import os
+
+    store = FileKeyStore(tmp_path / "trust", passphrase="")
+    store.private_dir.mkdir(parents=True, mode=0o700)
+    fifo = store.key_path("ab" * 32)
+    os.mkfifo(fifo, 0o600)
+    assert store.list_keys() == []  # skipped with a warning, as a key file others can read
+    error = trustkit_error(lambda: load_key_file(MemoryKeyStore(passphrase=""), fifo), "load_key_file of a FIFO")
+    assert isinstance(error, tk.FileAccessError) and "not a regular file" in str(error)
+    cache = MetadataCache(tmp_path / "trust", "example.com/app")
+    cache.store("root", b"{}")
+    os.mkfifo(cache.path / "timestamp.json", 0o600)
+    error = trustkit_error(lambda: cache.load("timestamp"), "loading a FIFO from the cache")
+    assert isinstance(error, tk.FileAccessError) and "remove it" in str(error)
+    os.mkfifo(cache.path.parent / "trustkit-verified.json", 0o600)
+    assert cache.load_verified() == {}
 
 
 def test_a_metadata_cache_on_a_file_is_a_typed_error(tmp_path: Path) -> None:

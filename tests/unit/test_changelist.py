@@ -195,11 +195,11 @@ def test_a_batch_that_fails_midway_leaves_a_prefix_and_no_temporary_file(
     changelist = Changelist(tmp_path, "example.com/app")
     real_replace, calls = os.replace, []
 
-    def replace(source: str, target: object) -> None:
+    def replace(source: str, target: str, **dir_fds: int) -> None:
         calls.append(source)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        real_replace(source, target)  # type: ignore[arg-type]
+        real_replace(source, target, **dir_fds)
 
     monkeypatch.setattr(os, "replace", replace)
     changes = [Change.add_target(f"t{i}", tk.TargetFile.from_digest(f"{i:02x}" * 32, i + 1)) for i in range(5)]

@@ -17,6 +17,7 @@ from trustkit.client import MetadataCache, Reader
 from trustkit.client.cache import PARSED_FOLDER
 from trustkit.metadata import _compact
 from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.trust.trusted_set import Accelerator
 
 RELEASES = "targets/releases"
 
@@ -114,7 +115,9 @@ def test_the_trusted_set_checks_signatures_over_the_bytes_it_was_given(releases_
         used.append(role)
         return other if role == RELEASES else None
 
-    trusted = tk.TrustedMetadataSet(files["root"], gun=GUN, first_contact=True, clock=lambda: NOW, parse=hook)
+    trusted = tk.TrustedMetadataSet(
+        files["root"], gun=GUN, first_contact=True, clock=lambda: NOW, accelerator=Accelerator(parse=hook)
+    )
     for role, update in (("timestamp", trusted.update_timestamp), ("snapshot", trusted.update_snapshot)):
         update(files[role])
     trusted.update_targets(files["targets"])

@@ -30,7 +30,7 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
     target = tmp_path / "f"
     atomic_write(target, b"old")
 
-    def crash(src: str, dst: str) -> None:
+    def crash(src: str, dst: str, **dir_fds: int) -> None:
         raise OSError("disk on fire")
 
     monkeypatch.setattr(os, "replace", crash)

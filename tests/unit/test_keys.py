@@ -21,7 +21,7 @@ import trustkit as tk
 from trustkit.errors import KeyFormatError, SigningError
 from trustkit.keys import PassphraseError, check_certificate, cn_matches_gun, sign_message
 from trustkit.keys._der import der_integer, der_octets, der_oid, der_sequence
-from trustkit.keys._pem import encode_pem
+from trustkit.keys.pem import encode_pem
 
 GUN = "localhost:5000/unit/app"
 

@@ -419,3 +419,27 @@ def test_the_async_driver_fetches_delegations_concurrently_and_bounded(sim: Repo
         AsyncReader(GUN, Slow(remote), concurrency=0)
     with pytest.raises(ValueError, match=r"await reader\.refresh"):
         AsyncReader(GUN, Slow(remote)).trusted  # noqa: B018
+
+
+def test_the_async_driver_fetches_no_delegation_past_the_walks_budget(
+    sim: RepoSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent delegating to more roles than one read visits: the concurrent driver asks only for those the walk
+    will visit, and blocks the same roles as the blocking one."""
+    import trustkit.client.reader as reader_module
+
+    for index in range(6):
+        role = f"targets/many{index}"
+        sim.delegations[role] = Delegation(tk.generate_private_key(), [""])
+        sim.delegations[role].targets[f"m{index}"] = tk.TargetFile.from_digest(f"{index:02d}" * 32, index + 1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 3)
+    client = AsyncReader(GUN, AsyncSource(remote), cache=MetadataCache(tmp_path / "a", GUN), clock=lambda: NOW)
+    concurrent = asyncio.run(client.refresh())
+    fetched = [role for role, _, _ in remote.requests if role.startswith("targets/")]
+    remote.requests.clear()
+    blocking = Reader(GUN, remote, cache=MetadataCache(tmp_path / "s", GUN), clock=lambda: NOW).refresh()
+    assert len(fetched) == 3
+    assert fetched == [role for role, _, _ in remote.requests if role.startswith("targets/")]
+    assert sorted(concurrent.blocked) == sorted(blocking.blocked) and len(blocking.blocked) == 4

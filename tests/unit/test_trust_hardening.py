@@ -17,6 +17,7 @@ from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
 from tests.unit.test_reader import FakeRemote, reader
 from trustkit._encoding import GoTime
 from trustkit.client import MetadataCache
+from trustkit.keys.pem import encode_pem
 from trustkit.trust import TrustedMetadataSet
 
 
@@ -277,6 +278,14 @@ def test_a_snapshot_listed_with_length_zero_is_a_hash_mismatch(tmp_path: Path) -
         reader(remote, tmp_path).refresh()
 
 
+def test_a_length_beyond_what_go_can_verify_says_so() -> None:
+    entry = {"length": 2**62, "hashes": {"sha256": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}
+    with pytest.raises(tk.MalformedMetadataError, match=r"length must be at most 2\*\*53 .*not 4611686018427387904"):
+        tk.MetaFile.from_dict(entry, where="snapshot meta targets")
+    with pytest.raises(tk.MalformedMetadataError, match="length must be at least 0, not -1"):
+        tk.MetaFile.from_dict({**entry, "length": -1}, where="snapshot meta targets")
+
+
 def test_a_validly_signed_timestamp_in_utf16_is_refused(tmp_path: Path) -> None:
     sim = RepoSim(now=NOW)
     files = sim.publish()
@@ -357,12 +366,33 @@ def test_a_signature_flood_costs_one_check_per_key(monkeypatch: pytest.MonkeyPat
     assert len(calls) == 1
 
 
+def test_a_failed_signature_check_is_not_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    signers = [tk.generate_private_key() for _ in range(3)]
+    keys = [s.public_key for s in signers]
+    role = tk.DelegatedRole([k.key_id for k in keys], 3, name="targets/evil", paths=[""])
+    parent = tk.Targets(version=1, expires=NOW).with_delegation(role, keys)
+    bogus = [tk.Signature(k.key_id, "ecdsa", bytes([i]) * 64) for i, k in enumerate(keys)]
+    flooded = tk.Metadata(tk.Targets(version=1, expires=NOW), bogus)
+    calls = _count_verifications(monkeypatch)
+    for _ in range(3):  # a refresh repeated after a root rotation, or the next warm refresh
+        with pytest.raises(tk.ThresholdError, match=r"\(0/3\)"):
+            parent.verify_delegate("targets/evil", tk.Metadata.from_bytes(flooded.to_bytes()))
+    assert len(calls) == 3  # one per key, the first time only
+    signed = tk.Metadata(tk.Targets(version=1, expires=NOW))
+    for signer in signers:
+        signed = signed.sign(signer.signer())
+    assert parent.verify_delegate("targets/evil", signed)  # valid signatures are checked as ever
+
+
 def test_a_file_with_more_signatures_than_any_signer_makes_is_malformed() -> None:
     sim = RepoSim(now=NOW)
     root = tk.Metadata.from_bytes(sim.publish()["root"], role="root")
     flooded = tk.Metadata(root.signed, [tk.Signature(f"{i:064x}", "ecdsa", b"\0" * 64) for i in range(1025)])
     with pytest.raises(tk.MalformedMetadataError, match="1025 signatures, more than the 1024"):
         tk.Metadata.from_bytes(flooded.to_bytes())
+
+
+_SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
 
 
 def _spki(key: tk.PublicKey) -> bytes:
@@ -422,6 +452,99 @@ def test_keys_notary_cannot_read_never_verify() -> None:
     assert not pkcs1.verify("rsapss", pss, message)
 
 
+def _der_length(n: int) -> bytes:
+    return bytes([n]) if n < 128 else b"\x81" + bytes([n]) if n < 256 else b"\x82" + n.to_bytes(2, "big")
+
+
+def _der_body(der: bytes, at: int) -> tuple[int, int]:
+    """(start, length) of the contents of the TLV at ``at``."""
+    first = der[at + 1]
+    if first < 128:
+        return at + 2, first
+    count = first & 0x7F
+    return at + 2 + count, int.from_bytes(der[at + 2 : at + 2 + count], "big")
+
+
+def test_a_certificate_holding_a_compressed_point_is_refused_whatever_else_it_holds() -> None:
+    """The check compared the key's uncompressed SPKI with the whole certificate by substring: the same bytes in
+    an extension let a certificate whose own key is a compressed point (Go cannot parse it) pass."""
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    uncompressed = key.public_key().public_bytes(serialization.Encoding.DER, _SPKI)
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+    compressed = bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + point
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.com/app")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.UnrecognizedExtension(ObjectIdentifier("1.3.6.1.4.1.99999.1"), uncompressed), False)
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    start, _ = _der_body(der, 0)
+    tbs_start, tbs_length = _der_body(der, start)
+    tbs_body = der[tbs_start : tbs_start + tbs_length].replace(uncompressed, compressed, 1)  # the SPKI comes first
+    tbs = b"\x30" + _der_length(len(tbs_body)) + tbs_body
+    rest = der[tbs_start + tbs_length :]
+    forged = b"\x30" + _der_length(len(tbs) + len(rest)) + tbs + rest
+    as_key = tk.PublicKey("ecdsa-x509", encode_pem("CERTIFICATE", forged))
+    with pytest.raises(tk.KeyFormatError, match="not a PKIX public key with an uncompressed point"):
+        as_key.crypto_key  # noqa: B018
+    honest = tk.PublicKey("ecdsa-x509", encode_pem("CERTIFICATE", der))  # the extension alone is fine
+    assert honest.crypto_key.public_bytes(serialization.Encoding.DER, _SPKI) == uncompressed
+
+
+def test_rsa_keys_go_cannot_read_or_larger_than_any_real_key_are_refused() -> None:
+    n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers().n
+    big_exponent = rsa.RSAPublicNumbers((1 << 200) | 1, n).public_key()
+    huge_modulus = rsa.RSAPublicNumbers(65537, (1 << 8200) | 1).public_key()
+    for crypto, match in ((big_exponent, "201-bit public exponent"), (huge_modulus, "8201 bits")):
+        key = tk.PublicKey("rsa", crypto.public_bytes(serialization.Encoding.DER, _SPKI))
+        with pytest.raises(tk.KeyFormatError, match=match):
+            key.crypto_key  # noqa: B018
+        assert not key.verify("rsapss", b"\1" * 256, b"message")
+        with pytest.raises(tk.KeyFormatError, match=match):
+            tk.PublicKey.from_crypto(crypto)
+    limit = rsa.RSAPublicNumbers(2**31 - 1, n).public_key()  # the largest exponent Go reads
+    assert tk.PublicKey.from_crypto(limit).crypto_key.public_numbers().e == 2**31 - 1  # type: ignore[union-attr]
+
+
+def test_a_read_checks_a_bounded_number_of_delegated_roles_and_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import trustkit.client.reader as reader_module
+
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    for i in range(6):  # a fan-out of delegated roles, one key each
+        sim.delegations[f"targets/r{i}"] = Delegation(tk.generate_private_key(), [""])
+    files = sim.publish()
+    remote = FakeRemote()
+    remote.serve(files)
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 4)
+    calls = _count_verifications(monkeypatch)
+    trusted = reader(remote, tmp_path).refresh()
+    delegation_checks = len(calls) - 4  # root, timestamp, snapshot, targets: one key each
+    assert delegation_checks == 4
+    assert sorted(trusted.blocked) == ["targets/r4", "targets/r5"]
+    with pytest.raises(tk.VerificationError, match="targets/r4"):
+        trusted.get_target("absent")
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 256)
+    monkeypatch.setattr(reader_module, "MAX_DELEGATION_KEYS", 2)  # the key budget binds the same way
+    assert sorted(reader(remote, tmp_path).refresh().blocked) == [f"targets/r{i}" for i in range(2, 6)]
+
+
 @pytest.mark.parametrize("unit", [b"{},", b"[],", b'{"a":[]},'])
 def test_a_file_packed_with_empty_objects_is_refused_before_it_is_parsed(unit: bytes) -> None:
     head = b'{"signed":{"_type":"Root","version":1},"signatures":['
@@ -434,6 +557,44 @@ def test_a_file_packed_with_empty_objects_is_refused_before_it_is_parsed(unit: b
     finally:
         tracemalloc.stop()
     assert peak < len(data)  # parsed, it cost 50 times its size
+
+
+@pytest.mark.parametrize("unit", [b"1.0,", b"1e1,", b'"ab",'])
+def test_a_file_packed_with_floats_or_strings_is_refused_within_the_stated_bound(unit: bytes) -> None:
+    head = b'{"signed":{"_type":"Root","version":1,"x":['
+    data = head + unit * (1024 * 1024 // len(unit)) + b'0]},"signatures":[]}'
+    tracemalloc.start()
+    try:
+        with pytest.raises(tk.MalformedMetadataError, match="more than trust data holds"):
+            tk.Metadata.from_bytes(data, role="root")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # floats cost 52 times their size (RSS), strings 20 times; now the worst is floats: 17 times (RSS), 20 (traced)
+    assert peak < 24 * len(data)
+
+
+def test_a_warm_read_does_not_parse_cached_files_it_does_not_use(tmp_path: Path) -> None:
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"one")
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    reader(remote, tmp_path).refresh()
+    cache = MetadataCache(tmp_path, GUN)
+    planted = b'{"signed":{"_type":"Targets","x":[' + b"1.0," * (4 * 1024 * 1024 // 4) + b'0]},"signatures":[]}'
+    (cache.path / "targets").mkdir()
+    (cache.path / "targets" / "zzz.json").write_bytes(planted)  # a role nothing trusted refers to
+    tracemalloc.start()
+    try:
+        assert reader(remote, tmp_path).refresh().get_target("v1").role == "targets"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(planted)  # it was parsed: 17 times its size and more (20 MB of floats: 550 MB)
+    # a cached file is capped as the network is: a cached timestamp over notary's 1 MiB is not read
+    (cache.path / "timestamp.json").write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(tk.RepositoryNotFoundError, match="no cached timestamp"):
+        reader(None, tmp_path, offline=True).refresh()
 
 
 class SizedRemote(FakeRemote):

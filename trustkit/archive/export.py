@@ -13,16 +13,18 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import attrs
 
 from trustkit.archive.manifest import (
+    FIRST_USE,
     ArchivedFile,
     CaptureManifest,
     RejectedRole,
     VerifiedRole,
+    VerifiedTarget,
     _write_new,
     dump_targets,
     file_path,
@@ -34,11 +36,20 @@ from trustkit.archive.manifest import (
 )
 from trustkit.archive.offline import _MemoryCache, verified_root
 from trustkit.client import Reader
-from trustkit.errors import ConflictError, MalformedMetadataError, NotFoundError, TrustkitError
+from trustkit.dct.inspect import released_roles
+from trustkit.errors import (
+    ConfigurationError,
+    ConflictError,
+    FileAccessError,
+    MalformedMetadataError,
+    NotFoundError,
+    TrustkitError,
+)
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
-from trustkit.trust import TargetRow, TrustPinning
+from trustkit.trust import TrustPinning
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = [
     "ExportProgress",
@@ -50,10 +61,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _Recorder:
@@ -146,9 +153,9 @@ def export_repository(
     *,
     root: bytes | None = None,
     pinning: TrustPinning | None = None,
-    trust_on_first_use: bool = True,
+    trust_on_first_use: bool = False,
     source: str | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> ExportResult:
     """Capture ``gun``'s complete trust data from ``remote`` into the archive folder ``archive``.
 
@@ -156,14 +163,19 @@ def export_repository(
     snapshot lists (also those that do not verify, recorded as rejected), with a manifest naming the source
     (``source``, default the remote's URL), the capture time (``clock``), this trustkit's version, every file's
     sha256 and length and what verified at capture. The verification at capture trusts the root chain from
-    ``root`` or ``pinning`` when given, else root version 1 on first use (the manifest says which).
+    ``root`` (the bytes of a root.json you trust, e.g. ``$DOCKER_CONFIG/trust/tuf/<gun>/metadata/root.json``) or
+    ``pinning`` (notary's certificate pinning), or -- only when ``trust_on_first_use=True`` is given -- whatever
+    root version 1 the server holds; the manifest's ``trusted_root`` says which (``root_pinned`` is false for
+    first use). Giving none of them is a :class:`~trustkit.errors.ConfigurationError`, as for
+    :func:`~trustkit.archive.open_archive`: "verified at capture" means little when no root was pinned.
 
     A repository already archived at the same timestamp version is skipped (``skipped=True``). Re-archiving later
     adds a capture beside the earlier ones; the root chain continues. Raises the remote's errors (a repository
     the server does not have is :class:`~trustkit.errors.RepositoryNotFoundError`).
     """
     check_gun(gun)
-    archive = Path(archive)
+    archive = _archive_folder(archive)
+    _require_trust(gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use)
     timestamp = remote.get_role(gun, TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
     timestamp_version = Metadata.from_bytes(timestamp, role=TIMESTAMP).signed.version
     if manifest_path(archive, gun, timestamp_version).is_file():
@@ -197,14 +209,15 @@ def export_repository(
         captured_at=captured_at,
     )
     roles: list[VerifiedRole] = []
-    targets: list[TargetRow] = []
+    targets: list[VerifiedTarget] = []
     if reader is not None:
         trusted = reader.trusted
         for role in trusted.roles():
             signed = trusted[role].signed
             digest = root_sha if role == ROOT else recorder.by_role[role]
             roles.append(VerifiedRole(role, signed.version, signed.expires_text, digest))
-        targets = reader.list_target_rows()
+        released = released_roles(trusted)
+        targets = [VerifiedTarget(*row, released.get(row.name)) for row in reader.list_target_rows()]
         for role in reader.invalid:
             rejected[role] = RejectedRole(role, recorder.by_role[role], "expired or under-signed at capture")
     verified = {r.role for r in roles}
@@ -240,6 +253,31 @@ def export_repository(
     return ExportResult(gun, manifest)
 
 
+def _archive_folder(archive: str | Path) -> Path:
+    """``archive`` as a folder to write into: a file there (or in its path) is refused before anything is read."""
+    folder = Path(archive)
+    for place in (folder, *folder.parents):
+        if place.exists() or place.is_symlink():
+            if not place.is_dir():
+                raise FileAccessError(
+                    f"{place} is a file, not a folder: an archive is a folder of files (created when missing); give "
+                    f"the path of a new or existing folder instead of {folder}"
+                )
+            break
+    return folder
+
+
+def _require_trust(gun: str, *, root: bytes | None, pinning: TrustPinning | None, trust_on_first_use: bool) -> None:
+    """A capture verifies from a pinned root, or trusts first use only when asked by name (as open_archive)."""
+    if root is None and pinning is None and not trust_on_first_use:
+        raise ConfigurationError(
+            f"archiving {gun} needs a pinned root to verify it at capture: pass root= (the bytes of a root.json "
+            "you trust, e.g. $DOCKER_CONFIG/trust/tuf/<gun>/metadata/root.json), pinning= (notary's trust_pinning), "
+            "or trust_on_first_use=True to trust whatever root the server holds (the manifest then says no root "
+            "was pinned)"
+        )
+
+
 def _trustkit_version() -> str:
     from trustkit import __version__
 
@@ -265,7 +303,7 @@ def _verify_capture(
     def fetch(version: int) -> bytes:
         return recorder.get_role(gun, ROOT, max_size=MAX_ROOT_SIZE, version=version)
 
-    how = "pinned root" if root is not None else "pinned certificates" if pinning is not None else "first use"
+    how = "pinned root" if root is not None else "pinned certificates" if pinning is not None else FIRST_USE
     try:
         trusted_root, how = verified_root(
             gun, newest, fetch, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock
@@ -345,10 +383,10 @@ def export_server(
     pattern: str | None = None,
     root: bytes | None = None,
     pinning: TrustPinning | None = None,
-    trust_on_first_use: bool = True,
+    trust_on_first_use: bool = False,
     source: str | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> ExportReport:
     """Capture many repositories: ``guns``, else every repository the server's changefeed names; only those
     matching the shell ``pattern`` (``fnmatch``, e.g. ``"registry.example.com/team/*"``) when given.
@@ -357,6 +395,8 @@ def export_server(
     part-way is simply run again. One repository's failure is recorded in its result and the others go on;
     ``progress`` is called after each repository. Options are those of :func:`export_repository`.
     """
+    _archive_folder(archive)
+    _require_trust("each repository", root=root, pinning=pinning, trust_on_first_use=trust_on_first_use)
     names = sorted(set(guns)) if guns is not None else server_repositories(remote)
     if pattern is not None:
         names = [gun for gun in names if fnmatch.fnmatchcase(gun, pattern)]

@@ -24,7 +24,7 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -35,7 +35,6 @@ from trustkit.keys import PublicKey
 from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, is_valid_role
 from trustkit.remote import check_gun
-from trustkit.trust import TargetRow
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -44,6 +43,7 @@ __all__ = [
     "ManifestSignature",
     "RejectedRole",
     "VerifiedRole",
+    "VerifiedTarget",
     "capture_versions",
     "load_manifest",
     "load_verified_targets",
@@ -55,6 +55,9 @@ __all__ = [
 
 MANIFEST_FORMAT = "trustkit-archive/1"
 """The ``format`` field of every manifest this version writes and reads."""
+
+FIRST_USE = "first use: no root was pinned"
+"""The manifest's ``trusted_root`` when the capture trusted whatever root version 1 the server held."""
 
 TUF_FOLDER = "_trust/tuf"
 MANIFEST_FOLDER = "_trust/archive"
@@ -101,6 +104,22 @@ class VerifiedRole:
     sha256: str
 
 
+class VerifiedTarget(NamedTuple):
+    """A target that verified at capture, as ``<v>.targets.json`` records it (one row per tag)."""
+
+    name: str
+    sha256_hex: str | None
+    """The sha256 as hex (docker's digest), or None when the target has none."""
+    length: int
+    role: str
+    """The role that holds it: the first of notary's walk from ``targets`` that lists it (what ``notary list``
+    shows; a signer's role such as ``targets/alice`` when it comes first)."""
+    released_by: str | None
+    """The role docker's release rule takes the tag from -- ``targets/releases``, else ``targets``
+    (:func:`trustkit.dct.inspect.released_roles`) -- or None when only a signer's own role holds it and docker
+    never pulls it. docker pulls the digest that role lists."""
+
+
 @attrs.frozen
 class RejectedRole:
     """A captured role that did not verify at capture (expired, under-signed, not reached), and why."""
@@ -132,7 +151,8 @@ class CaptureManifest:
     current_root: str
     current_timestamp: str
     trusted_root: str
-    """How the root chain was trusted at capture: ``pinned root``, ``pinned certificates`` or ``first use``."""
+    """How the root chain was trusted at capture: ``pinned root``, ``pinned certificates`` or
+    ``first use: no root was pinned`` (:attr:`root_pinned` is then false)."""
     error: str
     roles: tuple[VerifiedRole, ...]
     rejected: tuple[RejectedRole, ...]
@@ -144,8 +164,14 @@ class CaptureManifest:
 
     @property
     def verified(self) -> bool:
-        """Whether the repository verified when it was captured."""
+        """Whether the repository verified when it was captured -- from the root the capture trusted: see
+        :attr:`root_pinned` (a capture on first use verifies whatever root the server held)."""
         return not self.error
+
+    @property
+    def root_pinned(self) -> bool:
+        """Whether the capture verified from a root or certificates the archivist pinned, not on first use."""
+        return self.trusted_root != FIRST_USE
 
     def file(self, role: str, *, sha256: str | None = None, version: int | None = None) -> ArchivedFile | None:
         """The captured file of ``role`` with that sha256 or version, or None."""
@@ -273,14 +299,16 @@ def targets_path(archive: str | Path, gun: str, timestamp_version: int) -> Path:
     return manifest_path(archive, gun, timestamp_version).with_name(f"{timestamp_version}.targets.json")
 
 
-def dump_targets(rows: Sequence[TargetRow]) -> bytes:
-    """The ``<v>.targets.json`` file: ``[[name, sha256 hex, length, role], ...]`` in listing order, compact JSON."""
+def dump_targets(rows: Sequence[VerifiedTarget]) -> bytes:
+    """The ``<v>.targets.json`` file: ``[[name, sha256 hex, length, role, released_by], ...]`` in listing order,
+    compact JSON (``released_by`` is null for a tag docker never pulls)."""
     return (json.dumps([list(row) for row in rows], separators=(",", ":"), ensure_ascii=True) + "\n").encode()
 
 
-def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int | None = None) -> list[TargetRow]:
+def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int | None = None) -> list[VerifiedTarget]:
     """The targets that verified at a capture of ``gun`` (default the newest), as the manifest recorded them:
-    ``TargetRow(name, sha256_hex, length, role)``. The file is checked against the manifest's sha256 first.
+    ``VerifiedTarget(name, sha256_hex, length, role, released_by)`` -- the role that holds each tag and the role
+    docker's release rule takes it from. The file is checked against the manifest's sha256 first.
 
     This is the record of what verified then, for audits; to verify again, use :func:`~trustkit.archive.open_archive`.
     """
@@ -290,7 +318,7 @@ def load_verified_targets(archive: str | Path, gun: str, timestamp_version: int 
     if len(data) != manifest.targets_length or sha256_hex(data) != manifest.targets_sha256:
         raise HashMismatchError(f"{path} is not the list of targets its manifest names: the archive is damaged")
     try:
-        rows = [TargetRow(*row) for row in json.loads(data)]
+        rows = [VerifiedTarget(*row) for row in json.loads(data)]
     except (ValueError, TypeError, RecursionError) as exc:
         raise MalformedMetadataError(f"malformed list of verified targets at {path}: {exc}") from None
     if len(rows) != manifest.targets_count:
@@ -333,6 +361,13 @@ def load_manifest(archive: str | Path, gun: str, timestamp_version: int | None =
             raise RepositoryNotFoundError(f"the archive {archive} holds no capture of {gun}: archive it first")
         timestamp_version = versions[-1]
     path = manifest_path(archive, gun, timestamp_version)
+    if not path.is_file():
+        versions = capture_versions(archive, gun)
+        if versions:
+            raise RepositoryNotFoundError(
+                f"the archive {archive} holds no capture of {gun} at timestamp version {timestamp_version!r}: its "
+                f"captures are at {', '.join(map(str, versions))} (give one of them, or None for the newest)"
+            )
     manifest = CaptureManifest.from_bytes(_read_capped(path, MAX_MANIFEST_SIZE, f"the manifest of {gun}"))
     if manifest.gun != gun or manifest.timestamp_version != timestamp_version:
         raise MalformedMetadataError(f"the manifest at {path} is not the capture of {gun} at {timestamp_version}")

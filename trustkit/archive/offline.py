@@ -12,6 +12,7 @@ happens when asked for by name: an archive is a file anyone can hand over.
 
 from __future__ import annotations
 
+import tarfile
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Literal
 import attrs
 
 from trustkit.archive.manifest import (
+    FIRST_USE,
     MANIFEST_FOLDER,
     CaptureManifest,
     capture_versions,
@@ -30,15 +32,20 @@ from trustkit.archive.manifest import (
 from trustkit.client import MetadataCache, Reader
 from trustkit.errors import (
     ConfigurationError,
+    ExpiredMetadataError,
+    FileAccessError,
     HashMismatchError,
+    InvalidArgumentError,
     OversizedResponseError,
     RemoteError,
+    RepositoryNotFoundError,
+    TrustkitError,
     UntrustedRootError,
 )
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata, Root
 from trustkit.metadata.names import ROOT, TIMESTAMP
-from trustkit.remote import MAX_ROOT_SIZE, ChangeRecord, check_gun
+from trustkit.remote import MAX_ROOT_SIZE, ChangeRecord, ImageReference, check_gun
 from trustkit.remote.base import check_role, notary_error
 from trustkit.trust import TrustedMetadataSet, TrustPinning
 
@@ -195,16 +202,97 @@ class _MemoryCache(MetadataCache):
         return sorted(self._files)
 
 
-def _clock_for(at: VerificationTime, manifest: CaptureManifest) -> Callable[[], datetime]:
+def _clock_for(at: VerificationTime | str, manifest: CaptureManifest) -> Callable[[], datetime]:
     if at == "now":
         return lambda: datetime.now(timezone.utc)
+    moment: datetime | None
     if at == "capture":
         moment = manifest.captured_at
-    elif isinstance(at, datetime) and at.tzinfo is not None:
-        moment = at
+    elif isinstance(at, datetime):
+        moment = at if at.tzinfo is not None else None
     else:
-        raise ConfigurationError(f'verify at "now", "capture" or an aware datetime, not {at!r}')
-    return lambda: moment
+        moment = _iso_time(at) if isinstance(at, str) else None
+    if moment is None:
+        raise InvalidArgumentError(
+            f'verify at "now", "capture", an aware datetime or an ISO 8601 time with a zone '
+            f"(e.g. 2026-12-06T00:00:00Z), not {at!r}"
+        )
+    fixed = moment
+    return lambda: fixed
+
+
+def _iso_time(text: str) -> datetime | None:
+    """An ISO 8601 time with a zone, as a policy's ``verify_at`` is written (``2026-12-06T00:00:00Z``); None for
+    anything else (a time without a zone is ambiguous)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _held(archive: Path) -> str:
+    """The repositories an archive folder holds, for a message (at most a few named)."""
+    try:
+        guns = ArchiveRemote(archive).repositories()
+    except (OSError, TrustkitError):
+        guns = []
+    if not guns:
+        return "it holds no capture at all"
+    shown = ", ".join(guns[:5]) + (f" and {len(guns) - 5} more" if len(guns) > 5 else "")
+    return f"it holds {shown}"
+
+
+def _checked_archive(archive: str | Path, gun: str, capture: int | None) -> ArchiveRemote:
+    """An :class:`ArchiveRemote` over ``archive`` that holds the capture asked for, or an error saying what to
+    give instead: a folder (not a tar file or another file), a GUN (not an image reference or short name), a
+    capture that exists."""
+    if not isinstance(archive, (str, Path)):
+        raise InvalidArgumentError(f"the archive is the path of a folder (str or Path), not {type(archive).__name__}")
+    folder = Path(archive)
+    if not folder.is_dir():
+        if folder.is_file() and tarfile.is_tarfile(folder):
+            raise FileAccessError(
+                f"{folder} is a tar file (as pack_archive writes), not an archive folder: unpack it first "
+                f"(tar -xf {folder.name} -C <folder>) and open that folder"
+            )
+        if folder.exists():
+            raise FileAccessError(f"{folder} is not an archive folder: give the folder export_repository wrote")
+        raise FileAccessError(f"no archive folder at {folder}: give the folder export_repository wrote")
+    if not isinstance(gun, str):
+        raise InvalidArgumentError(f"the GUN is a string such as 'registry.example.com/team/app', not {gun!r}")
+    versions = capture_versions(folder, gun)
+    if not versions:
+        hint = ""
+        try:
+            image = ImageReference.parse(gun)
+        except TrustkitError:
+            image = None
+        if image is not None and image.gun != gun:
+            what = "an image reference" if image.tag or image.digest else "a short name"
+            hint = f"{gun!r} is {what}: the GUN is {image.gun}; "
+        raise RepositoryNotFoundError(
+            f"the archive {folder} holds no capture of {gun}: {hint}{_held(folder)}; "
+            "archive the repository with export_repository first if it is not there"
+        )
+    remote = ArchiveRemote(folder, capture=capture)
+    remote.manifest(gun)  # a capture that is not there names those that are
+    return remote
+
+
+def _check_pins(root: object, pinning: object, trust_on_first_use: bool) -> None:
+    """One way to trust the root, of the right type: a mistake says what to pass instead."""
+    if root is not None and not isinstance(root, bytes):
+        hint = " -- read the file first: Path(...).read_bytes()" if isinstance(root, (str, Path)) else ""
+        raise InvalidArgumentError(f"root= is the bytes of a root.json you trust, not {type(root).__name__}{hint}")
+    if pinning is not None and not isinstance(pinning, TrustPinning):
+        raise InvalidArgumentError(f"pinning= is a TrustPinning, not {type(pinning).__name__}")
+    if root is not None and (pinning is not None or trust_on_first_use):
+        other = "pinning=" if pinning is not None else "trust_on_first_use=True"
+        raise InvalidArgumentError(
+            f"give one way to trust the archived root: root= (a root you pinned) or {other}, not both -- "
+            "a pinned root is never combined with another rule"
+        )
 
 
 def verified_root(
@@ -218,7 +306,8 @@ def verified_root(
     clock: Callable[[], datetime],
 ) -> tuple[bytes, str]:
     """Root version ``newest`` of ``gun``, reached from the pinned root through every version (``fetch_root``
-    gives one by number), and how the start was trusted (``pinned root``, ``pinned certificates``, ``first use``)."""
+    gives one by number), and how the start was trusted (``pinned root``, ``pinned certificates``, or
+    :data:`~trustkit.archive.manifest.FIRST_USE`)."""
     if root is not None:
         start = Metadata.from_bytes(root, role=ROOT).signed.version
         trusted = TrustedMetadataSet(root, gun=gun, first_contact=False, clock=clock)
@@ -228,7 +317,8 @@ def verified_root(
         if pinning is not None and not trust_on_first_use:
             pinning = attrs.evolve(pinning, disable_tofu=True)
         trusted = TrustedMetadataSet(fetch_root(1), gun=gun, first_contact=True, pinning=pinning, clock=clock)
-        how = "first use" if pinning is None else "pinned certificates"
+        pinned = pinning is not None and (pinning.certs_for(gun) is not None or pinning.ca_for(gun) is not None)
+        how = "pinned certificates" if pinned else FIRST_USE  # pinning without an entry for gun: first use
     else:
         raise ConfigurationError(
             f"reading the archive of {gun} needs a pinned root: pass root= (the bytes of a root.json you trust, "
@@ -279,7 +369,7 @@ def open_archive(
     root: bytes | None = None,
     pinning: TrustPinning | None = None,
     trust_on_first_use: bool = False,
-    at: VerificationTime = "now",
+    at: VerificationTime | str = "now",
     capture: int | None = None,
 ) -> Reader:
     """A refreshed :class:`~trustkit.client.Reader` of ``gun``'s archived trust data, verified with no network.
@@ -288,18 +378,40 @@ def open_archive(
     or ``pinning`` (notary's certificate pinning, applied to root version 1; never falling back to first use),
     or -- only when ``trust_on_first_use`` is given -- from whatever version 1 the archive holds. The chain is
     walked to the capture's newest root. Everything is judged as of ``at``: ``"now"`` (expired data is refused,
-    as a live read would), ``"capture"`` (what verified when it was archived) or a given aware datetime.
-    ``capture`` picks a timestamp version (default the newest capture).
+    as a live read would), ``"capture"`` (what verified when it was archived), a given aware datetime, or an
+    ISO 8601 time with a zone (``"2026-12-06T00:00:00Z"``, as a policy's ``verify_at``). ``capture`` picks a
+    timestamp version (default the newest capture).
 
     Raises :class:`~trustkit.errors.ConfigurationError` when no pin is given,
+    :class:`~trustkit.errors.InvalidArgumentError` for a ``root`` that is not bytes (a path: read it first), a
+    ``root`` together with ``pinning`` or ``trust_on_first_use``, or an ``at`` it cannot read;
+    :class:`~trustkit.errors.FileAccessError` when ``archive`` is not an archive folder (a tar file from
+    :func:`~trustkit.archive.pack_archive` is unpacked first); :class:`~trustkit.errors.RepositoryNotFoundError`
+    naming the GUNs and captures the archive does hold (an image reference or short name is told its GUN);
     :class:`~trustkit.errors.UntrustedRootError` for a wrong pin, and the reader's errors for anything else.
     """
-    remote = ArchiveRemote(archive, capture=capture)
+    _check_pins(root, pinning, trust_on_first_use)
+    remote = _checked_archive(archive, gun, capture)
     clock = _clock_for(at, remote.manifest(gun))
-    newest = _archived_root(remote, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock)
-    reader = Reader(gun, remote, cache=_MemoryCache(gun, newest), clock=clock)
-    reader.refresh()
+    try:
+        newest = _archived_root(
+            remote, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock
+        )
+        reader = Reader(gun, remote, cache=_MemoryCache(gun, newest), clock=clock)
+        reader.refresh()
+    except ExpiredMetadataError as exc:
+        raise _expired(exc, remote.manifest(gun), at) from None
     return reader
+
+
+def _expired(exc: ExpiredMetadataError, manifest: CaptureManifest, at: VerificationTime | str) -> ExpiredMetadataError:
+    """An expiry met reading an archive, with what to pass instead: the capture time, or another instant."""
+    when = at.isoformat() if isinstance(at, datetime) else str(at)
+    return ExpiredMetadataError(
+        f"the archive of {manifest.gun} does not verify as of {when}: {exc} -- archived trust data expires (notary's "
+        f"timestamp 14 days after it was signed); to prove what it said, pass at='capture' (captured "
+        f"{manifest.captured_at.isoformat(timespec='seconds')}) or at=<an aware datetime when it was valid>"
+    )
 
 
 def trust_archived_root(
@@ -310,7 +422,7 @@ def trust_archived_root(
     root: bytes | None = None,
     pinning: TrustPinning | None = None,
     trust_on_first_use: bool = False,
-    at: VerificationTime = "now",
+    at: VerificationTime | str = "now",
     capture: int | None = None,
 ) -> Metadata[Root]:
     """Verify the archived root chain from a pin (as :func:`open_archive`) and store the newest root in
@@ -319,8 +431,14 @@ def trust_archived_root(
 
     Returns the root stored. For docker's layout, ``trust_dir`` is ``$DOCKER_CONFIG/trust``.
     """
-    remote = ArchiveRemote(archive, capture=capture)
+    _check_pins(root, pinning, trust_on_first_use)
+    remote = _checked_archive(archive, gun, capture)
     clock = _clock_for(at, remote.manifest(gun))
-    newest = _archived_root(remote, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock)
+    try:
+        newest = _archived_root(
+            remote, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock
+        )
+    except ExpiredMetadataError as exc:
+        raise _expired(exc, remote.manifest(gun), at) from None
     MetadataCache(trust_dir, gun).store(ROOT, newest)
     return Metadata.from_bytes(newest, role=ROOT)

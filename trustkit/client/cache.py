@@ -11,13 +11,13 @@ import json
 import os
 from pathlib import Path
 
-from trustkit._fs import atomic_write, remove_file
+from trustkit._fs import atomic_write, read_regular_file, remove_file
 from trustkit.errors import FileAccessError, OversizedResponseError, UnknownRoleError
-from trustkit.metadata.names import check_gun, is_valid_role
+from trustkit.metadata.names import MAX_DOWNLOAD_SIZE, check_gun, is_valid_role
 
 __all__ = ["INVALID_FOLDER", "MAX_CACHED_SIZE", "PARSED_FOLDER", "VERIFIED_FILE", "MetadataCache"]
 
-MAX_CACHED_SIZE = 100 * 1024 * 1024
+MAX_CACHED_SIZE = MAX_DOWNLOAD_SIZE
 """notary's ``MaxDownloadSize``: a cached file larger than this is not read."""
 VERIFIED_FILE = "trustkit-verified.json"
 """Beside ``metadata/`` (``<trust_dir>/tuf/<gun>/trustkit-verified.json``): the signature checks that passed on the
@@ -60,21 +60,31 @@ class MetadataCache:
         return self.path.joinpath(*role.split("/")).with_suffix(".json")
 
     def load(self, role: str, *, max_size: int = MAX_CACHED_SIZE) -> bytes | None:
-        """The cached bytes of ``role``, or None when there are none."""
-        return self._load(self._file(role), role, max_size)
+        """The cached bytes of ``role``, or None when there are none; ``OversizedResponseError`` when there are
+        more than ``max_size``."""
+        return self._read(self._file(role), role, max_size, tail=False)
 
     def load_invalid(self, role: str) -> bytes | None:
         """The bytes of ``role`` kept by :meth:`store_invalid`, or None when there are none."""
-        return self._load(self._file(role, invalid=True), role, MAX_CACHED_SIZE)
+        return self._read(self._file(role, invalid=True), role, MAX_CACHED_SIZE, tail=False)
 
-    def _load(self, path: Path, role: str, max_size: int) -> bytes | None:
+    def load_tail(self, role: str, size: int) -> bytes | None:
+        """The last ``size`` bytes of ``role``'s cached file (all of it when it is smaller), or None when there is
+        none: where its version is, without reading a file that may be large."""
+        return self._read(self._file(role), role, size, tail=True)
+
+    def _read(self, path: Path, role: str, size: int, *, tail: bool) -> bytes | None:
         try:
-            with path.open("rb") as handle:
-                data = handle.read(max_size + 1)
+            data = read_regular_file(path, size, tail=tail)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
-        if len(data) > max_size:
-            raise OversizedResponseError(f"cached {role} at {path} is larger than {max_size} bytes")
+        except OSError as exc:  # a FIFO, a link (a loop), a name too long, no permission
+            raise FileAccessError(
+                f"cannot read cached {role} of {self.gun} at {path}: {exc.strerror or exc}: remove it (trustkit "
+                "writes only regular files there, and fetches it again)"
+            ) from None
+        if len(data) > size:
+            raise OversizedResponseError(f"cached {role} at {path} is larger than {size} bytes")
         return data
 
     def stored_at(self, role: str) -> float | None:
@@ -104,8 +114,7 @@ class MetadataCache:
         """The remembered signature checks (token -> valid key IDs); empty when there are none or the file is
         unreadable in any way (the checks are then simply made again)."""
         try:
-            with (self.path.parent / VERIFIED_FILE).open("rb") as handle:
-                raw = handle.read(_MAX_VERIFIED_SIZE + 1)
+            raw = read_regular_file(self.path.parent / VERIFIED_FILE, _MAX_VERIFIED_SIZE)
             obj = json.loads(raw) if len(raw) <= _MAX_VERIFIED_SIZE else None
         except (OSError, ValueError, RecursionError):
             return {}
@@ -126,8 +135,7 @@ class MetadataCache:
     def load_parsed(self, role: str) -> bytes | None:
         """The compact parsed form kept for ``role``'s cached file (:mod:`trustkit.metadata._compact`), or None."""
         try:
-            with self._file(role, parsed=True).open("rb") as handle:
-                return handle.read(MAX_CACHED_SIZE + 1)
+            return read_regular_file(self._file(role, parsed=True), MAX_CACHED_SIZE)
         except OSError:
             return None
 
@@ -151,12 +159,18 @@ class MetadataCache:
         """The delegations whose untrusted bytes are kept (:meth:`store_invalid`)."""
         return self._roles(self.path.parent / INVALID_FOLDER)
 
-    @staticmethod
-    def _roles(folder: Path) -> list[str]:
-        if not folder.is_dir():
-            return []
+    def _roles(self, folder: Path) -> list[str]:
+        try:
+            if not folder.is_dir():
+                return []
+            files = sorted(folder.rglob("*.json"))
+        except OSError as exc:  # a name too long, a link loop, no permission
+            raise FileAccessError(
+                f"cannot list the cached metadata of {self.gun} in {folder}: {exc.strerror or exc}: check that it "
+                "is a folder you can read"
+            ) from None
         found = []
-        for file in sorted(folder.rglob("*.json")):
+        for file in files:
             role = file.relative_to(folder).with_suffix("").as_posix()
             if is_valid_role(role):
                 found.append(role)

@@ -24,7 +24,7 @@ import attrs
 
 from trustkit._encoding import GoStruct, go_marshal, normalise_json
 from trustkit._fs import remove_file, write_files
-from trustkit.errors import KeyFormatError, MalformedMetadataError
+from trustkit.errors import FileAccessError, KeyFormatError, MalformedMetadataError
 from trustkit.keys import PublicKey
 from trustkit.metadata import TargetFile
 from trustkit.metadata.names import ROOT, TARGETS, check_gun, is_delegation, is_valid_role
@@ -328,6 +328,11 @@ class StagedChange:
 _STALE_TEMPORARY_SECONDS = 60.0
 
 
+STAGING_DIR = ".changelist-staging"
+"""The folder, directly below ``<trust_dir>/tuf/``, of the temporary files of staged changes: changelist folders
+are ``tuf/<gun>/changelist``, two levels down or more, so it is never one, and notary reads nothing in it."""
+
+
 def _remove_if_stale(entry: os.DirEntry[str]) -> None:
     """Remove a temporary file a killed write left, once it is a minute old (never a write in flight)."""
     with contextlib.suppress(FileNotFoundError):
@@ -375,7 +380,9 @@ class Changelist:
         of them. Raises :class:`~trustkit.errors.FileAccessError` when the folder cannot be written (a symbolic
         link inside the trust directory, a file in the way)."""
         existing = self._names(sweep=True)
-        _sweep_temporaries(self.path.parent, ".change.")  # left beside the folder by a killed write
+        _sweep_temporaries(self.path.parent, ".change.")  # left beside the folder by a killed write (0.1.x)
+        staging = self.trust_dir / "tuf" / STAGING_DIR
+        _sweep_temporaries(staging, ".change.")  # left by a killed write
         last = existing[-1] if existing else ""
         staged = []
         for change in changes:
@@ -384,10 +391,12 @@ class Changelist:
                 name = f"{int(last.split('_', 1)[0]) + 1:020d}_{uuid.uuid4()}.change"
             staged.append(StagedChange(name, change))
             last = name
-        # the temporary files go beside the folder: notary reads every file in it, a kill's leftovers too
+        # the temporary files go to a folder that is no changelist folder, for any GUN: notary reads every file
+        # of a changelist folder, a kill's leftovers too (beside the folder, tuf/<gun>/, is GUN <gun>'s parent's
+        # changelist folder when <gun> ends in /changelist)
         write_files(
             [(self.path / item.id, item.change.to_bytes()) for item in staged],
-            temp_dir=self.path.parent,
+            temp_dir=staging,
             root=self.trust_dir,
         )
         return staged
@@ -400,6 +409,11 @@ class Changelist:
             entries = os.scandir(self.path)
         except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:  # a link loop, no permission
+            raise FileAccessError(
+                f"cannot list the staged changes of {self.gun} in {self.path}: {exc.strerror or exc}: check that it "
+                "is a folder you can read"
+            ) from None
         names = []
         with entries:
             for entry in entries:

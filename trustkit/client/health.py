@@ -29,7 +29,7 @@ from trustkit.client.reader import Reader
 from trustkit.errors import InvalidArgumentError, MalformedMetadataError, TrustkitError
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata, Targets
-from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP
+from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP, path_allowed
 from trustkit.trust import TrustedMetadataSet
 
 if TYPE_CHECKING:
@@ -644,7 +644,7 @@ def repository_summary(trusted: TrustedMetadataSet | Reader, *, now: datetime | 
         paths = state.delegation_paths(role)
         everything = "" in paths
         for name, target in state[role].signed.targets.items():
-            if everything or any(name.startswith(prefix) for prefix in paths):
+            if everything or path_allowed(name, paths):
                 digest = f"sha256:{target.sha256_hex}" if target.sha256_hex else ""
                 signed.setdefault((name, digest, target.length), []).append(role)
     tags = tuple(SignedTag(name, digest, length, tuple(by)) for (name, digest, length), by in sorted(signed.items()))

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from trustkit.client.cache import MetadataCache
@@ -38,10 +38,10 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import Metadata, MetaFile, Root, dump_parsed, load_parsed
+from trustkit.metadata import DelegatedRole, Metadata, MetaFile, Root, dump_parsed, load_parsed
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
 from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import VerificationMemo
+from trustkit.trust.trusted_set import Accelerator, VerificationMemo, utc_now
 
 if TYPE_CHECKING:  # asyncio is imported when an AsyncReader refreshes: the blocking read path does without it
     import asyncio
@@ -68,6 +68,14 @@ MAX_DOWNLOAD_SIZE = 100 * 1024 * 1024
 MAX_TIMESTAMP_SIZE = 1024 * 1024
 """notary's ``MaxTimestampSize``."""
 _MAX_ROOT_WALK = 1000
+MAX_DELEGATIONS = 256
+"""The most delegated roles one refresh visits. notary 0.7 sets no bound; python-tuf visits 32 per lookup. Docker
+repositories hold ``targets/releases`` and one role per signer: a handful."""
+MAX_DELEGATION_KEYS = 4096
+"""The most keys of delegated roles one refresh checks signatures with (a role file costs at most one check per
+key of its role): past it, the remaining delegations are blocked. A hostile signer delegating to many roles of
+1,024 keys each cost seconds of CPU per read."""
+_VERSION_TAIL_BYTES = 2 * 1024 * 1024  # the version, then at most 1,024 signatures (1.5 kB each at most)
 _VERSION_TAIL = re.compile(rb',"version":([0-9]{1,16})\},"signatures":\[')
 
 
@@ -243,10 +251,6 @@ def _roles(roles: Iterable[str]) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class _UpdateWorkflow(Generic[_Source]):
     """The state and the update workflow of a reader, without I/O: :class:`Reader` and :class:`AsyncReader` drive
     the same workflow (:meth:`_workflow`), one with a remote's blocking calls, the other with coroutines."""
@@ -259,7 +263,7 @@ class _UpdateWorkflow(Generic[_Source]):
         cache: MetadataCache | None = None,
         pinning: TrustPinning | None = None,
         offline: bool = False,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         max_cache_age: float | None = None,
     ) -> None:
         if remote is None and not offline:
@@ -361,8 +365,7 @@ class _UpdateWorkflow(Generic[_Source]):
                 first_contact=False,
                 min_versions=versions,
                 clock=self._clock,
-                memo=self._memo,
-                parse=self._parse,
+                accelerator=Accelerator(memo=self._memo, parse=self._parse),
             )
         if self.offline:
             raise RepositoryNotFoundError(
@@ -382,8 +385,7 @@ class _UpdateWorkflow(Generic[_Source]):
             pinning=self.pinning,
             min_versions=versions,
             clock=self._clock,
-            memo=self._memo,
-            parse=self._parse,
+            accelerator=Accelerator(memo=self._memo, parse=self._parse),
         )
         self._store(ROOT, data)
         return trusted
@@ -472,8 +474,10 @@ class _UpdateWorkflow(Generic[_Source]):
             logger.warning("skipping %s of %s and its delegations: %s", name, self.gun, reason)
             self.skipped[name] = reason
 
+        budget = {"roles": MAX_DELEGATIONS, "keys": MAX_DELEGATION_KEYS}
+
         def visit(parent: str) -> Workflow[None]:
-            yield from self._prefetch(trusted, [d.name for d in trusted[parent].signed.delegations.roles])
+            yield from self._prefetch(trusted, trusted[parent].signed.delegations.roles, budget)
             for delegation in trusted[parent].signed.delegations.roles:
                 name = delegation.name
                 if name not in listed:
@@ -481,6 +485,15 @@ class _UpdateWorkflow(Generic[_Source]):
                         block(name, _dropped(name, parent, self.gun))
                     else:
                         skip(name, f"{parent} delegates to it but the snapshot does not list it: never signed into")
+                    continue
+                budget["roles"] -= 1
+                budget["keys"] -= len(delegation.keyids)
+                if budget["roles"] < 0 or budget["keys"] < 0:
+                    block(
+                        name,
+                        f"one read visits at most {MAX_DELEGATIONS} delegated roles with {MAX_DELEGATION_KEYS} keys "
+                        "in all (trustkit.client.reader.MAX_DELEGATIONS, MAX_DELEGATION_KEYS)",
+                    )
                     continue
                 try:
                     yield from self._load_role(trusted, name)
@@ -672,18 +685,27 @@ class _UpdateWorkflow(Generic[_Source]):
         data: bytes = yield fetch
         return data
 
-    def _prefetch(self, trusted: TrustedMetadataSet, roles: Iterable[str]) -> Workflow[None]:
-        """With a concurrent driver, ask for the delegations among ``roles`` that the snapshot lists and that no
-        cached file can stand for, all at once; :meth:`_fetch` then takes them in the usual order (so errors,
-        skips and blocks are those of the one-by-one walk)."""
+    def _prefetch(
+        self, trusted: TrustedMetadataSet, delegations: Iterable[DelegatedRole], budget: dict[str, int]
+    ) -> Workflow[None]:
+        """With a concurrent driver, ask for the ``delegations`` that the snapshot lists, that the walk's
+        ``budget`` still allows and that no cached file can stand for, all at once; :meth:`_fetch` then takes them
+        in the usual order (so errors, skips and blocks are those of the one-by-one walk)."""
         if not self._concurrent or self.offline:
             return
         listed = trusted[SNAPSHOT].signed.meta
+        roles, keys = budget["roles"], budget["keys"]
         fetches = []
-        for role in roles:
+        for delegation in delegations:
+            role = delegation.name
             meta = listed.get(role)
-            if meta is None or meta.length < 1 or not any(a in meta.hashes for a in ("sha256", "sha512")):
-                continue  # the walk refuses or blocks it, as it would one by one
+            if meta is None:
+                continue  # the walk skips or blocks it, as it would one by one
+            roles, keys = roles - 1, keys - len(delegation.keyids)
+            if roles < 0 or keys < 0:
+                break  # the walk blocks it and every later one
+            if meta.length < 1 or not any(a in meta.hashes for a in ("sha256", "sha512")):
+                continue  # the walk refuses it
             cached = self._cached(role, max_size=meta.length)
             if cached is None and is_delegation(role):
                 cached = self._kept_invalid(role)  # the walk checks the bytes kept as invalid first
@@ -702,8 +724,10 @@ class _UpdateWorkflow(Generic[_Source]):
         if role in self._read:  # each cached file is read once per refresh
             data = self._read[role]
         else:
+            # capped as the network is: at the length its parent lists, else notary's timestamp cap or the root cap
+            cap = max_size if max_size is not None else MAX_TIMESTAMP_SIZE if role == TIMESTAMP else MAX_ROOT_SIZE
             try:
-                data = self.cache.load(role)
+                data = self.cache.load(role, max_size=cap)
             except RemoteError:  # an oversized cached file: ignore it, as notary does
                 data = None
             self._read[role] = data
@@ -730,8 +754,11 @@ class _UpdateWorkflow(Generic[_Source]):
         if self.cache is None:
             return versions
         for role in self.cache.roles():
-            data = self._cached(role)
-            version = _version_of(data) if data is not None else None
+            try:
+                tail = self.cache.load_tail(role, _VERSION_TAIL_BYTES)
+            except RemoteError:  # pragma: no cover - a tail is never oversized
+                tail = None
+            version = None if tail is None else _version_of(tail, whole=len(tail) < _VERSION_TAIL_BYTES)
             if version is None:
                 logger.warning("ignoring unreadable cached %s of %s", role, self.gun)
             else:
@@ -750,14 +777,17 @@ def _dropped(role: str, parent: str, gun: str) -> str:
     )
 
 
-def _version_of(data: bytes) -> int | None:
-    """The version of cached metadata: found at the end of canonical ``signed`` (where sorted keys put it)
-    without parsing a file that may hold 100k targets, else by parsing it."""
-    match = _VERSION_TAIL.search(data, max(0, data.rfind(b'"signatures":[') - 40))
+def _version_of(tail: bytes, *, whole: bool) -> int | None:
+    """The version of cached metadata from the end of its file (``tail``; the ``whole`` file when it is short):
+    found at the end of canonical ``signed`` (where sorted keys put it), without reading or parsing a file that
+    may hold 100k targets, else by parsing a short file. A file that is neither gives no rollback floor."""
+    match = _VERSION_TAIL.search(tail, max(0, tail.rfind(b'"signatures":[') - 40))
     if match is not None:
         return int(match.group(1))
+    if not whole:
+        return None
     try:
-        return int(Metadata.from_bytes(data).signed.version)
+        return int(Metadata.from_bytes(tail).signed.version)
     except MalformedMetadataError:
         return None
 
@@ -851,7 +881,7 @@ class AsyncReader(_UpdateWorkflow[AsyncMetadataSource]):
         cache: MetadataCache | None = None,
         pinning: TrustPinning | None = None,
         offline: bool = False,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         max_cache_age: float | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,10 @@ from trustkit.metadata import (
     Targets,
     default_expiry,
 )
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
 from trustkit.remote import Remote
 from trustkit.trust import TrustedMetadataSet, TrustPinning
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = ["InvalidChangeError", "Repository"]
 
@@ -60,10 +61,6 @@ _NEAR_EXPIRY = timedelta(days=183)  # notary's AddDate(0, 6, 0)
 
 class InvalidChangeError(TrustkitError):
     """A staged change that cannot be applied (notary's ``ErrInvalidRole``, "Could not add all targets", …)."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _subtract(values: Sequence[str], remove: Iterable[str]) -> tuple[str, ...]:
@@ -80,7 +77,7 @@ def _merge(values: Sequence[str], add: Iterable[str]) -> tuple[str, ...]:
 
 
 def _restrict(paths: Sequence[str], parent_paths: Sequence[str]) -> list[str]:
-    return [p for p in paths if any(p.startswith(prefix) for prefix in parent_paths)]
+    return [p for p in paths if path_allowed(p, parent_paths)]
 
 
 class _PendingTargets:
@@ -205,7 +202,7 @@ class Repository:
         keystore: KeyStore,
         trust_dir: Path | str,
         pinning: TrustPinning | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.gun = gun
         self.remote = remote
@@ -570,7 +567,7 @@ class Repository:
 
     def _add_target(self, work: _Work, role: str, name: str, target: TargetFile) -> None:
         self._require_signable_in_run(work, role)
-        if not any(name.startswith(prefix) for prefix in work.paths_of(role)):
+        if not path_allowed(name, work.paths_of(role)):
             raise InvalidChangeError(f"Could not add all targets: {role} may not sign {name!r}")
         self._ensure_targets(work, role)
         pending = work.pending_targets(role)

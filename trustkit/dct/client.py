@@ -70,6 +70,7 @@ from trustkit.keystore import (
     KeyInfo,
     KeyStore,
     PassphraseSource,
+    docker_trust_dir,
     generate_delegation_key,
     load_key_file,
 )
@@ -89,14 +90,11 @@ from trustkit.remote import (
     environment_proxy,
 )
 from trustkit.trust import TrustedMetadataSet
+from trustkit.trust.trusted_set import utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 _DOCKER_HUB_NOTARY_HOST = urlsplit(DOCKER_HUB_NOTARY).hostname
@@ -171,14 +169,14 @@ class DockerTrust:
         resolver: TagResolver | None = None,
         env: Mapping[str, str] | None = None,
         proxy: str | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         environ = dict(os.environ if env is None else env)
         if config_dir is not None:
             environ["DOCKER_CONFIG"] = os.fspath(config_dir)
         self._env = environ
         self.config_dir = docker_config_dir(env=environ)
-        self.trust_dir = self.config_dir / "trust"
+        self.trust_dir = docker_trust_dir(environ=environ)
         if keystore is None:
             unlock = passphrase if passphrase is not None else DockerEnvPassphrase(environ=environ)
             keystore = FileKeyStore(self.trust_dir, passphrase=unlock)
@@ -196,29 +194,34 @@ class DockerTrust:
 
     # --- configuration -------------------------------------------------------------------------------------
 
-    def server_config(self, reference: str) -> ServerConfig:
-        """Where docker finds the trust data of ``reference``: server URL, TLS files, registry, trust directory."""
-        return docker_server_config(reference, env=self._env)
+    def server_config(self, reference: str, *, server: str | None = None) -> ServerConfig:
+        """Where docker finds the trust data of ``reference``: server URL (``server`` when given), TLS files,
+        registry, trust directory."""
+        return docker_server_config(reference, env=self._env, server=server)
 
-    def remote_for(self, reference: str) -> Remote:
+    def remote_for(self, reference: str, *, server: str | None = None) -> Remote:
         """The remote holding ``reference``'s trust data: :attr:`remote`, else its notary server (one connection
-        pool per server URL, kept until :meth:`close`)."""
-        if self.remote is not None:
-            return self.remote
-        config = self.server_config(reference)
-        self._refuse_retired(config.url, reference)
-        server = self._servers.get(config.url)
-        if server is None:
-            url, options = self.server_options(reference)
-            server = self._servers[url] = NotaryServer(url, **options)
-        return server
+        pool per server URL, kept until :meth:`close`).
 
-    def server_options(self, reference: str) -> tuple[str, dict[str, Any]]:
-        """The URL of ``reference``'s notary server and the options docker would talk to it with (TLS files,
-        logins, proxy): what :class:`~trustkit.remote.NotaryServer` or
-        :class:`~trustkit.remote.AsyncNotaryServer` take. Raises
+        ``server`` names the notary server instead (a policy rule's): it is reached exactly as docker reaches its
+        own -- CA and client certificate from ``$DOCKER_CONFIG/tls/<host:port>/``, the image registry's login,
+        the proxy settings, the Docker Hub shutdown check -- and it wins over :attr:`remote`."""
+        if self.remote is not None and server is None:
+            return self.remote
+        config = self.server_config(reference, server=server)
+        self._refuse_retired(config.url, reference)
+        notary = self._servers.get(config.url)
+        if notary is None:
+            url, options = self.server_options(reference, server=server)
+            notary = self._servers[url] = NotaryServer(url, **options)
+        return notary
+
+    def server_options(self, reference: str, *, server: str | None = None) -> tuple[str, dict[str, Any]]:
+        """The URL of ``reference``'s notary server (``server`` when given, as :meth:`remote_for` takes it) and
+        the options docker would talk to it with (TLS files, logins, proxy): what
+        :class:`~trustkit.remote.NotaryServer` or :class:`~trustkit.remote.AsyncNotaryServer` take. Raises
         :class:`~trustkit.errors.ServiceRetiredError` for Docker Hub's notary after its shutdown."""
-        config = self.server_config(reference)
+        config = self.server_config(reference, server=server)
         self._refuse_retired(config.url, reference)
         auth = self.credentials if self.credentials is not None else config.load_credentials
         proxy = self._proxy if self._proxy is not None else environment_proxy(config.url, env=self._env)
@@ -235,8 +238,10 @@ class DockerTrust:
         raise ServiceRetiredError(
             f"Docker Hub's notary service ({url}) shut down on {_DOCKER_HUB_NOTARY_SHUTDOWN:%Y-%m-%d}, and docker "
             f"CLI 29 removed `docker trust`: the trust data of {ImageReference.parse(reference).gun} cannot be read "
-            f"or published there any more. Instead: read an archive of it taken before the shutdown "
-            f"(DockerTrust(remote=LocalRemote(folder))); verify the image's cosign-format (sigstore) signatures if "
+            f"or published there any more. Instead: read an archive of it made by trustkit.archive.export_repository "
+            f"before the shutdown -- trustkit.archive.open_archive(folder, gun, root=<pinned root.json bytes>), or "
+            f"trust_archived_root(folder, gun, trust_dir, root=...) then DockerTrust(remote=ArchiveRemote(folder)); "
+            f"verify the image's cosign-format (sigstore) signatures if "
             f"its publisher migrated to them; or, if another notary server holds the repository, name it with "
             f"DOCKER_CONTENT_TRUST_SERVER or DockerTrust(remote=NotaryServer(url))"
         )

@@ -34,7 +34,7 @@ from trustkit.errors import (
     VerificationError,
 )
 from trustkit.metadata import DelegatedRole, Metadata, TargetFile, Targets
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, parent_role
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, parent_role, path_allowed
 from trustkit.trust import TrustedMetadataSet
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "delegation_roles",
     "inspect_trusted",
     "invalid_role_error",
+    "released_roles",
     "released_target",
     "render_json",
     "role_problems",
@@ -360,7 +361,7 @@ def walk_roles(trusted: TrustedMetadataSet, tag: str | None) -> Iterator[str]:
         role = queue.pop(0)
         if role not in trusted:
             continue
-        if tag is not None and not any(tag.startswith(p) for p in trusted.delegation_paths(role)):
+        if tag is not None and not path_allowed(tag, trusted.delegation_paths(role)):
             continue
         yield role
         signed = trusted[role].signed
@@ -478,6 +479,16 @@ def inspect_trusted(
         administrative_keys=tuple(admins),
         problems=tuple(problems),
     )
+
+
+def released_roles(trusted: TrustedMetadataSet) -> dict[str, str]:
+    """Every tag docker pulls, mapped to the role it takes the tag from -- docker's release rule: notary's lookup
+    with ``targets/releases`` first, then ``targets`` (each walked with its delegations), the first match counting
+    only when it is one of those two roles. A tag that only a signer's own role (``targets/alice``) holds is
+    absent: docker never pulls it. What ``notary list`` shows (the first role of the walk from ``targets``) can be
+    that signer's role while ``targets/releases`` released the tag: audits need both."""
+    rows = trusted.list_target_rows(roles=(RELEASES_ROLE, TARGETS))
+    return {row.name: row.role for row in rows if row.role in _RELEASED_ROLES}
 
 
 def released_target(trusted: TrustedMetadataSet, tag: str) -> TargetFile | None:

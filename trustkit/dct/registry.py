@@ -159,6 +159,7 @@ class Registry(HTTPService):
     _headers: ClassVar[Mapping[str, str]] = {"Accept": MANIFEST_ACCEPT}
     # Registries may redirect manifest requests (registry.k8s.io sends them to regional mirrors); docker follows.
     _follow_redirects: ClassVar[bool] = True
+    _service: ClassVar[str] = "registry"
 
     def __init__(
         self,

@@ -236,9 +236,10 @@ def list_tags(registry: Registry, repository: str) -> list[str]:
     tags: list[str] = []
     path = f"/v2/{repository}/tags/list"
     what = f"the tags of {repository}"
+    asked = f"repository {repository} (listing its tags)"  # read as "has no …", "denied access to …"
     for _ in range(_MAX_TAG_PAGES):
         reply = registry._call(
-            "GET", path, scope=Scope.repository(repository, "pull"), what=what, gun=repository, max_size=64 << 20
+            "GET", path, scope=Scope.repository(repository, "pull"), what=asked, gun=repository, max_size=64 << 20
         )
         try:
             page = json.loads(reply.body)

@@ -24,7 +24,7 @@ from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, invalid_role_e
 from trustkit.dct.registry import ManifestInfo
 from trustkit.errors import SigningError
 from trustkit.metadata import TargetFile
-from trustkit.metadata.names import TARGETS, parent_role
+from trustkit.metadata.names import TARGETS, parent_role, path_allowed
 from trustkit.trust import TrustedMetadataSet
 
 __all__ = [
@@ -66,7 +66,7 @@ def signable_roles(trusted: TrustedMetadataSet, local_key_ids: Collection[str], 
         delegation.name
         for delegation, ids in roles
         if parent_role(delegation.name) == TARGETS
-        and any(tag.startswith(path) for path in delegation.paths)
+        and path_allowed(tag, delegation.paths)
         and any(key_id in local for key_id in ids)
     ]
     if not signable:

@@ -30,7 +30,7 @@ from trustkit.keys._der import (
     der_sequence,
     der_tlv,
 )
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keys.public import MIN_RSA_BITS, PublicKey
 
 __all__ = [

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 
 from trustkit._encoding import canonical
 from trustkit.errors import KeyFormatError
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys._der import DerReader
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 
 __all__ = [
     "ECDSA",
@@ -44,10 +45,32 @@ KEY_TYPES = (ECDSA, RSA, ED25519, ECDSA_X509, RSA_X509)
 """The key types notary reads; any other ``keytype`` is kept but can never verify."""
 
 MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 8192
+"""The largest RSA modulus trustkit reads: Go's TLS stack caps RSA keys at 8,192 bits (notary 0.7 sets no
+maximum, and writes 2,048 or 4,096). A larger key only makes every signature check slower."""
+MAX_RSA_EXPONENT = 2**31 - 1
+"""The largest RSA public exponent: Go's ``crypto/rsa`` refuses a larger one, so notary cannot read such a key
+(OpenSSL takes any exponent, and a 3,000-bit one costs a full-size exponentiation per signature check)."""
 
 CryptoPublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
+_EXPLICIT_VERSION = 0xA0  # [0] EXPLICIT Version of a TBS certificate
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+def _check_rsa(key: rsa.RSAPublicKey, what: str) -> None:
+    """Refuse an RSA key Go (so notary) cannot read, or whose checks cost more than any real key's."""
+    exponent = key.public_numbers().e
+    if exponent > MAX_RSA_EXPONENT:
+        raise KeyFormatError(
+            f"{what} has a {exponent.bit_length()}-bit public exponent: notary (Go) reads exponents up to 2**31-1; "
+            "use a key with the usual exponent 65537"
+        )
+    if key.key_size > MAX_RSA_BITS:
+        raise KeyFormatError(
+            f"{what} has {key.key_size} bits: trustkit reads RSA keys of at most {MAX_RSA_BITS} bits; use a "
+            "2048- to 4096-bit key"
+        )
 
 
 def _key_id(keytype: str, public: bytes) -> str:
@@ -142,6 +165,7 @@ class PublicKey:
         elif isinstance(key, rsa.RSAPublicKey):
             if key.key_size < MIN_RSA_BITS:
                 raise KeyFormatError(f"RSA keys must have at least {MIN_RSA_BITS} bits, not {key.key_size}")
+            _check_rsa(key, "RSA key")
             keytype = RSA
         else:
             raise KeyFormatError(f"unsupported public key type: {type(key).__name__}")
@@ -270,10 +294,12 @@ class PublicKey:
         expected = ec.EllipticCurvePublicKey if self.keytype in (ECDSA, ECDSA_X509) else rsa.RSAPublicKey
         if not isinstance(key, expected):
             raise KeyFormatError(f"key {self.key_id} is not an {self.keytype} key")
+        if isinstance(key, rsa.RSAPublicKey):
+            _check_rsa(key, f"key {self.key_id} ({self.keytype})")
         # notary reads keys with Go's ParsePKIXPublicKey/ParseCertificate: a PKIX key with an uncompressed EC
         # point only. OpenSSL also reads PKCS#1 RSA keys and compressed points: refused, as notary refuses them.
         spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        readable_by_go = spki in self._leaf_der if self.is_certificate else self.public == spki
+        readable_by_go = (self._leaf_spki if self.is_certificate else self.public) == spki
         if not readable_by_go:
             raise KeyFormatError(
                 f"key {self.key_id} ({self.keytype}) is not a PKIX public key with an uncompressed point: notary "
@@ -282,11 +308,18 @@ class PublicKey:
         return key
 
     @property
-    def _leaf_der(self) -> bytes:
-        return self.certificates[0].public_bytes(serialization.Encoding.DER)
+    def _leaf_spki(self) -> bytes:
+        """The leaf certificate's subjectPublicKeyInfo, exactly as it is encoded in the certificate (the seventh
+        field of the TBS certificate, after the optional version): what Go parses the key from."""
+        fields = DerReader(self.certificates[0].tbs_certificate_bytes, f"key {self.key_id}").sequence()
+        if fields.peek_tag() == _EXPLICIT_VERSION:
+            fields.read()
+        for _ in range(5):  # serialNumber, signature, issuer, validity, subject
+            fields.read()
+        return fields.read_raw()
 
     @cached_property
-    def _material(self) -> bytes:
+    def material(self) -> bytes:
         """The public key itself, whatever wraps it (a certificate, another key ID): two key IDs with the same
         material are one key, counted once toward a threshold. Raises :class:`KeyFormatError` as
         :attr:`crypto_key` does."""
@@ -301,18 +334,18 @@ class PublicKey:
             return self
         return PublicKey.from_crypto(self.crypto_key)
 
-    def verify(self, method: str, signature: bytes, message: bytes) -> bool:
+    def verify(self, method: str, signature: bytes, message: bytes, *, message_sha256: bytes | None = None) -> bool:
         """Check a signature with notary's rules for ``method``; False for any failure, never an exception.
 
         ECDSA digests are always SHA-256 (whatever the curve) with raw fixed-width ``r‖s``; RSA keys and
         signatures need 2048 bits and PSS uses a 32-byte salt; Ed25519 signatures are 64 bytes.
+        ``message_sha256`` (when not None) is the SHA-256 of ``message``, computed by the caller: ECDSA and RSA
+        then verify over it instead of hashing the message again (:func:`~trustkit.metadata.check_signatures`
+        hashes a file once for all its signatures).
         """
-        return self._verify(method, signature, message, None)
+        return self._verify(method, signature, message, message_sha256)
 
     def _verify(self, method: str, signature: bytes, message: bytes, message_sha256: bytes | None) -> bool:
-        """:meth:`verify`, where ``message_sha256`` (when not None) is the SHA-256 of ``message``, computed by
-        the caller: ECDSA and RSA then verify over it instead of hashing the message again
-        (:func:`~trustkit.metadata.check_signatures` hashes a file once for all its signatures)."""
         try:
             key = self.crypto_key
         except KeyFormatError:

@@ -18,16 +18,16 @@ refused with :class:`~trustkit.errors.FileAccessError`, as ``docker trust key lo
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from trustkit._fs import PRIVATE_DIR_MODE, atomic_write, check_no_links, remove_file
+from trustkit import _config
+from trustkit._fs import PRIVATE_DIR_MODE, READ_FLAGS, atomic_write, check_no_links, remove_file
 from trustkit.errors import FileAccessError, KeyFormatError
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keystore.base import KeyInfo, is_key_id
 from trustkit.keystore.passphrase import DEFAULT_MAX_ATTEMPTS, PassphraseSource
 from trustkit.keystore.pemstore import PemKeyStore, StoredKey
@@ -229,7 +229,7 @@ def _read_key_file(path: Path) -> bytes:
     read or write, as ``docker trust key load`` requires. Raises :class:`~trustkit.errors.FileAccessError` (missing,
     a folder, a link, unreadable, open to others) or :class:`~trustkit.errors.KeyFormatError` (too large)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, READ_FLAGS)  # a FIFO does not block the open: refused below
     except OSError as exc:
         raise FileAccessError(
             f"cannot read private key file {path}: {exc.strerror or exc}: give the path of a PEM private key file "
@@ -271,11 +271,7 @@ def _remove_empty_dirs(top: Path) -> None:
 
 def docker_trust_dir(*, environ: Mapping[str, str] | None = None) -> Path:
     """docker's trust directory: ``$DOCKER_CONFIG/trust``, else ``~/.docker/trust`` (``trust.GetTrustDirectory``)."""
-    env = os.environ if environ is None else environ
-    config = env.get("DOCKER_CONFIG")
-    if config:
-        return Path(config) / "trust"
-    return _home(env) / ".docker" / "trust"
+    return _config.docker_trust_dir(os.environ if environ is None else environ)
 
 
 def notary_trust_dir(
@@ -289,36 +285,9 @@ def notary_trust_dir(
     ``config_file`` defaults to ``~/.notary/config.json`` (a missing default file is fine, a missing given one is
     ``FileNotFoundError``). A leading ``~`` is expanded with ``$HOME``; a relative ``trust_dir`` is taken relative
     to the current directory (``cwd``), which is what notary 0.7 does, although its documentation says relative to
-    the config file. Raises ``ValueError`` for a config file that is not a JSON object.
+    the config file. Keys are case-insensitive, as notary reads them. Raises
+    :class:`~trustkit.errors.ConfigurationError` (also a ``ValueError``) for a config file that is not a JSON
+    object or whose ``trust_dir`` is not a string.
     """
-    env = os.environ if environ is None else environ
-    home = _home(env)
-    default_dir = home / ".notary"
-    path = Path(config_file) if config_file is not None else default_dir / "config.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if config_file is not None:
-            raise
-        return default_dir
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a JSON notary config: {exc}") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: not a JSON notary config: expected an object")
-    values = {str(k).lower(): v for k, v in config.items()}  # viper keys are case-insensitive
-    trust_dir = values.get("trust_dir")
-    if not isinstance(trust_dir, str) or not trust_dir:
-        return default_dir
-    if trust_dir == "~" or trust_dir.startswith("~/"):
-        return home / trust_dir[2:]
-    result = Path(trust_dir)
-    if not result.is_absolute():
-        result = Path(cwd if cwd is not None else os.getcwd()) / result
-    return result
-
-
-def _home(environ: Mapping[str, str]) -> Path:
-    home = environ.get("HOME")
-    return Path(home) if home else Path.home()
+    config = _config.read_notary_config(config_file, environ=os.environ if environ is None else environ)
+    return config.trust_dir(cwd=cwd)

@@ -18,11 +18,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from trustkit._fs import atomic_write
-from trustkit.errors import InvalidArgumentError, KeyFormatError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, UnknownKeyError
 from trustkit.keys import PrivateKey, PublicKey, generate_private_key
-from trustkit.keys._pem import decode_pem_blocks, encode_pem
+from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keys.private import KeyType
-from trustkit.keystore.base import KeyInfo, KeyStore
+from trustkit.keystore.base import KeyInfo, KeyStore, key_gun
 from trustkit.keystore.file import _read_key_file
 from trustkit.keystore.passphrase import (
     DEFAULT_MAX_ATTEMPTS,
@@ -147,7 +147,9 @@ def load_key_file(
     has any group or other permission bit is refused (:class:`~trustkit.errors.FileAccessError`); the file must
     hold private key PEM and nothing else (``KeyFormatError``); each key keeps its
     ``role:`` header, else gets ``name``; only targets/snapshot/timestamp keys keep a ``gun:`` header; the store
-    encrypts each key with its own retriever's passphrase for that role.
+    encrypts each key with its own retriever's passphrase for that role. A key already in the store is never
+    replaced: loading it again with the same role (and GUN) changes nothing, and with another role is a
+    ``KeyFormatError`` that loads nothing (it replaced the key file, its role and passphrase, before).
 
     An encrypted file is decrypted with ``passphrase`` (a retriever, asked for role ``"encrypted"`` as docker does,
     which :class:`~trustkit.keystore.DockerEnvPassphrase` answers with the REPOSITORY passphrase). docker 28 reports
@@ -181,8 +183,21 @@ def load_key_file(
             where=f"{file_path}" if len(blocks) == 1 else f"{file_path} (block {number})",
         )
         keys.append(key)
-    infos = []
-    for key in keys:
+    plans: list[tuple[PrivateKey, str, KeyInfo | None]] = []
+    for key in keys:  # all checked before any is stored: a refused file loads nothing
         role = key.role or name or DEFAULT_IMPORT_ROLE
-        infos.append(store.add_key(key, role=role, gun=key.gun))
-    return infos
+        try:
+            existing: KeyInfo | None = store.get_key_info(key.key_id)
+        except UnknownKeyError:
+            existing = None
+        if existing is not None and (existing.role, existing.gun) != (role, key_gun(role, key.gun)):
+            raise KeyFormatError(
+                f"{file_path}: key {key.key_id} is already in the store as role {existing.role!r}"
+                f"{f' of {existing.gun}' if existing.gun else ''}: loading it as {role!r} would replace that key "
+                "file (its role and passphrase); remove the stored key first if you mean to, or load another key"
+            )
+        plans.append((key, role, existing))
+    return [
+        existing if existing is not None else store.add_key(key, role=role, gun=key.gun)
+        for key, role, existing in plans
+    ]

@@ -5,23 +5,21 @@ from trustkit._lazy import lazy_exports
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from trustkit.metadata._compact import dump_parsed, load_parsed
-    from trustkit.metadata.envelope import Metadata, Signature
+    from trustkit.metadata.envelope import Metadata
+    from trustkit.metadata.files import MetaFile, TargetFile
     from trustkit.metadata.roles import (
         DEFAULT_EXPIRY,
         DelegatedRole,
         Delegations,
-        MetaFile,
         Role,
         Root,
         Signed,
         Snapshot,
-        TargetFile,
         Targets,
         Timestamp,
-        VerificationResult,
-        check_signatures,
         default_expiry,
     )
+    from trustkit.metadata.verification import Signature, VerificationResult, check_signatures
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -47,29 +45,21 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "trustkit.metadata._compact": (
-            "dump_parsed",
-            "load_parsed",
-        ),
-        "trustkit.metadata.envelope": (
-            "Metadata",
-            "Signature",
-        ),
+        "trustkit.metadata._compact": ("dump_parsed", "load_parsed"),
+        "trustkit.metadata.envelope": ("Metadata",),
+        "trustkit.metadata.files": ("MetaFile", "TargetFile"),
         "trustkit.metadata.roles": (
             "DEFAULT_EXPIRY",
             "DelegatedRole",
             "Delegations",
-            "MetaFile",
             "Role",
             "Root",
             "Signed",
             "Snapshot",
-            "TargetFile",
             "Targets",
             "Timestamp",
-            "VerificationResult",
-            "check_signatures",
             "default_expiry",
         ),
+        "trustkit.metadata.verification": ("Signature", "VerificationResult", "check_signatures"),
     },
 )

@@ -1,6 +1,6 @@
 """A parsed targets file in compact form: loading it again costs a fraction of parsing the file (warm reads).
 
-Parsing a 100k-entry targets file (10 MB of JSON) is most of a warm read's time, and its result depends on the
+Parsing a 100k-entry targets file is most of a warm read's time, and its result depends on the
 file's bytes alone. :func:`dump_parsed` writes what :meth:`Metadata.from_bytes` built from such a file -- the
 names, lengths and digests of its docker-shaped entries in three flat sections, everything else as a small
 metadata file of its own (the skeleton) -- and :func:`load_parsed` rebuilds an equal :class:`Metadata` from it,
@@ -31,7 +31,9 @@ import attrs
 from trustkit._encoding import TextSpan
 from trustkit.errors import TrustkitError
 from trustkit.metadata.envelope import Metadata
-from trustkit.metadata.roles import _B64_ALPHABET, _B64_ZERO_TAIL_BYTES, _MAX_INT, Targets, _ParsedTargets
+from trustkit.metadata.files import _MAX_INT
+from trustkit.metadata.parsed_targets import _B64_ALPHABET, _B64_ZERO_TAIL_BYTES, ParsedTargets
+from trustkit.metadata.roles import Targets
 
 __all__ = ["dump_parsed", "load_parsed"]
 
@@ -51,7 +53,7 @@ def dump_parsed(metadata: Metadata[Any], data: bytes, *, min_entries: int = 1000
         return None
     targets = signed.targets
     if (
-        not isinstance(targets, _ParsedTargets)
+        not isinstance(targets, ParsedTargets)
         or targets.changed
         or targets.full_entries
         or len(targets) < max(min_entries, 1)
@@ -122,7 +124,7 @@ def _load(form: bytes, data: bytes, role: str) -> Metadata[Any] | None:
     if not isinstance(skeleton.signed, Targets) or skeleton.signed.targets or not _frames(skeleton.signed_bytes, span):
         return None
     canonical = not digests[42::44].translate(None, _B64_ZERO_TAIL_BYTES)
-    targets = _ParsedTargets(slots, lengths, digests, {}, {}, canonical)
+    targets = ParsedTargets(slots, lengths, digests, {}, {}, canonical)
     metadata: Metadata[Any] = Metadata(attrs.evolve(skeleton.signed, targets=targets), skeleton.signatures)
     object.__setattr__(metadata, "_verify_span", span)
     return metadata

@@ -7,8 +7,6 @@ an upload hashes to the same bytes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -20,17 +18,17 @@ from trustkit._encoding import (
     count_sorted_keys,
     decode_envelope,
     go_html_escape,
-    go_string,
     is_canonical_text,
     paused_gc,
 )
 from trustkit.errors import KeyFormatError, MalformedMetadataError, SigningError
 from trustkit.keys.public import PublicKey
-from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation
-from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp, _ParsedTargets
+from trustkit.metadata.parsed_targets import ParsedTargets
+from trustkit.metadata.roles import Root, Signed, Snapshot, Targets, Timestamp
+from trustkit.metadata.verification import Signature
 
-__all__ = ["Metadata", "Signature"]
+__all__ = ["Metadata"]
 
 T = TypeVar("T", bound=Signed)
 
@@ -45,34 +43,6 @@ _ROLE_TYPES = {ROOT: "Root", TARGETS: "Targets", SNAPSHOT: "Snapshot", TIMESTAMP
 MAX_SIGNATURES = 1024
 """The most signatures a metadata file may carry (notary sets no limit, and writes one per signing key): a flood
 of signatures is refused before any is decoded or checked."""
-
-
-@attrs.frozen(unsafe_hash=False)
-class Signature:
-    """One signature: the signing key's TUF ID, notary's method name (lowercase) and the raw signature bytes."""
-
-    keyid: str
-    method: str
-    sig: bytes = attrs.field(repr=False)
-
-    @classmethod
-    def from_dict(cls, obj: Any, *, where: str = "signature") -> Signature:
-        """Read ``{"keyid": …, "method": …, "sig": <base64>}``; the method is lowercased, as notary does."""
-        if not isinstance(obj, dict):
-            raise MalformedMetadataError(f"{where}: must be an object")
-        keyid, method, sig = obj.get("keyid"), obj.get("method"), obj.get("sig")
-        if not isinstance(keyid, str) or not isinstance(method, str) or not isinstance(sig, str):
-            raise MalformedMetadataError(f"{where}: keyid, method and sig must be strings")
-        try:
-            raw = base64.b64decode(sig, validate=True)
-        except (binascii.Error, ValueError):
-            raise MalformedMetadataError(f"{where} by {keyid}: sig is not valid base64") from None
-        return cls(keyid, method.lower(), raw)
-
-    def to_json(self) -> str:
-        """The JSON object as notary's Go ``Marshal`` writes it: keyid, method, sig in that order."""
-        sig = base64.b64encode(self.sig).decode()
-        return f'{{"keyid":{go_string(self.keyid)},"method":{go_string(self.method)},"sig":"{sig}"}}'
 
 
 def _signature_tuple(value: Iterable[Signature]) -> tuple[Signature, ...]:
@@ -161,6 +131,12 @@ class Metadata(Generic[T]):
         signed = _signed_from_dict(signed_obj, role)
         return Metadata(signed, signatures)
 
+    def parsed_from(self, data: bytes) -> bool:
+        """Whether this metadata was parsed from the very object ``data`` and its signatures are checked over
+        that object's own ``signed`` text (what makes an earlier parse of the same bytes safe to reuse)."""
+        span = self._verify_span
+        return span is not None and span.data is data
+
     # --- bytes -------------------------------------------------------------------------------------------
 
     @property
@@ -206,6 +182,8 @@ class Metadata(Generic[T]):
         by the same key, which is replaced.
         """
         message = self._canonical_model()
+        from trustkit.keys.signing import sign_message  # the write path only: reading never loads it
+
         method, raw, public = sign_message(signer, message)
         keyid = public.key_id
         if key is not None:
@@ -243,7 +221,7 @@ def _is_canonical(text: TextSpan, signed_obj: dict[str, Any], signed: Signed) ->
 def _check_canonical(text: TextSpan, signed_obj: dict[str, Any], signed: Signed) -> bool:
     targets = signed.targets if isinstance(signed, Targets) else None
     raw = signed_obj.get("targets")
-    if not isinstance(targets, _ParsedTargets) or not isinstance(raw, dict) or targets.changed or len(raw) < 64:
+    if not isinstance(targets, ParsedTargets) or not isinstance(raw, dict) or targets.changed or len(raw) < 64:
         return is_canonical_text(text, signed_obj, sorted_keys=count_sorted_keys(signed_obj))
     if text.find(_DOCKER_ENTRY_UNSORTED) >= 0:
         return False

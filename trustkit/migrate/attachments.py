@@ -27,9 +27,10 @@ from trustkit.errors import NotFoundError, RemoteError, VerificationError
 from trustkit.migrate.simplesigning import (
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING_MEDIA_TYPE,
+    KeyInput,
     SignedIdentity,
     SimpleSigningPayload,
-    VerificationKey,
+    load_verification_key,
     verify_payload,
 )
 from trustkit.remote.config import ImageReference
@@ -168,7 +169,7 @@ def _layer_blob(registry: Registry, repository: str, descriptor: Mapping[str, An
 
 def verify_signature_layers(
     layers: Sequence[SignatureLayer],
-    key: VerificationKey,
+    key: KeyInput,
     *,
     manifest_digest: str,
     reference: str,
@@ -176,7 +177,9 @@ def verify_signature_layers(
 ) -> list[VerifiedSignature]:
     """The signatures among ``layers`` that ``key`` verifies for image ``manifest_digest`` pulled as
     ``reference``. Raises :class:`~trustkit.errors.VerificationError` with containers/image's message when none
-    is accepted (one accepted signature is enough for containers/image; all accepted ones are returned)."""
+    is accepted (one accepted signature is enough for containers/image; all accepted ones are returned). ``key`` is
+    anything :func:`~trustkit.migrate.load_verification_key` takes."""
+    key = load_verification_key(key)
     accepted: list[VerifiedSignature] = []
     reasons: list[str] = []
     others = 0
@@ -215,7 +218,7 @@ def verify_signature_layers(
 def verify_image(
     registry: Registry,
     reference: str,
-    key: VerificationKey,
+    key: KeyInput,
     *,
     signed_identity: SignedIdentity = "matchRepoDigestOrExact",
 ) -> list[VerifiedSignature]:
@@ -223,7 +226,11 @@ def verify_image(
     as containers/image does with a ``sigstoreSigned`` policy: the manifest is fetched (its digest is the sha256 of
     its bytes), then its ``.sig`` attachment, then each signature layer. Returns the accepted signatures; raises
     :class:`~trustkit.errors.VerificationError` ("A signature was required, but no signature exists", "Signature
-    for identity … is not accepted", …) otherwise."""
+    for identity … is not accepted", …) otherwise. ``key`` is a :class:`~trustkit.keys.PublicKey`, a
+    :class:`~trustkit.keys.PrivateKey` (its public half), a securesystemslib ``Key``, PEM bytes or what
+    :func:`~trustkit.migrate.load_verification_key` returns; anything else is a
+    :class:`~trustkit.errors.KeyFormatError`, raised before the registry is asked."""
+    key = load_verification_key(key)
     image = ImageReference.parse(reference)
     manifest = get_manifest(registry, image.path, image.digest or image.tag or "latest")
     attachment = read_signatures(registry, image.path, manifest.digest)

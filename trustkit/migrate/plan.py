@@ -25,10 +25,17 @@ from typing import IO, Any, Literal
 import attrs
 
 import trustkit
+from trustkit.client import Reader
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, inspect_trusted
 from trustkit.dct.registry import DOCKER_MANIFEST_LIST, OCI_INDEX, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
-from trustkit.errors import ConfigurationError, NotFoundError, TrustkitError, VerificationError
+from trustkit.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+    TrustkitError,
+    VerificationError,
+)
 from trustkit.keys import PrivateKey, PublicKey
 from trustkit.metadata.names import TARGETS
 from trustkit.migrate.attachments import SignatureLayer, append_signatures, read_signatures, verify_signature_layers
@@ -171,8 +178,29 @@ def _platform_manifests(registry: Registry, path: str, digest: str, media_type: 
     )
 
 
+def _repository(repository: object, registry: object, function: str) -> ImageReference:
+    """The repository named by ``repository`` (a GUN), refusing arguments a migration cannot use up front."""
+    if not isinstance(registry, Registry):
+        raise InvalidArgumentError(
+            f"{function} needs the registry serving the images, a trustkit.dct.Registry such as "
+            f"Registry('https://registry.example.com'), not {type(registry).__name__}"
+        )
+    if not isinstance(repository, str):
+        raise InvalidArgumentError(
+            f"{function} needs the repository as a string, its GUN such as 'registry.example.com/team/app', not "
+            f"{type(repository).__name__}"
+        )
+    image = ImageReference.parse(repository)
+    if image.tag is not None or image.digest is not None:
+        raise InvalidArgumentError(
+            f"{repository!r} names an image, not a repository: pass the repository {image.name!r} ({function} "
+            "covers every tag DCT released)"
+        )
+    return image
+
+
 def plan_migration(
-    trusted: TrustedMetadataSet,
+    trusted: TrustedMetadataSet | Reader,
     registry: Registry,
     repository: str,
     *,
@@ -181,8 +209,25 @@ def plan_migration(
     """The dry run for ``repository`` (the GUN, ``host/path``), whose verified DCT state is ``trusted``: one
     ``planned`` record per released tag the registry still serves at its DCT digest (with the platform manifests
     of an index), ``drifted`` and ``missing`` records for the others, and with ``include_unreleased`` a
-    ``not-released`` record per registry tag DCT never released (``sha256-*.sig`` attachment tags are ignored)."""
-    path = ImageReference.parse(repository).path
+    ``not-released`` record per registry tag DCT never released (``sha256-*.sig`` attachment tags are ignored).
+
+    ``trusted`` may also be the :class:`~trustkit.client.Reader` of the repository (its last refreshed state is
+    used, refreshing it if it never was). Misused arguments (another type, a repository given with a tag or
+    digest) raise :class:`~trustkit.errors.InvalidArgumentError` before anything is read."""
+    image = _repository(repository, registry, "plan_migration")
+    path = image.path
+    if isinstance(trusted, Reader):
+        if trusted.gun not in (repository, image.gun):
+            raise InvalidArgumentError(
+                f"the Reader reads {trusted.gun}, not {repository}: pass the reader of the repository to migrate"
+            )
+        trusted = trusted.trusted
+    elif not isinstance(trusted, TrustedMetadataSet):
+        raise InvalidArgumentError(
+            "plan_migration needs the verified DCT state of the repository: pass "
+            "trust.repository(gun).reader().refresh() (a TrustedMetadataSet) or the Reader itself, not "
+            f"{type(trusted).__name__}"
+        )
     records: list[MigrationRecord] = []
     releases = [released for released in released_tags(trusted, gun=repository) if not _SIG_TAG.match(released.tag)]
     for released in releases:
@@ -223,8 +268,17 @@ def plan_migration(
 
 
 def _public(signer: PrivateKey | Any) -> VerificationKey:
+    """The public key of ``signer``, refusing what cannot sign before anything is signed."""
     if isinstance(signer, PrivateKey):
         return load_verification_key(signer)
+    from securesystemslib.signer import Signer
+
+    if not isinstance(signer, Signer):
+        raise InvalidArgumentError(
+            f"run_migration signs with a trustkit PrivateKey or a securesystemslib Signer, not "
+            f"{type(signer).__name__}: read a cosign key with load_cosign_key(open('cosign.key', 'rb').read(), "
+            "passphrase) or make one with trustkit.keys.generate_private_key()"
+        )
     return load_verification_key(PublicKey.from_sslib_key(signer.public_key))
 
 
@@ -247,8 +301,13 @@ def run_migration(
     signature by the same key for the same identity is already there (``already-signed``). Other records are
     passed through. A failure of one tag is recorded (``failed``, with the error) and the run goes on. Each
     record is written to ``report`` as a JSON line and given to ``progress(record, done, total)``.
+
+    Misused arguments (a signer that is not a key or signer, a repository with a tag, a plan that is not
+    :class:`MigrationRecord` values) raise :class:`~trustkit.errors.InvalidArgumentError` before anything is signed.
     """
-    image = ImageReference.parse(repository)
+    image = _repository(repository, registry, "run_migration")
+    if not all(isinstance(record, MigrationRecord) for record in plan):
+        raise InvalidArgumentError("run_migration needs the plan plan_migration returned (MigrationRecord values)")
     name = identity if identity is not None else image.name
     key = _public(signer)
     results: list[MigrationRecord] = []

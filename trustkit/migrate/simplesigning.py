@@ -193,10 +193,19 @@ def parse_payload(data: bytes) -> SimpleSigningPayload:
 VerificationKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 
-def load_verification_key(key: PublicKey | PrivateKey | bytes | str) -> VerificationKey:
+KeyInput = VerificationKey | PublicKey | PrivateKey | bytes | str | Any
+"""What a verifier takes as the public key: see :func:`load_verification_key`."""
+
+_VERIFICATION_TYPES = (ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey)
+
+
+def load_verification_key(key: KeyInput) -> VerificationKey:
     """The public key a verifier uses: a :class:`~trustkit.keys.PublicKey`, the public half of a
-    :class:`~trustkit.keys.PrivateKey`, or PEM ``PUBLIC KEY`` bytes (a cosign ``.pub`` file, a policy's
-    ``keyData`` decoded). Raises :class:`~trustkit.errors.KeyFormatError`."""
+    :class:`~trustkit.keys.PrivateKey`, a securesystemslib ``Key`` (a signer's ``public_key``), a
+    ``cryptography`` public key, or PEM ``PUBLIC KEY`` bytes (a cosign ``.pub`` file, a policy's ``keyData``
+    decoded). Raises :class:`~trustkit.errors.KeyFormatError` for anything else, naming what was given."""
+    if isinstance(key, _VERIFICATION_TYPES):
+        return key
     if isinstance(key, PrivateKey):
         key = key.public_key
     if isinstance(key, str | bytes):
@@ -206,15 +215,25 @@ def load_verification_key(key: PublicKey | PrivateKey | bytes | str) -> Verifica
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise KeyFormatError(f"not a PEM public key: {exc}") from None
     else:
-        loaded = key.bare().crypto_key
-    if not isinstance(loaded, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+        try:
+            public = PublicKey.from_key(key)
+        except KeyFormatError:
+            raise KeyFormatError(
+                f"expected a verification key (a trustkit PublicKey or PrivateKey, a securesystemslib Key, a "
+                f"cryptography public key or PEM bytes), not {type(key).__name__}: read a cosign .pub file with "
+                "load_verification_key(open(path, 'rb').read())"
+            ) from None
+        loaded = public.bare().crypto_key
+    if not isinstance(loaded, _VERIFICATION_TYPES):
         raise KeyFormatError(f"unsupported public key type {type(loaded).__name__}: use ECDSA, RSA or Ed25519")
     return loaded
 
 
-def verify_payload_signature(key: VerificationKey, signature: bytes, payload: bytes) -> None:
+def verify_payload_signature(key: KeyInput, signature: bytes, payload: bytes) -> None:
     """Check ``signature`` over ``payload`` as sigstore's verifiers do: ECDSA ASN.1 DER with SHA-256 (any
-    curve), RSA PKCS#1 v1.5 with SHA-256, pure Ed25519. Raises :class:`~trustkit.errors.VerificationError`."""
+    curve), RSA PKCS#1 v1.5 with SHA-256, pure Ed25519. ``key`` is anything :func:`load_verification_key`
+    takes. Raises :class:`~trustkit.errors.VerificationError`."""
+    key = load_verification_key(key)
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
             try:
@@ -291,7 +310,7 @@ def check_identity(signed: str, pulled: str, rule: SignedIdentity = "matchRepoDi
 
 
 def verify_payload(
-    key: VerificationKey,
+    key: KeyInput,
     payload: bytes,
     signature_b64: str | None,
     *,
@@ -301,7 +320,8 @@ def verify_payload(
 ) -> SimpleSigningPayload:
     """Verify one signature layer as containers/image does: ``signature_b64`` (the annotation; None when the layer
     has none) over ``payload``, then the payload, its digest against ``manifest_digest`` (of the manifest being
-    used) and its identity against ``reference`` (how the image is pulled). Returns the parsed payload; raises
+    used) and its identity against ``reference`` (how the image is pulled). ``key`` is anything
+    :func:`load_verification_key` takes. Returns the parsed payload; raises
     :class:`~trustkit.errors.VerificationError` with containers/image's message."""
     if signature_b64 is None:
         raise VerificationError(f"missing {SIGNATURE_ANNOTATION} annotation")

@@ -3,7 +3,8 @@
 A :class:`Policy` is an immutable list of :class:`Rule` values, each matched by repository pattern: an exact
 repository name (``registry.example.com/team/app``), a prefix ending in ``/*`` (``registry.example.com/team/*``,
 every repository below it) or ``*`` (every repository). Patterns are written on the normalised repository name
-(the GUN: ``docker.io/library/nginx`` for ``nginx``). The most specific rule wins (exact, then the longest
+(the GUN: ``docker.io/library/nginx`` for ``nginx``); a pattern docker would read differently (``nginx``,
+``library/*``) is refused with the form to write. The most specific rule wins (exact, then the longest
 prefix, then ``*``); a repository no rule matches is denied.
 
 Each rule names its trust anchor (:class:`TrustAnchor`: pinned root certificate key IDs or root public keys, CA
@@ -19,7 +20,8 @@ from __future__ import annotations
 import importlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +29,7 @@ import attrs
 
 from trustkit.errors import ConfigurationError, TrustkitError
 from trustkit.keys import PublicKey
+from trustkit.remote import ImageReference
 
 __all__ = ["Policy", "PolicyError", "Rule", "SignerRequirement", "TrustAnchor"]
 
@@ -64,6 +67,15 @@ def _strings(value: Any, *, rule: str | None, field: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+_KEY_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def _key_ids(values: Any) -> tuple[Any, ...]:
+    """Root key IDs as notary writes them: hex digits in lower case (checked by :meth:`TrustAnchor.check`)."""
+    items = (values,) if isinstance(values, str) or not isinstance(values, Iterable) else values
+    return tuple(value.lower() if isinstance(value, str) else value for value in items)
+
+
 @attrs.frozen
 class TrustAnchor:
     """What a repository's root must be: the anchor every other key is trusted from.
@@ -72,11 +84,13 @@ class TrustAnchor:
     inspect`` shows as the ``Root`` administrative keys); ``root_keys`` are root public keys (PEM public keys or
     certificates, matched on the bare key, as connaisseur pins them); ``ca`` is a PEM bundle the root certificate
     must chain to (notary's ``trust_pinning.ca``). The trusted root must hold at least one pinned key, on every
-    read (not only the first). ``tofu`` trusts whatever root is seen first, and may not be combined with a pin:
-    it is never a default.
+    read (not only the first). ``tofu`` (:meth:`trust_on_first_use`; ``"trust_on_first_use": true`` in a dict)
+    trusts whatever root is seen first, and may not be combined with a pin: it is never a default.
+
+    A root key ID is 64 hexadecimal digits; uppercase digits are read as lowercase (notary writes lowercase).
     """
 
-    root_key_ids: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    root_key_ids: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_key_ids)
     root_keys: tuple[PublicKey, ...] = attrs.field(default=(), kw_only=True)
     ca: bytes | None = attrs.field(default=None, repr=False, kw_only=True)
     tofu: bool = attrs.field(default=False, kw_only=True)
@@ -99,34 +113,52 @@ class TrustAnchor:
         return cls(tofu=True)
 
     def check(self, *, rule: str | None = None) -> None:
-        """Raise :class:`PolicyError` unless exactly one kind of anchor is given."""
+        """Raise :class:`PolicyError` unless exactly one kind of anchor is given, and every root key ID is one."""
         pinned = bool(self.root_key_ids or self.root_keys)
         kinds = sum((pinned, self.ca is not None, self.tofu))
         if kinds == 0:
             raise PolicyError(
-                "no trust anchor: give root_key_ids or root_keys, a ca, or tofu = true", rule=rule, field="trust"
+                "no trust anchor: give root_key_ids or root_keys, a ca, or trust_on_first_use = true",
+                rule=rule,
+                field="anchor",
             )
         if kinds > 1:
-            raise PolicyError("give one kind of anchor: pinned keys, a ca, or tofu", rule=rule, field="trust")
+            raise PolicyError(
+                "give one kind of anchor: pinned keys, a ca, or trust_on_first_use", rule=rule, field="anchor"
+            )
+        for key_id in self.root_key_ids:
+            if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+                raise PolicyError(
+                    f"{key_id!r} is not a root key ID: it is 64 hex digits, as `docker trust inspect` lists the Root "
+                    f"administrative key (or DockerTrust.inspect(image).root_key_ids)",
+                    rule=rule,
+                    field="anchor.root_key_ids",
+                )
 
     @classmethod
     def from_dict(cls, obj: Any, *, rule: str | None = None) -> TrustAnchor:
-        """Read ``{"root_key_ids": [...]}``, ``{"root_keys": [PEM...]}``, ``{"ca": PEM}`` or ``{"tofu": true}``."""
+        """Read ``{"root_key_ids": [...]}``, ``{"root_keys": [PEM...]}``, ``{"ca": PEM}`` or
+        ``{"trust_on_first_use": true}`` (``"tofu"``, the earlier spelling, is read too)."""
         if not isinstance(obj, Mapping):
-            raise PolicyError("must be a table/object", rule=rule, field="trust")
-        unknown = set(obj) - {"root_key_ids", "root_keys", "ca", "tofu"}
+            raise PolicyError("must be a table/object", rule=rule, field="anchor")
+        unknown = set(obj) - {"root_key_ids", "root_keys", "ca", "trust_on_first_use", "tofu"}
         if unknown:
-            raise PolicyError(f"unknown key(s) {', '.join(sorted(unknown))}", rule=rule, field="trust")
-        ids = _strings(obj.get("root_key_ids", []), rule=rule, field="trust.root_key_ids")
+            raise PolicyError(f"unknown key(s) {', '.join(sorted(unknown))}", rule=rule, field="anchor")
+        if "tofu" in obj and "trust_on_first_use" in obj:
+            raise PolicyError("give trust_on_first_use (tofu is its earlier spelling), not both", rule=rule)
+        ids = _strings(obj.get("root_key_ids", []), rule=rule, field="anchor.root_key_ids")
         keys = _public_keys(
-            _strings(obj.get("root_keys", []), rule=rule, field="trust.root_keys"), rule=rule, field="trust.root_keys"
+            _strings(obj.get("root_keys", []), rule=rule, field="anchor.root_keys"),
+            rule=rule,
+            field="anchor.root_keys",
         )
         ca = obj.get("ca")
         if ca is not None and not (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca):
-            raise PolicyError("must be a PEM certificate bundle", rule=rule, field="trust.ca")
-        tofu = obj.get("tofu", False)
+            raise PolicyError("must be a PEM certificate bundle", rule=rule, field="anchor.ca")
+        tofu_key = "tofu" if "tofu" in obj else "trust_on_first_use"
+        tofu = obj.get(tofu_key, False)
         if not isinstance(tofu, bool):
-            raise PolicyError("must be true or false", rule=rule, field="trust.tofu")
+            raise PolicyError("must be true or false", rule=rule, field=f"anchor.{tofu_key}")
         anchor = cls(root_key_ids=ids, root_keys=keys, ca=ca.encode() if ca is not None else None, tofu=tofu)
         anchor.check(rule=rule)
         return anchor
@@ -220,10 +252,47 @@ def _check_pattern(pattern: str) -> None:
         )
     if body != body.lower():
         raise PolicyError("repository names are lower case", rule=pattern, field="pattern")
+    if pattern == "*":
+        return
+    normalised = _docker_name(body, prefix=body != pattern, pattern=pattern)
+    if normalised != body:
+        written = f"{normalised}/*" if body != pattern else normalised
+        raise PolicyError(
+            f"patterns are written on the repository name as docker normalises it: write {written!r} "
+            f"(docker reads {body!r} as {normalised!r})",
+            rule=pattern,
+            field="pattern",
+        )
+
+
+def _docker_name(body: str, *, prefix: bool, pattern: str) -> str:
+    """``body`` (a repository name, or the part of a prefix pattern before ``/*``) as docker normalises it:
+    ``nginx`` is ``docker.io/library/nginx``, ``team/*`` covers ``docker.io/team/*``."""
+    first, _, rest = body.partition("/")
+    if prefix and not rest and ("." in first or ":" in first or first == "localhost"):
+        return ImageReference.parse(f"{first}/x/y").domain  # a whole registry: only index.docker.io changes
+    try:
+        name = ImageReference.parse(f"{body}/x" if prefix else body).name
+    except ConfigurationError as exc:
+        raise PolicyError(f"not a repository name: {exc}", rule=pattern, field="pattern") from None
+    return name.removesuffix("/x") if prefix else name
 
 
 _RULE_KEYS = frozenset(
-    {"pattern", "trust", "signers", "signer_keys", "release_rule", "max_stale_seconds", "verify_at", "server", "action"}
+    {
+        "pattern",
+        "anchor",
+        "trust",  # the earlier spelling of "anchor"
+        "signers",
+        "signer_keys",
+        "release_rule",
+        "max_stale_seconds",
+        "at",
+        "verify_at",  # the earlier spelling of "at"
+        "server",
+        "allow_http",
+        "action",
+    }
 )
 _ACTIONS = ("verify", "allow", "deny")
 
@@ -236,11 +305,14 @@ class Rule:
     signers (None: any released tag, signed by the repository's own keys, is enough). ``release_rule``: a tag
     counts only when ``targets/releases`` or ``targets`` holds it, as docker reads tags (turn off only for
     notary-style repositories whose delegations are the releases). ``max_stale_seconds``: how old the cached
-    trust data may be when the server cannot be reached or lost the repository (0: fail closed). ``verify_at``
-    checks expiry at that moment instead of now (archived trust data). ``server`` is the notary server URL (None:
-    as docker finds it). ``action`` is ``"verify"`` (the default), ``"allow"`` (admit without reading trust
-    data: portieris' empty policy, connaisseur's static ``approve: true``; every verdict says so) or ``"deny"``
-    (connaisseur's static ``approve: false``).
+    trust data may be when the server cannot be reached or lost the repository (0: fail closed). ``at``
+    checks expiry at that moment instead of now (archived trust data; ``open_archive``'s name for it). ``server`` is
+    the notary server URL (None: as docker finds it), reached with docker's TLS files, login and proxy for that
+    host; it must be ``https://`` unless ``allow_http`` says otherwise (plain HTTP shows every image a node pulls
+    to the network, carries the registry login in clear, and lets anyone on the path withhold updates and
+    revocations until the cached timestamp expires). ``action`` is ``"verify"`` (the default), ``"allow"``
+    (admit without reading trust data: portieris' empty policy, connaisseur's static ``approve: true``; every
+    verdict says so) or ``"deny"`` (connaisseur's static ``approve: false``).
     """
 
     pattern: str
@@ -248,9 +320,10 @@ class Rule:
     signers: SignerRequirement | None = attrs.field(default=None, kw_only=True)
     release_rule: bool = attrs.field(default=True, kw_only=True)
     max_stale_seconds: float = attrs.field(default=0.0, kw_only=True)
-    verify_at: datetime | None = attrs.field(default=None, kw_only=True)
+    at: datetime | None = attrs.field(default=None, kw_only=True)
     server: str | None = attrs.field(default=None, kw_only=True)
     action: str = attrs.field(default="verify", kw_only=True)
+    allow_http: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _check_pattern(self.pattern)
@@ -258,19 +331,33 @@ class Rule:
             raise PolicyError('must be "verify", "allow" or "deny"', rule=self.pattern, field="action")
         if self.action == "verify":
             if self.anchor is None:
-                raise PolicyError("no trust anchor", rule=self.pattern, field="trust")
+                raise PolicyError("no trust anchor", rule=self.pattern, field="anchor")
             self.anchor.check(rule=self.pattern)
         if self.signers is not None:
             self.signers.check(rule=self.pattern)
         stale = self.max_stale_seconds
         if isinstance(stale, bool) or not isinstance(stale, (int, float)) or not (0 <= stale < math.inf):
             raise PolicyError("must be a number of seconds >= 0", rule=self.pattern, field="max_stale_seconds")
-        if self.verify_at is not None and self.verify_at.tzinfo is None:
+        if self.at is not None and (not isinstance(self.at, datetime) or self.at.tzinfo is None):
             raise PolicyError(
-                "must carry a time zone (e.g. 2026-01-31T00:00:00Z)", rule=self.pattern, field="verify_at"
+                "must be a datetime with a time zone (e.g. 2026-01-31T00:00:00Z)", rule=self.pattern, field="at"
             )
-        if self.server is not None and not self.server.startswith(("https://", "http://")):
-            raise PolicyError("must be an http(s) URL", rule=self.pattern, field="server")
+        if not isinstance(self.allow_http, bool):
+            raise PolicyError("must be true or false", rule=self.pattern, field="allow_http")
+        if self.server is not None:
+            self._check_server(self.server)
+
+    def _check_server(self, server: object) -> None:
+        if not isinstance(server, str) or not server.startswith(("https://", "http://")):
+            raise PolicyError("must be an https:// URL", rule=self.pattern, field="server")
+        if server.startswith("http://") and not self.allow_http:
+            raise PolicyError(
+                f"{server} is plain HTTP: anyone on the network sees which images run, reads the registry login, "
+                f"and can withhold new trust data (revocations) until the cache expires. Use https://, or set "
+                f"allow_http = true on this rule for a server on a trusted network (a loopback test server)",
+                rule=self.pattern,
+                field="server",
+            )
 
     def matches(self, gun: str) -> bool:
         """Whether this rule's pattern covers repository ``gun``."""
@@ -306,33 +393,42 @@ class Rule:
         release_rule = obj.get("release_rule", True)
         if not isinstance(release_rule, bool):
             raise PolicyError("must be true or false", rule=pattern, field="release_rule")
-        trust = obj.get("trust")
+        if "anchor" in obj and "trust" in obj:
+            raise PolicyError("give anchor (trust is its earlier spelling), not both", rule=pattern)
+        trust = obj.get("anchor", obj.get("trust"))
         anchor = None if trust is None and action != "verify" else TrustAnchor.from_dict(trust or {}, rule=pattern)
         signers = None
         if obj.get("signers") is not None:
             signers = SignerRequirement.from_dict(obj["signers"], obj.get("signer_keys"), rule=pattern)
         elif obj.get("signer_keys") is not None:
             raise PolicyError("signer_keys needs signers", rule=pattern, field="signer_keys")
-        verify_at = obj.get("verify_at")
-        if isinstance(verify_at, str):
+        if "at" in obj and "verify_at" in obj:
+            raise PolicyError("give at (verify_at is its earlier spelling), not both", rule=pattern)
+        at_key = "verify_at" if "verify_at" in obj else "at"
+        at = obj.get(at_key)
+        if isinstance(at, str):
             try:
-                verify_at = datetime.fromisoformat(verify_at.replace("Z", "+00:00"))
+                at = datetime.fromisoformat(at.replace("Z", "+00:00"))
             except ValueError:
-                raise PolicyError("must be an ISO 8601 time", rule=pattern, field="verify_at") from None
-        elif verify_at is not None and not isinstance(verify_at, datetime):
-            raise PolicyError("must be an ISO 8601 time", rule=pattern, field="verify_at")
+                raise PolicyError("must be an ISO 8601 time", rule=pattern, field=at_key) from None
+        elif at is not None and not isinstance(at, datetime):
+            raise PolicyError("must be an ISO 8601 time", rule=pattern, field=at_key)
         server = obj.get("server")
         if server is not None and not isinstance(server, str):
             raise PolicyError("must be a URL", rule=pattern, field="server")
+        allow_http = obj.get("allow_http", False)
+        if not isinstance(allow_http, bool):
+            raise PolicyError("must be true or false", rule=pattern, field="allow_http")
         return cls(
             pattern,
             anchor,
             signers=signers,
             release_rule=release_rule,
             max_stale_seconds=obj.get("max_stale_seconds", 0),
-            verify_at=verify_at,
+            at=at,
             server=server,
             action=action,
+            allow_http=allow_http,
         )
 
 
@@ -356,10 +452,11 @@ class Policy:
 
     @classmethod
     def from_dict(cls, obj: Any) -> Policy:
-        """Build a policy from ``{"rules": [{...}, ...]}``. Each rule has ``pattern``, ``trust``
-        (``root_key_ids``/``root_keys``/``ca``/``tofu``), optionally ``signers`` (``all_of`` or ``at_least`` +
-        ``of``), ``signer_keys`` (name -> PEM list), ``release_rule``, ``max_stale_seconds``, ``verify_at``
-        (ISO 8601), ``server`` and ``action``. Unknown keys are errors."""
+        """Build a policy from ``{"rules": [{...}, ...]}``. Each rule has ``pattern``, ``anchor``
+        (``root_key_ids``/``root_keys``/``ca``/``trust_on_first_use``), optionally ``signers`` (``all_of`` or
+        ``at_least`` + ``of``), ``signer_keys`` (name -> PEM list), ``release_rule``, ``max_stale_seconds``, ``at``
+        (ISO 8601), ``server``, ``allow_http`` and ``action``. The earlier spellings ``trust`` (for ``anchor``),
+        ``tofu`` (for ``trust_on_first_use``) and ``verify_at`` (for ``at``) are read too. Unknown keys are errors."""
         if not isinstance(obj, Mapping) or set(obj) - {"rules"}:
             raise PolicyError('a policy is an object with one key, "rules"')
         rules = obj.get("rules")

@@ -10,11 +10,12 @@ image reference that is not one, a digest that is not sha256) raises.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -26,12 +27,12 @@ from trustkit.client import AsyncReader, MetadataCache, Reader
 from trustkit.client.reader import MAX_TIMESTAMP_SIZE, AsyncMetadataSource
 from trustkit.dct import RELEASES_ROLE, DockerTrust
 from trustkit.dct.inspect import delegation_roles, invalid_role_error, signer_role, walk_roles
-from trustkit.errors import ConfigurationError, TrustkitError, UntrustedRootError
+from trustkit.errors import ConfigurationError, InvalidArgumentError, TrustkitError, UntrustedRootError
 from trustkit.keys import PublicKey
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, TARGETS, TIMESTAMP
 from trustkit.policy.model import Policy, Rule, SignerRequirement, TrustAnchor
-from trustkit.remote import AsyncNotaryServer, ImageReference, NotaryServer, Remote
+from trustkit.remote import AsyncNotaryServer, ImageReference, Remote, overall_deadline
 from trustkit.trust import TrustedMetadataSet, TrustPinning, validate_root
 
 __all__ = ["AsyncVerifier", "Verdict", "VerdictCache", "Verifier", "verify"]
@@ -43,8 +44,40 @@ _REINITIALISED = (
 )
 
 
+_DEFAULT_DEADLINE = 8.0
+"""Seconds a :class:`Verifier` gives one verdict by default: under the 10 s an admission webhook is given by
+default (Kubernetes allows at most 30 s), leaving time to answer."""
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _check_image(image: object) -> str:
+    """``image`` if it is a string, else :class:`InvalidArgumentError` saying what to give."""
+    if not isinstance(image, str):
+        raise InvalidArgumentError(
+            f"an image is a reference string such as 'registry.example.com/team/app:v1', not {type(image).__name__}"
+        )
+    return image
+
+
+def _check_policy(policy: object) -> Policy:
+    """``policy`` if it is a :class:`Policy`, else :class:`InvalidArgumentError` saying how to build one."""
+    if isinstance(policy, Policy):
+        return policy
+    hint = "Policy.from_dict(...)" if isinstance(policy, Mapping) else "Policy.from_dict, from_json or from_toml"
+    raise InvalidArgumentError(
+        f"a verifier needs a trustkit.policy.Policy, not {type(policy).__name__}: build it with {hint}"
+    )
+
+
+def _check_deadline(deadline: object) -> float | None:
+    if deadline is None:
+        return None
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not 0 < deadline < float("inf"):
+        raise InvalidArgumentError(f"deadline must be a number of seconds > 0 (or None: no deadline), not {deadline!r}")
+    return float(deadline)
 
 
 @attrs.frozen
@@ -248,8 +281,17 @@ class Verifier:
 
     ``trust_dir`` holds the verified cache (``<trust_dir>/tuf/<gun>/metadata``, notary's layout); ``remote``
     serves every repository (tests, air-gapped mirrors), else a rule's ``server``, else the server docker would
-    use for the image (``docker``: a :class:`~trustkit.dct.DockerTrust` for its configuration, TLS and logins).
-    ``verdict_cache`` keeps verdicts for a while (see :class:`VerdictCache`).
+    use for the image. Both servers are reached through ``docker`` (a :class:`~trustkit.dct.DockerTrust`, default
+    one for this environment's ``$DOCKER_CONFIG`` and ``clock``): the CA and client certificate in
+    ``$DOCKER_CONFIG/tls/<host:port>/``, the registry's ``docker login``, the proxy settings and Docker Hub's
+    shutdown apply to a rule's ``server`` as they do to docker's own. ``verdict_cache`` keeps verdicts for a while
+    (see :class:`VerdictCache`). ``clock`` is the time expiry is judged by (and the Docker Hub shutdown check).
+
+    ``deadline`` bounds each :meth:`verify` (every request it makes, retries included) to that many seconds
+    (default 8 s: an admission webhook is given 10 s by default, at most 30 s); a
+    server that does not answer in time denies the image, as an unreachable one does (the rule's
+    ``max_stale_seconds`` decides whether the cached state may answer instead). ``None``: no overall deadline,
+    only each request's own timeouts.
 
     Each repository's trusted state is kept and reused while the server's ``timestamp.json`` is byte for byte the
     one it was built from and nothing in it has expired: a verdict then costs one round trip. Thread-safe: the
@@ -266,25 +308,23 @@ class Verifier:
         docker: DockerTrust | None = None,
         verdict_cache: VerdictCache | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        deadline: float | None = _DEFAULT_DEADLINE,
     ) -> None:
-        self.policy = policy
+        self.policy = _check_policy(policy)
         self.trust_dir = Path(trust_dir)
         self.remote = remote
         self.docker = docker
         self.verdict_cache = verdict_cache
+        self.deadline = _check_deadline(deadline)
         self._clock = clock
         self._lock = threading.Lock()
-        self._servers: dict[str, NotaryServer] = {}
         self._key_repositories: dict[str, set[str]] = {}
         self._states: dict[str, _State] = {}
         self._own_docker = False
 
     def close(self) -> None:
-        """Close the connections opened to rules' servers (and docker's, when this verifier found them)."""
+        """Close the connections opened to the notary servers, when this verifier created its ``docker``."""
         with self._lock:
-            for server in self._servers.values():
-                server.close()
-            self._servers.clear()
             if self._own_docker and self.docker is not None:
                 self.docker.close()
 
@@ -312,24 +352,25 @@ class Verifier:
         if self.remote is not None:
             return self.remote
         with self._lock:  # DockerTrust keeps one connection pool per server: create each once
-            if rule.server is not None:
-                server = self._servers.get(rule.server)
-                if server is None:
-                    server = self._servers[rule.server] = NotaryServer(rule.server)
-                return server
             if self.docker is None:
-                self.docker, self._own_docker = DockerTrust(), True
-            return self.docker.remote_for(image)
+                self.docker, self._own_docker = DockerTrust(clock=self._clock), True
+            return self.docker.remote_for(image, server=rule.server)
 
     def verify(self, image: str) -> Verdict:
         """The verdict for ``image`` (``repo``, ``repo:tag``, ``repo@sha256:…`` or ``repo:tag@sha256:…``; a
         bare ``repo`` means ``repo:latest``, as docker pulls it). Raises only for misuse: ``ConfigurationError``
-        for a reference that is not one or a digest that is not sha256."""
+        for a reference that is not one or a digest that is not sha256, ``InvalidArgumentError`` for something
+        that is not a string. Ends within :attr:`deadline` seconds."""
+        _check_image(image)
         if self.verdict_cache is not None:
             cached = self.verdict_cache.get(image)
             if cached is not None:
                 return cached
-        verdict = self._verify(image)
+        if self.deadline is None:
+            verdict = self._verify(image)
+        else:
+            with overall_deadline(self.deadline):
+                verdict = self._verify(image)
         if self.verdict_cache is not None:
             self.verdict_cache.put(verdict)
         return verdict
@@ -366,11 +407,13 @@ class Verifier:
         if rule.action == "deny":
             return attrs.evolve(base, reasons=(f"rule {rule.pattern!r} denies {gun}",))
         anchor = rule.anchor if rule.anchor is not None else TrustAnchor(tofu=True)  # Rule requires one
-        now = rule.verify_at if rule.verify_at is not None else self._clock()
+        now = rule.at if rule.at is not None else self._clock()
         try:
             state = yield _NeedState(gun, rule, anchor, now)
         except TrustkitError as exc:
-            reason = f"the trust data of {gun} cannot be trusted: {exc}"
+            # the reader's limit is the rule's max_stale_seconds: name the setting the policy's author can change
+            message = str(exc).replace("and max_cache_age allows", "and the rule's max_stale_seconds allows")
+            reason = f"the trust data of {gun} cannot be trusted: {message}"
             if isinstance(exc, UntrustedRootError) and not anchor.tofu:
                 reason += f" ({_REINITIALISED.format(gun=gun)})"
             return attrs.evolve(base, reasons=(reason,))
@@ -526,9 +569,12 @@ class AsyncVerifier:
         docker: DockerTrust | None = None,
         verdict_cache: VerdictCache | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        deadline: float | None = _DEFAULT_DEADLINE,
     ) -> None:
         self.remote = remote
-        self._core = Verifier(policy, trust_dir=trust_dir, docker=docker, verdict_cache=verdict_cache, clock=clock)
+        self._core = Verifier(
+            policy, trust_dir=trust_dir, docker=docker, verdict_cache=verdict_cache, clock=clock, deadline=deadline
+        )
         self._servers: dict[str, AsyncNotaryServer] = {}
 
     @property
@@ -556,7 +602,8 @@ class AsyncVerifier:
         await self.aclose()
 
     async def verify(self, image: str) -> Verdict:
-        """:meth:`Verifier.verify`, awaited."""
+        """:meth:`Verifier.verify`, awaited (within the same ``deadline``)."""
+        _check_image(image)
         cache = self._core.verdict_cache
         if cache is not None:
             cached = cache.get(image)
@@ -568,8 +615,10 @@ class AsyncVerifier:
         except StopIteration as stop:
             verdict: Verdict = stop.value
         else:
+            deadline = self._core.deadline
             try:
-                state = await self._state(need, self._remote_for(image, need.rule))
+                with contextlib.nullcontext() if deadline is None else overall_deadline(deadline):
+                    state = await self._state(need, self._remote_for(image, need.rule))
             except TrustkitError as exc:
                 verdict = _finish(flow, exc)
             else:
@@ -581,13 +630,10 @@ class AsyncVerifier:
     def _remote_for(self, image: str, rule: Rule) -> AsyncMetadataSource:
         if self.remote is not None:
             return self.remote
-        if rule.server is not None:
-            url, options = rule.server, dict[str, Any]()
-        else:
-            core = self._core
-            if core.docker is None:
-                core.docker, core._own_docker = DockerTrust(), True
-            url, options = core.docker.server_options(image)
+        core = self._core
+        if core.docker is None:
+            core.docker, core._own_docker = DockerTrust(clock=core._clock), True
+        url, options = core.docker.server_options(image, server=rule.server)  # as Verifier reaches them
         server = self._servers.get(url)
         if server is None:
             server = self._servers[url] = AsyncNotaryServer(url, **options)
@@ -616,10 +662,11 @@ def verify(
     remote: Remote | None = None,
     docker: DockerTrust | None = None,
     clock: Callable[[], datetime] = _utc_now,
+    deadline: float | None = _DEFAULT_DEADLINE,
 ) -> Verdict:
     """The :class:`Verdict` for one ``image`` under ``policy`` (a one-off :class:`Verifier`; keep a
     :class:`Verifier` for many). A deny is a verdict, never an exception."""
-    verifier = Verifier(policy, trust_dir=trust_dir, remote=remote, docker=docker, clock=clock)
+    verifier = Verifier(policy, trust_dir=trust_dir, remote=remote, docker=docker, clock=clock, deadline=deadline)
     try:
         return verifier.verify(image)
     finally:

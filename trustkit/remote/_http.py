@@ -106,7 +106,7 @@ _AsyncService = TypeVar("_AsyncService", bound="AsyncHTTPService")
 
 
 def _user_agent() -> str:
-    from trustkit import __version__  # the package's own string: importlib.metadata costs 18 ms per process
+    from trustkit import __version__  # the package's own string: importlib.metadata is slow to import
 
     return f"trustkit/{__version__}"
 
@@ -422,10 +422,11 @@ class HTTPOptions:
         backoff: float = 0.25,
         proxy: str | None = None,
         proxy_from_environment: bool = True,
+        service: str = "trust server",
     ) -> HTTPOptions:
-        """Check the options (:class:`ValueError`, :class:`~trustkit.errors.ConfigurationError` for the URL) and
-        pick the environment's proxy when none is given and ``proxy_from_environment``."""
-        url = check_server_url(url)
+        """Check the options (:class:`ValueError`, :class:`~trustkit.errors.ConfigurationError` for the URL, which
+        names ``service``) and pick the environment's proxy when none is given and ``proxy_from_environment``."""
+        url = check_server_url(url, service=service)
         if retries < 0 or backoff < 0 or timeout <= 0:
             raise ValueError("retries and backoff must be >= 0, timeout > 0")
         if total_timeout is not None and not total_timeout > 0:
@@ -536,13 +537,13 @@ class _ChallengeAuth(httpx.Auth):
     their caps before httpx holds them."""
 
     def __init__(self, service: _HTTPCore, scope: Scope) -> None:
-        self._service = service
+        self._core = service
         self._scope = scope
         self._token_requests: list[httpx.Request] = []
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow itself (no I/O): token requests are yielded like the request."""
-        authenticator, service = self._service._auth, self._service
+        authenticator, service = self._core._auth, self._core
         header = authenticator.authorization(self._scope)
         if header:
             request.headers["Authorization"] = header
@@ -584,13 +585,13 @@ class _ChallengeAuth(httpx.Auth):
             response = yield sent
             token = self._is_token(sent)
             if token:
-                _hold(response, self._service._read_blocking(response, *self._cap(True, response)))
+                _hold(response, self._core._read_blocking(response, *self._cap(True, response)))
             try:
                 sent = flow.send(response)
             except StopIteration:
                 return
             if not token:
-                _hold(response, self._service._read_blocking(response, *self._cap(False, response)))
+                _hold(response, self._core._read_blocking(response, *self._cap(False, response)))
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """:meth:`auth_flow`, the bodies it needs or moves past read within their caps (asyncio)."""
@@ -600,13 +601,13 @@ class _ChallengeAuth(httpx.Auth):
             response = yield sent
             token = self._is_token(sent)
             if token:
-                _hold(response, await self._service._read_async(response, *self._cap(True, response)))
+                _hold(response, await self._core._read_async(response, *self._cap(True, response)))
             try:
                 sent = flow.send(response)
             except StopIteration:
                 return
             if not token:
-                _hold(response, await self._service._read_async(response, *self._cap(False, response)))
+                _hold(response, await self._core._read_async(response, *self._cap(False, response)))
 
 
 class _HTTPCore:
@@ -618,6 +619,8 @@ class _HTTPCore:
     """Sent with every request, besides the user agent and ``Accept-Encoding: identity``."""
     _follow_redirects: ClassVar[bool] = False
     """For services whose servers redirect reads (httpx drops ``Authorization`` when a redirect leaves the origin)."""
+    _service: ClassVar[str] = "trust server"
+    """What the service is, in the message refusing its URL."""
 
     def __init__(
         self,
@@ -643,6 +646,7 @@ class _HTTPCore:
             backoff=backoff,
             proxy=proxy,
             proxy_from_environment=proxy_from_environment,
+            service=self._service,
         )
         if tls is not None and (ca is not None or client_cert is not None):
             raise ValueError("give either tls= or ca=/client_cert=, not both")

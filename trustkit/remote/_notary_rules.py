@@ -37,8 +37,9 @@ from trustkit.keys.certs import check_certificate, cn_matches_gun
 from trustkit.keys.private import PrivateKey
 from trustkit.keys.public import PublicKey
 from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import MetaFile
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, is_valid_role, parent_role
-from trustkit.metadata.roles import MetaFile, Root, Snapshot, Targets, Timestamp, default_expiry
+from trustkit.metadata.roles import Root, Snapshot, Targets, Timestamp, default_expiry
 from trustkit.remote.base import notary_error
 
 __all__ = ["CurrentLookup", "SignerLookup", "Update", "generate_timestamp", "prepare_update", "refresh_timestamp"]

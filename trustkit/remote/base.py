@@ -31,7 +31,7 @@ from trustkit.errors import (
     UnknownRoleError,
 )
 from trustkit.keys.public import PublicKey
-from trustkit.metadata.names import SNAPSHOT, TIMESTAMP, check_gun, is_valid_role
+from trustkit.metadata.names import MAX_DOWNLOAD_SIZE, SNAPSHOT, TIMESTAMP, check_gun, is_valid_role
 
 __all__ = [
     "CONFLICT_CODES",
@@ -52,13 +52,13 @@ __all__ = [
     "notary_error",
 ]
 
-MAX_ROOT_SIZE = 100 << 20
+MAX_ROOT_SIZE = MAX_DOWNLOAD_SIZE
 """Notary's cap on a ``root.json`` whose length is not known yet (``notary.MaxDownloadSize``, 100 MiB)."""
 
 MAX_TIMESTAMP_SIZE = 1 << 20
 """Notary's cap on ``timestamp.json`` (``notary.MaxTimestampSize``, 1 MiB)."""
 
-MAX_METADATA_SIZE = 100 << 20
+MAX_METADATA_SIZE = MAX_DOWNLOAD_SIZE
 """The cap on any other file whose length no trusted metadata gives (notary's ``MaxDownloadSize``)."""
 
 SERVER_KEY_ROLES = (TIMESTAMP, SNAPSHOT)
@@ -67,22 +67,25 @@ SERVER_KEY_ROLES = (TIMESTAMP, SNAPSHOT)
 _CHECKSUM = re.compile(r"[0-9a-fA-F]{64}(?:[0-9a-fA-F]{32}){0,2}\Z")
 
 
-def check_server_url(url: str, *, https_only: bool = False) -> str:
+def check_server_url(url: str, *, https_only: bool = False, service: str = "trust server") -> str:
     """Return a server base URL without its trailing ``/``, or raise :class:`ConfigurationError`.
 
     It must be ``https://`` (or ``http://`` unless ``https_only``) with a host, and no query or fragment.
+    ``service`` names what the URL is for in the message (``trust server``, ``registry``), so a user who gave
+    several URLs knows which one to fix.
     """
     if not isinstance(url, str):
-        raise ConfigurationError("a server URL must be a string")
+        raise ConfigurationError(f"the {service} URL must be a string, not {type(url).__name__}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        raise ConfigurationError(f"invalid server URL {url!r}") from None
+        raise ConfigurationError(f"invalid {service} URL {url!r}") from None
     schemes = ("https",) if https_only else ("https", "http")
     if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
         wanted = "https" if https_only else "http(s)"
-        raise ConfigurationError(f"valid {wanted} URL required for trust server, got {url!r}")
+        hint = f": give the scheme, e.g. 'https://{url}'" if "://" not in url else ""
+        raise ConfigurationError(f"valid {wanted} URL required for {service}, got {url!r}{hint}")
     return url.rstrip("/")
 
 

@@ -15,7 +15,6 @@ Functions take ``env`` (default: ``os.environ``) so that resolution can be teste
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from trustkit import _config
 from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY, Credentials, DockerConfig
 from trustkit.remote.base import ConfigurationError, check_server_url
 from trustkit.remote.tls import TLSConfig
@@ -191,16 +191,9 @@ def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
 
 
-def _home(env: Mapping[str, str]) -> Path:
-    home = env.get("HOME")
-    return Path(home) if home else Path.home()
-
-
 def docker_config_dir(*, env: Mapping[str, str] | None = None) -> Path:
     """docker's config folder: ``$DOCKER_CONFIG``, else ``~/.docker``."""
-    environ = _environ(env)
-    configured = environ.get("DOCKER_CONFIG")
-    return Path(configured) if configured else _home(environ) / ".docker"
+    return _config.docker_config_dir(_environ(env))
 
 
 def docker_credentials(registry: str, *, env: Mapping[str, str] | None = None) -> Credentials | None:
@@ -208,18 +201,23 @@ def docker_credentials(registry: str, *, env: Mapping[str, str] | None = None) -
     return DockerConfig.load(docker_config_dir(env=env) / "config.json").credentials(registry)
 
 
-def docker_server_config(reference: str | ImageReference, *, env: Mapping[str, str] | None = None) -> ServerConfig:
+def docker_server_config(
+    reference: str | ImageReference, *, env: Mapping[str, str] | None = None, server: str | None = None
+) -> ServerConfig:
     """The notary server, TLS files, credentials source and trust directory docker uses for ``reference``.
 
-    The server is ``DOCKER_CONTENT_TRUST_SERVER`` (which must be an https URL), else Docker Hub's notary for
-    ``docker.io`` images, else ``https://<registry host>``. TLS comes from ``$DOCKER_CONFIG/tls/<host:port>/``
-    of that URL (its ``*.crt`` files are trusted along with the system's CAs). Credentials are those of the
-    image's registry, looked up when first needed.
+    The server is ``server`` when given (an explicit choice, e.g. a policy rule's: ``http://`` is accepted, the
+    caller decides whether plain HTTP is acceptable), else ``DOCKER_CONTENT_TRUST_SERVER`` (which must be an
+    https URL), else Docker Hub's notary for ``docker.io`` images, else ``https://<registry host>``. TLS comes from
+    ``$DOCKER_CONFIG/tls/<host:port>/`` of that URL (its ``*.crt`` files are trusted along with the system's CAs).
+    Credentials are those of the image's registry, looked up when first needed.
     """
     environ = _environ(env)
     image = reference if isinstance(reference, ImageReference) else ImageReference.parse(reference)
     configured = environ.get("DOCKER_CONTENT_TRUST_SERVER")
-    if configured:
+    if server is not None:
+        url = check_server_url(server)
+    elif configured:
         url = check_server_url(configured, https_only=True)
     elif image.is_docker_hub:
         url = DOCKER_HUB_NOTARY
@@ -230,19 +228,10 @@ def docker_server_config(reference: str | ImageReference, *, env: Mapping[str, s
     return ServerConfig(
         url=url,
         tls=TLSConfig.from_docker_dir(config_dir / "tls" / host),
-        trust_dir=config_dir / "trust",
+        trust_dir=_config.docker_trust_dir(environ),
         registry=image.auth_key,
         docker_config=config_dir,
     )
-
-
-def _config_string(obj: Mapping[str, object], name: str, where: str) -> str | None:
-    value = obj.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{where}: {name} must be a string")
-    return value
 
 
 def notary_server_config(
@@ -250,48 +239,30 @@ def notary_server_config(
 ) -> ServerConfig:
     """The server, TLS files, credentials and trust directory the notary CLI uses.
 
-    Reads ``config_file`` (default ``~/.notary/config.json``; a missing default file means notary's defaults).
+    Reads ``config_file`` (default ``~/.notary/config.json``; a missing default file means notary's defaults;
+    keys are case-insensitive, as notary reads them).
     ``trust_dir`` expands ``~`` and defaults to ``~/.notary``; ``root_ca``, ``tls_client_cert`` and
     ``tls_client_key`` are relative to the config file's folder; ``root_ca`` is then the only CA trusted.
     ``NOTARY_AUTH`` (base64 ``user:password``) gives the credentials.
     """
     environ = _environ(env)
-    home = _home(environ)
-    default_dir = home / ".notary"
-    path = Path(config_file) if config_file is not None else default_dir / "config.json"
-    obj: dict[str, object] = {}
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        if config_file is not None:
-            raise ConfigurationError(f"error opening config file: {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigurationError(f"error opening config file {path}: {exc}") from None
-    else:
-        try:
-            loaded = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise ConfigurationError(f"{path} is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigurationError(f"{path} must hold a JSON object")
-        obj = loaded
-    where = str(path)
-    remote = obj.get("remote_server")
+    config = _config.read_notary_config(config_file, environ=environ)
+    path, where = config.path, str(config.path)
+    remote = config.values.get("remote_server")
     remote = {} if remote is None else remote
     if not isinstance(remote, dict):
         raise ConfigurationError(f"{where}: remote_server must be an object")
-    trust_dir_text = _config_string(obj, "trust_dir", where)
-    trust_dir = default_dir if trust_dir_text is None else _expand_home(trust_dir_text, home)
-    url = check_server_url(_config_string(remote, "url", where) or NOTARY_DEFAULT_SERVER)
+    trust_dir = config.trust_dir()
+    url = check_server_url(_config.config_string(remote, "url", where) or NOTARY_DEFAULT_SERVER)
 
     def relative(name: str) -> Path | None:
-        value = _config_string(remote, name, where)
+        value = _config.config_string(remote, name, where)
         if value is None:
             return None
         candidate = Path(value)
         return candidate if candidate.is_absolute() else Path(os.path.normpath(path.parent / candidate))
 
-    skip_verify = remote.get("skipTLSVerify", False)
+    skip_verify = remote.get("skiptlsverify", False)
     if not isinstance(skip_verify, bool):
         raise ConfigurationError(f"{where}: remote_server.skipTLSVerify must be a boolean")
     cert, key = relative("tls_client_cert"), relative("tls_client_key")
@@ -303,11 +274,3 @@ def notary_server_config(
     if credentials is not None:
         credentials = attrs.evolve(credentials, password=credentials.password.strip())
     return ServerConfig(url=url, tls=tls, trust_dir=trust_dir, credentials=credentials)
-
-
-def _expand_home(text: str, home: Path) -> Path:
-    """notary's ``homeExpand``: a leading ``~`` (alone or before ``/``) is the home folder; relative stays relative
-    to the current folder (made absolute here)."""
-    if text == "~" or text.startswith("~/"):
-        return home / text[2:] if len(text) > 1 else home
-    return Path(os.path.abspath(text))

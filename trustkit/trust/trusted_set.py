@@ -50,16 +50,18 @@ from trustkit.errors import (
 )
 from trustkit.keys.public import PublicKey
 from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.metadata.roles import _ParsedTargets, _slot_setter
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
+from trustkit.metadata.parsed_targets import ParsedTargets, slot_setter
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
 __all__ = [
+    "Accelerator",
     "TargetMatch",
     "TargetRow",
     "TrustedMetadataSet",
     "UpdateOrderError",
     "VerificationMemo",
+    "utc_now",
     "verification_token",
 ]
 
@@ -99,12 +101,13 @@ class TargetRow(NamedTuple):
 
 
 _new_row = functools.partial(tuple.__new__, TargetRow)  # TargetRow._make without its Python-level checks
-_SET_NAME = _slot_setter(TargetMatch, "name")
-_SET_TARGET = _slot_setter(TargetMatch, "target")
-_SET_ROLE = _slot_setter(TargetMatch, "role")
+_SET_NAME = slot_setter(TargetMatch, "name")
+_SET_TARGET = slot_setter(TargetMatch, "target")
+_SET_ROLE = slot_setter(TargetMatch, "role")
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC: the default clock of every check of expiry in trustkit."""
     return datetime.now(timezone.utc)
 
 
@@ -162,17 +165,30 @@ class VerificationMemo:
 _REPR_ROLES = 8  # roles a repr names before counting the rest
 
 
+@attrs.frozen
+class Accelerator:
+    """What spares a :class:`TrustedMetadataSet` work on bytes it has seen before, in one object; either part
+    may be absent. Neither changes a result: only how it is reached.
+
+    ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
+    them on identical bytes under identical keys (see the module documentation).
+    ``parse`` (role, bytes -> :class:`Metadata` or None) may give an earlier parse of the same bytes, for every
+    role but root (a reader passes one that rebuilds big roles from :mod:`trustkit.metadata._compact`); one is
+    used only if its signatures are checked over those very bytes (:meth:`Metadata.parsed_from`), else the
+    bytes are parsed.
+    """
+
+    memo: VerificationMemo | None = None
+    parse: Callable[[str, bytes], Metadata[Any] | None] | None = None
+
+
 class TrustedMetadataSet:
     """Trusted metadata for ``gun``, grown one verified file at a time.
 
     ``root_data`` is the starting root: one trusted before (from the cache, ``first_contact=False``), or the
     first one ever seen (``first_contact=True``), which must then pass the certificate checks and ``pinning``.
     ``min_versions`` are the versions trusted before for each role (from the cache); nothing older is accepted.
-    ``memo`` remembers signature checks of timestamp, snapshot and targets roles that passed, to skip repeating
-    them on identical bytes under identical keys (see the module documentation).
-    ``parse`` (role, bytes -> :class:`Metadata` or None) may give an earlier parse of the same bytes, for every
-    role but root (a reader passes one that rebuilds big roles from :mod:`trustkit.metadata._compact`); one is
-    used only if its signatures are checked over those very bytes, else the bytes are parsed.
+    ``accelerator`` may spare repeated signature checks and parses of bytes seen before (:class:`Accelerator`).
     """
 
     def __init__(
@@ -183,14 +199,13 @@ class TrustedMetadataSet:
         first_contact: bool,
         pinning: TrustPinning | None = None,
         min_versions: Mapping[str, int] | None = None,
-        clock: Clock = _utc_now,
-        memo: VerificationMemo | None = None,
-        parse: Callable[[str, bytes], Metadata[Any] | None] | None = None,
+        clock: Clock = utc_now,
+        accelerator: Accelerator | None = None,
     ) -> None:
         self.gun = gun
         self._clock = clock
-        self._memo = memo
-        self._parse_with = parse
+        self._memo = None if accelerator is None else accelerator.memo
+        self._parse_with = None if accelerator is None else accelerator.parse
         self._min_versions = dict(min_versions or {})
         self._bytes: dict[str, bytes] = {}
         self._metadata: dict[str, Metadata[Any]] = {}
@@ -305,10 +320,7 @@ class TrustedMetadataSet:
         self._check_expiry(ROOT, self.root)
         if SNAPSHOT in self._metadata:
             raise UpdateOrderError("the timestamp must be loaded before the snapshot")
-        timestamp = self._parse(TIMESTAMP, data)
-        self._verify(self.root.signed, TIMESTAMP, timestamp, data)
-        self._check_version(TIMESTAMP, timestamp.signed.version)
-        self._check_expiry(TIMESTAMP, timestamp)
+        timestamp = self._checked(self.root.signed, TIMESTAMP, data)
         self._accept(TIMESTAMP, data, timestamp)
         return timestamp
 
@@ -321,10 +333,7 @@ class TrustedMetadataSet:
         if TARGETS in self._metadata:
             raise UpdateOrderError("the snapshot must be loaded before targets")
         timestamp.signed.snapshot_meta.verify_data(data, what=SNAPSHOT)
-        snapshot = self._parse(SNAPSHOT, data)
-        self._verify(self.root.signed, SNAPSHOT, snapshot, data)
-        self._check_version(SNAPSHOT, snapshot.signed.version)
-        self._check_expiry(SNAPSHOT, snapshot)
+        snapshot = self._checked(self.root.signed, SNAPSHOT, data)
         root_meta = snapshot.signed.meta[ROOT]
         try:
             root_meta.verify_data(self._bytes[ROOT], what=ROOT)
@@ -340,10 +349,7 @@ class TrustedMetadataSet:
         """Accept the top-level targets named by the snapshot, signed by root's targets keys."""
         snapshot = self._require(SNAPSHOT, "targets")
         self._snapshot_entry(snapshot, TARGETS).verify_data(data, what=TARGETS)
-        targets = self._parse(TARGETS, data)
-        self._verify(self.root.signed, TARGETS, targets, data)
-        self._check_version(TARGETS, targets.signed.version)
-        self._check_expiry(TARGETS, targets)
+        targets = self._checked(self.root.signed, TARGETS, data)
         self._accept(TARGETS, data, targets)
         return targets
 
@@ -359,10 +365,7 @@ class TrustedMetadataSet:
         delegated = parent.signed.delegations.get(role)
         snapshot = self._require(SNAPSHOT, role)
         self._snapshot_entry(snapshot, role).verify_data(data, what=role)
-        metadata = self._parse(role, data)
-        self._verify(parent.signed, role, metadata, data)
-        self._check_version(role, metadata.signed.version)
-        self._check_expiry(role, metadata)
+        metadata = self._checked(parent.signed, role, data)
         restricted = self._restricted(parent_name, delegated.paths)
         self._accept(role, data, metadata)
         self._paths[role] = restricted
@@ -371,7 +374,7 @@ class TrustedMetadataSet:
 
     def _restricted(self, parent_name: str, paths: tuple[str, ...]) -> tuple[str, ...]:
         parent_paths = self._paths[parent_name]
-        return tuple(p for p in paths if any(p.startswith(prefix) for prefix in parent_paths))
+        return tuple(p for p in paths if path_allowed(p, parent_paths))
 
     # --- targets -------------------------------------------------------------------------------------------
 
@@ -412,7 +415,7 @@ class TrustedMetadataSet:
         """The first trusted role, breadth-first (within ``roles``, in priority order), whose restricted paths
         cover ``name`` and that lists it -- notary's ``GetTargetByName``."""
         for role in self._walk_roles(roles):
-            if not any(name.startswith(prefix) for prefix in self._paths[role]):
+            if not path_allowed(name, self._paths[role]):
                 continue
             if role in self._blocked:
                 raise VerificationError(
@@ -432,7 +435,7 @@ class TrustedMetadataSet:
         with paused_gc():  # 100k new objects: keep the cyclic GC from re-walking the parsed files meanwhile
             for role, signed, names in self._listed(roles):
                 targets = signed.targets  # a model is built only for a name that is listed (lazy targets)
-                values = targets.get_many(names) if isinstance(targets, _ParsedTargets) else [targets[n] for n in names]
+                values = targets.get_many(names) if isinstance(targets, ParsedTargets) else [targets[n] for n in names]
                 new, set_name, set_target, set_role = object.__new__, _SET_NAME, _SET_TARGET, _SET_ROLE
                 for name, target in zip(names, values, strict=True):  # TargetMatch(name, target, role), 100k times
                     match = new(TargetMatch)
@@ -466,9 +469,9 @@ class TrustedMetadataSet:
             if "" in paths:
                 names = [name for name in targets if name not in seen]
             else:
-                names = [n for n in targets if n not in seen and any(n.startswith(p) for p in paths)]
+                names = [n for n in targets if n not in seen and path_allowed(n, paths)]
             if stops:  # names a blocked, higher-priority delegation could hold: not answered from here
-                names = [n for n in names if not any(n.startswith(p) for stop in stops for p in stop)]
+                names = [n for n in names if not any(path_allowed(n, stop) for stop in stops)]
             if names:
                 seen.update(names)
                 yield role, signed, names
@@ -481,9 +484,17 @@ class TrustedMetadataSet:
     def _parse(self, role: str, data: bytes) -> Metadata[Any]:
         if self._parse_with is not None and role != ROOT:
             kept = self._parse_with(role, data)
-            if kept is not None and kept._verify_span is not None and kept._verify_span.data is data:
+            if kept is not None and kept.parsed_from(data):
                 return kept
         return Metadata.from_bytes(data, role=role)
+
+    def _checked(self, delegator: Root | Targets, role: str, data: bytes) -> Metadata[Any]:
+        """``data`` parsed as ``role``, signed by ``delegator``'s threshold for it, not rolled back, unexpired."""
+        metadata = self._parse(role, data)
+        self._verify(delegator, role, metadata, data)
+        self._check_version(role, metadata.signed.version)
+        self._check_expiry(role, metadata)
+        return metadata
 
     def _verify(self, delegator: Root | Targets, role: str, metadata: Metadata[Any], data: bytes) -> None:
         """``delegator.verify_delegate(role, metadata)``, or the same result replayed from the memo."""
@@ -491,16 +502,7 @@ class TrustedMetadataSet:
         if memo is None:
             delegator.verify_delegate(role, metadata)
             return
-        keyids: tuple[str, ...]
-        if isinstance(delegator, Root):
-            entry = delegator.roles.get(role)
-            if entry is None:  # verify_delegate raises the error
-                delegator.verify_delegate(role, metadata)
-                return
-            keyids, threshold, keys = entry.keyids, entry.threshold, delegator.keys
-        else:
-            delegated = delegator.delegations.get(role)
-            keyids, threshold, keys = delegated.keyids, delegated.threshold, delegator.delegations.keys
+        keyids, threshold, keys = delegator.signers(role)
         token = verification_token(role, data, keyids, threshold, keys)
         if memo.lookup(token) is not None:
             return
@@ -531,7 +533,11 @@ class TrustedMetadataSet:
     def _check_expiry(self, role: str, metadata: Metadata[Any]) -> None:
         now = self._clock()
         if metadata.signed.is_expired(now):
-            raise ExpiredMetadataError(f"{role} expired at {metadata.signed.expires_text}")
+            raise ExpiredMetadataError(
+                f"{role} expired at {metadata.signed.expires_text}, judged as of {now.isoformat(timespec='seconds')}: "
+                "its signer must re-sign it; to judge saved trust data as it was, give a time when it was valid "
+                "(an archive: open_archive(..., at='capture') or at=<datetime>; a policy rule: verify_at)"
+            )
 
     def _accept(self, role: str, data: bytes, metadata: Metadata[Any]) -> None:
         self._bytes[role] = data

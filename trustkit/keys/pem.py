@@ -1,4 +1,5 @@
-"""PEM blocks as Go's ``encoding/pem`` reads and writes them, headers included (notary's ``role:``/``gun:``)."""
+"""PEM blocks as Go's ``encoding/pem`` reads and writes them, headers included (notary's ``role:``/``gun:``):
+shared by the keys and the key stores, which read and write notary's PEM files."""
 
 from __future__ import annotations
 
