@@ -2,348 +2,179 @@
 
 The names users type live here; each layer's package (``trustkit.keys``, ``trustkit.metadata``) holds the rest.
 
-Importing ``trustkit`` is cheap: each name below is imported from its layer the first time it is used (module
-``__getattr__``, PEP 562), so a program that only reads trust data never loads httpx, securesystemslib or the
-keystores until it needs them. Type checkers and IDEs see ordinary imports (the ``TYPE_CHECKING`` block).
+Importing ``trustkit`` is cheap: each name below is imported from its defining module the first time it is used
+(module ``__getattr__``, PEP 562), so a program that only reads trust data never loads httpx, securesystemslib or
+the keystores until it needs them.
+
+One table, :data:`_EXPORTS`, says where each top-level name lives; it feeds ``__getattr__``, ``__all__`` and
+``__dir__``. Type checkers and IDEs read ``trustkit/__init__.pyi``, which imports the same names from the same
+modules; ``tests/unit/test_lazy_imports.py`` keeps the stub equal to the table.
+
+To add a top-level name:
+
+1. define it in its module and list it in that module's ``__all__``;
+2. add it to :data:`_EXPORTS` under that module (the defining module, not its package);
+3. add ``from <module> import <Name> as <Name>`` to ``trustkit/__init__.pyi``;
+4. if its package exports it too, add it there (a plain import for most packages; ``trustkit.client``,
+   ``trustkit.keys`` and ``trustkit.remote`` stay lazy, so there it is a ``TYPE_CHECKING`` import and an entry in
+   the package's lazy map).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
-__version__ = "0.1.0"
+from trustkit import _lazy
 
 # trustkit's warnings and debug records go where the application sends them; with no logging configured, nowhere
 # (not to stderr through logging's last-resort handler)
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a slow import): type checkers take it as True
-if TYPE_CHECKING:
-    from typing import Any
-
-    from trustkit.archive import ArchiveRemote, export_repository, export_server, open_archive
-    from trustkit.client import (
-        AsyncReader,
-        HealthReport,
-        InvalidChangeError,
-        MetadataCache,
-        Reader,
-        Repository,
-        RepositorySummary,
-        health_report,
-        repository_summary,
-    )
-    from trustkit.dct import DockerTrust, RepositoryTrust, TrustInspection
-    from trustkit.errors import (
-        CanonicalizationError,
-        ConfigurationError,
-        ConflictError,
-        ExpiredMetadataError,
-        FileAccessError,
-        HashMismatchError,
-        InvalidArgumentError,
-        KeyFormatError,
-        KeyIdMismatchError,
-        MalformedMetadataError,
-        NotFoundError,
-        OversizedResponseError,
-        PassphraseError,
-        RemoteError,
-        RepositoryNotFoundError,
-        RollbackError,
-        RootMismatchError,
-        ServerUnavailableError,
-        ServiceRetiredError,
-        SigningError,
-        TargetNotFoundError,
-        ThresholdError,
-        TrustkitError,
-        UnauthorizedError,
-        UnknownKeyError,
-        UnknownRoleError,
-        UntrustedRootError,
-        VerificationError,
-    )
-    from trustkit.keys import (
-        PrivateKey,
-        PublicKey,
-        generate_private_key,
-        load_private_key,
-        make_root_certificate,
-        make_root_key,
-    )
-    from trustkit.keystore import (
-        CallbackPassphrase,
-        ChainedKeyStore,
-        DockerEnvPassphrase,
-        ExternalKeyStore,
-        FileKeyStore,
-        KeyInfo,
-        KeyStore,
-        MemoryKeyStore,
-        NotaryEnvPassphrase,
-        RolePassphrases,
-        docker_trust_dir,
-        notary_trust_dir,
-    )
-    from trustkit.metadata import (
-        DelegatedRole,
-        Delegations,
-        Metadata,
-        MetaFile,
-        Role,
-        Root,
-        Signature,
-        Snapshot,
-        TargetFile,
-        Targets,
-        Timestamp,
-        VerificationResult,
-        default_expiry,
-    )
-    from trustkit.migrate import MigrationRecord, plan_migration, run_migration, verify_image
-    from trustkit.policy import (
-        AsyncVerifier,
-        Policy,
-        PolicyError,
-        Rule,
-        SignerRequirement,
-        TrustAnchor,
-        Verdict,
-        VerdictCache,
-        Verifier,
-        verify,
-    )
-    from trustkit.remote import (
-        AsyncNotaryServer,
-        ChangeRecord,
-        Credentials,
-        LocalRemote,
-        MemoryRemote,
-        NotaryServer,
-        Remote,
-    )
-    from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-
-_LAZY: dict[str, str] = {
-    "ArchiveRemote": "trustkit.archive",
-    "export_repository": "trustkit.archive",
-    "export_server": "trustkit.archive",
-    "open_archive": "trustkit.archive",
-    "HealthReport": "trustkit.client",
-    "RepositorySummary": "trustkit.client",
-    "health_report": "trustkit.client",
-    "repository_summary": "trustkit.client",
-    "DockerTrust": "trustkit.dct",
-    "RepositoryTrust": "trustkit.dct",
-    "TrustInspection": "trustkit.dct",
-    "InvalidChangeError": "trustkit.client",
-    "MetadataCache": "trustkit.client",
-    "Reader": "trustkit.client",
-    "AsyncReader": "trustkit.client",
-    "Repository": "trustkit.client",
-    "CanonicalizationError": "trustkit.errors",
-    "ConfigurationError": "trustkit.errors",
-    "ConflictError": "trustkit.errors",
-    "ExpiredMetadataError": "trustkit.errors",
-    "FileAccessError": "trustkit.errors",
-    "HashMismatchError": "trustkit.errors",
-    "InvalidArgumentError": "trustkit.errors",
-    "KeyFormatError": "trustkit.errors",
-    "KeyIdMismatchError": "trustkit.errors",
-    "MalformedMetadataError": "trustkit.errors",
-    "NotFoundError": "trustkit.errors",
-    "OversizedResponseError": "trustkit.errors",
-    "PassphraseError": "trustkit.errors",
-    "RemoteError": "trustkit.errors",
-    "RepositoryNotFoundError": "trustkit.errors",
-    "RollbackError": "trustkit.errors",
-    "RootMismatchError": "trustkit.errors",
-    "ServerUnavailableError": "trustkit.errors",
-    "ServiceRetiredError": "trustkit.errors",
-    "SigningError": "trustkit.errors",
-    "TargetNotFoundError": "trustkit.errors",
-    "ThresholdError": "trustkit.errors",
-    "TrustkitError": "trustkit.errors",
-    "UnauthorizedError": "trustkit.errors",
-    "UnknownKeyError": "trustkit.errors",
-    "UnknownRoleError": "trustkit.errors",
-    "UntrustedRootError": "trustkit.errors",
-    "VerificationError": "trustkit.errors",
-    "PrivateKey": "trustkit.keys",
-    "PublicKey": "trustkit.keys",
-    "generate_private_key": "trustkit.keys",
-    "load_private_key": "trustkit.keys",
-    "make_root_certificate": "trustkit.keys",
-    "make_root_key": "trustkit.keys",
-    "CallbackPassphrase": "trustkit.keystore",
-    "ChainedKeyStore": "trustkit.keystore",
-    "DockerEnvPassphrase": "trustkit.keystore",
-    "ExternalKeyStore": "trustkit.keystore",
-    "FileKeyStore": "trustkit.keystore",
-    "KeyInfo": "trustkit.keystore",
-    "KeyStore": "trustkit.keystore",
-    "MemoryKeyStore": "trustkit.keystore",
-    "NotaryEnvPassphrase": "trustkit.keystore",
-    "RolePassphrases": "trustkit.keystore",
-    "docker_trust_dir": "trustkit.keystore",
-    "notary_trust_dir": "trustkit.keystore",
-    "MigrationRecord": "trustkit.migrate",
-    "plan_migration": "trustkit.migrate",
-    "run_migration": "trustkit.migrate",
-    "verify_image": "trustkit.migrate",
-    "DelegatedRole": "trustkit.metadata",
-    "Delegations": "trustkit.metadata",
-    "Metadata": "trustkit.metadata",
-    "MetaFile": "trustkit.metadata",
-    "Role": "trustkit.metadata",
-    "Root": "trustkit.metadata",
-    "Signature": "trustkit.metadata",
-    "Snapshot": "trustkit.metadata",
-    "TargetFile": "trustkit.metadata",
-    "Targets": "trustkit.metadata",
-    "Timestamp": "trustkit.metadata",
-    "VerificationResult": "trustkit.metadata",
-    "default_expiry": "trustkit.metadata",
-    "Policy": "trustkit.policy",
-    "PolicyError": "trustkit.policy",
-    "Rule": "trustkit.policy",
-    "SignerRequirement": "trustkit.policy",
-    "TrustAnchor": "trustkit.policy",
-    "Verdict": "trustkit.policy",
-    "VerdictCache": "trustkit.policy",
-    "Verifier": "trustkit.policy",
-    "AsyncVerifier": "trustkit.policy",
-    "verify": "trustkit.policy",
-    "ChangeRecord": "trustkit.remote",
-    "Credentials": "trustkit.remote",
-    "LocalRemote": "trustkit.remote",
-    "MemoryRemote": "trustkit.remote",
-    "NotaryServer": "trustkit.remote",
-    "AsyncNotaryServer": "trustkit.remote",
-    "Remote": "trustkit.remote",
-    "TargetMatch": "trustkit.trust",
-    "TargetRow": "trustkit.trust",
-    "TrustedMetadataSet": "trustkit.trust",
-    "TrustPinning": "trustkit.trust",
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "trustkit._version": ("__version__",),
+    "trustkit.archive.export": (
+        "export_repository",
+        "export_server",
+    ),
+    "trustkit.archive.offline": (
+        "ArchiveRemote",
+        "open_archive",
+    ),
+    "trustkit.client.cache": ("MetadataCache",),
+    "trustkit.client.changes": ("InvalidChangeError",),
+    "trustkit.client.health": (
+        "HealthReport",
+        "RepositorySummary",
+        "health_report",
+        "repository_summary",
+    ),
+    "trustkit.client.reader": (
+        "AsyncReader",
+        "Reader",
+    ),
+    "trustkit.client.repository": ("Repository",),
+    "trustkit.dct.client": ("DockerTrust",),
+    "trustkit.dct.inspect": (
+        "RepositoryTrust",
+        "TrustInspection",
+    ),
+    "trustkit.errors": (
+        "CanonicalizationError",
+        "ConfigurationError",
+        "ConflictError",
+        "ExpiredMetadataError",
+        "FileAccessError",
+        "HashMismatchError",
+        "InvalidArgumentError",
+        "KeyFormatError",
+        "KeyIdMismatchError",
+        "MalformedMetadataError",
+        "NotFoundError",
+        "OversizedResponseError",
+        "PassphraseError",
+        "RemoteError",
+        "RepositoryNotFoundError",
+        "RollbackError",
+        "RootMismatchError",
+        "ServerUnavailableError",
+        "ServiceRetiredError",
+        "SigningError",
+        "TargetNotFoundError",
+        "ThresholdError",
+        "TrustkitError",
+        "UnauthorizedError",
+        "UnknownKeyError",
+        "UnknownRoleError",
+        "UntrustedRootError",
+        "VerificationError",
+    ),
+    "trustkit.keys.certs": (
+        "make_root_certificate",
+        "make_root_key",
+    ),
+    "trustkit.keys.private": (
+        "PrivateKey",
+        "generate_private_key",
+        "load_private_key",
+    ),
+    "trustkit.keys.public": ("PublicKey",),
+    "trustkit.keystore.base": (
+        "ChainedKeyStore",
+        "KeyInfo",
+        "KeyStore",
+    ),
+    "trustkit.keystore.external": ("ExternalKeyStore",),
+    "trustkit.keystore.file": (
+        "FileKeyStore",
+        "docker_trust_dir",
+        "notary_trust_dir",
+    ),
+    "trustkit.keystore.memory": ("MemoryKeyStore",),
+    "trustkit.keystore.passphrase": (
+        "CallbackPassphrase",
+        "DockerEnvPassphrase",
+        "NotaryEnvPassphrase",
+        "RolePassphrases",
+    ),
+    "trustkit.metadata.envelope": ("Metadata",),
+    "trustkit.metadata.files": (
+        "MetaFile",
+        "TargetFile",
+    ),
+    "trustkit.metadata.roles": (
+        "DelegatedRole",
+        "Delegations",
+        "Role",
+        "Root",
+        "Snapshot",
+        "Targets",
+        "Timestamp",
+        "default_expiry",
+    ),
+    "trustkit.metadata.verification": (
+        "Signature",
+        "VerificationResult",
+    ),
+    "trustkit.migrate.attachments": ("verify_image",),
+    "trustkit.migrate.plan": (
+        "MigrationRecord",
+        "plan_migration",
+        "run_migration",
+    ),
+    "trustkit.policy.model": (
+        "Policy",
+        "PolicyError",
+        "Rule",
+        "SignerRequirement",
+        "TrustAnchor",
+    ),
+    "trustkit.policy.verdicts": (
+        "AsyncVerifier",
+        "Verdict",
+        "VerdictCache",
+        "Verifier",
+        "verify",
+    ),
+    "trustkit.remote.auth": ("Credentials",),
+    "trustkit.remote.base": (
+        "ChangeRecord",
+        "Remote",
+    ),
+    "trustkit.remote.local": (
+        "LocalRemote",
+        "MemoryRemote",
+    ),
+    "trustkit.remote.notary_server": (
+        "AsyncNotaryServer",
+        "NotaryServer",
+    ),
+    "trustkit.trust.pinning": ("TrustPinning",),
+    "trustkit.trust.trusted_set": (
+        "TargetMatch",
+        "TargetRow",
+        "TrustedMetadataSet",
+    ),
 }
-"""Where each public name lives: imported on first use."""
+"""Where each public name lives (defining module -> names): imported on first use and kept here."""
 
-__all__ = [
-    "ArchiveRemote",
-    "AsyncNotaryServer",
-    "AsyncReader",
-    "AsyncVerifier",
-    "CallbackPassphrase",
-    "CanonicalizationError",
-    "ChainedKeyStore",
-    "ChangeRecord",
-    "ConfigurationError",
-    "ConflictError",
-    "Credentials",
-    "DelegatedRole",
-    "Delegations",
-    "DockerEnvPassphrase",
-    "DockerTrust",
-    "ExpiredMetadataError",
-    "ExternalKeyStore",
-    "FileAccessError",
-    "FileKeyStore",
-    "HashMismatchError",
-    "HealthReport",
-    "InvalidArgumentError",
-    "InvalidChangeError",
-    "KeyFormatError",
-    "KeyIdMismatchError",
-    "KeyInfo",
-    "KeyStore",
-    "LocalRemote",
-    "MalformedMetadataError",
-    "MemoryKeyStore",
-    "MemoryRemote",
-    "MetaFile",
-    "Metadata",
-    "MetadataCache",
-    "MigrationRecord",
-    "NotFoundError",
-    "NotaryEnvPassphrase",
-    "NotaryServer",
-    "OversizedResponseError",
-    "PassphraseError",
-    "Policy",
-    "PolicyError",
-    "PrivateKey",
-    "PublicKey",
-    "Reader",
-    "Remote",
-    "RemoteError",
-    "Repository",
-    "RepositoryNotFoundError",
-    "RepositorySummary",
-    "RepositoryTrust",
-    "Role",
-    "RolePassphrases",
-    "RollbackError",
-    "Root",
-    "RootMismatchError",
-    "Rule",
-    "ServerUnavailableError",
-    "ServiceRetiredError",
-    "Signature",
-    "SignerRequirement",
-    "SigningError",
-    "Snapshot",
-    "TargetFile",
-    "TargetMatch",
-    "TargetNotFoundError",
-    "TargetRow",
-    "Targets",
-    "ThresholdError",
-    "Timestamp",
-    "TrustAnchor",
-    "TrustInspection",
-    "TrustPinning",
-    "TrustedMetadataSet",
-    "TrustkitError",
-    "UnauthorizedError",
-    "UnknownKeyError",
-    "UnknownRoleError",
-    "UntrustedRootError",
-    "Verdict",
-    "VerdictCache",
-    "VerificationError",
-    "VerificationResult",
-    "Verifier",
-    "__version__",
-    "default_expiry",
-    "docker_trust_dir",
-    "export_repository",
-    "export_server",
-    "generate_private_key",
-    "health_report",
-    "load_private_key",
-    "make_root_certificate",
-    "make_root_key",
-    "notary_trust_dir",
-    "open_archive",
-    "plan_migration",
-    "repository_summary",
-    "run_migration",
-    "verify",
-    "verify_image",
-]
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name from its layer on first use, and keep it here (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trustkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = _lazy.lazy_exports(__name__, _EXPORTS)

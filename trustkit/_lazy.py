@@ -1,9 +1,11 @@
-"""Lazy package exports (PEP 562): a package names what it offers without importing every module behind it.
+"""Lazy exports (PEP 562): the package root and the packages on the read path (``trustkit.client``, ``trustkit.keys``,
+``trustkit.remote``) name what they offer without importing every module behind it.
 
 A process that only reads trust data then never pays for the keystores, the changelist, the DCT layer or their
 dependencies (``logging``, ``subprocess``, ``html``, ...): each name is imported from its module the first time it
-is used, and kept in the package. Packages keep an ordinary ``if TYPE_CHECKING:`` import block for type checkers
-and a literal ``__all__``; ``tests/unit/test_lazy_imports.py`` checks the three agree.
+is used, and kept in the package. The root's type checkers read ``trustkit/__init__.pyi``; a lazy package keeps an
+``if TYPE_CHECKING:`` block of ``import Name as Name``; ``tests/unit/test_lazy_imports.py`` checks they agree with
+the table. The other packages import eagerly: nothing on the read path imports them.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ __all__ = ["lazy_exports"]
 
 def lazy_exports(
     package: str, exports: Mapping[str, tuple[str, ...]]
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """The ``__getattr__`` and ``__dir__`` of ``package``, which exports ``exports`` (module -> names in it)."""
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """The ``__getattr__``, ``__dir__`` and ``__all__`` of ``package``, which exports ``exports`` (module -> names
+    in it)."""
     home = {name: module for module, names in exports.items() for name in names}
     namespace = sys.modules[package].__dict__
 
@@ -37,4 +40,9 @@ def lazy_exports(
     def dir_() -> list[str]:
         return sorted(set(namespace) | set(home))
 
-    return getattr_, dir_
+    return getattr_, dir_, sorted(home, key=_export_order)
+
+
+def _export_order(name: str) -> tuple[int, str]:
+    """``__all__``'s order as ruff sorts a literal one (RUF022): constants, then classes, then the rest."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)

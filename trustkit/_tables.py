@@ -15,7 +15,17 @@ from typing import Any
 
 import attrs
 
-__all__ = ["MAX_HTML_ROWS", "Cell", "Document", "Table", "plain", "plain_fields"]
+__all__ = [
+    "MAX_HTML_ROWS",
+    "Cell",
+    "Document",
+    "Table",
+    "date_cell",
+    "duration_cell",
+    "plain",
+    "plain_fields",
+    "relative_cell",
+]
 
 MAX_HTML_ROWS = 200
 """The most rows an HTML table shows; the rest are counted ("… and 19,800 more"). A 20,000-tag summary otherwise
@@ -119,3 +129,32 @@ def plain(value: object) -> object:
     if isinstance(value, list | tuple | set | frozenset):
         return [plain(item) for item in value]
     return value
+
+
+def date_cell(moment: datetime) -> str:
+    """A moment as a table shows it: UTC to the minute (``2026-06-01 12:00 UTC``), zero-padded years."""
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:  # after year 9999 or before year 1 once in UTC: shown in its own offset
+        return f"{moment.year:04d}-{moment:%m-%d %H:%M} UTC{moment:%z}"
+    return f"{utc.year:04d}-{utc:%m-%d %H:%M} UTC"  # strftime's %Y drops the zeros of years before 1000
+
+
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def duration_cell(delta: timedelta) -> str:
+    """A length of time in its largest whole unit (``3 days``), or in years past two years (``2.5 years``)."""
+    seconds = abs(delta.total_seconds())
+    if seconds >= 730 * 86400:
+        return f"{seconds / (365 * 86400):.1f} years"
+    unit, size = next(((u, s) for u, s in _UNITS if seconds >= s), ("second", 1))
+    count = int(seconds // size)
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def relative_cell(delta: timedelta, *, past: str = "expired", future: str = "in") -> str:
+    """A time from now: ``in 3 days``, or ``expired 3 days ago`` (``past`` and ``future`` name the two sides)."""
+    if delta <= timedelta(0):
+        return f"{past} {duration_cell(delta)} ago"
+    return f"{future} {duration_cell(delta)}"

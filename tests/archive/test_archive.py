@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.archive.flips import assert_refused_or_unchanged
+from tests.support.flips import assert_refused_or_unchanged
 from trustkit.archive import (
     ArchiveRemote,
     ExportProgress,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
-from trustkit.client import MetadataCache, Reader
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
+from trustkit.client import Reader
 from trustkit.client.health import (
     DEFAULT_WINDOW,
     BelowThreshold,
@@ -25,22 +25,6 @@ from trustkit.client.health import (
 from trustkit.keys import make_root_certificate
 from trustkit.keystore import MemoryKeyStore
 from trustkit.remote import MemoryRemote
-
-
-class SimServer:
-    """Serves a RepoSim's files as a remote does: the current file, or by sha256."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.by_hash = {hashlib.sha256(data).hexdigest(): data for data in files.values()}
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        data = self.by_hash.get(checksum) if checksum is not None else self.files.get(role)
-        if data is None or version is not None:
-            raise tk.NotFoundError(f"{role} not found", status=404)
-        return data
 
 
 def simulated() -> RepoSim:
@@ -66,7 +50,9 @@ def trusted_set(files: dict[str, bytes], *, delegations: tuple[str, ...] = ()) -
 
 
 def sim_reader(files: dict[str, bytes], tmp_path: Path) -> Reader:
-    return Reader(GUN, SimServer(files), cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW)
+    remote = FakeRemote()
+    remote.serve(files)
+    return reader(remote, tmp_path)
 
 
 # --- a healthy repository -----------------------------------------------------------------------------------
@@ -177,6 +163,25 @@ def test_a_reader_counts_the_signatures_of_a_skipped_delegation(
     [below] = health_report(reader, now=NOW).below_threshold
     assert (below.role, below.threshold, below.keys, below.signatures) == ("targets/releases", 2, 1, 1)
     assert "valid signatures 1 of 2: readers skip it" in below.reason
+
+
+def test_the_state_and_the_skipped_roles_given_explicitly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The report reads what the caller holds: the trusted state and the skipped roles, nothing refreshed."""
+    sim = simulated()
+    sim.delegations["targets/releases"].threshold = 2
+    reader = sim_reader(sim.publish(), tmp_path)
+    with caplog.at_level(logging.WARNING):
+        trusted = reader.refresh()
+    explicit = health_report(trusted, skipped=reader.invalid, now=NOW)
+    assert explicit == health_report(reader, now=NOW)
+    assert str(repository_summary(trusted, skipped=reader.invalid, now=NOW)) == str(repository_summary(reader, now=NOW))
+    [below] = explicit.below_threshold
+    assert (below.role, below.signatures) == ("targets/releases", 1)
+    assert health_report(trusted, now=NOW).below_threshold[0].signatures is None  # no skipped bytes: not counted
+    never_refreshed = sim_reader(sim.publish(), tmp_path / "other")
+    with pytest.raises(tk.InvalidArgumentError, match="not with a Reader"):
+        health_report(never_refreshed, skipped={})
+    assert never_refreshed._trusted is None  # nothing refreshed behind the caller's back
 
 
 def test_a_delegation_left_without_keys(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 import trustkit as tk
 from trustkit.client import Change
-from trustkit.client.repository import Repository, _PendingTargets
+from trustkit.client.changes import _PendingTargets
+from trustkit.client.repository import Repository
 from trustkit.keystore import MemoryKeyStore
 from trustkit.metadata import roles
 from trustkit.remote import MemoryRemote

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dct import ENV
 from trustkit.dct import DockerTrust
 from trustkit.remote import MemoryRemote
-
-ENV = {
-    "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE": "unit root passphrase",
-    "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "unit repository passphrase",
-}
-REPO = "localhost:5000/unit/app"
-DIGEST = "ab" * 32
 
 
 @pytest.fixture

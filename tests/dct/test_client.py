@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import trustkit as tk
-from tests.dct.conftest import DIGEST, ENV, REPO
+from tests.support.dct import DIGEST, ENV, REPO
 from trustkit.client import Change, Repository
 from trustkit.dct import DockerTrust
 from trustkit.keystore import DockerEnvPassphrase, FileKeyStore

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 import trustkit as tk
-from tests.dct.conftest import DIGEST, REPO
+from tests.support.dct import DIGEST, REPO
 from trustkit.dct import (
     AdministrativeKeys,
     DockerTrust,

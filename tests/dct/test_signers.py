@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 import trustkit as tk
-from tests.dct.conftest import DIGEST, REPO
+from tests.support.dct import DIGEST, REPO
 from trustkit.dct import DockerTrust, read_signer_key
 from trustkit.keystore import public_key_pem
 

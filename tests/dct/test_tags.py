@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.dct.conftest import DIGEST, REPO
+from tests.support.dct import DIGEST, REPO
 from trustkit.dct import DockerTrust, TagResolver
 from trustkit.dct.registry import ManifestInfo
 

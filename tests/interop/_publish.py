@@ -6,23 +6,33 @@ expectation a test checks comes from notary itself.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
 
-from tests.interop.harness import NotaryServer
+from tests.interop.harness import NotaryCLI, NotaryServer
 from trustkit import PublicKey
 
 __all__ = [
+    "DIGEST",
+    "MANIFEST",
     "cache_files",
     "fetch_metadata",
     "fetch_server_key",
+    "notary_list",
+    "notary_sign",
     "pem_headers",
     "publish",
     "read_table",
     "role_url",
 ]
+
+
+MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
+"""An OCI image manifest, as docker pushes one (the interop tests sign its digest)."""
+DIGEST = hashlib.sha256(MANIFEST).hexdigest()
 
 
 def role_url(gun: str, name: str) -> str:
@@ -105,3 +115,18 @@ def pem_headers(pem: bytes) -> dict[str, str]:
         name, _, value = line.partition(":")
         headers[name.strip()] = value.strip()
     return headers
+
+
+def notary_sign(
+    notary: NotaryCLI, gun: str, tag: str, *roles: str, digest: str = DIGEST, size: int = len(MANIFEST)
+) -> None:
+    """What ``docker trust sign`` does after the push, with the notary CLI on docker's trust dir."""
+    role_args = [arg for role in roles for arg in ("--roles", role)]
+    notary.run("addhash", gun, tag, str(size), "--sha256", digest, *role_args, "-p")
+
+
+def notary_list(cli: NotaryCLI, gun: str, *roles: str) -> dict[str, tuple[str, str, str]]:
+    """``notary list``: name -> (sha256 hex, size, role)."""
+    args = [arg for role in roles for arg in ("--roles", role)]
+    rows = read_table(cli.run("list", gun, *args).stdout, ["NAME", "DIGEST", "SIZE (BYTES)", "ROLE"])
+    return {name: (digest, size, role) for name, digest, size, role in rows}

@@ -43,6 +43,7 @@ from tests.interop.harness import (
     free_port,
     ssl_context,
 )
+from tests.interop.token_issuer import TokenIssuer
 
 __all__ = [
     "ACCEPT_ALL",
@@ -53,6 +54,7 @@ __all__ = [
     "DockerRegistry",
     "PushedManifest",
     "RegistryTokenAuth",
+    "TokenRegistry",
     "get_manifest",
     "push_image",
     "push_index",
@@ -352,3 +354,16 @@ def get_manifest(client: httpx.Client, name: str, reference: str) -> httpx.Respo
     response = client.get(f"/v2/{name}/manifests/{reference}", headers={"Accept": ACCEPT_ALL})
     _check(response, 200, f"GET manifest {name}:{reference}")
     return response
+
+
+@dataclass
+class TokenRegistry:
+    """A registry behind token authentication, with the issuer that mints its tokens."""
+
+    server: DockerRegistry
+    issuer: TokenIssuer
+
+    def push_client(self, name: str) -> httpx.Client:
+        """A client with a push token for ``name`` (minted directly: the push is the test's set-up)."""
+        token = self.issuer.make_token("alice", [{"type": "repository", "name": name, "actions": ["pull", "push"]}])
+        return self.server.client(authorization=f"Bearer {token}")

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.archive.flips import assert_refused_or_unchanged
+from tests.interop._publish import notary_list, notary_sign
 from tests.interop.harness import DockerTrustCLI, NotaryServer
-from tests.interop.test_dct_docker import notary_sign
-from tests.interop.test_reader_interop import notary_list
+from tests.support.flips import assert_refused_or_unchanged
 from trustkit.archive import (
     ArchiveRemote,
     export_repository,

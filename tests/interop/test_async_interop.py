@@ -15,7 +15,7 @@ import trustkit as tk
 from tests.interop._auth_setup import TokenAuthServer, token_auth_notary_server
 from tests.interop._publish import read_table
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, NotaryServer
-from tests.remote._repo import Repo
+from tests.support.remote_repo import Repo
 from trustkit.dct import DockerTrust
 from trustkit.policy import AsyncVerifier, Policy, Rule, SignerRequirement, TrustAnchor, Verifier
 from trustkit.remote import MAX_ROOT_SIZE, AsyncNotaryServer, Credentials

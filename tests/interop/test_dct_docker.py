@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 import trustkit as tk
-from tests.interop._publish import read_table
+from tests.interop._publish import DIGEST, MANIFEST, notary_sign, read_table
 from tests.interop.harness import DockerTrustCLI, NotaryCLI
 from trustkit.client import MetadataCache
 from trustkit.dct import DockerTrust
@@ -28,22 +28,12 @@ from trustkit.policy import Policy, Rule, TrustAnchor, verify
 
 pytestmark = pytest.mark.interop
 
-MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
-DIGEST = hashlib.sha256(MANIFEST).hexdigest()
 OTHER = hashlib.sha256(b"another manifest").hexdigest()
 
 
 def trust_of(docker: DockerTrustCLI) -> DockerTrust:
     """trustkit configured exactly as the docker CLI: same DOCKER_CONFIG, server, CA folder and passphrases."""
     return DockerTrust(env=docker.env)
-
-
-def notary_sign(
-    notary: NotaryCLI, gun: str, tag: str, *roles: str, digest: str = DIGEST, size: int = len(MANIFEST)
-) -> None:
-    """What ``docker trust sign`` does after the push, with the notary CLI on docker's trust dir."""
-    role_args = [arg for role in roles for arg in ("--roles", role)]
-    notary.run("addhash", gun, tag, str(size), "--sha256", digest, *role_args, "-p")
 
 
 def delegation_list(notary: NotaryCLI, gun: str) -> dict[str, set[str]]:

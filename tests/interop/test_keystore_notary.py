@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 import trustkit as tk
 from tests.interop._publish import fetch_metadata, publish, read_table
 from tests.interop.harness import NotaryCLI, NotaryServer, notary_passphrase_env, require_binary
-from tests.keystore.conftest import DATA
+from tests.support.keystores import DATA
 from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import FileKeyStore, NotaryEnvPassphrase, generate_key, public_key_pem
 

@@ -20,8 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, require_binary
-from tests.interop.registry_harness import DockerRegistry, PushedManifest, push_image, push_index
-from tests.interop.test_registry import TokenRegistry, token_registry  # noqa: F401  (the fixture)
+from tests.interop.registry_harness import DockerRegistry, PushedManifest, TokenRegistry, push_image, push_index
 from trustkit.dct import DockerTrust, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
 from trustkit.errors import UnauthorizedError, VerificationError
@@ -275,7 +274,7 @@ def test_example_migrates_and_resumes(registry: DockerRegistry, docker_cli: Dock
         verify_image(reg, f"{registry.host_port}/{path}:v1", load_verification_key(key))
 
 
-def test_signatures_pushed_with_registry_token_auth(token_registry: TokenRegistry) -> None:  # noqa: F811
+def test_signatures_pushed_with_registry_token_auth(token_registry: TokenRegistry) -> None:
     """Pushing goes through trustkit's registry client: the token for ``pull,push`` is fetched on the registry's
     challenge, with the credentials given."""
     server = token_registry.server

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 import trustkit as tk
-from tests.interop._publish import read_table
+from tests.interop._publish import notary_list
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, NotaryServer
 from trustkit.remote import NotaryServer as NotaryServerRemote
 
@@ -20,12 +20,6 @@ pytestmark = pytest.mark.interop
 def reader(server: NotaryServer, gun: str, trust_dir: Path, **kwargs: object) -> tk.Reader:
     remote = NotaryServerRemote(server.url, ca=server.ca_path)
     return tk.Reader(gun, remote, cache=tk.MetadataCache(trust_dir, gun), **kwargs)  # type: ignore[arg-type]
-
-
-def notary_list(cli: NotaryCLI, gun: str, *roles: str) -> dict[str, tuple[str, str, str]]:
-    args = [arg for role in roles for arg in ("--roles", role)]
-    rows = read_table(cli.run("list", gun, *args).stdout, ["NAME", "DIGEST", "SIZE (BYTES)", "ROLE"])
-    return {name: (digest, size, role) for name, digest, size, role in rows}
 
 
 def trustkit_list(r: tk.Reader, *roles: str) -> dict[str, tuple[str, str, str]]:

@@ -14,24 +14,23 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 import trustkit as tk
-from tests.interop.harness import make_tls_material, require_binary, ssl_context
+from tests.interop.harness import require_binary, ssl_context
 from tests.interop.registry_harness import (
     DOCKER_MANIFEST,
     DockerRegistry,
     PushedManifest,
-    RegistryTokenAuth,
+    TokenRegistry,
     get_manifest,
     push_image,
     push_index,
 )
-from tests.interop.token_issuer import ISSUER, SERVICE, TokenIssuer
+from tests.interop.token_issuer import SERVICE
 from trustkit.dct.registry import ManifestInfo, Registry
 from trustkit.remote import Credentials
 
@@ -43,28 +42,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerRegistr
     require_binary("docker-registry", "docker-registry")
     with DockerRegistry(tmp_path_factory.mktemp("registry")) as server:
         yield server
-
-
-@dataclass
-class TokenRegistry:
-    server: DockerRegistry
-    issuer: TokenIssuer
-
-    def push_client(self, name: str) -> httpx.Client:
-        """A client with a push token for ``name`` (minted directly: the push is the test's set-up)."""
-        token = self.issuer.make_token("alice", [{"type": "repository", "name": name, "actions": ["pull", "push"]}])
-        return self.server.client(authorization=f"Bearer {token}")
-
-
-@pytest.fixture(scope="module")
-def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenRegistry]:
-    require_binary("docker-registry", "docker-registry")
-    workdir = tmp_path_factory.mktemp("token-registry")
-    tls = make_tls_material(workdir / "tls")
-    with TokenIssuer(workdir / "issuer", tls=tls) as issuer:
-        auth = RegistryTokenAuth(issuer.realm, SERVICE, ISSUER, issuer.cert_path)
-        with DockerRegistry(workdir / "registry", tls=tls, token_auth=auth) as server:
-            yield TokenRegistry(server, issuer)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 import trustkit as tk
 from tests.interop._auth_setup import TokenAuthServer, docker_config_env, token_auth_notary_server
-from tests.remote._repo import Repo, parse
+from tests.support.remote_repo import Repo, parse
 from trustkit.remote import MAX_ROOT_SIZE, Credentials, docker_server_config
 from trustkit.remote import NotaryServer as Remote
 

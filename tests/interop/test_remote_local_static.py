@@ -16,8 +16,8 @@ import pytest
 
 import trustkit as tk
 from tests.interop.harness import LOOPBACK, make_tls_material, require_binary
-from tests.remote._repo import Repo
 from tests.remote.static_server import serve_folder
+from tests.support.remote_repo import Repo
 from trustkit.remote import LocalRemote
 
 pytestmark = pytest.mark.interop

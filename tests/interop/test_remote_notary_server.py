@@ -20,7 +20,7 @@ import pytest
 import trustkit as tk
 from tests.interop.harness import NotaryCLI, NotaryServer, make_tls_material, require_binary
 from tests.interop.token_issuer import ConfiguredNotaryServer
-from tests.remote._repo import Repo, parse
+from tests.support.remote_repo import Repo, parse
 from trustkit.remote import MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, LocalRemote, docker_server_config, notary_server_config
 from trustkit.remote import NotaryServer as Remote
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.keystore.conftest import DATA, GUN
+from tests.support.keystores import DATA, GUN
 from trustkit.errors import KeyFormatError, UnknownKeyError
 from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import FileKeyStore, docker_trust_dir, notary_trust_dir

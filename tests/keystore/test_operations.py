@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 import trustkit as tk
-from tests.keystore.conftest import GUN
+from tests.support.keystores import GUN
 from trustkit.errors import KeyFormatError, PassphraseError
 from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import (

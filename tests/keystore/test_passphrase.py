@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import trustkit as tk
-from tests.keystore.conftest import CountingRetriever
+from tests.support.keystores import CountingRetriever
 from trustkit.errors import KeyFormatError, PassphraseError
 from trustkit.keystore import (
     NO_PASSPHRASE,

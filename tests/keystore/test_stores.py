@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import trustkit as tk
-from tests.keystore.conftest import DEFAULT_PASSPHRASE, GUN, PASSPHRASES, CountingRetriever, StoreFactory
+from tests.support.keystores import DEFAULT_PASSPHRASE, GUN, PASSPHRASES, CountingRetriever, StoreFactory
 from trustkit.errors import KeyFormatError, PassphraseError, UnknownKeyError
 from trustkit.keys.pem import decode_pem_blocks
 from trustkit.keystore import KeyInfo, KeyStore, RolePassphrases, generate_key

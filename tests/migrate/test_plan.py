@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.migrate.test_attachments import REPO, FakeRegistry, _digest
+from tests.support.fake_registry import REPO, FakeRegistry, digest_of
 from trustkit.dct.registry import OCI_INDEX, OCI_MANIFEST
 from trustkit.errors import InvalidArgumentError
 from trustkit.migrate import (
@@ -32,8 +32,8 @@ GUN = f"registry.test/{REPO}"
 def _manifest(fake: FakeRegistry, tag: str | None, body: bytes, media_type: str = OCI_MANIFEST) -> tuple[str, int]:
     if tag is not None:
         fake.manifests[(REPO, tag)] = (body, media_type)
-    fake.manifests[(REPO, _digest(body))] = (body, media_type)
-    return _digest(body), len(body)
+    fake.manifests[(REPO, digest_of(body))] = (body, media_type)
+    return digest_of(body), len(body)
 
 
 def _publish(tmp_path: Path, targets: dict[str, tuple[tuple[str, int], list[str]]]) -> tk.TrustedMetadataSet:
@@ -74,7 +74,7 @@ def test_plan_and_run(tmp_path: Path) -> None:
             "admin": (admin, ["targets"]),
             "moved": (old, [releases]),
             "multi": (multi, [releases]),
-            "gone": ((_digest(b"gone"), 4), [releases]),
+            "gone": ((digest_of(b"gone"), 4), [releases]),
             "alice-only": (_manifest(fake, "alice-only", _image(8)), [alice]),
             "sha256-" + "ab" * 32 + ".sig": (v1, [releases]),
             "Not A Tag!": (v1, [releases]),

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import trustkit as tk
-from tests.policy.conftest import D1, GUN, Published
+from tests.support.policy import D1, GUN, Published
 from trustkit.policy import POD_SPEC_PATHS, Verdict, admission_response, pod_images
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "admission_controller.py"

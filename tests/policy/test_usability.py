@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 import trustkit as tk
 import trustkit.policy
-from tests.policy.conftest import GUN, Published
+from tests.support.policy import GUN, Published
 from trustkit.dct import DockerTrust
 from trustkit.policy import Policy, PolicyError, Rule, TrustAnchor, Verifier, admission_response
 

@@ -17,7 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 import trustkit as tk
-from tests.policy.conftest import D1, D2, D4, GUN, Published, publish
+from tests.support.async_remote import AsyncSource
+from tests.support.policy import D1, D2, D4, GUN, Published, publish
 from trustkit.policy import (
     AsyncVerifier,
     Policy,
@@ -35,17 +36,6 @@ BLOCKING_ONLY = {"test_a_verifier_is_shared_by_threads"}
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     drivers = ["sync"] if metafunc.function.__name__ in BLOCKING_ONLY else ["sync", "async"]
     metafunc.parametrize("driver", drivers)
-
-
-class AsyncSource:
-    """A blocking remote's answers, given by a coroutine."""
-
-    def __init__(self, remote: Any) -> None:
-        self.remote = remote
-
-    async def get_role(self, gun: str, role: str, **kwargs: Any) -> bytes:
-        await asyncio.sleep(0)
-        return self.remote.get_role(gun, role, **kwargs)  # type: ignore[no-any-return]
 
 
 class AsyncDriven:

@@ -1,6 +1,6 @@
 """What is particular to LocalRemote and MemoryRemote: the folder layout, keys at rest, persistence, crash safety,
 concurrency, re-signing on read and the changefeed's paging. (Behaviour shared with notary-server is in
-test_repository_suite.py.)"""
+test_remote_contract.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import trustkit as tk
-from tests.remote._repo import Repo, parse
+from tests.support.remote_repo import Repo, parse
 from trustkit.remote import ConfigurationError, LocalRemote, MemoryRemote, Remote
 
 GUN = "localhost:5000/local/app"

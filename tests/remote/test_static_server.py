@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.remote._repo import Repo
 from tests.remote.static_server import serve_folder
+from tests.support.remote_repo import Repo
 from trustkit.remote import MAX_ROOT_SIZE, LocalRemote, NotaryServer
 
 GUN = "localhost:5000/static/app"

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
+from tests.support.repo_sim import GUN, NOW, Delegation, RepoSim
 from trustkit.client.changelist import Change, DelegationChange
 from trustkit.keys.pem import encode_pem
 

@@ -35,6 +35,7 @@ import trustkit as tk
 from tests.interop.harness import NotaryCLI, NotaryServer
 from tests.robustness import targets
 from tests.robustness.corpus import GUN, NOW, corpus
+from tests.support.expect import trustkit_error
 from trustkit._encoding import canonical, decode
 from trustkit.client.changelist import Change, Changelist, DelegationChange
 from trustkit.keys.pem import encode_pem
@@ -54,17 +55,6 @@ def only_trustkit_errors(call: Callable[[], Any], what: str) -> Any:
         return None
     except BaseException as exc:  # the finding: report it as a test failure, not an error
         pytest.fail(f"{type(exc).__module__}.{type(exc).__name__} escaped from {what}: {str(exc)[:200]}")
-
-
-def trustkit_error(call: Callable[[], Any], what: str) -> tk.TrustkitError:
-    """Run ``call``, which must fail with a ``TrustkitError`` (returned); anything else fails the test, named."""
-    try:
-        call()
-    except tk.TrustkitError as exc:
-        return exc
-    except BaseException as exc:  # the finding: report it as a test failure, not an error
-        pytest.fail(f"{type(exc).__module__}.{type(exc).__name__} escaped from {what}: {str(exc)[:200]}")
-    pytest.fail(f"{what} succeeded")
 
 
 def in_bounded_time(call: Callable[[], Any], seconds: float, what: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 import trustkit as tk
-from tests.robustness.test_regressions import trustkit_error
+from tests.support.expect import trustkit_error
 from trustkit.client import Change, Changelist, MetadataCache
 from trustkit.keys import private
 from trustkit.keys.pem import decode_pem_blocks, encode_pem

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
-from tests.unit.test_reader import FakeRemote
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim
 from trustkit.client import MetadataCache, Reader
 from trustkit.client.cache import PARSED_FOLDER
 from trustkit.metadata import _compact

@@ -21,8 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
-from tests.unit.test_reader import FakeRemote
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim
 from trustkit import _encoding
 from trustkit._encoding import TextSpan, canonical, count_sorted_keys, decode, decode_envelope, is_canonical_text
 from trustkit.client import MetadataCache, Reader

@@ -1,5 +1,6 @@
-"""Lazy exports: every package's ``TYPE_CHECKING`` imports, ``__all__`` and lazy map agree, and a process that only
-reads trust data imports only the read path (the start-up cost of every inspect; see benchmarks/README.md)."""
+"""Exports: the root's one table (``trustkit._EXPORTS``) and its stub (``trustkit/__init__.pyi``) agree, every
+package's imports and ``__all__`` agree, and a process that only reads trust data imports only the read path (the
+start-up cost of every inspect; see benchmarks/README.md)."""
 
 from __future__ import annotations
 
@@ -16,22 +17,25 @@ PACKAGE = Path(__file__).resolve().parents[2] / "trustkit"
 SUBPACKAGES = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
 
 
-def _type_checking_imports(path: Path) -> dict[str, str]:
-    """name -> module, from the ``if TYPE_CHECKING:`` block of ``path``."""
+def _declared_imports(path: Path) -> dict[str, str]:
+    """name -> module, from the imports of ``path``: its own and those of its ``if TYPE_CHECKING:`` block (the lazy
+    loader's import aside)."""
     names: dict[str, str] = {}
     for node in ast.parse(path.read_text()).body:
+        statements = [node]
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            for statement in node.body:
-                if isinstance(statement, ast.ImportFrom) and statement.module:
-                    names.update({alias.asname or alias.name: statement.module for alias in statement.names})
+            statements = node.body
+        for statement in statements:
+            if isinstance(statement, ast.ImportFrom) and statement.module and statement.module != "trustkit._lazy":
+                names.update({alias.asname or alias.name: statement.module for alias in statement.names})
     return names
 
 
 @pytest.mark.parametrize("name", SUBPACKAGES)
 def test_package_exports_agree(name: str) -> None:
     module = importlib.import_module(f"trustkit.{name}")
-    declared = _type_checking_imports(PACKAGE / name / "__init__.py")
-    assert sorted(declared) == sorted(module.__all__), "TYPE_CHECKING imports and __all__ differ"
+    declared = _declared_imports(PACKAGE / name / "__init__.py")
+    assert sorted(declared) == sorted(module.__all__), "the package's imports and __all__ differ"
     for export, home in declared.items():
         value = getattr(module, export)
         assert value is getattr(importlib.import_module(home), export)
@@ -45,6 +49,39 @@ def test_top_level_exports_resolve() -> None:
 
     for export in trustkit.__all__:
         assert getattr(trustkit, export) is not None
+
+
+def test_stub_is_the_table() -> None:
+    """Type checkers read ``trustkit/__init__.pyi``: it must name what the table names, from the same modules."""
+    import trustkit
+
+    table = {name: module for module, names in trustkit._EXPORTS.items() for name in names}
+    stub = _declared_imports(PACKAGE / "__init__.pyi")
+    assert stub == table
+    assert sorted(trustkit.__all__) == sorted(table)
+    assert set(table) <= set(dir(trustkit))
+    for name, module in table.items():
+        assert getattr(trustkit, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="module 'trustkit' has no attribute 'nope'"):
+        trustkit.nope  # noqa: B018
+
+
+def test_table_names_defining_modules() -> None:
+    """The table points at the module that defines each name and lists it in its ``__all__``, not at a package that
+    re-exports it, so that a name's first use imports only its own module."""
+    import trustkit
+
+    for module_name, names in trustkit._EXPORTS.items():
+        module = importlib.import_module(module_name)
+        assert not hasattr(module, "__path__"), f"{module_name} is a package"
+        assert set(names) <= set(module.__all__), module_name
+
+
+def test_version_module_does_not_import_the_package_root() -> None:
+    """The HTTP core's User-Agent reads ``trustkit._version``, not the package root (no import cycle through it)."""
+    http_core = (PACKAGE / "remote" / "_http.py").read_text()
+    assert "from trustkit import" not in http_core
+    assert "from trustkit._version import __version__" in http_core
 
 
 _READ_PATH = """

@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 import trustkit as tk
-from tests.unit.conftest import GUN, Repo
+from tests.support.metadata_repo import GUN, Repo
 from trustkit import errors
 
 

@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
-from tests.unit.test_reader import FakeRemote, reader
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
 from trustkit._encoding import GoTime
 from trustkit.client import MetadataCache
 from trustkit.keys.pem import encode_pem

@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
+from tests.support.repo_sim import GUN, NOW, Delegation, RepoSim
 from trustkit.trust import TrustedMetadataSet, TrustPinning, UpdateOrderError
 
 

@@ -7,35 +7,31 @@ instant; :class:`ArchiveRemote` serves an archive to anything that reads a remot
 :func:`verify_manifest` tell who captured it.
 """
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.archive.export import (
-        ExportProgress,
-        ExportReport,
-        ExportResult,
-        export_repository,
-        export_server,
-        server_repositories,
-    )
-    from trustkit.archive.manifest import (
-        MANIFEST_FORMAT,
-        ArchivedFile,
-        CaptureManifest,
-        ManifestSignature,
-        RejectedRole,
-        VerifiedRole,
-        VerifiedTarget,
-        capture_versions,
-        load_manifest,
-        load_verified_targets,
-        manifest_path,
-        pack_archive,
-        sign_manifest,
-        verify_manifest,
-    )
-    from trustkit.archive.offline import ArchiveRemote, VerificationTime, open_archive, trust_archived_root
+from trustkit.archive.export import (
+    ExportProgress,
+    ExportReport,
+    ExportResult,
+    export_repository,
+    export_server,
+    server_repositories,
+)
+from trustkit.archive.manifest import (
+    MANIFEST_FORMAT,
+    ArchivedFile,
+    CaptureManifest,
+    ManifestSignature,
+    RejectedRole,
+    VerifiedRole,
+    VerifiedTarget,
+    capture_versions,
+    load_manifest,
+    load_verified_targets,
+    manifest_path,
+    pack_archive,
+    sign_manifest,
+    verify_manifest,
+)
+from trustkit.archive.offline import ArchiveRemote, VerificationTime, open_archive, trust_archived_root
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -63,39 +59,3 @@ __all__ = [
     "trust_archived_root",
     "verify_manifest",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.archive.export": (
-            "ExportProgress",
-            "ExportReport",
-            "ExportResult",
-            "export_repository",
-            "export_server",
-            "server_repositories",
-        ),
-        "trustkit.archive.manifest": (
-            "MANIFEST_FORMAT",
-            "ArchivedFile",
-            "CaptureManifest",
-            "ManifestSignature",
-            "RejectedRole",
-            "VerifiedRole",
-            "VerifiedTarget",
-            "capture_versions",
-            "load_manifest",
-            "load_verified_targets",
-            "manifest_path",
-            "pack_archive",
-            "sign_manifest",
-            "verify_manifest",
-        ),
-        "trustkit.archive.offline": (
-            "ArchiveRemote",
-            "VerificationTime",
-            "open_archive",
-            "trust_archived_root",
-        ),
-    },
-)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import attrs
 
+from trustkit._version import __version__
 from trustkit.archive.manifest import (
     FIRST_USE,
     ArchivedFile,
@@ -35,7 +36,7 @@ from trustkit.archive.manifest import (
     targets_path,
 )
 from trustkit.archive.offline import _MemoryCache, verified_root
-from trustkit.client import Reader
+from trustkit.client.reader import Reader
 from trustkit.dct.inspect import released_roles
 from trustkit.errors import (
     ConfigurationError,
@@ -45,10 +46,10 @@ from trustkit.errors import (
     NotFoundError,
     TrustkitError,
 )
-from trustkit.metadata import Metadata
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
-from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
-from trustkit.trust import TrustPinning
+from trustkit.remote.base import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
+from trustkit.trust.pinning import TrustPinning
 from trustkit.trust.trusted_set import utc_now
 
 __all__ = [
@@ -279,8 +280,6 @@ def _require_trust(gun: str, *, root: bytes | None, pinning: TrustPinning | None
 
 
 def _trustkit_version() -> str:
-    from trustkit import __version__
-
     return __version__
 
 

@@ -31,10 +31,10 @@ import attrs
 from trustkit._encoding import GoTime
 from trustkit._fs import atomic_write
 from trustkit.errors import HashMismatchError, MalformedMetadataError, RepositoryNotFoundError, VerificationError
-from trustkit.keys import PublicKey
+from trustkit.keys.public import PublicKey
 from trustkit.keys.signing import sign_message
 from trustkit.metadata.names import ROOT, is_valid_role
-from trustkit.remote import check_gun
+from trustkit.remote.base import check_gun
 
 __all__ = [
     "MANIFEST_FORMAT",

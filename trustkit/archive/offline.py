@@ -29,7 +29,8 @@ from trustkit.archive.manifest import (
     repository_folder,
     sha256_hex,
 )
-from trustkit.client import MetadataCache, Reader
+from trustkit.client.cache import MetadataCache
+from trustkit.client.reader import Reader
 from trustkit.errors import (
     ConfigurationError,
     ExpiredMetadataError,
@@ -42,12 +43,14 @@ from trustkit.errors import (
     TrustkitError,
     UntrustedRootError,
 )
-from trustkit.keys import PublicKey
-from trustkit.metadata import Metadata, Root
+from trustkit.keys.public import PublicKey
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, TIMESTAMP
-from trustkit.remote import MAX_ROOT_SIZE, ChangeRecord, ImageReference, check_gun
-from trustkit.remote.base import check_role, notary_error
-from trustkit.trust import TrustedMetadataSet, TrustPinning
+from trustkit.metadata.roles import Root
+from trustkit.remote.base import MAX_ROOT_SIZE, ChangeRecord, check_gun, check_role, notary_error
+from trustkit.remote.config import ImageReference
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = ["ArchiveRemote", "VerificationTime", "open_archive", "trust_archived_root"]
 

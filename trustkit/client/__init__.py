@@ -4,30 +4,23 @@ from trustkit._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from trustkit.client.cache import MetadataCache
-    from trustkit.client.changelist import Change, Changelist, StagedChange
-    from trustkit.client.health import HealthReport, RepositorySummary, health_report, repository_summary
-    from trustkit.client.reader import AsyncMetadataSource, AsyncReader, MetadataSource, Reader
-    from trustkit.client.repository import InvalidChangeError, Repository
+    from trustkit.client.cache import MetadataCache as MetadataCache
+    from trustkit.client.changelist import Change as Change
+    from trustkit.client.changelist import Changelist as Changelist
+    from trustkit.client.changelist import StagedChange as StagedChange
+    from trustkit.client.changes import InvalidChangeError as InvalidChangeError
+    from trustkit.client.health import HealthReport as HealthReport
+    from trustkit.client.health import RepositorySummary as RepositorySummary
+    from trustkit.client.health import health_report as health_report
+    from trustkit.client.health import repository_summary as repository_summary
+    from trustkit.client.reader import AsyncMetadataSource as AsyncMetadataSource
+    from trustkit.client.reader import AsyncReader as AsyncReader
+    from trustkit.client.reader import MetadataSource as MetadataSource
+    from trustkit.client.reader import Reader as Reader
+    from trustkit.client.repository import Repository as Repository
 
-__all__ = [
-    "AsyncMetadataSource",
-    "AsyncReader",
-    "Change",
-    "Changelist",
-    "HealthReport",
-    "InvalidChangeError",
-    "MetadataCache",
-    "MetadataSource",
-    "Reader",
-    "Repository",
-    "RepositorySummary",
-    "StagedChange",
-    "health_report",
-    "repository_summary",
-]
-
-__getattr__, __dir__ = lazy_exports(
+# lazy: the read path imports this package but not all of it (see trustkit/_lazy.py)
+__getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "trustkit.client.cache": ("MetadataCache",),
@@ -36,6 +29,7 @@ __getattr__, __dir__ = lazy_exports(
             "Changelist",
             "StagedChange",
         ),
+        "trustkit.client.changes": ("InvalidChangeError",),
         "trustkit.client.health": (
             "HealthReport",
             "RepositorySummary",
@@ -48,9 +42,6 @@ __getattr__, __dir__ = lazy_exports(
             "MetadataSource",
             "Reader",
         ),
-        "trustkit.client.repository": (
-            "InvalidChangeError",
-            "Repository",
-        ),
+        "trustkit.client.repository": ("Repository",),
     },
 )

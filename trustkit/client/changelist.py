@@ -25,8 +25,8 @@ import attrs
 from trustkit._encoding import GoStruct, go_marshal, normalise_json
 from trustkit._fs import remove_file, write_files
 from trustkit.errors import FileAccessError, KeyFormatError, MalformedMetadataError
-from trustkit.keys import PublicKey
-from trustkit.metadata import TargetFile
+from trustkit.keys.public import PublicKey
+from trustkit.metadata.files import TargetFile
 from trustkit.metadata.names import ROOT, TARGETS, check_gun, is_delegation, is_valid_role
 
 __all__ = [

@@ -1,22 +1,23 @@
 """Expiry awareness and exploration: a repository's health report and summary, as data, text and HTML.
 
-:func:`health_report` looks at the trusted state of one GUN (a :class:`~trustkit.trust.TrustedMetadataSet`, or a
-:class:`~trustkit.client.Reader`, which also knows the delegations its last refresh had to skip) and reports what
+:func:`health_report` looks at the trusted state of one GUN (a :class:`~trustkit.trust.TrustedMetadataSet`, with
+the delegations its refresh had to skip; or a :class:`~trustkit.client.Reader`, which holds both) and reports what
 needs attention before it breaks a deployment: roles that expire within a window, roles whose keys or signatures
 are below their threshold, role keys the local keystore does not hold, and certificates that are about to expire.
 :func:`repository_summary` describes the same state for exploring it: every role with its keys, threshold, version
 and expiry, and every signed tag with the roles that sign it.
 
 Both results are immutable attrs classes holding plain data (for tests, CI gates and dashboards); ``str()`` gives
-text tables for a terminal and ``_repr_html_`` HTML tables for Jupyter. Nothing here does I/O, except that a
-:class:`~trustkit.client.Reader` that has never refreshed refreshes once.
+text tables for a terminal and ``_repr_html_`` HTML tables for Jupyter (rendered by ``trustkit._tables``). Nothing
+here does I/O: given the state explicitly, nothing refreshes; a :class:`~trustkit.client.Reader` given as shorthand
+refreshes through its own ``trusted`` if it never has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from cryptography.x509.oid import NameOID
@@ -24,16 +25,18 @@ from cryptography.x509.oid import NameOID
 from trustkit._tables import Cell as _Cell
 from trustkit._tables import Document as _Document
 from trustkit._tables import Table as _Table
+from trustkit._tables import date_cell as _date_cell
+from trustkit._tables import duration_cell as _duration_cell
 from trustkit._tables import plain_fields
+from trustkit._tables import relative_cell as _relative_cell
 from trustkit.client.reader import Reader
 from trustkit.errors import InvalidArgumentError, MalformedMetadataError, TrustkitError
-from trustkit.keys import PublicKey
-from trustkit.metadata import Metadata, Targets
+from trustkit.keys.public import PublicKey
+from trustkit.keystore.base import KeyStore, private_key_id
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import BASE_ROLES, TARGETS, TIMESTAMP, path_allowed
-from trustkit.trust import TrustedMetadataSet
-
-if TYPE_CHECKING:
-    from trustkit.keystore import KeyStore
+from trustkit.metadata.roles import Targets
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = [
     "DEFAULT_SERVER_MANAGED",
@@ -168,19 +171,19 @@ class HealthReport:
         """One sentence per finding that makes the report not :attr:`ok`, for logs and CI output."""
         lines = []
         for entry in self.expiring_roles:
-            when = _relative(entry.remaining, past="expired", future="expires in")
+            when = _relative_cell(entry.remaining, past="expired", future="expires in")
             skipped = " (readers skip it)" if not entry.trusted else ""
-            lines.append(f"{entry.role} version {entry.version} {when} ({_date(entry.expires)}){skipped}")
+            lines.append(f"{entry.role} version {entry.version} {when} ({_date_cell(entry.expires)}){skipped}")
         for below in self.below_threshold:
             lines.append(f"{below.role}: {below.reason}")
         for cert in self.expiring_certificates:
-            when = _relative(cert.remaining, past="expired", future="expires in")
+            when = _relative_cell(cert.remaining, past="expired", future="expires in")
             lines.append(f"{cert.role} certificate of key {cert.canonical_id[:_SHORT_ID]} (CN={cert.subject}) {when}")
         return lines
 
     def _document(self) -> _Document:
         """The report as a title and one table a finding kind, for :meth:`__str__` and :meth:`_repr_html_`."""
-        window = _duration(self.window)
+        window = _duration_cell(self.window)
         problems = len(self.problems())
         verdict = "ok" if self.ok else f"{problems} problem{'s' if problems != 1 else ''}"
         tables = (
@@ -191,8 +194,8 @@ class HealthReport:
                     (
                         e.role + ("" if e.trusted else " (skipped)"),
                         str(e.version),
-                        _date(e.expires),
-                        _relative(e.remaining, past="expired", future="in"),
+                        _date_cell(e.expires),
+                        _relative_cell(e.remaining, past="expired", future="in"),
                     )
                     for e in self.expiring_roles
                 ],
@@ -236,15 +239,15 @@ class HealthReport:
                         c.role,
                         c.canonical_id[:_SHORT_ID],
                         c.subject,
-                        _date(c.not_after),
-                        _relative(c.remaining, past="expired", future="in"),
+                        _date_cell(c.not_after),
+                        _relative_cell(c.remaining, past="expired", future="in"),
                     )
                     for c in self.expiring_certificates
                 ],
                 "none",
             ),
         )
-        return _Document(f"Health of {self.gun} on {_date(self.checked_at)}: {verdict}", "trustkit-health", tables)
+        return _Document(f"Health of {self.gun} on {_date_cell(self.checked_at)}: {verdict}", "trustkit-health", tables)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data, for dashboards and CI: every field (times as ISO 8601 UTC, the window in
@@ -372,7 +375,7 @@ class RepositorySummary:
             if role.expires is None:
                 expiry = "not trusted"
             else:
-                expiry = f"{_date(role.expires)} ({_relative(role.expires - self.generated_at)})"
+                expiry = f"{_date_cell(role.expires)} ({_relative_cell(role.expires - self.generated_at)})"
             role_rows.append(
                 (
                     role.name,
@@ -404,7 +407,7 @@ class RepositorySummary:
             ),
             _Table("Signed tags", ("TAG", "DIGEST", "SIZE", "SIGNED BY"), tag_rows, "none"),
         )
-        return _Document(f"Trust data of {self.gun} on {_date(self.generated_at)}", "trustkit-summary", tables)
+        return _Document(f"Trust data of {self.gun} on {_date_cell(self.generated_at)}", "trustkit-summary", tables)
 
     def __str__(self) -> str:
         return self._document().text()
@@ -435,15 +438,22 @@ class _RoleView:
         return [self.keys[kid] for kid in dict.fromkeys(self.keyids) if kid in self.keys]
 
 
-def _state(trusted: TrustedMetadataSet | Reader) -> tuple[TrustedMetadataSet, Mapping[str, bytes]]:
+def _state(
+    trusted: TrustedMetadataSet | Reader, skipped: Mapping[str, bytes] | None
+) -> tuple[TrustedMetadataSet, Mapping[str, bytes]]:
+    """The trusted state and the skipped roles the caller gave; a :class:`Reader` is shorthand for its
+    ``trusted`` and ``invalid`` (kept for compatibility: the reader, not this module, refreshes if it never has)."""
     if isinstance(trusted, Reader):
-        state = trusted.trusted
-        return state, dict(trusted.invalid)
+        if skipped is not None:
+            raise InvalidArgumentError(
+                "give skipped= with a TrustedMetadataSet (reader.trusted), not with a Reader, which brings its own"
+            )
+        return trusted.trusted, dict(trusted.invalid)
     if not isinstance(trusted, TrustedMetadataSet):
         raise InvalidArgumentError(
             f"give a Reader or a TrustedMetadataSet (reader.trusted), not {type(trusted).__name__}"
         )
-    return trusted, {}
+    return trusted, dict(skipped or {})
 
 
 def _loaded(state: TrustedMetadataSet, role: str) -> Metadata[Any] | None:
@@ -486,16 +496,6 @@ def _views(state: TrustedMetadataSet, invalid: Mapping[str, bytes]) -> list[_Rol
     return views
 
 
-def _holds(keystore: KeyStore, key: PublicKey) -> bool:
-    for key_id in dict.fromkeys((_canonical(key), key.key_id)):
-        try:
-            keystore.get_key_info(key_id)
-        except (TrustkitError, ValueError):
-            continue
-        return True
-    return False
-
-
 def _certificate_expiry(key: PublicKey) -> tuple[str, datetime] | None:
     """The subject CN and the earliest expiry of an x509 key's chain; None for a bare or unreadable key."""
     try:
@@ -531,6 +531,7 @@ def _below_threshold(view: _RoleView, state: TrustedMetadataSet) -> BelowThresho
 def health_report(
     trusted: TrustedMetadataSet | Reader,
     *,
+    skipped: Mapping[str, bytes] | None = None,
     keystore: KeyStore | None = None,
     window: timedelta = DEFAULT_WINDOW,
     now: datetime | None = None,
@@ -549,10 +550,12 @@ def health_report(
     - **expiring certificates**: x509 keys of any role (root certificates; certificates used as delegation keys)
       expiring before ``now + window``.
 
-    ``trusted`` is a :class:`~trustkit.trust.TrustedMetadataSet` or a :class:`~trustkit.client.Reader` (its last
-    refresh; it refreshes first if it never has). ``now`` defaults to the current time (UTC).
+    ``trusted`` is the trusted state (a :class:`~trustkit.trust.TrustedMetadataSet`, e.g. ``reader.trusted``) and
+    ``skipped`` the raw bytes of the delegations its refresh had to skip (``reader.invalid``), so that what is
+    checked is exactly what the caller holds. A :class:`~trustkit.client.Reader` is still accepted as shorthand for
+    both (``reader.trusted`` refreshes if the reader never has). ``now`` defaults to the current time (UTC).
     """
-    state, invalid = _state(trusted)
+    state, invalid = _state(trusted, skipped)
     moment = now or datetime.now(timezone.utc)
     horizon = moment + window
     expiring: list[ExpiringRole] = []
@@ -575,7 +578,7 @@ def health_report(
             below.append(found)
         keys = view.usable_keys
         if keystore is not None and view.name not in server_managed:
-            held = [key for key in keys if _holds(keystore, key)]
+            held = [key for key in keys if private_key_id(keystore, key) is not None]
             for key in keys:
                 if key not in held:
                     missing.append(
@@ -608,16 +611,18 @@ def _canonical(key: PublicKey) -> str:
         return key.key_id
 
 
-def repository_summary(trusted: TrustedMetadataSet | Reader, *, now: datetime | None = None) -> RepositorySummary:
+def repository_summary(
+    trusted: TrustedMetadataSet | Reader, *, skipped: Mapping[str, bytes] | None = None, now: datetime | None = None
+) -> RepositorySummary:
     """Describe one GUN's trusted state: every role (base roles, then delegations parents first) with its keys,
     threshold, version, expiry and paths, and every signed target with the roles that sign it (each role within
     its restricted paths; a name two roles sign with different hashes appears once per digest).
 
-    ``trusted`` is a :class:`~trustkit.trust.TrustedMetadataSet` or a :class:`~trustkit.client.Reader` (its last
-    refresh; it refreshes first if it never has); ``now`` (default: the current time) is what "expires in" counts
-    from.
+    ``trusted`` and ``skipped`` are as for :func:`health_report` (the trusted state and the delegations its refresh
+    skipped; a :class:`~trustkit.client.Reader` is shorthand for both); ``now`` (default: the current time) is what
+    "expires in" counts from.
     """
-    state, invalid = _state(trusted)
+    state, invalid = _state(trusted, skipped)
     roles = []
     for view in _views(state, invalid):
         keys = []
@@ -649,32 +654,3 @@ def repository_summary(trusted: TrustedMetadataSet | Reader, *, now: datetime | 
                 signed.setdefault((name, digest, target.length), []).append(role)
     tags = tuple(SignedTag(name, digest, length, tuple(by)) for (name, digest, length), by in sorted(signed.items()))
     return RepositorySummary(state.gun, now or datetime.now(timezone.utc), tuple(roles), tags)
-
-
-# --- rendering ----------------------------------------------------------------------------------------------
-
-
-def _date(moment: datetime) -> str:
-    try:
-        utc = moment.astimezone(timezone.utc)
-    except OverflowError:  # after year 9999 or before year 1 once in UTC: shown in its own offset
-        return f"{moment.year:04d}-{moment:%m-%d %H:%M} UTC{moment:%z}"
-    return f"{utc.year:04d}-{utc:%m-%d %H:%M} UTC"  # strftime's %Y drops the zeros of years before 1000
-
-
-_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = abs(delta.total_seconds())
-    if seconds >= 730 * 86400:
-        return f"{seconds / (365 * 86400):.1f} years"
-    unit, size = next(((u, s) for u, s in _UNITS if seconds >= s), ("second", 1))
-    count = int(seconds // size)
-    return f"{count} {unit}{'' if count == 1 else 's'}"
-
-
-def _relative(delta: timedelta, *, past: str = "expired", future: str = "in") -> str:
-    if delta <= timedelta(0):
-        return f"{past} {_duration(delta)} ago"
-    return f"{future} {_duration(delta)}"

@@ -38,10 +38,20 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata import DelegatedRole, Metadata, MetaFile, Root, dump_parsed, load_parsed
+from trustkit.metadata import dump_parsed, load_parsed  # the public names of metadata/_compact.py
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import MetaFile
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.trust import TargetMatch, TargetRow, TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import Accelerator, VerificationMemo, utc_now
+from trustkit.metadata.roles import DelegatedRole, Root
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import (
+    Accelerator,
+    TargetMatch,
+    TargetRow,
+    TrustedMetadataSet,
+    VerificationMemo,
+    utc_now,
+)
 
 if TYPE_CHECKING:  # asyncio is imported when an AsyncReader refreshes: the blocking read path does without it
     import asyncio

@@ -3,15 +3,14 @@ atomic :meth:`Repository.publish`.
 
 Publishing fetches and verifies the latest trusted state (or, for a repository the server does not know yet,
 the state :meth:`Repository.initialize` left in the cache), applies the staged changes in order with notary's
-rules (``client/helpers.go`` ``applyChangelist`` and ``tuf/tuf.go``), re-signs what changed -- and root when it
+rules (``client/helpers.go`` ``applyChangelist`` and ``tuf/tuf.go``; :func:`trustkit.client.changes.apply_changes`,
+which does no I/O and no signing), re-signs what changed -- and root when it
 changed or nears expiry, with the old and the new root keys -- and uploads every role in one request. Any
 failure leaves the changelist as it was; success removes only the changes it applied.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,169 +20,31 @@ import attrs
 
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change, Changelist, StagedChange
+from trustkit.client.changes import InvalidChangeError, WorkingCopy, apply_changes
 from trustkit.client.reader import MAX_ROOT_SIZE, Reader, _roles
 from trustkit.errors import (
     ConflictError,
     InvalidArgumentError,
-    MalformedMetadataError,
     NotFoundError,
     RepositoryNotFoundError,
     SigningError,
-    TrustkitError,
-    UnknownKeyError,
-    UnknownRoleError,
 )
-from trustkit.keys import PrivateKey, PublicKey, generate_private_key, make_root_key
-from trustkit.keystore import KeyStore
-from trustkit.metadata import (
-    DelegatedRole,
-    Delegations,
-    Metadata,
-    MetaFile,
-    Role,
-    Root,
-    Snapshot,
-    TargetFile,
-    Targets,
-    default_expiry,
-)
-from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
-from trustkit.remote import Remote
-from trustkit.trust import TrustedMetadataSet, TrustPinning
-from trustkit.trust.trusted_set import utc_now
+from trustkit.keys.certs import make_root_key
+from trustkit.keys.private import PrivateKey, generate_private_key
+from trustkit.keys.public import PublicKey
+from trustkit.keystore.base import KeyStore, private_key_id
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import MetaFile, TargetFile
+from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
+from trustkit.metadata.roles import Role, Root, Snapshot, Targets, default_expiry
+from trustkit.remote.base import Remote
+from trustkit.trust.pinning import TrustPinning
+from trustkit.trust.trusted_set import TrustedMetadataSet, utc_now
 
 __all__ = ["InvalidChangeError", "Repository"]
 
-logger = logging.getLogger(__name__)
 
 _NEAR_EXPIRY = timedelta(days=183)  # notary's AddDate(0, 6, 0)
-
-
-class InvalidChangeError(TrustkitError):
-    """A staged change that cannot be applied (notary's ``ErrInvalidRole``, "Could not add all targets", …)."""
-
-
-def _subtract(values: Sequence[str], remove: Iterable[str]) -> tuple[str, ...]:
-    drop = set(remove)
-    return tuple(v for v in values if v not in drop)
-
-
-def _merge(values: Sequence[str], add: Iterable[str]) -> tuple[str, ...]:
-    merged = list(values)
-    for value in add:
-        if value not in merged:
-            merged.append(value)
-    return tuple(merged)
-
-
-def _restrict(paths: Sequence[str], parent_paths: Sequence[str]) -> list[str]:
-    return [p for p in paths if path_allowed(p, parent_paths)]
-
-
-class _PendingTargets:
-    """Target adds and removes for one role, kept aside to be applied in one copy (:meth:`Targets.with_changes`).
-
-    Applied one by one, each change copies the role's changes so far (``with_target`` makes a new overlay), so k
-    changes to one role cost O(k^2); gathered here they cost O(k). :meth:`get` answers as the role would after
-    the changes so far, and :meth:`apply` gives what ``with_target``/``without_target`` one by one would.
-    """
-
-    __slots__ = ("added", "base", "removed")
-
-    def __init__(self, base: Targets) -> None:
-        self.base = base
-        self.added: dict[str, TargetFile] = {}
-        """Names added or replaced, in order: ``with_changes`` replaces a name ``base`` still holds in place and
-        adds any other at the end, in this order."""
-        self.removed: set[str] = set()
-        """Names of ``base`` removed (and maybe added again, at the end)."""
-
-    def get(self, name: str) -> TargetFile | None:
-        """``name``'s target after the changes so far, or None."""
-        if name in self.added:
-            return self.added[name]
-        return None if name in self.removed else self.base.targets.get(name)
-
-    def add(self, name: str, target: TargetFile) -> None:
-        """As ``with_target``: a present name keeps its place (in ``base`` or in ``added``), any other goes last."""
-        self.added[name] = target
-
-    def remove(self, name: str) -> None:
-        """As ``without_target``."""
-        self.added.pop(name, None)
-        if name in self.base.targets:
-            self.removed.add(name)
-
-    def apply(self) -> Targets:
-        """``base`` with the changes, in one copy."""
-        if not self.added and not self.removed:
-            return self.base
-        return self.base.with_changes(self.added, self.removed)
-
-
-@attrs.define
-class _Work:
-    """The mutable working copy a publish applies changes to (models stay immutable; this maps them).
-
-    Target changes wait in ``pending`` until :meth:`apply_pending`, which must run before anything else reads or
-    replaces ``targets`` (every other change, and signing).
-    """
-
-    root: Root
-    original_root_role: Role
-    root_bytes: bytes
-    targets: dict[str, Targets]
-    raw: dict[str, bytes]
-    snapshot: Snapshot | None
-    invalid: dict[str, Targets] = attrs.field(factory=dict)
-    dirty: set[str] = attrs.field(factory=set)
-    root_dirty: bool = False
-    deleted: set[str] = attrs.field(factory=set)
-    pending: dict[str, _PendingTargets] = attrs.field(factory=dict)
-    signable: set[str] = attrs.field(factory=set)
-    """Roles the keystore was found able to sign during the current run of target changes (nothing in a run
-    changes keys, so one look at the keystore a role serves the run)."""
-
-    def pending_targets(self, role: str) -> _PendingTargets:
-        """The target changes gathered for ``role`` (which must be in ``targets``)."""
-        found = self.pending.get(role)
-        if found is None:
-            found = self.pending[role] = _PendingTargets(self.targets[role])
-        return found
-
-    def apply_pending(self) -> None:
-        """Apply the gathered target changes to their roles, one copy a role."""
-        for role, pending in self.pending.items():
-            self.targets[role] = pending.apply()
-        self.pending.clear()
-        self.signable.clear()
-
-    def paths_of(self, role: str) -> tuple[str, ...]:
-        """``role``'s paths restricted by every ancestor's (``targets``: everything)."""
-        if role == TARGETS:
-            return ("",)
-        parent = parent_role(role)
-        if parent not in self.targets:
-            raise InvalidChangeError(f"{role}: its parent {parent} does not exist")
-        entry = self._delegation(parent, role)
-        return tuple(_restrict(entry.paths, self.paths_of(parent)))
-
-    def _delegation(self, parent: str, role: str) -> DelegatedRole:
-        try:
-            return self.targets[parent].delegations.get(role)
-        except UnknownRoleError:
-            raise InvalidChangeError(f"{role} does not exist") from None
-
-    def role_keys(self, role: str) -> tuple[tuple[str, ...], int, Mapping[str, PublicKey]]:
-        """The key IDs, threshold and key map of ``role``, base or delegated."""
-        if role in (ROOT, TARGETS, SNAPSHOT, TIMESTAMP):
-            entry = self.root.roles[role]
-            return entry.keyids, entry.threshold, self.root.keys
-        parent = parent_role(role)
-        if parent not in self.targets:
-            raise InvalidChangeError(f"{role} does not exist: its parent {parent} is not loaded")
-        delegation = self._delegation(parent, role)
-        return delegation.keyids, delegation.threshold, self.targets[parent].delegations.keys
 
 
 class Repository:
@@ -229,6 +90,8 @@ class Repository:
     # --- staging -------------------------------------------------------------------------------------------
 
     def _stage(self, changes: Sequence[Change], publish: bool) -> list[StagedChange]:
+        """Stage ``changes``; with ``publish`` (notary's ``-p``), publish every staged change, as ``notary add -p``
+        does. Kept on every staging method: it is notary's flag and the common one-line case (docs/repository.md)."""
         staged = self.changelist.extend(changes)
         if publish:
             self.publish()
@@ -446,40 +309,22 @@ class Repository:
 
     def _publish(self, staged: list[StagedChange], *, remove_staged: bool) -> None:
         work, initial = self._load_for_write()
-        for item in staged:
-            try:
-                self._apply(work, item.change)
-            except InvalidChangeError as exc:
-                raise InvalidChangeError(f"{item.change.describe()}: {exc}") from exc
-        work.apply_pending()
+        apply_changes(work, staged, holds=self._holds, clock=self._clock)
         files = self._sign(work, initial)
         if files:  # changes already applied (a retried publish) leave nothing to upload
             self.remote.publish(self.gun, files)
         if remove_staged:
             self.changelist.remove(item.id for item in staged)
 
-    def _load_for_write(self) -> tuple[_Work, bool]:
+    def _load_for_write(self) -> tuple[WorkingCopy, bool]:
         reader = self.reader()
         try:
             trusted = reader.refresh()
         except RepositoryNotFoundError:
             return self._local_work(), True
-        work = _Work(
-            root=trusted.root.signed,
-            original_root_role=trusted.root.signed.roles[ROOT],
-            root_bytes=trusted.raw(ROOT),
-            targets={role: trusted[role].signed for role in trusted.walk()},
-            raw={role: trusted.raw(role) for role in trusted.walk()},
-            snapshot=trusted.snapshot.signed if trusted.snapshot else None,
-        )
-        for role, data in reader.invalid.items():
-            try:
-                work.invalid[role] = Metadata.from_bytes(data, role=role).signed
-            except MalformedMetadataError:
-                continue
-        return work, False
+        return WorkingCopy.from_trusted(trusted, reader.invalid), False
 
-    def _local_work(self) -> _Work:
+    def _local_work(self) -> WorkingCopy:
         """The state ``initialize`` cached, for a first publish (notary's ``bootstrapRepo``)."""
         root_data, targets_data = self.cache.load(ROOT), self.cache.load(TARGETS)
         if root_data is None or targets_data is None:
@@ -494,7 +339,7 @@ class Repository:
         root.verify_delegate(TARGETS, targets)
         snapshot_data = self.cache.load(SNAPSHOT)
         snapshot = Metadata.from_bytes(snapshot_data, role=SNAPSHOT).signed if snapshot_data else None
-        return _Work(
+        return WorkingCopy(
             root=root,
             original_root_role=root.roles[ROOT],
             root_bytes=root_data,
@@ -503,187 +348,16 @@ class Repository:
             snapshot=snapshot,
         )
 
-    # --- applying changes (notary's applyChangelist) -------------------------------------------------------
+    def _store_id(self, keyid: str, key: PublicKey) -> str | None:
+        """The keystore ID holding ``key``'s private key (listed as ``keyid``), or None."""
+        return private_key_id(self.keystore, key, key_id=keyid)
 
-    def _apply(self, work: _Work, change: Change) -> None:
-        scope = change.scope
-        if change.type != "target":
-            work.apply_pending()  # runs of target changes apply in one step; the rest sees them applied
-        if scope == ROOT:
-            if change.type != "role" or change.action != "create":
-                raise InvalidChangeError(f"root change {change.action}/{change.type} is not supported")
-            role, keys = change.base_keys()
-            self._replace_base_keys(work, role, keys)
-        elif scope != TARGETS and not is_delegation(scope) and not scope.endswith("/*"):
-            raise InvalidChangeError(f"scope not supported: {scope}")
-        elif change.type == "target":
-            if change.action == "create":
-                self._add_target(work, scope, change.path, change.target())
-            elif change.action == "delete":
-                self._remove_target(work, scope, change.path)
-            else:
-                raise InvalidChangeError(f"action not yet supported: {change.action}")
-        elif change.type == "delegation":
-            self._change_delegation(work, change)
-        elif change.type == "witness":
-            self._witness(work, scope)
-        else:
-            raise InvalidChangeError(f"only target meta and delegations changes supported, not {change.type}")
-
-    def _can_sign(self, work: _Work, role: str) -> bool:
-        keyids, _, keys = work.role_keys(role)
-        return any(self._find_key(kid, keys[kid]) is not None for kid in keyids if kid in keys)
-
-    def _require_signable(self, work: _Work, role: str) -> None:
-        if not self._can_sign(work, role):
-            keyids, _, keys = work.role_keys(role)
-            wanted = ", ".join(keys[k].canonical_id for k in keyids if k in keys) or "none"
-            raise SigningError(f"no usable keys for {role}: the keystore holds none of its keys ({wanted})")
-
-    def _find_key(self, keyid: str, key: PublicKey) -> str | None:
-        """The keystore ID holding ``key`` (by its TUF or canonical ID), or None."""
-        candidates = [keyid]
-        with contextlib.suppress(TrustkitError):
-            candidates.append(key.canonical_id)
-        for candidate in candidates:
-            try:
-                self.keystore.get_key_info(candidate)
-            except (UnknownKeyError, ValueError):
-                continue
-            return candidate
-        return None
-
-    def _ensure_targets(self, work: _Work, role: str) -> Targets:
-        if role not in work.targets:
-            if role != TARGETS:
-                work.paths_of(role)  # raises when the parent does not delegate to it
-            work.targets[role] = Targets(version=0, expires=default_expiry(TARGETS, now=self._clock()))
-        return work.targets[role]
-
-    def _require_signable_in_run(self, work: _Work, role: str) -> None:
-        if role not in work.signable:
-            self._require_signable(work, role)
-            work.signable.add(role)
-
-    def _add_target(self, work: _Work, role: str, name: str, target: TargetFile) -> None:
-        self._require_signable_in_run(work, role)
-        if not path_allowed(name, work.paths_of(role)):
-            raise InvalidChangeError(f"Could not add all targets: {role} may not sign {name!r}")
-        self._ensure_targets(work, role)
-        pending = work.pending_targets(role)
-        if pending.get(name) == target:
-            return
-        pending.add(name, target)
-        work.dirty.add(role)
-
-    def _remove_target(self, work: _Work, role: str, name: str) -> None:
-        if role not in work.targets or work.pending_targets(role).get(name) is None:
-            return
-        self._require_signable_in_run(work, role)
-        work.pending_targets(role).remove(name)
-        work.dirty.add(role)
-
-    def _change_delegation(self, work: _Work, change: Change) -> None:
-        role = change.scope
-        payload = change.delegation()
-        if role.endswith("/*"):
-            self._purge(work, role[:-2], payload.remove_keys)
-            return
-        parent = parent_role(role)
-        self._require_signable(work, parent)
-        if change.action == "delete":
-            work.targets.pop(role, None)
-            work.deleted.add(role)
-            if parent in work.targets:
-                parent_md = work.targets[parent]
-                roles = [r for r in parent_md.delegations.roles if r.name != role]
-                if len(roles) != len(parent_md.delegations.roles):
-                    work.targets[parent] = _with_delegations(parent_md, parent_md.delegations.keys, roles)
-                    work.dirty.add(parent)
-            return
-        parent_md = self._ensure_targets(work, parent)
-        parent_paths = work.paths_of(parent)
-        if len(_restrict(payload.add_paths, parent_paths)) != len(payload.add_paths):
-            raise InvalidChangeError(f"delegation {role} invalid: invalid paths to add to role")
-        existing = next((r for r in parent_md.delegations.roles if r.name == role), None)
-        remove_ids: list[str] = []
-        if existing is not None and payload.remove_keys:
-            by_canonical = {key.canonical_id: kid for kid, key in parent_md.delegations.keys.items()}
-            remove_ids = [by_canonical[c] for c in payload.remove_keys if c in by_canonical]
-        if existing is None:
-            if payload.threshold < 1:
-                raise InvalidChangeError(f"delegation {role} invalid: threshold must be at least 1 (add keys first)")
-            keyids: tuple[str, ...] = tuple(k.key_id for k in payload.add_keys)
-            new_role = DelegatedRole(keyids, payload.threshold, name=role, paths=payload.add_paths)
-        else:
-            paths = _subtract(existing.paths, payload.remove_paths)
-            if payload.clear_paths:
-                paths = ()
-            paths = _merge(paths, payload.add_paths)
-            keyids = _merge(_subtract(existing.keyids, remove_ids), [k.key_id for k in payload.add_keys])
-            new_role = DelegatedRole(keyids, existing.threshold, name=role, paths=paths)
-        if len(new_role.keyids) < new_role.threshold:
-            logger.warning(
-                "role %s has fewer keys than its threshold of %d; it will not be usable until keys are added to it",
-                role,
-                new_role.threshold,
-            )
-        keys = dict(parent_md.delegations.keys)
-        keys.update((k.key_id, k) for k in payload.add_keys)
-        roles = list(parent_md.delegations.roles)
-        if existing is None:
-            roles.append(new_role)
-        else:
-            roles[roles.index(existing)] = new_role
-        work.targets[parent] = _with_delegations(parent_md, keys, roles)
-        work.dirty.add(parent)
-
-    def _purge(self, work: _Work, under: str, canonical_ids: Sequence[str]) -> None:
-        """Remove keys from every delegation below ``under`` that this client can sign (``PurgeDelegationKeys``)."""
-        purge = set(canonical_ids)
-        for role in list(work.targets):
-            if role != under and not role.startswith(under + "/"):
-                continue
-            targets = work.targets[role]
-            doomed = [kid for kid, key in targets.delegations.keys.items() if key.canonical_id in purge]
-            if not doomed:
-                continue
-            if not self._can_sign(work, role):
-                logger.warning(
-                    "role %s contains keys being purged but you do not have the keys to sign it; keys "
-                    "will not be purged from %s or its immediate children",
-                    role,
-                    role,
-                )
-                continue
-            keys = {kid: key for kid, key in targets.delegations.keys.items() if kid not in doomed}
-            roles = [attrs.evolve(r, keyids=_subtract(r.keyids, doomed)) for r in targets.delegations.roles]
-            work.targets[role] = _with_delegations(targets, keys, roles)
-            work.dirty.add(role)
-
-    def _witness(self, work: _Work, role: str) -> None:
-        if role in work.targets:
-            work.dirty.add(role)
-            return
-        if role in work.invalid:
-            keyids, threshold, _ = work.role_keys(role)
-            if len(keyids) >= threshold:
-                work.targets[role] = work.invalid.pop(role)
-                work.dirty.add(role)
-                return
-        raise InvalidChangeError(f"cannot witness {role}: it does not exist or has fewer keys than its threshold")
-
-    def _replace_base_keys(self, work: _Work, role: str, keys: Sequence[PublicKey]) -> None:
-        if role not in (ROOT, TARGETS, SNAPSHOT, TIMESTAMP):
-            raise InvalidChangeError(f"{role} is not a base role")
-        work.root = work.root.with_role_keys(role, keys)
-        work.root_dirty = True
-        if role == TARGETS and TARGETS in work.targets:
-            work.dirty.add(TARGETS)
+    def _holds(self, keyid: str, key: PublicKey) -> bool:
+        return self._store_id(keyid, key) is not None
 
     # --- signing -------------------------------------------------------------------------------------------
 
-    def _sign(self, work: _Work, initial: bool) -> dict[str, bytes]:
+    def _sign(self, work: WorkingCopy, initial: bool) -> dict[str, bytes]:
         now = self._clock()
         files: dict[str, bytes] = {}
         root_bytes = work.root_bytes
@@ -711,7 +385,7 @@ class Repository:
             elif role in work.raw:
                 signed_roles[role] = work.raw[role]
         snapshot_keys = [work.root.keys[k] for k in work.root.roles[SNAPSHOT].keyids if k in work.root.keys]
-        if any(self._find_key(k.key_id, k) is not None for k in snapshot_keys):
+        if any(self._store_id(k.key_id, k) is not None for k in snapshot_keys):
             previous = work.snapshot
             meta = {} if previous is None else {r: m for r, m in previous.meta.items() if r not in work.deleted}
             meta.update((role, MetaFile.from_data(data)) for role, data in signed_roles.items())
@@ -734,7 +408,7 @@ class Repository:
             found = 0
             for keyid in entry.keyids:
                 key = keys.get(keyid)
-                store_id = self._find_key(keyid, key) if key is not None else None
+                store_id = self._store_id(keyid, key) if key is not None else None
                 if key is None or store_id is None:
                     continue
                 metadata = metadata.sign(self.keystore.get_signer(store_id), key=key)
@@ -751,7 +425,7 @@ class Repository:
     ) -> Metadata[Any]:
         found = 0
         for key in keys:
-            store_id = self._find_key(key.key_id, key)
+            store_id = self._store_id(key.key_id, key)
             if store_id is None:
                 continue
             metadata = metadata.sign(self.keystore.get_signer(store_id), key=key)
@@ -762,12 +436,6 @@ class Repository:
                 f"{role or metadata.signed.role}"
             )
         return metadata
-
-
-def _with_delegations(targets: Targets, keys: Mapping[str, PublicKey], roles: Sequence[DelegatedRole]) -> Targets:
-    """A copy of ``targets`` with these delegations, dropping keys no role uses (notary's ``RemoveUnusedKeys``)."""
-    used = {kid for role in roles for kid in role.keyids}
-    return attrs.evolve(targets, delegations=Delegations({k: v for k, v in keys.items() if k in used}, roles))
 
 
 def _certificate_for(signer: Any, bare: PublicKey, gun: str, now: datetime) -> PublicKey:

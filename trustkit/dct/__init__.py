@@ -7,42 +7,38 @@ documentation sends people to.
 revoking tags, removing keys from delegations, witnessing and deleting trust data.
 """
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.dct.client import DelegationKeysRemoval, DockerTrust
-    from trustkit.dct.inspect import (
-        RELEASES_ROLE,
-        REPO_ADMIN,
-        AdministrativeKeys,
-        InspectFailure,
-        RepositoryTrust,
-        SignedTag,
-        Signer,
-        TrustInspection,
-        inspect_trusted,
-        render_json,
-    )
-    from trustkit.dct.registry import (
-        MANIFEST_ACCEPT,
-        MANIFEST_MEDIA_TYPES,
-        MAX_MANIFEST_SIZE,
-        ManifestInfo,
-        Registry,
-        registry_url,
-    )
-    from trustkit.dct.registry_write import (
-        RegistryManifest,
-        blob_exists,
-        get_blob,
-        get_manifest,
-        list_tags,
-        push_blob,
-        put_manifest,
-    )
-    from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, read_signer_key
-    from trustkit.dct.tags import Revocation, TagResolver, TagSignature, signable_roles
+from trustkit.dct.client import DelegationKeysRemoval, DockerTrust
+from trustkit.dct.inspect import (
+    RELEASES_ROLE,
+    REPO_ADMIN,
+    AdministrativeKeys,
+    InspectFailure,
+    RepositoryTrust,
+    SignedTag,
+    Signer,
+    TrustInspection,
+    inspect_trusted,
+    render_json,
+)
+from trustkit.dct.registry import (
+    MANIFEST_ACCEPT,
+    MANIFEST_MEDIA_TYPES,
+    MAX_MANIFEST_SIZE,
+    ManifestInfo,
+    Registry,
+    registry_url,
+)
+from trustkit.dct.registry_write import (
+    RegistryManifest,
+    blob_exists,
+    get_blob,
+    get_manifest,
+    list_tags,
+    push_blob,
+    put_manifest,
+)
+from trustkit.dct.signers import AddedSigner, RemovedSigner, SignerKeySource, read_signer_key
+from trustkit.dct.tags import Revocation, TagResolver, TagSignature, signable_roles
 
 __all__ = [
     "MANIFEST_ACCEPT",
@@ -79,54 +75,3 @@ __all__ = [
     "render_json",
     "signable_roles",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.dct.client": (
-            "DelegationKeysRemoval",
-            "DockerTrust",
-        ),
-        "trustkit.dct.inspect": (
-            "RELEASES_ROLE",
-            "REPO_ADMIN",
-            "AdministrativeKeys",
-            "InspectFailure",
-            "RepositoryTrust",
-            "SignedTag",
-            "Signer",
-            "TrustInspection",
-            "inspect_trusted",
-            "render_json",
-        ),
-        "trustkit.dct.registry": (
-            "MANIFEST_ACCEPT",
-            "MANIFEST_MEDIA_TYPES",
-            "MAX_MANIFEST_SIZE",
-            "ManifestInfo",
-            "Registry",
-            "registry_url",
-        ),
-        "trustkit.dct.registry_write": (
-            "RegistryManifest",
-            "blob_exists",
-            "get_blob",
-            "get_manifest",
-            "list_tags",
-            "push_blob",
-            "put_manifest",
-        ),
-        "trustkit.dct.signers": (
-            "AddedSigner",
-            "RemovedSigner",
-            "SignerKeySource",
-            "read_signer_key",
-        ),
-        "trustkit.dct.tags": (
-            "Revocation",
-            "TagResolver",
-            "TagSignature",
-            "signable_roles",
-        ),
-    },
-)

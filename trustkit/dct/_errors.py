@@ -18,7 +18,7 @@ from trustkit.errors import (
     UnauthorizedError,
 )
 from trustkit.keystore.passphrase import DOCKER_REPOSITORY_PASSPHRASE_ENV, DOCKER_ROOT_PASSPHRASE_ENV
-from trustkit.remote import login_hint
+from trustkit.remote.auth import login_hint
 
 __all__ = ["advice_for", "explained", "with_message"]
 

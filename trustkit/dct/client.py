@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from trustkit.client import AsyncReader, Change, MetadataCache, Repository
-from trustkit.client.reader import AsyncMetadataSource
+from trustkit.client.cache import MetadataCache
+from trustkit.client.changelist import Change
+from trustkit.client.reader import AsyncMetadataSource, AsyncReader
+from trustkit.client.repository import Repository
 from trustkit.dct._errors import explained
 from trustkit.dct._format import natural_sort_key
 from trustkit.dct.inspect import (
@@ -63,34 +65,25 @@ from trustkit.errors import (
     UnknownKeyError,
     UnknownRoleError,
 )
-from trustkit.keys import PublicKey
-from trustkit.keystore import (
-    DockerEnvPassphrase,
-    FileKeyStore,
-    KeyInfo,
-    KeyStore,
-    PassphraseSource,
-    docker_trust_dir,
-    generate_delegation_key,
-    load_key_file,
-)
-from trustkit.metadata import TargetFile
+from trustkit.keys.public import PublicKey
+from trustkit.keystore.base import KeyInfo, KeyStore
+from trustkit.keystore.file import FileKeyStore, docker_trust_dir
+from trustkit.keystore.operations import generate_delegation_key, load_key_file
+from trustkit.keystore.passphrase import DockerEnvPassphrase, PassphraseSource
+from trustkit.metadata.files import TargetFile
 from trustkit.metadata.names import TARGETS
-from trustkit.remote import (
+from trustkit.remote.auth import Credentials
+from trustkit.remote.base import Remote
+from trustkit.remote.config import (
     DOCKER_HUB_NOTARY,
-    AsyncNotaryServer,
-    Credentials,
     ImageReference,
-    NotaryServer,
-    Remote,
     ServerConfig,
     docker_config_dir,
     docker_credentials,
     docker_server_config,
-    environment_proxy,
 )
-from trustkit.trust import TrustedMetadataSet
-from trustkit.trust.trusted_set import utc_now
+from trustkit.remote.notary_server import AsyncNotaryServer, NotaryServer, environment_proxy
+from trustkit.trust.trusted_set import TrustedMetadataSet, utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
 

@@ -33,9 +33,11 @@ from trustkit.errors import (
     UnknownKeyError,
     VerificationError,
 )
-from trustkit.metadata import DelegatedRole, Metadata, TargetFile, Targets
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import TargetFile
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, parent_role, path_allowed
-from trustkit.trust import TrustedMetadataSet
+from trustkit.metadata.roles import DelegatedRole, Targets
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = [
     "RELEASES_ROLE",

@@ -23,7 +23,8 @@ from typing import Any
 
 import attrs
 
-from trustkit.client import Change, Repository
+from trustkit.client.changelist import Change
+from trustkit.client.repository import Repository
 from trustkit.dct._format import natural_sort_key
 from trustkit.dct.inspect import (
     RELEASES_ROLE,
@@ -32,9 +33,9 @@ from trustkit.dct.inspect import (
     signer_role,
 )
 from trustkit.errors import InvalidArgumentError, KeyFormatError, RepositoryNotFoundError, UnknownRoleError
-from trustkit.keys import PublicKey
 from trustkit.keys.certs import check_certificate
-from trustkit.keystore import validate_signer_name
+from trustkit.keys.public import PublicKey
+from trustkit.keystore.operations import validate_signer_name
 from trustkit.metadata.names import TARGETS, parent_role
 
 __all__ = [

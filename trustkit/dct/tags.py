@@ -19,13 +19,13 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from trustkit.client import Change
+from trustkit.client.changelist import Change
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, invalid_role_error
 from trustkit.dct.registry import ManifestInfo
 from trustkit.errors import SigningError
-from trustkit.metadata import TargetFile
+from trustkit.metadata.files import TargetFile
 from trustkit.metadata.names import TARGETS, parent_role, path_allowed
-from trustkit.trust import TrustedMetadataSet
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = [
     "Revocation",

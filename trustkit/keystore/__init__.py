@@ -5,37 +5,33 @@ Higher layers use only the :class:`KeyStore` protocol: list keys (:class:`KeyInf
 export and remove keys.
 """
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.keystore.base import ChainedKeyStore, KeyInfo, KeyStore, is_key_id, key_gun
-    from trustkit.keystore.external import ExternalKeyStore, SecretsHandler, signer_from_uri, sslib_public_key
-    from trustkit.keystore.file import FileKeyStore, docker_trust_dir, notary_trust_dir
-    from trustkit.keystore.memory import MemoryKeyStore
-    from trustkit.keystore.operations import (
-        generate_delegation_key,
-        generate_key,
-        load_key_file,
-        public_key_pem,
-        validate_key_name,
-        validate_signer_name,
-    )
-    from trustkit.keystore.passphrase import (
-        DEFAULT_MAX_ATTEMPTS,
-        NO_PASSPHRASE,
-        CallbackPassphrase,
-        DockerEnvPassphrase,
-        NotaryEnvPassphrase,
-        PassphraseRetriever,
-        PassphraseSource,
-        RolePassphrases,
-        as_retriever,
-        new_passphrase,
-        unlock_private_key,
-        unlock_with_passphrase,
-    )
-    from trustkit.keystore.pemstore import PemKeyStore, StoredKey
+from trustkit.keystore.base import ChainedKeyStore, KeyInfo, KeyStore, is_key_id, key_gun, private_key_id
+from trustkit.keystore.external import ExternalKeyStore, SecretsHandler, signer_from_uri, sslib_public_key
+from trustkit.keystore.file import FileKeyStore, docker_trust_dir, notary_trust_dir
+from trustkit.keystore.memory import MemoryKeyStore
+from trustkit.keystore.operations import (
+    generate_delegation_key,
+    generate_key,
+    load_key_file,
+    public_key_pem,
+    validate_key_name,
+    validate_signer_name,
+)
+from trustkit.keystore.passphrase import (
+    DEFAULT_MAX_ATTEMPTS,
+    NO_PASSPHRASE,
+    CallbackPassphrase,
+    DockerEnvPassphrase,
+    NotaryEnvPassphrase,
+    PassphraseRetriever,
+    PassphraseSource,
+    RolePassphrases,
+    as_retriever,
+    new_passphrase,
+    unlock_private_key,
+    unlock_with_passphrase,
+)
+from trustkit.keystore.pemstore import PemKeyStore, StoredKey
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -64,6 +60,7 @@ __all__ = [
     "load_key_file",
     "new_passphrase",
     "notary_trust_dir",
+    "private_key_id",
     "public_key_pem",
     "signer_from_uri",
     "sslib_public_key",
@@ -72,54 +69,3 @@ __all__ = [
     "validate_key_name",
     "validate_signer_name",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.keystore.base": (
-            "ChainedKeyStore",
-            "KeyInfo",
-            "KeyStore",
-            "is_key_id",
-            "key_gun",
-        ),
-        "trustkit.keystore.external": (
-            "ExternalKeyStore",
-            "SecretsHandler",
-            "signer_from_uri",
-            "sslib_public_key",
-        ),
-        "trustkit.keystore.file": (
-            "FileKeyStore",
-            "docker_trust_dir",
-            "notary_trust_dir",
-        ),
-        "trustkit.keystore.memory": ("MemoryKeyStore",),
-        "trustkit.keystore.operations": (
-            "generate_delegation_key",
-            "generate_key",
-            "load_key_file",
-            "public_key_pem",
-            "validate_key_name",
-            "validate_signer_name",
-        ),
-        "trustkit.keystore.passphrase": (
-            "DEFAULT_MAX_ATTEMPTS",
-            "NO_PASSPHRASE",
-            "CallbackPassphrase",
-            "DockerEnvPassphrase",
-            "NotaryEnvPassphrase",
-            "PassphraseRetriever",
-            "PassphraseSource",
-            "RolePassphrases",
-            "as_retriever",
-            "new_passphrase",
-            "unlock_private_key",
-            "unlock_with_passphrase",
-        ),
-        "trustkit.keystore.pemstore": (
-            "PemKeyStore",
-            "StoredKey",
-        ),
-    },
-)

@@ -7,14 +7,16 @@ securesystemslib ``Signer`` for a key, and adds, exports and removes keys. :clas
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from trustkit.errors import UnknownKeyError
-from trustkit.keys import PrivateKey
+from trustkit.errors import TrustkitError, UnknownKeyError
+from trustkit.keys.private import PrivateKey
+from trustkit.keys.public import PublicKey
 from trustkit.metadata.names import check_gun
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "KeyStore",
     "is_key_id",
     "key_gun",
+    "private_key_id",
 ]
 
 _KEY_ID = re.compile(r"[0-9a-f]{64}\Z")
@@ -86,6 +89,27 @@ class KeyStore(Protocol):
 def is_key_id(value: str) -> bool:
     """Whether ``value`` looks like a notary key ID: 64 lowercase hex digits."""
     return isinstance(value, str) and _KEY_ID.match(value) is not None
+
+
+def private_key_id(keystore: KeyStore, key: PublicKey, *, key_id: str | None = None) -> str | None:
+    """The ID under which ``keystore`` holds the private key of ``key``, or None when it holds none.
+
+    A role lists a key under its TUF key ID (``key_id``, by default ``key.key_id``); notary files private keys
+    under the canonical ID, which differs for x509 keys, so both are tried, the listed one first. A key the store
+    does not hold (:class:`~trustkit.errors.UnknownKeyError`, or an ID it cannot hold: ``ValueError``) is None;
+    any other failure (an unreadable key file) is raised, never taken for a missing key. The one lookup the
+    repository's signing and the health report's missing-key check share.
+    """
+    candidates = [key.key_id if key_id is None else key_id]
+    with contextlib.suppress(TrustkitError):  # a key with no canonical form is listed under its TUF ID only
+        candidates.append(key.canonical_id)
+    for candidate in dict.fromkeys(candidates):
+        try:
+            keystore.get_key_info(candidate)
+        except (UnknownKeyError, ValueError):
+            continue
+        return candidate
+    return None
 
 
 def key_gun(role: str | None, gun: str | None) -> str | None:

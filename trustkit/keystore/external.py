@@ -20,7 +20,8 @@ from typing import Any
 import attrs
 
 from trustkit.errors import KeyFormatError, SigningError, UnknownKeyError
-from trustkit.keys import PrivateKey, PublicKey
+from trustkit.keys.private import PrivateKey
+from trustkit.keys.public import PublicKey
 from trustkit.keys.signing import method_for_scheme, on_signer_thread
 from trustkit.keystore.base import KeyInfo, key_gun
 

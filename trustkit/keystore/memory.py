@@ -7,7 +7,7 @@ By default keys are kept unencrypted and no passphrase is ever asked.
 
 from __future__ import annotations
 
-from trustkit.keys import PrivateKey
+from trustkit.keys.private import PrivateKey
 from trustkit.keystore.base import is_key_id
 from trustkit.keystore.passphrase import DEFAULT_MAX_ATTEMPTS, PassphraseSource
 from trustkit.keystore.pemstore import PemKeyStore, StoredKey

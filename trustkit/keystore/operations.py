@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import serialization
 
 from trustkit._fs import atomic_write
 from trustkit.errors import InvalidArgumentError, KeyFormatError, UnknownKeyError
-from trustkit.keys import PrivateKey, PublicKey, generate_private_key
 from trustkit.keys.pem import decode_pem_blocks, encode_pem
-from trustkit.keys.private import KeyType
+from trustkit.keys.private import KeyType, PrivateKey, generate_private_key
+from trustkit.keys.public import PublicKey
 from trustkit.keystore.base import KeyInfo, KeyStore, key_gun
 from trustkit.keystore.file import _read_key_file
 from trustkit.keystore.passphrase import (

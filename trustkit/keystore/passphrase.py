@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 from trustkit.errors import InvalidArgumentError, KeyFormatError, PassphraseError
-from trustkit.keys import PrivateKey, load_private_key
+from trustkit.keys.private import PrivateKey, load_private_key
 
 __all__ = [
     "BASE_ROLES",

@@ -21,9 +21,8 @@ from typing import Any
 import attrs
 
 from trustkit.errors import FileAccessError, KeyFormatError, UnknownKeyError
-from trustkit.keys import PrivateKey, load_private_key
 from trustkit.keys.pem import PemBlock, decode_pem_blocks, encode_pem
-from trustkit.keys.private import is_weakly_encrypted
+from trustkit.keys.private import PrivateKey, is_weakly_encrypted, load_private_key
 from trustkit.keystore.base import KeyInfo, key_gun
 from trustkit.keystore.passphrase import (
     DEFAULT_MAX_ATTEMPTS,

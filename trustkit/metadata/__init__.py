@@ -1,25 +1,21 @@
 """Layer 2: Notary v1 metadata as immutable models (no I/O)."""
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.metadata._compact import dump_parsed, load_parsed
-    from trustkit.metadata.envelope import Metadata
-    from trustkit.metadata.files import MetaFile, TargetFile
-    from trustkit.metadata.roles import (
-        DEFAULT_EXPIRY,
-        DelegatedRole,
-        Delegations,
-        Role,
-        Root,
-        Signed,
-        Snapshot,
-        Targets,
-        Timestamp,
-        default_expiry,
-    )
-    from trustkit.metadata.verification import Signature, VerificationResult, check_signatures
+from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import MetaFile, TargetFile
+from trustkit.metadata.roles import (
+    DEFAULT_EXPIRY,
+    DelegatedRole,
+    Delegations,
+    Role,
+    Root,
+    Signed,
+    Snapshot,
+    Targets,
+    Timestamp,
+    default_expiry,
+)
+from trustkit.metadata.verification import Signature, VerificationResult, check_signatures
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -41,25 +37,3 @@ __all__ = [
     "dump_parsed",
     "load_parsed",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.metadata._compact": ("dump_parsed", "load_parsed"),
-        "trustkit.metadata.envelope": ("Metadata",),
-        "trustkit.metadata.files": ("MetaFile", "TargetFile"),
-        "trustkit.metadata.roles": (
-            "DEFAULT_EXPIRY",
-            "DelegatedRole",
-            "Delegations",
-            "Role",
-            "Root",
-            "Signed",
-            "Snapshot",
-            "Targets",
-            "Timestamp",
-            "default_expiry",
-        ),
-        "trustkit.metadata.verification": ("Signature", "VerificationResult", "check_signatures"),
-    },
-)

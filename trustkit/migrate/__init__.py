@@ -8,45 +8,41 @@ writes the containers ``policy.json`` and ``registries.d`` entries; :func:`expor
 cosign-format signing tools.
 """
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.migrate.attachments import (
-        SignatureAttachment,
-        SignatureLayer,
-        VerifiedSignature,
-        append_signatures,
-        read_signatures,
-        signature_tag,
-        verify_image,
-        verify_signature_layers,
-    )
-    from trustkit.migrate.consumers import ConsumerConfig, write_consumer_config
-    from trustkit.migrate.cosign_key import COSIGN_KEY_PEM_TYPE, export_cosign_key, load_cosign_key
-    from trustkit.migrate.plan import (
-        PROVENANCE_KEY,
-        MigrationRecord,
-        MigrationStatus,
-        ReleasedTag,
-        plan_migration,
-        released_tags,
-        run_migration,
-    )
-    from trustkit.migrate.simplesigning import (
-        PAYLOAD_TYPE,
-        SIGNATURE_ANNOTATION,
-        SIMPLE_SIGNING_MEDIA_TYPE,
-        SignedIdentity,
-        SimpleSigningPayload,
-        check_identity,
-        load_verification_key,
-        make_payload,
-        parse_payload,
-        sign_payload,
-        verify_payload,
-        verify_payload_signature,
-    )
+from trustkit.migrate.attachments import (
+    SignatureAttachment,
+    SignatureLayer,
+    VerifiedSignature,
+    append_signatures,
+    read_signatures,
+    signature_tag,
+    verify_image,
+    verify_signature_layers,
+)
+from trustkit.migrate.consumers import ConsumerConfig, write_consumer_config
+from trustkit.migrate.cosign_key import COSIGN_KEY_PEM_TYPE, export_cosign_key, load_cosign_key
+from trustkit.migrate.plan import (
+    PROVENANCE_KEY,
+    MigrationRecord,
+    MigrationStatus,
+    ReleasedTag,
+    plan_migration,
+    released_tags,
+    run_migration,
+)
+from trustkit.migrate.simplesigning import (
+    PAYLOAD_TYPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING_MEDIA_TYPE,
+    SignedIdentity,
+    SimpleSigningPayload,
+    check_identity,
+    load_verification_key,
+    make_payload,
+    parse_payload,
+    sign_payload,
+    verify_payload,
+    verify_payload_signature,
+)
 
 __all__ = [
     "COSIGN_KEY_PEM_TYPE",
@@ -82,44 +78,3 @@ __all__ = [
     "verify_signature_layers",
     "write_consumer_config",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.migrate.attachments": (
-            "SignatureAttachment",
-            "SignatureLayer",
-            "VerifiedSignature",
-            "append_signatures",
-            "read_signatures",
-            "signature_tag",
-            "verify_image",
-            "verify_signature_layers",
-        ),
-        "trustkit.migrate.consumers": ("ConsumerConfig", "write_consumer_config"),
-        "trustkit.migrate.cosign_key": ("COSIGN_KEY_PEM_TYPE", "export_cosign_key", "load_cosign_key"),
-        "trustkit.migrate.plan": (
-            "PROVENANCE_KEY",
-            "MigrationRecord",
-            "MigrationStatus",
-            "ReleasedTag",
-            "run_migration",
-            "plan_migration",
-            "released_tags",
-        ),
-        "trustkit.migrate.simplesigning": (
-            "PAYLOAD_TYPE",
-            "SIGNATURE_ANNOTATION",
-            "SIMPLE_SIGNING_MEDIA_TYPE",
-            "SignedIdentity",
-            "SimpleSigningPayload",
-            "check_identity",
-            "load_verification_key",
-            "make_payload",
-            "parse_payload",
-            "sign_payload",
-            "verify_payload",
-            "verify_payload_signature",
-        ),
-    },
-)

@@ -33,7 +33,8 @@ import attrs
 from cryptography.hazmat.primitives import serialization
 
 from trustkit.errors import ConfigurationError
-from trustkit.keys import PrivateKey, PublicKey
+from trustkit.keys.private import PrivateKey
+from trustkit.keys.public import PublicKey
 from trustkit.migrate.simplesigning import SignedIdentity, load_verification_key
 
 __all__ = ["ConsumerConfig", "write_consumer_config"]

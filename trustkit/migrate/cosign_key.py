@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from trustkit.errors import ConfigurationError, KeyFormatError, PassphraseError
-from trustkit.keys import PrivateKey
+from trustkit.keys.private import PrivateKey
 
 __all__ = ["COSIGN_KEY_PEM_TYPE", "export_cosign_key", "load_cosign_key"]
 

@@ -24,8 +24,8 @@ from typing import IO, Any, Literal
 
 import attrs
 
-import trustkit
-from trustkit.client import Reader
+from trustkit._version import __version__
+from trustkit.client.reader import Reader
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, inspect_trusted
 from trustkit.dct.registry import DOCKER_MANIFEST_LIST, OCI_INDEX, Registry
 from trustkit.dct.registry_write import get_manifest, list_tags
@@ -36,7 +36,8 @@ from trustkit.errors import (
     TrustkitError,
     VerificationError,
 )
-from trustkit.keys import PrivateKey, PublicKey
+from trustkit.keys.private import PrivateKey
+from trustkit.keys.public import PublicKey
 from trustkit.metadata.names import TARGETS
 from trustkit.migrate.attachments import SignatureLayer, append_signatures, read_signatures, verify_signature_layers
 from trustkit.migrate.simplesigning import (
@@ -46,7 +47,7 @@ from trustkit.migrate.simplesigning import (
     sign_payload,
 )
 from trustkit.remote.config import ImageReference
-from trustkit.trust import TrustedMetadataSet
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = [
     "PROVENANCE_KEY",
@@ -357,7 +358,7 @@ def _sign_tag(
             reference,
             digest,
             optional={PROVENANCE_KEY: released.provenance(image.gun)},
-            creator=f"trustkit {trustkit.__version__}",
+            creator=f"trustkit {__version__}",
             timestamp=int(clock()),
         )
         signature = base64.b64encode(sign_payload(signer, payload)).decode()

@@ -30,7 +30,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from trustkit.errors import ConfigurationError, KeyFormatError, SigningError, VerificationError
-from trustkit.keys import PrivateKey, PublicKey, sign_message
+from trustkit.keys.private import PrivateKey
+from trustkit.keys.public import PublicKey
+from trustkit.keys.signing import sign_message
 from trustkit.remote.config import ImageReference
 
 __all__ = [

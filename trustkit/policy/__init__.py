@@ -6,14 +6,10 @@ verification time), :func:`verify` and :class:`Verifier` (an explained :class:`V
 importers for connaisseur's and portieris' configuration.
 """
 
-from trustkit._lazy import lazy_exports
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from trustkit.policy.admission import POD_SPEC_PATHS, admission_response, pod_images
-    from trustkit.policy.importers import from_connaisseur, from_portieris
-    from trustkit.policy.model import Policy, PolicyError, Rule, SignerRequirement, TrustAnchor
-    from trustkit.policy.verdicts import AsyncVerifier, Verdict, VerdictCache, Verifier, verify
+from trustkit.policy.admission import POD_SPEC_PATHS, admission_response, pod_images
+from trustkit.policy.importers import from_connaisseur, from_portieris
+from trustkit.policy.model import Policy, PolicyError, Rule, SignerRequirement, TrustAnchor
+from trustkit.policy.verdicts import AsyncVerifier, Verdict, VerdictCache, Verifier, verify
 
 __all__ = [
     "POD_SPEC_PATHS",
@@ -32,32 +28,3 @@ __all__ = [
     "pod_images",
     "verify",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.policy.admission": (
-            "POD_SPEC_PATHS",
-            "admission_response",
-            "pod_images",
-        ),
-        "trustkit.policy.importers": (
-            "from_connaisseur",
-            "from_portieris",
-        ),
-        "trustkit.policy.model": (
-            "Policy",
-            "PolicyError",
-            "Rule",
-            "SignerRequirement",
-            "TrustAnchor",
-        ),
-        "trustkit.policy.verdicts": (
-            "AsyncVerifier",
-            "Verdict",
-            "VerdictCache",
-            "Verifier",
-            "verify",
-        ),
-    },
-)

@@ -28,8 +28,8 @@ from typing import Any
 import attrs
 
 from trustkit.errors import ConfigurationError, TrustkitError
-from trustkit.keys import PublicKey
-from trustkit.remote import ImageReference
+from trustkit.keys.public import PublicKey
+from trustkit.remote.config import ImageReference
 
 __all__ = ["Policy", "PolicyError", "Rule", "SignerRequirement", "TrustAnchor"]
 

@@ -23,17 +23,20 @@ from typing import Any
 
 import attrs
 
-from trustkit.client import AsyncReader, MetadataCache, Reader
-from trustkit.client.reader import MAX_TIMESTAMP_SIZE, AsyncMetadataSource
-from trustkit.dct import RELEASES_ROLE, DockerTrust
-from trustkit.dct.inspect import delegation_roles, invalid_role_error, signer_role, walk_roles
+from trustkit.client.cache import MetadataCache
+from trustkit.client.reader import MAX_TIMESTAMP_SIZE, AsyncMetadataSource, AsyncReader, Reader
+from trustkit.dct.client import DockerTrust
+from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, invalid_role_error, signer_role, walk_roles
 from trustkit.errors import ConfigurationError, InvalidArgumentError, TrustkitError, UntrustedRootError
-from trustkit.keys import PublicKey
-from trustkit.metadata import Metadata
+from trustkit.keys.public import PublicKey
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, TARGETS, TIMESTAMP
 from trustkit.policy.model import Policy, Rule, SignerRequirement, TrustAnchor
-from trustkit.remote import AsyncNotaryServer, ImageReference, Remote, overall_deadline
-from trustkit.trust import TrustedMetadataSet, TrustPinning, validate_root
+from trustkit.remote.base import Remote
+from trustkit.remote.config import ImageReference
+from trustkit.remote.notary_server import AsyncNotaryServer, overall_deadline
+from trustkit.trust.pinning import TrustPinning, validate_root
+from trustkit.trust.trusted_set import TrustedMetadataSet
 
 __all__ = ["AsyncVerifier", "Verdict", "VerdictCache", "Verifier", "verify"]
 

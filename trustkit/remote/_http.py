@@ -47,6 +47,7 @@ import attrs
 import httpcore
 import httpx
 
+from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
 from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
@@ -106,8 +107,6 @@ _AsyncService = TypeVar("_AsyncService", bound="AsyncHTTPService")
 
 
 def _user_agent() -> str:
-    from trustkit import __version__  # the package's own string: importlib.metadata is slow to import
-
     return f"trustkit/{__version__}"
 
 

@@ -20,9 +20,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from trustkit.errors import InvalidArgumentError, KeyFormatError, UntrustedRootError
-from trustkit.keys import PublicKey, check_certificate, cn_matches_gun
-from trustkit.metadata import Metadata, Root, VerificationResult, check_signatures
+from trustkit.keys.certs import check_certificate, cn_matches_gun
+from trustkit.keys.public import PublicKey
+from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT
+from trustkit.metadata.roles import Root
+from trustkit.metadata.verification import VerificationResult, check_signatures
 
 __all__ = ["TrustPinning", "valid_root_keys", "validate_root", "validate_root_rotation"]
 

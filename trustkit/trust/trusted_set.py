@@ -49,9 +49,12 @@ from trustkit.errors import (
     VerificationError,
 )
 from trustkit.keys.public import PublicKey
-from trustkit.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, VerificationResult
+from trustkit.metadata.envelope import Metadata
+from trustkit.metadata.files import MetaFile, TargetFile
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role, path_allowed
 from trustkit.metadata.parsed_targets import ParsedTargets, slot_setter
+from trustkit.metadata.roles import Root, Snapshot, Targets, Timestamp
+from trustkit.metadata.verification import VerificationResult
 from trustkit.trust.pinning import TrustPinning, validate_root, validate_root_rotation
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""One repository-level suite, run over a real notary-server (NotaryServer), a LocalRemote and a MemoryRemote.
+"""The ``Remote`` contract: one suite, run over a real notary-server (NotaryServer), a LocalRemote and a
+MemoryRemote.
 
 Each test publishes roles built with trustkit.metadata through the Remote interface only, reads them back and
 provokes the refusals notary-server makes. That the three remotes pass the same assertions is the evidence that
@@ -13,7 +14,7 @@ import uuid
 import pytest
 
 import trustkit as tk
-from tests.remote._repo import Repo, parse
+from tests.support.remote_repo import Repo, parse
 from trustkit.remote import MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, ChangeRecord, Remote
 
 

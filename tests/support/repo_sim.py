@@ -1,13 +1,16 @@
 """A repository simulator for the trust-layer tests: a notary repository whose every role, version, expiry,
 key and signature a test can set, producing the bytes a server would serve (python-tuf's RepositorySimulator is
-the model)."""
+the model), the fake remote that serves it, and a reader on the two."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import trustkit as tk
+from trustkit.client import MetadataCache, Reader
 
 GUN = "localhost:5000/sim/app"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -100,3 +103,42 @@ class RepoSim:
         )
         files["timestamp"] = tk.Metadata(timestamp).sign(self.keys["timestamp"].signer()).to_bytes()
         return files
+
+
+class FakeRemote:
+    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; counts GETs."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.by_hash: dict[str, bytes] = {}
+        self.roots: dict[int, bytes] = {}
+        self.requests: list[tuple[str, str | None, int | None]] = []
+
+    def serve(self, files: dict[str, bytes]) -> None:
+        self.files = dict(files)
+        for data in files.values():
+            self.by_hash[hashlib.sha256(data).hexdigest()] = data
+        root = tk.Metadata.from_bytes(files["root"])
+        self.roots[root.signed.version] = files["root"]
+
+    def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        self.requests.append((role, checksum, version))
+        if gun != GUN or role not in self.files:
+            raise tk.NotFoundError(f"{role} not found", status=404)
+        if checksum is not None:
+            data = self.by_hash.get(checksum)
+        elif version is not None:
+            data = self.roots.get(version) if role == "root" else None
+        else:
+            data = self.files[role]
+        if data is None:
+            raise tk.NotFoundError(f"{role} not found", status=404)
+        if len(data) > max_size:
+            raise tk.OversizedResponseError(f"{role} is larger than {max_size}")
+        return data
+
+
+def reader(remote: FakeRemote | None, tmp_path: Path, **kwargs: object) -> Reader:
+    return Reader(GUN, remote, cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ asyncio driver (:class:`AsyncReader`, with the same remote's answers given by co
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -18,43 +17,10 @@ from typing import Any
 import pytest
 
 import trustkit as tk
-from tests.unit.repo_sim import GUN, NOW, Delegation, RepoSim
+from tests.support.async_remote import AsyncSource
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim
+from tests.support.repo_sim import reader as blocking_reader
 from trustkit.client import AsyncReader, MetadataCache, Reader
-
-
-class FakeRemote:
-    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; counts GETs."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.by_hash: dict[str, bytes] = {}
-        self.roots: dict[int, bytes] = {}
-        self.requests: list[tuple[str, str | None, int | None]] = []
-
-    def serve(self, files: dict[str, bytes]) -> None:
-        self.files = dict(files)
-        for data in files.values():
-            self.by_hash[hashlib.sha256(data).hexdigest()] = data
-        root = tk.Metadata.from_bytes(files["root"])
-        self.roots[root.signed.version] = files["root"]
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        self.requests.append((role, checksum, version))
-        if gun != GUN or role not in self.files:
-            raise tk.NotFoundError(f"{role} not found", status=404)
-        if checksum is not None:
-            data = self.by_hash.get(checksum)
-        elif version is not None:
-            data = self.roots.get(version) if role == "root" else None
-        else:
-            data = self.files[role]
-        if data is None:
-            raise tk.NotFoundError(f"{role} not found", status=404)
-        if len(data) > max_size:
-            raise tk.OversizedResponseError(f"{role} is larger than {max_size}")
-        return data
 
 
 @pytest.fixture
@@ -71,19 +37,6 @@ def remote(sim: RepoSim) -> FakeRemote:
     remote = FakeRemote()
     remote.serve(sim.publish())
     return remote
-
-
-class AsyncSource:
-    """A blocking remote's answers, given by a coroutine (what AsyncReader awaits)."""
-
-    def __init__(self, remote: Any) -> None:
-        self.remote = remote
-
-    async def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        await asyncio.sleep(0)
-        return self.remote.get_role(gun, role, max_size=max_size, checksum=checksum, version=version)  # type: ignore[no-any-return]
 
 
 class AsyncDriven:
@@ -127,7 +80,7 @@ def reader(remote: Any, tmp_path: Path, **kwargs: Any) -> Any:
     if DRIVER[0] == "async":
         source = None if remote is None else AsyncSource(remote)
         return AsyncDriven(AsyncReader(GUN, source, cache=cache, clock=lambda: NOW, **kwargs))
-    return Reader(GUN, remote, cache=cache, clock=lambda: NOW, **kwargs)
+    return blocking_reader(remote, tmp_path, **kwargs)
 
 
 def test_first_contact_caches_in_notary_layout(remote: FakeRemote, tmp_path: Path) -> None:
@@ -388,15 +341,21 @@ def test_a_signed_length_never_raises_the_download_cap_past_notarys(sim: RepoSim
     assert max(cap for _, cap in caps) <= 100 * 1024 * 1024
 
 
+def _delegating(sim: RepoSim, name: str, count: int) -> FakeRemote:
+    """``sim`` with ``count`` more delegations of ``targets`` (``targets/<name>NN``, one target each), served."""
+    for index in range(count):
+        role = f"targets/{name}{index:02d}"
+        sim.delegations[role] = Delegation(tk.generate_private_key(), [""])
+        sim.delegations[role].targets[f"{name}{index}"] = tk.TargetFile.from_digest(f"{index:02d}" * 32, index + 1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    return remote
+
+
 def test_the_async_driver_fetches_delegations_concurrently_and_bounded(sim: RepoSim, tmp_path: Path) -> None:
     """Twelve delegations of one repository: the asyncio driver has several requests in flight (never more than
     ``concurrency``), the blocking one a single request at a time; both trust the same targets."""
-    for index in range(12):
-        role = f"targets/team{index:02d}"
-        sim.delegations[role] = Delegation(tk.generate_private_key(), [""])
-        sim.delegations[role].targets[f"t{index}"] = tk.TargetFile.from_digest(f"{index:02d}" * 32, index + 1)
-    remote = FakeRemote()
-    remote.serve(sim.publish())
+    remote = _delegating(sim, "team", 12)
     in_flight, peak = [0], [0]
 
     class Slow(AsyncSource):
@@ -428,12 +387,7 @@ def test_the_async_driver_fetches_no_delegation_past_the_walks_budget(
     will visit, and blocks the same roles as the blocking one."""
     import trustkit.client.reader as reader_module
 
-    for index in range(6):
-        role = f"targets/many{index}"
-        sim.delegations[role] = Delegation(tk.generate_private_key(), [""])
-        sim.delegations[role].targets[f"m{index}"] = tk.TargetFile.from_digest(f"{index:02d}" * 32, index + 1)
-    remote = FakeRemote()
-    remote.serve(sim.publish())
+    remote = _delegating(sim, "many", 6)
     monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 3)
     client = AsyncReader(GUN, AsyncSource(remote), cache=MetadataCache(tmp_path / "a", GUN), clock=lambda: NOW)
     concurrent = asyncio.run(client.refresh())
