@@ -15,6 +15,7 @@ import trustkit as tk
 from tests.interop._auth_setup import TokenAuthServer, token_auth_notary_server
 from tests.interop._publish import read_table
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, NotaryServer
+from tests.remote.connect_proxy import ConnectProxy
 from tests.support.remote_repo import Repo
 from trustkit.dct import DockerTrust
 from trustkit.policy import AsyncVerifier, Policy, Rule, SignerRequirement, TrustAnchor, Verifier
@@ -152,3 +153,17 @@ def test_async_inspect_and_verdicts_equal_dockers_and_the_blocking_ones(
     got = asyncio.run(verdicts())
     assert [(v.allowed, v.reasons) for v in got] == [(v.allowed, v.reasons) for v in expected]
     assert [v.allowed for v in got] == [True, False, False, False]
+
+
+def test_the_async_server_goes_through_the_proxy_it_is_given(notary_server: NotaryServer, gun: str) -> None:
+    """As NotaryServer does: an explicit proxy tunnels every request (TLS verified end to end through it)."""
+
+    async def read() -> None:
+        async with AsyncNotaryServer(notary_server.url, ca=notary_server.ca_path, proxy=proxy.url) as server:
+            await server.get_key(gun, "timestamp")
+            with pytest.raises(tk.NotFoundError):
+                await server.get_role(gun, "root", max_size=1 << 20)
+
+    with ConnectProxy() as proxy:
+        asyncio.run(read())
+        assert proxy.requests == [f"CONNECT {notary_server.host_port}"]  # one tunnel, kept alive
