@@ -150,3 +150,27 @@ def test_bench_policy_tiny_run_writes_report(tmp_path: Path, capsys: pytest.Capt
     assert 0 < report["verdict_ms"]["p50"] <= report["verdict_ms"]["p99"] <= report["verdict_ms"]["max"]
     assert report["cached_per_second"] > 0 and report["full_read_ms"]["p50"] > 0
     assert "cached verdicts/s" in capsys.readouterr().out
+
+
+def test_bench_async_tiny_run_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench_async.py`` on 3 repositories of 5 tags with a real notary-server (skipped without it, failed with
+    ``TRUSTKIT_REQUIRE_INTEROP=1``): both listings agree and the report has its shape; no timing assertions."""
+    from tests.interop.harness import require_binary
+
+    require_binary("notary-server", "notary")
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_async.py"
+    spec = importlib.util.spec_from_file_location("bench_async", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "async.json"
+
+    args = ["--repos", "3", "--tags", "5", "--repeat", "1", "--json", str(out), "--workdir", str(tmp_path / "w")]
+    assert bench.main([*args, "--latency", "1"]) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert (report["repos"], report["tags"], report["latency_ms"]) == (3, 5, 1)
+    assert set(report["median_s"]) == {"blocking", "async"}
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in report["runs_s"].values())
+    assert report["speedup"] > 0
+    assert "speed-up" in capsys.readouterr().out

@@ -48,7 +48,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "health_report",
         "repository_summary",
     ),
-    "trustkit.client.reader": ("Reader",),
+    "trustkit.client.reader": (
+        "AsyncReader",
+        "Reader",
+    ),
     "trustkit.client.repository": ("Repository",),
     "trustkit.dct.client": ("DockerTrust",),
     "trustkit.dct.inspect": (
@@ -146,6 +149,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TrustAnchor",
     ),
     "trustkit.policy.verdicts": (
+        "AsyncVerifier",
         "Verdict",
         "VerdictCache",
         "Verifier",
@@ -160,7 +164,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "LocalRemote",
         "MemoryRemote",
     ),
-    "trustkit.remote.notary_server": ("NotaryServer",),
+    "trustkit.remote.notary_server": (
+        "AsyncNotaryServer",
+        "NotaryServer",
+    ),
     "trustkit.trust.pinning": ("TrustPinning",),
     "trustkit.trust.trusted_set": (
         "TargetMatch",

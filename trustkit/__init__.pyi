@@ -12,6 +12,7 @@ from trustkit.client.health import HealthReport as HealthReport
 from trustkit.client.health import RepositorySummary as RepositorySummary
 from trustkit.client.health import health_report as health_report
 from trustkit.client.health import repository_summary as repository_summary
+from trustkit.client.reader import AsyncReader as AsyncReader
 from trustkit.client.reader import Reader as Reader
 from trustkit.client.repository import Repository as Repository
 from trustkit.dct.client import DockerTrust as DockerTrust
@@ -85,6 +86,7 @@ from trustkit.policy.model import PolicyError as PolicyError
 from trustkit.policy.model import Rule as Rule
 from trustkit.policy.model import SignerRequirement as SignerRequirement
 from trustkit.policy.model import TrustAnchor as TrustAnchor
+from trustkit.policy.verdicts import AsyncVerifier as AsyncVerifier
 from trustkit.policy.verdicts import Verdict as Verdict
 from trustkit.policy.verdicts import VerdictCache as VerdictCache
 from trustkit.policy.verdicts import Verifier as Verifier
@@ -94,6 +96,7 @@ from trustkit.remote.base import ChangeRecord as ChangeRecord
 from trustkit.remote.base import Remote as Remote
 from trustkit.remote.local import LocalRemote as LocalRemote
 from trustkit.remote.local import MemoryRemote as MemoryRemote
+from trustkit.remote.notary_server import AsyncNotaryServer as AsyncNotaryServer
 from trustkit.remote.notary_server import NotaryServer as NotaryServer
 from trustkit.trust.pinning import TrustPinning as TrustPinning
 from trustkit.trust.trusted_set import TargetMatch as TargetMatch

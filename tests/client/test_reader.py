@@ -1,17 +1,26 @@
-"""The client update workflow over a remote and the verified cache (I/O against a fake remote and tmp dirs)."""
+"""The client update workflow over a remote and the verified cache (I/O against a fake remote and tmp dirs).
+
+The scenarios that read through :func:`reader` run twice: over the blocking driver (:class:`Reader`) and over the
+asyncio driver (:class:`AsyncReader`, with the same remote's answers given by coroutines): one workflow, one suite.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import trustkit as tk
-from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
-from trustkit.client import MetadataCache, Reader
+from tests.support.async_remote import AsyncSource
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim
+from tests.support.repo_sim import reader as blocking_reader
+from trustkit.client import AsyncReader, MetadataCache, Reader
 
 
 @pytest.fixture
@@ -28,6 +37,50 @@ def remote(sim: RepoSim) -> FakeRemote:
     remote = FakeRemote()
     remote.serve(sim.publish())
     return remote
+
+
+class AsyncDriven:
+    """An AsyncReader behind Reader's blocking methods (each runs an event loop), for the shared scenarios."""
+
+    def __init__(self, inner: AsyncReader) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def refresh(self) -> tk.TrustedMetadataSet:
+        return asyncio.run(self.inner.refresh())
+
+    @property
+    def trusted(self) -> tk.TrustedMetadataSet:
+        return self.inner.trusted if self.inner._trusted is not None else self.refresh()
+
+    def list_targets(self, **kwargs: Any) -> list[tk.TargetMatch]:
+        return asyncio.run(self.inner.list_targets(**kwargs))
+
+    def get_target(self, name: str, **kwargs: Any) -> tk.TargetMatch:
+        return asyncio.run(self.inner.get_target(name, **kwargs))
+
+    def verify_target(self, name: str, data: bytes, **kwargs: Any) -> tk.TargetMatch:
+        return asyncio.run(self.inner.verify_target(name, data, **kwargs))
+
+
+DRIVER = ["sync"]
+
+
+@pytest.fixture(params=["sync", "async"], autouse=True)
+def driver(request: pytest.FixtureRequest) -> Iterator[str]:
+    DRIVER[0] = request.param
+    yield request.param
+    DRIVER[0] = "sync"
+
+
+def reader(remote: Any, tmp_path: Path, **kwargs: Any) -> Any:
+    cache = MetadataCache(tmp_path, GUN)
+    if DRIVER[0] == "async":
+        source = None if remote is None else AsyncSource(remote)
+        return AsyncDriven(AsyncReader(GUN, source, cache=cache, clock=lambda: NOW, **kwargs))
+    return blocking_reader(remote, tmp_path, **kwargs)
 
 
 def test_first_contact_caches_in_notary_layout(remote: FakeRemote, tmp_path: Path) -> None:
@@ -286,3 +339,61 @@ def test_a_signed_length_never_raises_the_download_cap_past_notarys(sim: RepoSim
         reader(remote, tmp_path).refresh()  # the snapshot's length is not 2 GB
     assert ("snapshot", 100 * 1024 * 1024) in caps
     assert max(cap for _, cap in caps) <= 100 * 1024 * 1024
+
+
+def _delegating(sim: RepoSim, name: str, count: int) -> FakeRemote:
+    """``sim`` with ``count`` more delegations of ``targets`` (``targets/<name>NN``, one target each), served."""
+    for index in range(count):
+        role = f"targets/{name}{index:02d}"
+        sim.delegations[role] = Delegation(tk.generate_private_key(), [""])
+        sim.delegations[role].targets[f"{name}{index}"] = tk.TargetFile.from_digest(f"{index:02d}" * 32, index + 1)
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+    return remote
+
+
+def test_the_async_driver_fetches_delegations_concurrently_and_bounded(sim: RepoSim, tmp_path: Path) -> None:
+    """Twelve delegations of one repository: the asyncio driver has several requests in flight (never more than
+    ``concurrency``), the blocking one a single request at a time; both trust the same targets."""
+    remote = _delegating(sim, "team", 12)
+    in_flight, peak = [0], [0]
+
+    class Slow(AsyncSource):
+        async def get_role(self, gun: str, role: str, **kwargs: Any) -> bytes:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            try:
+                await asyncio.sleep(0.01)
+                return await super().get_role(gun, role, **kwargs)
+            finally:
+                in_flight[0] -= 1
+
+    client = AsyncReader(GUN, Slow(remote), cache=MetadataCache(tmp_path / "a", GUN), clock=lambda: NOW, concurrency=4)
+    names = sorted(m.name for m in asyncio.run(client.list_targets(roles=["targets", *sim.delegations])))
+    blocking = Reader(GUN, remote, cache=MetadataCache(tmp_path / "s", GUN), clock=lambda: NOW)
+    assert names == sorted(m.name for m in blocking.list_targets(roles=["targets", *sim.delegations]))
+    assert len(names) == 14
+    assert peak[0] == 4
+    with pytest.raises(ValueError, match="concurrency"):
+        AsyncReader(GUN, Slow(remote), concurrency=0)
+    with pytest.raises(ValueError, match=r"await reader\.refresh"):
+        AsyncReader(GUN, Slow(remote)).trusted  # noqa: B018
+
+
+def test_the_async_driver_fetches_no_delegation_past_the_walks_budget(
+    sim: RepoSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent delegating to more roles than one read visits: the concurrent driver asks only for those the walk
+    will visit, and blocks the same roles as the blocking one."""
+    import trustkit.client.reader as reader_module
+
+    remote = _delegating(sim, "many", 6)
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 3)
+    client = AsyncReader(GUN, AsyncSource(remote), cache=MetadataCache(tmp_path / "a", GUN), clock=lambda: NOW)
+    concurrent = asyncio.run(client.refresh())
+    fetched = [role for role, _, _ in remote.requests if role.startswith("targets/")]
+    remote.requests.clear()
+    blocking = Reader(GUN, remote, cache=MetadataCache(tmp_path / "s", GUN), clock=lambda: NOW).refresh()
+    assert len(fetched) == 3
+    assert fetched == [role for role, _, _ in remote.requests if role.startswith("targets/")]
+    assert sorted(concurrent.blocked) == sorted(blocking.blocked) and len(blocking.blocked) == 4

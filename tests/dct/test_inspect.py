@@ -1,7 +1,12 @@
-"""inspect: docker's reading of trust data, and its JSON and --pretty renderings."""
+"""inspect: docker's reading of trust data, and its JSON and --pretty renderings.
+
+Every scenario runs with ``DockerTrust.inspect`` and with ``DockerTrust.inspect_async`` (run by ``asyncio.run``;
+the blocking remote called from worker threads): the same report, the same errors.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -19,6 +24,18 @@ from trustkit.dct import (
     Signer,
     TrustInspection,
 )
+
+
+@pytest.fixture(params=["sync", "async"], autouse=True)
+def driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "async":
+
+        def inspect(self: DockerTrust, *references: str, strict: bool = True) -> TrustInspection:
+            return asyncio.run(self.inspect_async(*references, strict=strict))
+
+        monkeypatch.setattr(DockerTrust, "inspect", inspect)
+    return str(request.param)
+
 
 SIGNED_REPO = RepositoryTrust(  # the repository of docker's own golden files (cli/command/trust/testdata)
     name="signed-repo",

@@ -63,6 +63,27 @@ def test_a_verdict_ends_within_the_verifiers_deadline(silent_server: str, tmp_pa
     assert elapsed < 5, elapsed
 
 
+def test_an_async_verdict_ends_within_the_verifiers_deadline(silent_server: str, tmp_path: Path) -> None:
+    """AsyncVerifier reaches the rule's server as Verifier does (through docker's configuration) and keeps the
+    same deadline."""
+    import asyncio
+
+    from trustkit.policy import AsyncVerifier
+
+    policy = Policy((Rule("registry.example.com/*", TOFU, server=silent_server),))
+    docker = DockerTrust(config_dir=tmp_path / "docker", env={})
+
+    async def verdict() -> tk.policy.Verdict:
+        async with AsyncVerifier(policy, trust_dir=tmp_path / "v", docker=docker, deadline=1.5) as verifier:
+            return await verifier.verify("registry.example.com/team/app:v1")
+
+    started = time.monotonic()
+    result = asyncio.run(verdict())
+    elapsed = time.monotonic() - started
+    assert not result.allowed and "deadline" in result.message
+    assert elapsed < 5, elapsed
+
+
 def test_the_default_deadline_suits_admission_webhooks(tmp_path: Path) -> None:
     assert Verifier(Policy(()), trust_dir=tmp_path).deadline == 8.0
     assert Verifier(Policy(()), trust_dir=tmp_path, deadline=None).deadline is None

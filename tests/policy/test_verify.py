@@ -1,16 +1,66 @@
-"""verify(): docker's release rule, required signers, anchors, digests and the cache, each explained."""
+"""verify(): docker's release rule, required signers, anchors, digests and the cache, each explained.
+
+Each scenario runs twice: with :class:`Verifier` and with :class:`AsyncVerifier` (the same decision code, driven by
+coroutines over the same remote's answers), but for the one about threads, which only the blocking verifier
+promises.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 import trustkit as tk
+from tests.support.async_remote import AsyncSource
 from tests.support.policy import D1, D2, D4, GUN, Published, publish
-from trustkit.policy import Policy, Rule, SignerRequirement, TrustAnchor, VerdictCache, Verifier, verify
+from trustkit.policy import (
+    AsyncVerifier,
+    Policy,
+    Rule,
+    SignerRequirement,
+    TrustAnchor,
+    VerdictCache,
+    Verifier,
+    verify,
+)
+
+BLOCKING_ONLY = {"test_a_verifier_is_shared_by_threads"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    drivers = ["sync"] if metafunc.function.__name__ in BLOCKING_ONLY else ["sync", "async"]
+    metafunc.parametrize("driver", drivers)
+
+
+class AsyncDriven:
+    """An AsyncVerifier behind Verifier's blocking methods, for the shared scenarios."""
+
+    def __init__(self, policy: Policy, *, remote: Any = None, **options: Any) -> None:
+        self.inner = AsyncVerifier(policy, remote=None if remote is None else AsyncSource(remote), **options)
+
+    def verify(self, image: str) -> tk.policy.Verdict:
+        return asyncio.run(self.inner.verify(image))  # type: ignore[no-any-return]
+
+    def forget(self, gun: str) -> None:
+        self.inner.forget(gun)
+
+
+def _async_verify(image: str, policy: Policy, **options: Any) -> tk.policy.Verdict:
+    return AsyncDriven(policy, **options).verify(image)
+
+
+@pytest.fixture(autouse=True)
+def _drive(driver: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if driver == "async":
+        module = sys.modules[__name__]
+        monkeypatch.setattr(module, "Verifier", AsyncDriven)
+        monkeypatch.setattr(module, "verify", _async_verify)
 
 
 def policy(published: Published, **rule: object) -> Policy:

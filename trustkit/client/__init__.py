@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from trustkit.client.health import RepositorySummary as RepositorySummary
     from trustkit.client.health import health_report as health_report
     from trustkit.client.health import repository_summary as repository_summary
+    from trustkit.client.reader import AsyncMetadataSource as AsyncMetadataSource
+    from trustkit.client.reader import AsyncReader as AsyncReader
     from trustkit.client.reader import MetadataSource as MetadataSource
     from trustkit.client.reader import Reader as Reader
     from trustkit.client.repository import Repository as Repository
@@ -35,6 +37,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "repository_summary",
         ),
         "trustkit.client.reader": (
+            "AsyncMetadataSource",
+            "AsyncReader",
             "MetadataSource",
             "Reader",
         ),

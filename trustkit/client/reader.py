@@ -6,6 +6,10 @@ through a :class:`~trustkit.trust.TrustedMetadataSet`, and caches only what veri
 root, rotates the root when the server's data says so (walking every intermediate root version), can work
 offline from the cache, and refuses -- never guesses -- when the cache has expired. Reads never need a private
 key or a passphrase.
+
+The workflow is written once, without I/O: a generator that yields the files it needs and is sent their bytes
+(as python-tuf's trusted metadata set and h11 work). :class:`Reader` drives it with a blocking remote;
+:class:`AsyncReader` with an asyncio one, fetching the delegations of one level together (bounded).
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from trustkit.client.cache import MetadataCache
 from trustkit.errors import (
@@ -34,11 +38,11 @@ from trustkit.errors import (
     UntrustedRootError,
     VerificationError,
 )
-from trustkit.metadata._compact import dump_parsed, load_parsed
+from trustkit.metadata import dump_parsed, load_parsed  # the public names of metadata/_compact.py
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.files import MetaFile
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_delegation, parent_role
-from trustkit.metadata.roles import Root
+from trustkit.metadata.roles import DelegatedRole, Root
 from trustkit.trust.pinning import TrustPinning
 from trustkit.trust.trusted_set import (
     Accelerator,
@@ -49,7 +53,19 @@ from trustkit.trust.trusted_set import (
     utc_now,
 )
 
-__all__ = ["MAX_DOWNLOAD_SIZE", "MAX_ROOT_SIZE", "MAX_TIMESTAMP_SIZE", "MetadataSource", "Reader"]
+if TYPE_CHECKING:  # asyncio is imported when an AsyncReader refreshes: the blocking read path does without it
+    import asyncio
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_DOWNLOAD_SIZE",
+    "MAX_ROOT_SIZE",
+    "MAX_TIMESTAMP_SIZE",
+    "AsyncMetadataSource",
+    "AsyncReader",
+    "MetadataSource",
+    "Reader",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +99,138 @@ class MetadataSource(Protocol):
         ...
 
 
+class AsyncMetadataSource(Protocol):
+    """What :class:`AsyncReader` needs from an asyncio remote (:class:`~trustkit.remote.AsyncNotaryServer`): the
+    coroutine twin of :class:`MetadataSource`."""
+
+    async def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        """The bytes of ``role`` (at most ``max_size``; more is an error)."""
+        ...
+
+
+DEFAULT_CONCURRENCY = 8
+"""How many delegations of one repository :class:`AsyncReader` fetches at once, unless told otherwise."""
+
+_Source = TypeVar("_Source")
+_T = TypeVar("_T")
+
+
+class _Fetch:
+    """What the workflow asks its driver for: one file of one GUN (``get_role``'s arguments)."""
+
+    __slots__ = ("checksum", "gun", "max_size", "role", "version")
+
+    def __init__(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> None:
+        self.gun = gun
+        self.role = role
+        self.max_size = max_size
+        self.checksum = checksum
+        self.version = version
+
+    @property
+    def key(self) -> tuple[str, str | None, int | None]:
+        """Which file this is (the cap aside)."""
+        return (self.role, self.checksum, self.version)
+
+    def send(self, remote: MetadataSource) -> bytes:
+        """Fetch it with a blocking remote."""
+        return remote.get_role(
+            self.gun, self.role, max_size=self.max_size, checksum=self.checksum, version=self.version
+        )
+
+    def send_async(self, remote: AsyncMetadataSource) -> Awaitable[bytes]:
+        """Fetch it with an asyncio remote."""
+        return remote.get_role(
+            self.gun, self.role, max_size=self.max_size, checksum=self.checksum, version=self.version
+        )
+
+
+class _FetchBatch:
+    """Several files the workflow can use in any order: the driver may fetch them concurrently, and answers with
+    each one's bytes or error, in order."""
+
+    __slots__ = ("fetches",)
+
+    def __init__(self, fetches: tuple[_Fetch, ...]) -> None:
+        self.fetches = fetches
+
+
+_Need = _Fetch | _FetchBatch
+Workflow = Generator[_Need, Any, _T]
+"""A step of the update workflow: yields what it needs, is sent the answer, returns its result."""
+
+
+def _drive(flow: Workflow[_T], remote: MetadataSource | None) -> _T:
+    """Run ``flow`` with blocking calls to ``remote``, one file at a time."""
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            need = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        answer, error = None, None
+        if remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
+            raise AssertionError("the workflow asked for a file without a remote")
+        if isinstance(need, _FetchBatch):
+            answer = [_attempt(fetch, remote) for fetch in need.fetches]
+            continue
+        try:
+            answer = need.send(remote)
+        except Exception as exc:  # the workflow handles it where the remote's call used to be
+            error = exc
+
+
+def _attempt(fetch: _Fetch, remote: MetadataSource) -> bytes | BaseException:
+    try:
+        return fetch.send(remote)
+    except Exception as exc:
+        return exc
+
+
+async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, limit: asyncio.Semaphore) -> _T:
+    """Run ``flow`` with ``remote``'s coroutines; a batch is fetched concurrently, at most ``limit`` at a time."""
+
+    async def attempt(fetch: _Fetch) -> bytes | BaseException:
+        async with limit:
+            try:
+                return await fetch.send_async(remote)  # type: ignore[arg-type]
+            except Exception as exc:
+                return exc
+
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            need = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        answer, error = None, None
+        if remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
+            raise AssertionError("the workflow asked for a file without a remote")
+        if isinstance(need, _FetchBatch):
+            import asyncio
+
+            answer = list(await asyncio.gather(*(attempt(fetch) for fetch in need.fetches)))
+            continue
+        try:
+            answer = await need.send_async(remote)
+        except Exception as exc:
+            error = exc
+
+
+def _by_meta(meta: MetaFile) -> dict[str, Any]:
+    """How to fetch a file its parent lists: by sha256 (by name when only sha512 is listed, as notary does), capped
+    at the signed length and never beyond notary's MaxDownloadSize (a server-held timestamp key would otherwise
+    make the reader accept a stream of any size)."""
+    sha256 = meta.hashes.get("sha256")
+    return {"max_size": min(meta.length, MAX_DOWNLOAD_SIZE), "checksum": None if sha256 is None else sha256.hex()}
+
+
 def _may_have_form(role: str) -> bool:
     """Whether ``role`` is a targets role, the kind a compact parsed form is kept for."""
     return role == TARGETS or is_delegation(role)
@@ -113,25 +261,14 @@ def _roles(roles: Iterable[str]) -> tuple[str, ...]:
     return tuple(roles)
 
 
-class Reader:
-    """Reads and verifies the trust data of one GUN.
-
-    ``remote`` is any remote (``NotaryServer``, ``LocalRemote``, ``MemoryRemote``); ``cache`` keeps verified
-    metadata between runs (``MetadataCache(trust_dir, gun)``, or None for none); ``pinning`` applies on first
-    contact; ``offline`` works from the cache alone.
-
-    ``max_cache_age`` says what a read does when the server cannot be reached (``ServerUnavailableError``) or no
-    longer has the repository (``NotFoundError`` on ``timestamp.json``) while a verified state is cached: None
-    (the default, notary's behaviour) answers from the cache whatever its age, a number of seconds answers from
-    it only when the cached timestamp was fetched at most that long ago, and 0 always fails with the server's
-    error. Either way :attr:`cache_age` says whether, and how old, the answer came from the cache: a fallback is
-    never silent. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
-    """
+class _UpdateWorkflow(Generic[_Source]):
+    """The state and the update workflow of a reader, without I/O: :class:`Reader` and :class:`AsyncReader` drive
+    the same workflow (:meth:`_workflow`), one with a remote's blocking calls, the other with coroutines."""
 
     def __init__(
         self,
         gun: str,
-        remote: MetadataSource | None,
+        remote: _Source | None,
         *,
         cache: MetadataCache | None = None,
         pinning: TrustPinning | None = None,
@@ -147,10 +284,7 @@ class Reader:
         if max_cache_age is not None and not max_cache_age >= 0:
             raise InvalidArgumentError(f"max_cache_age must be None or a number of seconds >= 0, not {max_cache_age!r}")
         self.max_cache_age = max_cache_age
-        self.cache_age: float | None = None
-        """None when the last refresh got a current timestamp from the server; else how many seconds before
-        that refresh the cached timestamp it used was fetched (offline, or the server unreachable or without
-        the repository and ``max_cache_age`` allowing it)."""
+        self.cache_age: float | None = None  # documented on Reader
         self.gun = gun
         self.remote = remote
         self.cache = cache
@@ -162,66 +296,28 @@ class Reader:
         self._read: dict[str, bytes | None] = {}  # cached files read during this refresh
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
         self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
+        self._concurrent = False  # whether the driver fetches batches of delegations concurrently
+        self._prefetched: dict[tuple[str, str | None, int | None], bytes | BaseException] = {}
         self._fetched_targets = False
         self._previous_snapshot: bytes | None = None  # the cached snapshot the refresh started from
         self.invalid: dict[str, bytes] = {}
-        """Bytes of roles the last refresh downloaded (or found kept in the cache) but could not trust (expired,
-        under-signed): the delegations it skipped that have a file. A witness can re-sign them."""
         self.skipped: dict[str, str] = {}
-        """Every delegation the last refresh skipped, with why: those in :attr:`invalid`, and those their parent
-        names but the snapshot does not list because no one has signed into them yet (notary skips them too).
-        Names they could hold are looked up in lower-priority roles, as notary does. Delegations whose lookups
-        are stopped instead are in the trusted set's :attr:`~trustkit.trust.TrustedMetadataSet.blocked`."""
 
     def __repr__(self) -> str:
         """Which GUN from where, and what the last refresh trusted (or that there was none yet)."""
         source = "the cache, offline" if self.offline else repr(self.remote)
         state = "not refreshed yet" if self._trusted is None else repr(self._trusted)
         skipped = f"; skipped {', '.join(sorted(self.skipped))}" if self.skipped else ""
-        return f"<Reader of {self.gun} from {source}: {state}{skipped}>"
+        return f"<{type(self).__name__} of {self.gun} from {source}: {state}{skipped}>"
 
-    # --- results -------------------------------------------------------------------------------------------
+    # --- the workflow ---
 
-    @property
-    def trusted(self) -> TrustedMetadataSet:
-        """The trusted state of the last :meth:`refresh` (refreshing first if there was none)."""
-        if self._trusted is None:
-            return self.refresh()
-        return self._trusted
-
-    def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
-        """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
-        return self.trusted.list_targets(roles=_roles(roles))
-
-    def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
-        """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
-        role): no model per target, for listing or printing many."""
-        return self.trusted.list_target_rows(roles=_roles(roles))
-
-    def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
-        """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
-        match = self.trusted.get_target(_name(name), roles=_roles(roles))
-        if match is None:
-            raise TargetNotFoundError(f"No valid trust data for {name}")
-        return match
-
-    def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
-        """Check content bytes against trusted target ``name`` (what ``notary verify`` does)."""
-        match = self.get_target(name, roles=roles)
-        try:
-            match.target.verify_data(data, what=name)
-        except HashMismatchError as exc:
-            raise HashMismatchError(f"data not present in the trusted collection: {exc}") from None
-        return match
-
-    # --- the workflow --------------------------------------------------------------------------------------
-
-    def refresh(self) -> TrustedMetadataSet:
-        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`).
-
-        On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
-        the last good state.
-        """
+    def _workflow(self, *, concurrent: bool) -> Workflow[TrustedMetadataSet]:
+        """The update workflow, without I/O: it yields the files it needs (a ``_Fetch``, or a
+        ``_FetchBatch`` of delegations when ``concurrent``) and is sent their bytes (or thrown the remote's
+        error); its return value is the trusted state. ``_drive`` and ``_drive_async`` run it."""
+        self._concurrent = concurrent
+        self._prefetched = {}
         self._read = {}
         self.cache_age = None
         self._memo = None if self.cache is None else VerificationMemo(self.cache.load_verified())
@@ -230,19 +326,20 @@ class Reader:
             self._previous_snapshot = self._cached(SNAPSHOT)
             self.invalid = {}
             try:
-                trusted = self._update(cached_root)
+                trusted = yield from self._update(cached_root)
             except (VerificationError, MalformedMetadataError) as first_error:
                 if self.offline:
                     raise
                 # notary re-bootstraps from the trusted root, rotates it if the server has a newer one, tries again
                 logger.info("update of %s failed (%s): checking for a new root", self.gun, first_error)
-                rotated = self._rotate_root(cached_root, first_error)
+                rotated = yield from self._rotate_root(cached_root, first_error)
                 if rotated is None:
                     raise
-                trusted = self._update(rotated)
+                trusted = yield from self._update(rotated)
             self._keep_memo()
         finally:
             self._read = {}
+            self._prefetched = {}
         self._trusted = trusted
         return trusted
 
@@ -257,19 +354,19 @@ class Reader:
         except (OSError, TrustkitError) as exc:  # an optimisation: never a reason to fail a read
             logger.warning("could not store the verified-signature memo of %s: %s", self.gun, exc)
 
-    def _update(self, root_data: bytes | None) -> TrustedMetadataSet:
+    def _update(self, root_data: bytes | None) -> Workflow[TrustedMetadataSet]:
         self._from_forms = set()
         self._cached_timestamp = False
         self._fetched_targets = False  # whether this refresh fetched a targets role (delegations may have changed)
         self.skipped = {}
-        trusted = self._bootstrap(root_data)
-        self._load_timestamp(trusted)
-        self._load_snapshot(trusted)
-        self._load_role(trusted, TARGETS)
-        self._load_delegations(trusted)
+        trusted = yield from self._bootstrap(root_data)
+        yield from self._load_timestamp(trusted)
+        yield from self._load_snapshot(trusted)
+        yield from self._load_role(trusted, TARGETS)
+        yield from self._load_delegations(trusted)
         return trusted
 
-    def _bootstrap(self, root_data: bytes | None) -> TrustedMetadataSet:
+    def _bootstrap(self, root_data: bytes | None) -> Workflow[TrustedMetadataSet]:
         versions = self._cached_versions()
         if root_data is not None:
             return TrustedMetadataSet(
@@ -285,7 +382,7 @@ class Reader:
                 f"no cached trust data for {self.gun}, and offline{_reference_hint(self.gun)}"
             )
         try:
-            data = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
+            data = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
         except NotFoundError:
             raise RepositoryNotFoundError(
                 f"trust data missing for remote repository {self.gun}: the server does not have trust data for it"
@@ -303,11 +400,11 @@ class Reader:
         self._store(ROOT, data)
         return trusted
 
-    def _load_timestamp(self, trusted: TrustedMetadataSet) -> None:
+    def _load_timestamp(self, trusted: TrustedMetadataSet) -> Workflow[None]:
         cached = None
         if not self.offline:
             try:
-                data = self._fetch(TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
+                data = yield from self._fetch(TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
             except NotFoundError as exc:
                 cached = self._cached(TIMESTAMP)
                 if cached is None:
@@ -352,10 +449,11 @@ class Reader:
         self.cache_age = age
         logger.warning("timestamp of %s %s (%s): using the cached one, %.0f s old", self.gun, what, error, age)
 
-    def _load_snapshot(self, trusted: TrustedMetadataSet) -> None:
-        self._load_by_meta(trusted, SNAPSHOT, trusted[TIMESTAMP].signed.snapshot_meta, trusted.update_snapshot)
+    def _load_snapshot(self, trusted: TrustedMetadataSet) -> Workflow[None]:
+        meta = trusted[TIMESTAMP].signed.snapshot_meta
+        yield from self._load_by_meta(trusted, SNAPSHOT, meta, trusted.update_snapshot)
 
-    def _load_role(self, trusted: TrustedMetadataSet, role: str) -> None:
+    def _load_role(self, trusted: TrustedMetadataSet, role: str) -> Workflow[None]:
         entry = trusted[SNAPSHOT].signed.meta.get(role)
         if entry is None:
             raise MalformedMetadataError(f"the snapshot does not list {role}")
@@ -365,9 +463,9 @@ class Reader:
                 return trusted.update_targets(data)
             return trusted.update_delegation(role, data)
 
-        self._load_by_meta(trusted, role, entry, update)
+        yield from self._load_by_meta(trusted, role, entry, update)
 
-    def _load_delegations(self, trusted: TrustedMetadataSet) -> None:
+    def _load_delegations(self, trusted: TrustedMetadataSet) -> Workflow[None]:
         """Fetch delegations depth-first (pre-order); anything not listed below is fatal.
 
         Skipped with its subtree, as notary does (names fall through to lower-priority roles; :attr:`skipped`
@@ -388,7 +486,8 @@ class Reader:
 
         budget = {"roles": MAX_DELEGATIONS, "keys": MAX_DELEGATION_KEYS}
 
-        def visit(parent: str) -> None:
+        def visit(parent: str) -> Workflow[None]:
+            yield from self._prefetch(trusted, trusted[parent].signed.delegations.roles, budget)
             for delegation in trusted[parent].signed.delegations.roles:
                 name = delegation.name
                 if name not in listed:
@@ -407,7 +506,7 @@ class Reader:
                     )
                     continue
                 try:
-                    self._load_role(trusted, name)
+                    yield from self._load_role(trusted, name)
                 except (ExpiredMetadataError, ThresholdError) as exc:
                     skip(name, str(exc))
                     continue
@@ -416,9 +515,9 @@ class Reader:
                         raise
                     block(name, f"not cached, and the server cannot give it now ({exc})")
                     continue
-                visit(name)
+                yield from visit(name)
 
-        visit(TARGETS)
+        yield from visit(TARGETS)
         if self._fetched_targets:  # only a new parent can have stopped delegating
             self._forget_removed(trusted)
 
@@ -456,7 +555,7 @@ class Reader:
 
     def _load_by_meta(
         self, trusted: TrustedMetadataSet, role: str, meta: MetaFile, update: Callable[[bytes], object]
-    ) -> None:
+    ) -> Workflow[None]:
         """Load ``role`` as its parent's entry ``meta`` describes it: from the cache when it matches, else fetched
         by sha256 (by name when the entry has only sha512, as notary does) and capped at the listed length."""
         length = meta.length
@@ -464,7 +563,6 @@ class Reader:
             raise HashMismatchError(f"{role} is listed with length {length}: no metadata file is empty")
         if not any(algorithm in meta.hashes for algorithm in ("sha256", "sha512")):
             raise MalformedMetadataError(f"{role} is listed without a sha256 or sha512 hash: it cannot be checked")
-        sha256 = meta.hashes.get("sha256")
         cached = self._cached(role, max_size=length)
         if cached is not None:
             # the update checks the length and hashes the parent lists first: a stale cached file is refused
@@ -485,11 +583,7 @@ class Reader:
             return
         if self.offline:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is not cached, and offline")
-        # signed lengths cap the download, and never beyond notary's MaxDownloadSize (a server-held timestamp key
-        # would otherwise make the reader accept a stream of any size)
-        data = self._fetch(
-            role, max_size=min(length, MAX_DOWNLOAD_SIZE), checksum=None if sha256 is None else sha256.hex()
-        )
+        data = yield from self._fetch(role, **_by_meta(meta))
         try:
             self._apply(role, data, update)
         except (ExpiredMetadataError, ThresholdError):
@@ -542,7 +636,7 @@ class Reader:
             self.invalid[role] = data  # kept for a witness to re-sign, as notary keeps its "invalid" repo
             raise
 
-    def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> bytes | None:
+    def _rotate_root(self, cached_root: bytes | None, error: TrustkitError) -> Workflow[bytes | None]:
         """Download a newer root and rotate to it (through every intermediate version when the newest is not
         signed by the trusted root's keys). Returns the new root's bytes, or None when there is nothing newer."""
         if cached_root is None:
@@ -550,9 +644,9 @@ class Reader:
         trusted = TrustedMetadataSet(cached_root, gun=self.gun, first_contact=False, clock=self._clock)
         previous = trusted.root.signed
         if isinstance(error, RootMismatchError):
-            newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
+            newest = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE, checksum=error.expected_sha256)
         else:
-            newest = self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
+            newest = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE)
         if newest == cached_root:
             return None
         try:
@@ -563,7 +657,8 @@ class Reader:
             if newest_version - current > _MAX_ROOT_WALK:
                 raise
             for version in range(current + 1, newest_version):
-                trusted.update_root(self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version), intermediate=True)
+                older = yield from self._fetch(ROOT, max_size=MAX_ROOT_SIZE, version=version)
+                trusted.update_root(older, intermediate=True)
             trusted.update_root(newest)
         self._forget_rotated(previous, trusted.root.signed)
         self._store(ROOT, newest)
@@ -585,10 +680,53 @@ class Reader:
 
     # --- I/O -----------------------------------------------------------------------------------------------
 
-    def _fetch(self, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None) -> bytes:
+    def _fetch(
+        self, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> Workflow[bytes]:
+        """Ask the driver for one file (or take it from what a batch fetched ahead)."""
         if self.remote is None:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is needed, and offline")
-        return self.remote.get_role(self.gun, role, max_size=max_size, checksum=checksum, version=version)
+        fetch = _Fetch(self.gun, role, max_size=max_size, checksum=checksum, version=version)
+        ahead = self._prefetched.pop(fetch.key, None)
+        if ahead is not None:
+            if isinstance(ahead, BaseException):
+                raise ahead
+            return ahead
+        data: bytes = yield fetch
+        return data
+
+    def _prefetch(
+        self, trusted: TrustedMetadataSet, delegations: Iterable[DelegatedRole], budget: dict[str, int]
+    ) -> Workflow[None]:
+        """With a concurrent driver, ask for the ``delegations`` that the snapshot lists, that the walk's
+        ``budget`` still allows and that no cached file can stand for, all at once; :meth:`_fetch` then takes them
+        in the usual order (so errors, skips and blocks are those of the one-by-one walk)."""
+        if not self._concurrent or self.offline:
+            return
+        listed = trusted[SNAPSHOT].signed.meta
+        roles, keys = budget["roles"], budget["keys"]
+        fetches = []
+        for delegation in delegations:
+            role = delegation.name
+            meta = listed.get(role)
+            if meta is None:
+                continue  # the walk skips or blocks it, as it would one by one
+            roles, keys = roles - 1, keys - len(delegation.keyids)
+            if roles < 0 or keys < 0:
+                break  # the walk blocks it and every later one
+            if meta.length < 1 or not any(a in meta.hashes for a in ("sha256", "sha512")):
+                continue  # the walk refuses it
+            cached = self._cached(role, max_size=meta.length)
+            if cached is None and is_delegation(role):
+                cached = self._kept_invalid(role)  # the walk checks the bytes kept as invalid first
+            if cached is not None and len(cached) == meta.length:
+                continue  # may be current: the walk checks it, and fetches it if it is not
+            fetches.append(_Fetch(self.gun, role, **_by_meta(meta)))
+        if len(fetches) < 2:
+            return
+        results: list[bytes | BaseException] = yield _FetchBatch(tuple(fetches))
+        for fetch, result in zip(fetches, results, strict=True):
+            self._prefetched[fetch.key] = result
 
     def _cached(self, role: str, *, max_size: int | None = None) -> bytes | None:
         if self.cache is None:
@@ -662,3 +800,154 @@ def _version_of(tail: bytes, *, whole: bool) -> int | None:
         return int(Metadata.from_bytes(tail).signed.version)
     except MalformedMetadataError:
         return None
+
+
+class Reader(_UpdateWorkflow[MetadataSource]):
+    """Reads and verifies the trust data of one GUN.
+
+    ``remote`` is any remote (``NotaryServer``, ``LocalRemote``, ``MemoryRemote``); ``cache`` keeps verified
+    metadata between runs (``MetadataCache(trust_dir, gun)``, or None for none); ``pinning`` applies on first
+    contact; ``offline`` works from the cache alone.
+
+    ``max_cache_age`` says what a read does when the server cannot be reached (``ServerUnavailableError``) or no
+    longer has the repository (``NotFoundError`` on ``timestamp.json``) while a verified state is cached: None
+    (the default, notary's behaviour) answers from the cache whatever its age, a number of seconds answers from
+    it only when the cached timestamp was fetched at most that long ago, and 0 always fails with the server's
+    error. Either way :attr:`cache_age` says whether, and how old, the answer came from the cache: a fallback is
+    never silent. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
+    """
+
+    remote: MetadataSource | None
+
+    cache_age: float | None
+    """None when the last refresh got a current timestamp from the server; else how many seconds before that
+    refresh the cached timestamp it used was fetched (offline, or the server unreachable or without the repository
+    and ``max_cache_age`` allowing it)."""
+    invalid: dict[str, bytes]
+    """Bytes of roles the last refresh downloaded (or found kept in the cache) but could not trust (expired,
+    under-signed): the delegations it skipped that have a file. A witness can re-sign them."""
+    skipped: dict[str, str]
+    """Every delegation the last refresh skipped, with why: those in :attr:`invalid`, and those their parent names
+    but the snapshot does not list because no one has signed into them yet (notary skips them too). Names they
+    could hold are looked up in lower-priority roles, as notary does. Delegations whose lookups are stopped instead
+    are in the trusted set's :attr:`~trustkit.trust.TrustedMetadataSet.blocked`."""
+
+    # --- results -------------------------------------------------------------------------------------------
+
+    @property
+    def trusted(self) -> TrustedMetadataSet:
+        """The trusted state of the last :meth:`refresh` (refreshing first if there was none)."""
+        if self._trusted is None:
+            return self.refresh()
+        return self._trusted
+
+    def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
+        """Every trusted target with the role that signed it (notary's ``ListTargets``; ``roles`` in priority)."""
+        return self.trusted.list_targets(roles=_roles(roles))
+
+    def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
+        """:meth:`list_targets` as plain :class:`~trustkit.trust.TargetRow` values (name, sha256 hex, length,
+        role): no model per target, for listing or printing many."""
+        return self.trusted.list_target_rows(roles=_roles(roles))
+
+    def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """The trusted target ``name`` (breadth-first, first match wins); :class:`TargetNotFoundError` if none."""
+        return _get_target(self.trusted, name, roles)
+
+    def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """Check content bytes against trusted target ``name`` (what ``notary verify`` does)."""
+        return _verify_target(self.get_target(name, roles=roles), name, data)
+
+    # --- the workflow (the driver) -------------------------------------------------------------------------
+
+    def refresh(self) -> TrustedMetadataSet:
+        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`).
+
+        On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
+        the last good state.
+        """
+        return _drive(self._workflow(concurrent=False), self.remote)
+
+
+class AsyncReader(_UpdateWorkflow[AsyncMetadataSource]):
+    """:class:`Reader` for asyncio: the same update workflow (one implementation, driven with coroutines), over an
+    asyncio remote such as :class:`~trustkit.remote.AsyncNotaryServer`.
+
+    The options are :class:`Reader`'s, plus ``concurrency``: how many delegations of the repository are fetched at
+    once (the walk fetches each level's delegations together, and verifies them in notary's order, so what is
+    skipped or blocked is what :class:`Reader` skips or blocks). The cache is read and written with blocking
+    file calls (small files, a few milliseconds for most repositories).
+
+    :attr:`~Reader.cache_age`, :attr:`~Reader.invalid` and :attr:`~Reader.skipped` say what they say on
+    :class:`Reader`. Not thread-safe, and one refresh at a time: give each task its own AsyncReader (readers of
+    different GUNs may share a remote, whose requests run concurrently, and a cache folder).
+    """
+
+    def __init__(
+        self,
+        gun: str,
+        remote: AsyncMetadataSource | None,
+        *,
+        cache: MetadataCache | None = None,
+        pinning: TrustPinning | None = None,
+        offline: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        max_cache_age: float | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgumentError(f"concurrency must be a positive integer, not {concurrency!r}")
+        super().__init__(
+            gun, remote, cache=cache, pinning=pinning, offline=offline, clock=clock, max_cache_age=max_cache_age
+        )
+        self.concurrency = concurrency
+
+    async def refresh(self) -> TrustedMetadataSet:
+        """Run the update workflow and return the trusted state (also kept as :attr:`trusted`); see
+        :meth:`Reader.refresh`."""
+        import asyncio
+
+        limit = asyncio.Semaphore(self.concurrency)
+        return await _drive_async(self._workflow(concurrent=True), self.remote, limit)
+
+    @property
+    def trusted(self) -> TrustedMetadataSet:
+        """The trusted state of the last :meth:`refresh`; :class:`~trustkit.errors.InvalidArgumentError` before
+        the first (a property cannot await one)."""
+        if self._trusted is None:
+            raise InvalidArgumentError(f"{self.gun} was not read yet: await reader.refresh() first")
+        return self._trusted
+
+    async def _current(self) -> TrustedMetadataSet:
+        return self._trusted if self._trusted is not None else await self.refresh()
+
+    async def list_targets(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetMatch]:
+        """:meth:`Reader.list_targets`, refreshing first if there was no refresh yet."""
+        return (await self._current()).list_targets(roles=_roles(roles))
+
+    async def list_target_rows(self, *, roles: Iterable[str] = (TARGETS,)) -> list[TargetRow]:
+        """:meth:`Reader.list_target_rows`, refreshing first if there was no refresh yet."""
+        return (await self._current()).list_target_rows(roles=_roles(roles))
+
+    async def get_target(self, name: str, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """:meth:`Reader.get_target`, refreshing first if there was no refresh yet."""
+        return _get_target(await self._current(), name, roles)
+
+    async def verify_target(self, name: str, data: bytes, *, roles: Iterable[str] = (TARGETS,)) -> TargetMatch:
+        """:meth:`Reader.verify_target`, refreshing first if there was no refresh yet."""
+        return _verify_target(await self.get_target(name, roles=roles), name, data)
+
+
+def _get_target(trusted: TrustedMetadataSet, name: str, roles: Iterable[str]) -> TargetMatch:
+    match = trusted.get_target(_name(name), roles=_roles(roles))
+    if match is None:
+        raise TargetNotFoundError(f"No valid trust data for {name}")
+    return match
+
+
+def _verify_target(match: TargetMatch, name: str, data: bytes) -> TargetMatch:
+    try:
+        match.target.verify_data(data, what=name)
+    except HashMismatchError as exc:
+        raise HashMismatchError(f"data not present in the trusted collection: {exc}") from None
+    return match

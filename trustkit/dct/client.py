@@ -22,11 +22,14 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change
+from trustkit.client.reader import AsyncMetadataSource, AsyncReader
 from trustkit.client.repository import Repository
 from trustkit.dct._errors import explained
 from trustkit.dct._format import natural_sort_key
@@ -79,8 +82,8 @@ from trustkit.remote.config import (
     docker_credentials,
     docker_server_config,
 )
-from trustkit.remote.notary_server import NotaryServer, environment_proxy
-from trustkit.trust.trusted_set import utc_now
+from trustkit.remote.notary_server import AsyncNotaryServer, NotaryServer, environment_proxy
+from trustkit.trust.trusted_set import TrustedMetadataSet, utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]
 
@@ -100,6 +103,33 @@ class DelegationKeysRemoval:
     gun: str
     roles: tuple[tuple[str, tuple[str, ...]], ...]
     warnings: tuple[str, ...] = ()
+
+
+_INSPECT_PREFIX = "no signatures or cannot access {reference}: "
+
+
+def _failure(reference: str, error: TrustkitError, *, strict: bool) -> InspectFailure:
+    """What an inspect does with a repository it cannot read: raise (``strict``), or report it as docker does."""
+    if strict:
+        raise error
+    return InspectFailure(reference, error)
+
+
+class _ThreadedRemote:
+    """A blocking remote's ``get_role`` as a coroutine, run in a worker thread (an asyncio inspect over a
+    :class:`~trustkit.remote.LocalRemote`, say)."""
+
+    def __init__(self, remote: Remote) -> None:
+        self._remote = remote
+
+    async def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        import asyncio
+
+        return await asyncio.to_thread(
+            self._remote.get_role, gun, role, max_size=max_size, checksum=checksum, version=version
+        )
 
 
 class DockerTrust:
@@ -175,11 +205,20 @@ class DockerTrust:
         self._refuse_retired(config.url, reference)
         notary = self._servers.get(config.url)
         if notary is None:
-            auth = self.credentials if self.credentials is not None else config.load_credentials
-            proxy = self._proxy if self._proxy is not None else environment_proxy(config.url, env=self._env)
-            notary = NotaryServer(config.url, tls=config.tls, auth=auth, proxy=proxy, proxy_from_environment=False)
-            self._servers[config.url] = notary
+            url, options = self.server_options(reference, server=server)
+            notary = self._servers[url] = NotaryServer(url, **options)
         return notary
+
+    def server_options(self, reference: str, *, server: str | None = None) -> tuple[str, dict[str, Any]]:
+        """The URL of ``reference``'s notary server (``server`` when given, as :meth:`remote_for` takes it) and
+        the options docker would talk to it with (TLS files, logins, proxy): what
+        :class:`~trustkit.remote.NotaryServer` or :class:`~trustkit.remote.AsyncNotaryServer` take. Raises
+        :class:`~trustkit.errors.ServiceRetiredError` for Docker Hub's notary after its shutdown."""
+        config = self.server_config(reference, server=server)
+        self._refuse_retired(config.url, reference)
+        auth = self.credentials if self.credentials is not None else config.load_credentials
+        proxy = self._proxy if self._proxy is not None else environment_proxy(config.url, env=self._env)
+        return config.url, {"tls": config.tls, "auth": auth, "proxy": proxy, "proxy_from_environment": False}
 
     def _refuse_retired(self, url: str, reference: str) -> None:
         """From its shutdown on (by the ``clock`` given), Docker Hub's notary is a typed error saying what to do
@@ -297,18 +336,69 @@ class DockerTrust:
             try:
                 results.append(self._inspect_one(reference))
             except TrustkitError as exc:
-                if strict:
-                    raise
-                results.append(InspectFailure(reference, exc))
+                results.append(_failure(reference, exc, strict=strict))
         return TrustInspection(tuple(results))
 
+    async def inspect_async(
+        self, *references: str, strict: bool = True, remote: AsyncMetadataSource | None = None
+    ) -> TrustInspection:
+        """:meth:`inspect` for asyncio: the same report and errors, the repositories read concurrently by
+        :class:`~trustkit.client.AsyncReader` (each repository's delegations too). ``remote`` is an asyncio remote
+        for every repository; without it, each image's notary server as docker finds it
+        (:class:`~trustkit.remote.AsyncNotaryServer`, opened for this call), or this object's blocking
+        :attr:`remote`, called from worker threads."""
+        import asyncio
+
+        if not references:
+            raise InvalidArgumentError("give at least one image reference")
+        servers: dict[str, AsyncNotaryServer] = {}
+
+        async def one(reference: str) -> RepositoryTrust | TrustkitError:
+            try:
+                return await self._inspect_one_async(reference, remote, servers)
+            except TrustkitError as exc:
+                return exc
+
+        try:
+            outcomes = await asyncio.gather(*(one(reference) for reference in references))
+        finally:
+            for server in servers.values():
+                await server.aclose()
+        return TrustInspection(
+            tuple(
+                _failure(reference, outcome, strict=strict) if isinstance(outcome, TrustkitError) else outcome
+                for reference, outcome in zip(references, outcomes, strict=True)
+            )
+        )
+
     def _inspect_one(self, reference: str) -> RepositoryTrust:
-        with self._explained(reference, prefix=f"no signatures or cannot access {reference}: ") as gun:
-            image = ImageReference.parse(reference)
+        with self._explained(reference, prefix=_INSPECT_PREFIX.format(reference=reference)) as gun:
             reader = self.repository(reference).reader()
-            trusted = reader.refresh()
-            tag = image.tag if image.digest is None else None
-            return inspect_trusted(trusted, name=reference, gun=gun, tag=tag, invalid=reader.invalid)
+            return self._report(reference, gun, reader.refresh(), reader.invalid)
+
+    async def _inspect_one_async(
+        self, reference: str, remote: AsyncMetadataSource | None, servers: dict[str, AsyncNotaryServer]
+    ) -> RepositoryTrust:
+        with self._explained(reference, prefix=_INSPECT_PREFIX.format(reference=reference)) as gun:
+            if remote is None:
+                remote = self._async_remote(reference, servers)
+            reader = AsyncReader(gun, remote, cache=MetadataCache(self.trust_dir, gun), clock=self._clock)
+            return self._report(reference, gun, await reader.refresh(), reader.invalid)
+
+    def _async_remote(self, reference: str, servers: dict[str, AsyncNotaryServer]) -> AsyncMetadataSource:
+        if self.remote is not None:
+            return _ThreadedRemote(self.remote)
+        url, options = self.server_options(reference)
+        server = servers.get(url)
+        if server is None:
+            server = servers[url] = AsyncNotaryServer(url, **options)
+        return server
+
+    @staticmethod
+    def _report(reference: str, gun: str, trusted: TrustedMetadataSet, invalid: dict[str, bytes]) -> RepositoryTrust:
+        image = ImageReference.parse(reference)
+        tag = image.tag if image.digest is None else None
+        return inspect_trusted(trusted, name=reference, gun=gun, tag=tag, invalid=invalid)
 
     # --- tags (docker trust sign / revoke) -------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ import attrs
 import httpx
 
 from trustkit.errors import NotFoundError, RemoteError, UnauthorizedError
-from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply, environment_proxy
+from trustkit.remote import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply, environment_proxy
 from trustkit.remote.auth import Credentials, Scope
 from trustkit.remote.config import ImageReference, docker_credentials
 from trustkit.remote.tls import StrPath, TLSConfig

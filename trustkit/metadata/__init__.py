@@ -1,5 +1,6 @@
 """Layer 2: Notary v1 metadata as immutable models (no I/O)."""
 
+from trustkit.metadata._compact import dump_parsed, load_parsed
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.files import MetaFile, TargetFile
 from trustkit.metadata.roles import (
@@ -33,4 +34,6 @@ __all__ = [
     "VerificationResult",
     "check_signatures",
     "default_expiry",
+    "dump_parsed",
+    "load_parsed",
 ]

@@ -9,10 +9,11 @@ importers for connaisseur's and portieris' configuration.
 from trustkit.policy.admission import POD_SPEC_PATHS, admission_response, pod_images
 from trustkit.policy.importers import from_connaisseur, from_portieris
 from trustkit.policy.model import Policy, PolicyError, Rule, SignerRequirement, TrustAnchor
-from trustkit.policy.verdicts import Verdict, VerdictCache, Verifier, verify
+from trustkit.policy.verdicts import AsyncVerifier, Verdict, VerdictCache, Verifier, verify
 
 __all__ = [
     "POD_SPEC_PATHS",
+    "AsyncVerifier",
     "Policy",
     "PolicyError",
     "Rule",

@@ -10,11 +10,12 @@ image reference that is not one, a digest that is not sha256) raises.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,7 @@ from typing import Any
 import attrs
 
 from trustkit.client.cache import MetadataCache
-from trustkit.client.reader import MAX_TIMESTAMP_SIZE, Reader
+from trustkit.client.reader import MAX_TIMESTAMP_SIZE, AsyncMetadataSource, AsyncReader, Reader
 from trustkit.dct.client import DockerTrust
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, invalid_role_error, signer_role, walk_roles
 from trustkit.errors import ConfigurationError, InvalidArgumentError, TrustkitError, UntrustedRootError
@@ -33,11 +34,11 @@ from trustkit.metadata.names import ROOT, TARGETS, TIMESTAMP
 from trustkit.policy.model import Policy, Rule, SignerRequirement, TrustAnchor
 from trustkit.remote.base import Remote
 from trustkit.remote.config import ImageReference
-from trustkit.remote.notary_server import overall_deadline
+from trustkit.remote.notary_server import AsyncNotaryServer, overall_deadline
 from trustkit.trust.pinning import TrustPinning, validate_root
 from trustkit.trust.trusted_set import TrustedMetadataSet
 
-__all__ = ["Verdict", "VerdictCache", "Verifier", "verify"]
+__all__ = ["AsyncVerifier", "Verdict", "VerdictCache", "Verifier", "verify"]
 
 
 _REINITIALISED = (
@@ -210,6 +211,27 @@ def _cache_note(cache_age: float | None) -> list[str]:
     return [f"from cache, {cache_age:.0f} s old: the server could not confirm it"]
 
 
+class _NeedState:
+    """What a verdict asks its driver for: the trusted state of ``gun`` under ``rule`` at ``now``."""
+
+    __slots__ = ("anchor", "gun", "now", "rule")
+
+    def __init__(self, gun: str, rule: Rule, anchor: TrustAnchor, now: datetime) -> None:
+        self.gun, self.rule, self.anchor, self.now = gun, rule, anchor, now
+
+
+def _finish(flow: Generator[_NeedState, _State, Verdict], outcome: _State | TrustkitError) -> Verdict:
+    """Give ``flow`` the state it asked for (or throw it the error of reading it); its verdict."""
+    try:
+        if isinstance(outcome, TrustkitError):
+            flow.throw(outcome)
+        else:
+            flow.send(outcome)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    raise AssertionError("a verdict asks for one state only")  # pragma: no cover
+
+
 @attrs.frozen
 class _State:
     """A repository's trusted state as a verdict uses it: the roles it skipped, how old it was when it came from
@@ -218,7 +240,8 @@ class _State:
     trusted: TrustedMetadataSet
     invalid: dict[str, bytes]
     cache_age: float | None
-    remote: Remote
+    remote: object
+    """The remote it was read from (a :class:`~trustkit.remote.Remote`, or an asyncio one)."""
 
 
 def _signers(
@@ -356,6 +379,21 @@ class Verifier:
         return verdict
 
     def _verify(self, image: str) -> Verdict:
+        """Drive :meth:`_verdict_flow` with a blocking read of the repository's state."""
+        flow = self._verdict_flow(image)
+        try:
+            need = next(flow)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        try:
+            state = self._state(need.gun, self._remote_for(image, need.rule), need.rule, need.anchor, need.now)
+        except TrustkitError as exc:
+            return _finish(flow, exc)
+        return _finish(flow, state)
+
+    def _verdict_flow(self, image: str) -> Generator[_NeedState, _State, Verdict]:
+        """The decision without I/O: yields the repository state it needs (at most once), is sent it (or thrown
+        the error of reading it), returns the verdict. :class:`Verifier` and :class:`AsyncVerifier` drive it."""
         reference = ImageReference.parse(image)
         if reference.digest is not None and not reference.digest.startswith("sha256:"):
             raise ConfigurationError(f"docker content trust signs sha256 manifest digests, not {reference.digest}")
@@ -374,7 +412,7 @@ class Verifier:
         anchor = rule.anchor if rule.anchor is not None else TrustAnchor(tofu=True)  # Rule requires one
         now = rule.at if rule.at is not None else self._clock()
         try:
-            state = self._state(gun, self._remote_for(image, rule), rule, anchor, now)
+            state = yield _NeedState(gun, rule, anchor, now)
         except TrustkitError as exc:
             # the reader's limit is the rule's max_stale_seconds: name the setting the policy's author can change
             message = str(exc).replace("and max_cache_age allows", "and the rule's max_stale_seconds allows")
@@ -398,28 +436,49 @@ class Verifier:
         """The trusted state of ``gun``: the last one again when the server's timestamp is byte for byte the one
         it was built from and nothing in it has expired at ``now`` (the timestamp chains every other role by
         hash, so nothing else can have changed), else a full read by a :class:`~trustkit.client.Reader`."""
-        cache = MetadataCache(self.trust_dir, gun)
-        with self._lock:
-            last = self._states.get(gun)
-        if last is not None and last.remote is remote:
+        last = self._kept(gun, remote)
+        if last is not None:
             try:
                 current = remote.get_role(gun, TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
             except TrustkitError:
                 current = None  # the full read below decides what an unreachable server means
-            if current == last.trusted.raw(TIMESTAMP) and all(
-                last.trusted[role].signed.expires > now for role in last.trusted.roles()
-            ):
-                cache.touch(TIMESTAMP)  # the server confirmed the cached state now (Reader.cache_age counts from it)
+            if self._still_current(last, current, now):
                 return last
+        reader = Reader(gun, remote, **self._reader_options(gun, rule, anchor, now))
+        return self._keep(gun, _State(reader.refresh(), dict(reader.invalid), reader.cache_age, remote))
+
+    def _kept(self, gun: str, remote: object) -> _State | None:
+        """The state kept for ``gun`` from the same remote, if any."""
+        with self._lock:
+            last = self._states.get(gun)
+        return last if last is not None and last.remote is remote else None
+
+    def _still_current(self, last: _State, timestamp: bytes | None, now: datetime) -> bool:
+        """Whether ``last`` holds: the server's ``timestamp`` is the one it was built from, nothing expired."""
+        if timestamp != last.trusted.raw(TIMESTAMP) or not all(
+            last.trusted[role].signed.expires > now for role in last.trusted.roles()
+        ):
+            return False
+        gun = last.trusted.gun
+        MetadataCache(self.trust_dir, gun).touch(TIMESTAMP)  # confirmed now (Reader.cache_age counts from it)
+        return True
+
+    def _reader_options(self, gun: str, rule: Rule, anchor: TrustAnchor, now: datetime) -> dict[str, Any]:
+        """A reader's options for a full read of ``gun`` under ``rule``: cache, pinned anchor, clock, staleness."""
         pinning = TrustPinning(
             certs={gun: anchor.root_key_ids} if anchor.root_key_ids else {},
             ca={gun: anchor.ca} if anchor.ca is not None else {},
             disable_tofu=bool(anchor.root_key_ids or anchor.ca is not None),
         )
-        reader = Reader(
-            gun, remote, cache=cache, pinning=pinning, clock=lambda: now, max_cache_age=rule.max_stale_seconds
-        )
-        state = _State(reader.refresh(), dict(reader.invalid), reader.cache_age, remote)
+        return {
+            "cache": MetadataCache(self.trust_dir, gun),
+            "pinning": pinning,
+            "clock": lambda: now,
+            "max_cache_age": rule.max_stale_seconds,
+        }
+
+    def _keep(self, gun: str, state: _State) -> _State:
+        """Keep a state read fresh from the server (not one from the cache) for the next verdicts."""
         if state.cache_age is None:
             with self._lock:
                 self._states[gun] = state
@@ -492,6 +551,110 @@ class Verifier:
                             f"does not name its repository, so prefer one key per repository"
                         )
         return warnings
+
+
+class AsyncVerifier:
+    """:class:`Verifier` for asyncio: the same verdicts (the same decision code, and the same kept states and
+    verdict cache), with the repository read by an :class:`~trustkit.client.AsyncReader`.
+
+    ``remote`` is an asyncio remote serving every repository (:class:`~trustkit.remote.AsyncNotaryServer`), else a
+    rule's ``server``, else the server docker would use for the image (``docker``'s configuration, TLS and logins);
+    the servers it opens are closed by :meth:`aclose` (or ``async with``). Verdicts of many tasks run concurrently.
+    Use it from one event loop; not thread-safe.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        trust_dir: str | os.PathLike[str],
+        remote: AsyncMetadataSource | None = None,
+        docker: DockerTrust | None = None,
+        verdict_cache: VerdictCache | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        deadline: float | None = _DEFAULT_DEADLINE,
+    ) -> None:
+        self.remote = remote
+        self._core = Verifier(
+            policy, trust_dir=trust_dir, docker=docker, verdict_cache=verdict_cache, clock=clock, deadline=deadline
+        )
+        self._servers: dict[str, AsyncNotaryServer] = {}
+
+    @property
+    def policy(self) -> Policy:
+        """The policy verdicts are decided under."""
+        return self._core.policy
+
+    def forget(self, gun: str) -> None:
+        """:meth:`Verifier.forget`."""
+        self._core.forget(gun)
+
+    async def aclose(self) -> None:
+        """Close the connections opened to rules' and docker's servers."""
+        servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            await server.aclose()
+        self._core.close()
+
+    async def __aenter__(self) -> AsyncVerifier:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def verify(self, image: str) -> Verdict:
+        """:meth:`Verifier.verify`, awaited (within the same ``deadline``)."""
+        _check_image(image)
+        cache = self._core.verdict_cache
+        if cache is not None:
+            cached = cache.get(image)
+            if cached is not None:
+                return cached
+        flow = self._core._verdict_flow(image)
+        try:
+            need = next(flow)
+        except StopIteration as stop:
+            verdict: Verdict = stop.value
+        else:
+            deadline = self._core.deadline
+            try:
+                with contextlib.nullcontext() if deadline is None else overall_deadline(deadline):
+                    state = await self._state(need, self._remote_for(image, need.rule))
+            except TrustkitError as exc:
+                verdict = _finish(flow, exc)
+            else:
+                verdict = _finish(flow, state)
+        if cache is not None:
+            cache.put(verdict)
+        return verdict
+
+    def _remote_for(self, image: str, rule: Rule) -> AsyncMetadataSource:
+        if self.remote is not None:
+            return self.remote
+        core = self._core
+        if core.docker is None:
+            core.docker, core._own_docker = DockerTrust(clock=core._clock), True
+        url, options = core.docker.server_options(image, server=rule.server)  # as Verifier reaches them
+        server = self._servers.get(url)
+        if server is None:
+            server = self._servers[url] = AsyncNotaryServer(url, **options)
+        return server
+
+    async def _state(self, need: _NeedState, remote: AsyncMetadataSource) -> _State:
+        """:meth:`Verifier._state`, awaited."""
+        core, gun = self._core, need.gun
+        last = core._kept(gun, remote)
+        if last is not None:
+            try:
+                current: bytes | None = await remote.get_role(gun, TIMESTAMP, max_size=MAX_TIMESTAMP_SIZE)
+            except TrustkitError:
+                current = None
+            if core._still_current(last, current, need.now):
+                return last
+        reader = AsyncReader(gun, remote, **core._reader_options(gun, need.rule, need.anchor, need.now))
+        return core._keep(gun, _State(await reader.refresh(), dict(reader.invalid), reader.cache_age, remote))
 
 
 def verify(

@@ -12,14 +12,22 @@ from trustkit._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from trustkit.remote._http import AsyncHTTPService as AsyncHTTPService
+    from trustkit.remote._http import ErrorBody as ErrorBody
+    from trustkit.remote._http import HTTPOptions as HTTPOptions
+    from trustkit.remote._http import HTTPRequest as HTTPRequest
+    from trustkit.remote._http import HTTPService as HTTPService
+    from trustkit.remote._http import Reply as Reply
     from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_AUTH_KEY
     from trustkit.remote.auth import Authenticator as Authenticator
     from trustkit.remote.auth import Challenge as Challenge
+    from trustkit.remote.auth import ChallengeFlow as ChallengeFlow
     from trustkit.remote.auth import Credentials as Credentials
     from trustkit.remote.auth import CredentialsSource as CredentialsSource
     from trustkit.remote.auth import DockerConfig as DockerConfig
     from trustkit.remote.auth import Scope as Scope
     from trustkit.remote.auth import TokenFetcher as TokenFetcher
+    from trustkit.remote.auth import TokenRequest as TokenRequest
     from trustkit.remote.auth import login_hint as login_hint
     from trustkit.remote.auth import parse_www_authenticate as parse_www_authenticate
     from trustkit.remote.auth import run_credential_helper as run_credential_helper
@@ -46,6 +54,7 @@ if TYPE_CHECKING:
     from trustkit.remote.local import LocalRemote as LocalRemote
     from trustkit.remote.local import MemoryRemote as MemoryRemote
     from trustkit.remote.notary_server import DEFAULT_TOTAL_TIMEOUT as DEFAULT_TOTAL_TIMEOUT
+    from trustkit.remote.notary_server import AsyncNotaryServer as AsyncNotaryServer
     from trustkit.remote.notary_server import AuthOption as AuthOption
     from trustkit.remote.notary_server import NotaryServer as NotaryServer
     from trustkit.remote.notary_server import environment_proxy as environment_proxy
@@ -57,15 +66,25 @@ if TYPE_CHECKING:
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
+        "trustkit.remote._http": (
+            "AsyncHTTPService",
+            "ErrorBody",
+            "HTTPOptions",
+            "HTTPRequest",
+            "HTTPService",
+            "Reply",
+        ),
         "trustkit.remote.auth": (
             "DOCKER_HUB_AUTH_KEY",
             "Authenticator",
             "Challenge",
+            "ChallengeFlow",
             "Credentials",
             "CredentialsSource",
             "DockerConfig",
             "Scope",
             "TokenFetcher",
+            "TokenRequest",
             "login_hint",
             "parse_www_authenticate",
             "run_credential_helper",
@@ -100,6 +119,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ),
         "trustkit.remote.notary_server": (
             "DEFAULT_TOTAL_TIMEOUT",
+            "AsyncNotaryServer",
             "AuthOption",
             "NotaryServer",
             "environment_proxy",

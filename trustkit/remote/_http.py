@@ -36,27 +36,31 @@ import random
 import ssl
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import attrs
 import httpcore
 import httpx
 
 from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
-from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope
+from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = [
     "DEFAULT_TOTAL_TIMEOUT",
+    "AsyncHTTPService",
     "AuthOption",
     "ErrorBody",
+    "HTTPOptions",
+    "HTTPRequest",
     "HTTPService",
     "Reply",
     "environment_proxy",
@@ -99,6 +103,7 @@ DEFAULT_TOTAL_TIMEOUT = 120.0
 headers, body and any token fetch) may take, in seconds."""
 
 _Service = TypeVar("_Service", bound="HTTPService")
+_AsyncService = TypeVar("_AsyncService", bound="AsyncHTTPService")
 
 
 def _user_agent() -> str:
@@ -392,13 +397,222 @@ def _about_certificates(error: ssl.SSLError) -> bool:
     return "CERTIFICATE" in text or "UNKNOWN_CA" in text or "UNKNOWN CA" in text
 
 
-class HTTPService:
-    """A server spoken to over HTTP(S): connection set-up, authentication, caps, deadlines, retries and the
-    mapping of failures to trustkit's errors. Subclasses add their routes, and word refusals (:meth:`_refusal`)
-    and TLS failures (:meth:`_tls_failure`) for their users.
+@attrs.frozen
+class HTTPOptions:
+    """How one service talks to its server, checked once: the base URL, the host it names in messages, and the
+    timeouts, retries and proxy of :class:`~trustkit.remote.NotaryServer`'s options."""
 
-    The options are :class:`~trustkit.remote.NotaryServer`'s.
-    """
+    url: str
+    where: str
+    timeout: float
+    total_timeout: float | None
+    retries: int
+    backoff: float
+    proxy: str | None
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
+        retries: int = 2,
+        backoff: float = 0.25,
+        proxy: str | None = None,
+        proxy_from_environment: bool = True,
+        service: str = "trust server",
+    ) -> HTTPOptions:
+        """Check the options (:class:`ValueError`, :class:`~trustkit.errors.ConfigurationError` for the URL, which
+        names ``service``) and pick the environment's proxy when none is given and ``proxy_from_environment``."""
+        url = check_server_url(url, service=service)
+        if retries < 0 or backoff < 0 or timeout <= 0:
+            raise ValueError("retries and backoff must be >= 0, timeout > 0")
+        if total_timeout is not None and not total_timeout > 0:
+            raise ValueError("total_timeout must be > 0 seconds, or None")
+        if proxy is None and proxy_from_environment:
+            proxy = environment_proxy(url)
+        where = urlsplit(url).netloc.rpartition("@")[2]
+        return cls(url, where, timeout, total_timeout, retries, backoff, proxy)
+
+
+@attrs.frozen
+class HTTPRequest:
+    """One operation of a service: what to send, what for (``what`` names it in messages, ``gun`` the
+    repository), the token ``scope`` it needs (None: no authentication), the cap on its answer, whether it may be
+    retried (writes are not), which failed statuses are answers (``accept``), and its body (``files``: multipart
+    parts; ``content``: raw bytes, with ``headers``)."""
+
+    method: str
+    path: str
+    scope: Scope | None
+    what: str
+    gun: str | None
+    max_size: int = _SMALL_LIMIT
+    params: Mapping[str, str] | None = None
+    files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None
+    idempotent: bool = True
+    accept: tuple[int, ...] = ()
+    content: bytes | None = None
+    headers: Mapping[str, str] | None = None
+
+
+class _Body:
+    """A response body read with a cap on its decoded bytes, fed chunk by chunk (by a blocking or an asyncio
+    loop): a ``Content-Length`` over the cap fails before anything is read, more than the cap fails (or, with
+    ``truncate``, is cut off) as soon as it arrives, a ``Content-Encoding`` (gzip, deflate) is undone in bounded
+    steps. The body is kept once (no copy of it is made)."""
+
+    def __init__(self, where: str, response: httpx.Response, limit: int, *, truncate: bool, what: str) -> None:
+        self.where, self.limit, self.truncate, self.what = where, limit, truncate, what
+        self.status = response.status_code
+        # A response built in memory (httpx.MockTransport) was read, and decoded, when it was made
+        self.codings = [] if response.is_stream_consumed else _codings(response)
+        announced = response.headers.get("content-length")
+        if announced is not None and not truncate and not self.codings:
+            try:
+                length = int(announced)
+            except ValueError:
+                length = -1
+            if length > limit:
+                raise OversizedResponseError(
+                    f"{where} announced {length} bytes for {what}, more than the {limit} allowed", status=self.status
+                )
+        unknown = [coding for coding in self.codings if coding != "identity" and coding not in _CODINGS]
+        if unknown:
+            raise RemoteError(
+                f"{where} sent {what} with Content-Encoding {', '.join(unknown)} although trustkit asked for "
+                "none (Accept-Encoding: identity): check the proxies in between",
+                status=self.status,
+            )
+        self.decoder = _Decoder(self.codings)
+        self.raw_limit = limit + _DECODE_STEP  # what an encoding may add; a stream that decodes to nothing is no excuse
+        self.raw = 0
+        self.body = io.BytesIO()  # getvalue() hands over its buffer when nothing else refers to it: no second copy
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take ``chunk``; True when the body is complete (cut off at the cap)."""
+        self.raw += len(chunk)
+        if self.raw > self.raw_limit and not self.truncate:
+            raise OversizedResponseError(
+                f"{self.where} sent more than the {self.limit} bytes allowed for {self.what}", status=self.status
+            )
+        try:
+            for piece in self.decoder.feed(chunk):
+                room = self.limit - self.body.tell()
+                if len(piece) > room:
+                    if self.truncate:
+                        self.body.write(piece[:room])
+                        return True
+                    raise OversizedResponseError(
+                        f"{self.where} sent more than the {self.limit} bytes allowed for {self.what}"
+                        + (f" (decoded from {', '.join(self.codings)})" if self.codings else ""),
+                        status=self.status,
+                    )
+                self.body.write(piece)
+        except zlib.error as exc:
+            raise RemoteError(
+                f"{self.where} sent {self.what} that is not valid {', '.join(self.codings)}: {exc}", status=self.status
+            ) from None
+        return False
+
+    def value(self) -> bytes:
+        """The body read."""
+        return self.body.getvalue()
+
+
+def _hold(response: httpx.Response, body: bytes) -> None:
+    """Keep ``body`` (read within its cap) as ``response``'s content: httpx reads every response an auth flow
+    answers in full before sending the next request, and must find it read (``tests/remote`` fail if that stops
+    working)."""
+    response._content = body
+
+
+class _ChallengeAuth(httpx.Auth):
+    """The 401 retry as an ``httpx.Auth`` flow, for blocking and asyncio clients alike: send with what the
+    :class:`~trustkit.remote.Authenticator` holds for the scope; on a 401, answer the challenges
+    (:meth:`~trustkit.remote.Authenticator.challenge_flow`: tokens fetched with the same client, TLS, proxy and
+    deadline, their bodies capped) and send once more. The bodies of the responses it moves past are read within
+    their caps before httpx holds them."""
+
+    def __init__(self, service: _HTTPCore, scope: Scope) -> None:
+        self._core = service
+        self._scope = scope
+        self._token_requests: list[httpx.Request] = []
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The flow itself (no I/O): token requests are yielded like the request."""
+        authenticator, service = self._core._auth, self._core
+        header = authenticator.authorization(self._scope)
+        if header:
+            request.headers["Authorization"] = header
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenges = _parse_challenges(response.headers.get_list("www-authenticate"))
+        flow = authenticator.challenge_flow(challenges, self._scope, origin=service._url)
+        answer: tuple[int, bytes] | None = None
+        while True:
+            try:
+                wanted = flow.send(answer)  # type: ignore[arg-type]  # None starts the generator
+            except StopIteration as stop:
+                retry: str | None = stop.value
+                break
+            token_request = service._token_request(wanted)
+            self._token_requests.append(token_request)
+            token = yield token_request
+            answer = (token.status_code, token.content)
+        if retry is None or retry == header:
+            return
+        headers = request.headers.copy()
+        headers["Authorization"] = retry
+        yield httpx.Request(request.method, request.url, headers=headers, stream=request.stream)
+
+    def _is_token(self, request: httpx.Request) -> bool:
+        return any(request is sent for sent in self._token_requests)
+
+    def _cap(self, token: bool, response: httpx.Response) -> tuple[int, bool, str]:
+        if token:
+            return _TOKEN_LIMIT, response.status_code != 200, f"a token from {response.request.url.netloc.decode()}"
+        return _ERROR_BODY_LIMIT, True, "the challenge"
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """:meth:`auth_flow`, the bodies it needs or moves past read within their caps (blocking)."""
+        flow = self.auth_flow(request)
+        sent = next(flow)
+        while True:
+            response = yield sent
+            token = self._is_token(sent)
+            if token:
+                _hold(response, self._core._read_blocking(response, *self._cap(True, response)))
+            try:
+                sent = flow.send(response)
+            except StopIteration:
+                return
+            if not token:
+                _hold(response, self._core._read_blocking(response, *self._cap(False, response)))
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """:meth:`auth_flow`, the bodies it needs or moves past read within their caps (asyncio)."""
+        flow = self.auth_flow(request)
+        sent = next(flow)
+        while True:
+            response = yield sent
+            token = self._is_token(sent)
+            if token:
+                _hold(response, await self._core._read_async(response, *self._cap(True, response)))
+            try:
+                sent = flow.send(response)
+            except StopIteration:
+                return
+            if not token:
+                _hold(response, await self._core._read_async(response, *self._cap(False, response)))
+
+
+class _HTTPCore:
+    """What :class:`HTTPService` (blocking) and :class:`AsyncHTTPService` (asyncio) share: the options, the
+    authentication flow, the retry plan, the body caps, and the mapping of failures to trustkit's errors.
+    Subclasses add their routes, and word refusals (:meth:`_refusal`) and TLS failures (:meth:`_tls_failure`)."""
 
     _headers: ClassVar[Mapping[str, str]] = {}
     """Sent with every request, besides the user agent and ``Accept-Encoding: identity``."""
@@ -421,40 +635,46 @@ class HTTPService:
         backoff: float = 0.25,
         proxy: str | None = None,
         proxy_from_environment: bool = True,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._url = check_server_url(url, service=self._service)
-        parts = urlsplit(self._url)
-        self._where = parts.netloc.rpartition("@")[2]
+        options = HTTPOptions.create(
+            url,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            retries=retries,
+            backoff=backoff,
+            proxy=proxy,
+            proxy_from_environment=proxy_from_environment,
+            service=self._service,
+        )
         if tls is not None and (ca is not None or client_cert is not None):
             raise ValueError("give either tls= or ca=/client_cert=, not both")
         if tls is None:
             cert, key = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
             tls = TLSConfig.create(ca=ca, client_cert=cert, client_key=key)
-        if retries < 0 or backoff < 0 or timeout <= 0:
-            raise ValueError("retries and backoff must be >= 0, timeout > 0")
-        if total_timeout is not None and not total_timeout > 0:
-            raise ValueError("total_timeout must be > 0 seconds, or None")
+        self._options = options
+        self._url, self._where, self._proxy = options.url, options.where, options.proxy
         self._tls = tls
         self._auth = auth if isinstance(auth, Authenticator) else Authenticator(auth)
-        self._timeout = timeout
-        self._total_timeout = total_timeout
-        self._retries = retries
-        self._backoff = backoff
-        if proxy is None and proxy_from_environment:
-            proxy = environment_proxy(self._url)
-        self._proxy = proxy
-        if transport is None:
-            transport = _transport(tls.ssl_context() if parts.scheme == "https" else True, proxy)
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=self._follow_redirects,
-            trust_env=False,
-            transport=transport,
-            headers={"User-Agent": _user_agent(), "Accept-Encoding": "identity"},
-        )
-        for name, value in self._headers.items():
-            self._client.headers[name] = value  # in place: an Accept takes the place of httpx's default one
+        self._open(transport)
+
+    def _open(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None) -> None:
+        """Make the client (``transport`` replaces httpx's network transport: tests use ``httpx.MockTransport``)."""
+        raise NotImplementedError
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """What the transport verifies the server with."""
+        return self._tls.ssl_context() if urlsplit(self._url).scheme == "https" else True
+
+    def _client_options(self) -> dict[str, Any]:
+        """httpx client settings, the same for the blocking and the asyncio client."""
+        headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity", **self._headers}
+        return {
+            "timeout": httpx.Timeout(self._options.timeout),
+            "follow_redirects": self._follow_redirects,
+            "trust_env": False,
+            "headers": headers,
+        }
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -462,6 +682,11 @@ class HTTPService:
     def url(self) -> str:
         """The server's base URL."""
         return self._url
+
+    @property
+    def options(self) -> HTTPOptions:
+        """The checked options (timeouts, retries, proxy) this service runs with."""
+        return self._options
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact_url(self._url)!r})"
@@ -476,18 +701,6 @@ class HTTPService:
     def authenticator(self) -> Authenticator:
         """The :class:`~trustkit.remote.Authenticator` answering the server's challenges (tokens are cached)."""
         return self._auth
-
-    def close(self) -> None:
-        """Close the connections."""
-        self._client.close()
-
-    def __enter__(self: _Service) -> _Service:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # --- what subclasses word -------------------------------------------------------------------------------
 
@@ -508,257 +721,115 @@ class HTTPService:
         who = "with the credentials given" if self._auth.sent_credentials else "no credentials were sent"
         return f"{reply.status}{' ' + reason if reason else ''} ({who})"
 
-    # --- requests -------------------------------------------------------------------------------------------
+    # --- one operation, without I/O -------------------------------------------------------------------------
 
     def _deadline(self) -> AbstractContextManager[None]:
         """Run one operation: every socket wait in it ends by ``total_timeout`` from now (or an
         :func:`overall_deadline`'s end, if sooner)."""
-        return _within(self._total_timeout, f"{self._total_timeout} s (total_timeout)")
+        total = self._options.total_timeout
+        return _within(total, f"{total} s (total_timeout)")
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        scope: Scope | None,
-        what: str,
-        gun: str | None,
-        max_size: int = _SMALL_LIMIT,
-        params: Mapping[str, str] | None = None,
-        files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None,
-        idempotent: bool = True,
-        accept: tuple[int, ...] = (),
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Reply:
-        """Send with auth, retries and caps; return a 2xx (or ``accept``) reply, raise the mapped error otherwise.
-
-        ``content`` is a raw request body, ``headers`` extra request headers (a ``Content-Type``). The whole of
-        it (every attempt, the delays between them, token fetches) ends within ``total_timeout``."""
-        with self._deadline():
-            attempts = 1 + (self._retries if idempotent else 0)
-            truncate = not idempotent  # a write's success must not fail over a chatty body
-            deadline = _DEADLINE.get()
-            for attempt in range(attempts):
-                delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
-                out_of_time = deadline is not None and time.monotonic() + delay >= deadline.at
-                last = attempt == attempts - 1 or out_of_time
-                try:
-                    reply = self._exchange(
-                        method,
-                        path,
-                        scope=scope,
-                        what=what,
-                        max_size=max_size,
-                        params=params,
-                        files=files,
-                        truncate=truncate,
-                        content=content,
-                        headers=headers,
-                    )
-                except ServerUnavailableError as exc:
-                    if last:
-                        if attempt > 0:
-                            why = f" within {deadline.label}" if out_of_time and deadline is not None else ""
-                            raise ServerUnavailableError(
-                                f"{exc} (gave up after {attempt + 1} attempts{why})",
-                                status=exc.status,
-                                code=exc.code,
-                                detail=exc.detail,
-                            ) from exc
-                        raise
-                    failure = str(exc)
-                else:
-                    if reply.ok or reply.status in accept:
-                        return reply
-                    retryable = reply.status >= 500 or reply.status == 429
-                    if last or not retryable:
-                        raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
-                    delay = max(delay, _retry_after(reply.headers))
-                    if deadline is not None and time.monotonic() + delay >= deadline.at:
-                        raise self._error(reply, what=what, gun=gun, scope=scope, attempts=attempt + 1)
-                    failure = f"HTTP {reply.status}"
-                logger.debug(
-                    "retrying %s %s for %s in %.2f s after %s (attempt %d of %d)",
-                    method,
-                    path,
-                    what,
-                    delay,
-                    failure,
-                    attempt + 2,
-                    attempts,
-                )
-                time.sleep(delay)
-            raise AssertionError("unreachable")  # pragma: no cover
-
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        scope: Scope | None,
-        what: str,
-        max_size: int,
-        params: Mapping[str, str] | None,
-        files: Sequence[tuple[str, tuple[str, bytes, str]]] | None,
-        truncate: bool,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Reply:
-        """One request, answered once more with credentials when the server challenges it."""
-        header = self._auth.authorization(scope) if scope is not None else None
-        reply = self._send(
-            method,
-            path,
-            header,
-            what=what,
-            max_size=max_size,
-            params=params,
-            files=files,
-            truncate=truncate,
-            content=content,
-            headers=headers,
-        )
-        if reply.status != 401 or scope is None:
-            return reply
-        challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
-        answer = self._auth.authenticate(challenges, scope, self._fetch_token, origin=self._url)
-        if answer is None or answer == header:
-            return reply
-        return self._send(
-            method,
-            path,
-            answer,
-            what=what,
-            max_size=max_size,
-            params=params,
-            files=files,
-            truncate=truncate,
-            content=content,
-            headers=headers,
-        )
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        authorization: str | None,
-        *,
-        what: str,
-        max_size: int,
-        params: Mapping[str, str] | None,
-        files: Sequence[tuple[str, tuple[str, bytes, str]]] | None,
-        truncate: bool,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Reply:
-        sent = {**(headers or {}), **({"Authorization": authorization} if authorization else {})}
-        request = self._client.build_request(
-            method, self._url + path, params=params, files=list(files) if files else None, headers=sent, content=content
-        )
-        logger.debug("%s %s (%s)", method, redact_url(str(request.url)), what)
-        with self._response(request, what) as response:
-            ok = 200 <= response.status_code < 300
-            logger.debug("%s %s answered HTTP %d", method, redact_url(str(request.url)), response.status_code)
-            limit = max_size if ok else _ERROR_BODY_LIMIT
-            body = self._read(response, limit, truncate=truncate or not ok, what=what)
-            return Reply(response.status_code, response.headers, body)
-
-    @contextmanager
-    def _response(self, request: httpx.Request, what: str) -> Iterator[httpx.Response]:
-        try:
-            response = self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, what) from exc
-        try:
-            yield response
-        finally:
-            response.close()
-
-    def _read(self, response: httpx.Response, limit: int, *, truncate: bool, what: str) -> bytes:
-        """Read at most ``limit`` decoded bytes: more raises :class:`OversizedResponseError` (or, with
-        ``truncate``, is cut off). A ``Content-Encoding`` (gzip, deflate) is undone as the body arrives, so the cap
-        holds for what it decodes to; the body is kept once (no copy of it is made). Raises
-        :class:`ServerUnavailableError` when the body outlasts the operation's deadline."""
-        # A response built in memory (httpx.MockTransport) was read, and decoded, when it was made
-        codings = [] if response.is_stream_consumed else _codings(response)
-        announced = response.headers.get("content-length")
-        if announced is not None and not truncate and not codings:
-            try:
-                length = int(announced)
-            except ValueError:
-                length = -1
-            if length > limit:
-                raise OversizedResponseError(
-                    f"{self._where} announced {length} bytes for {what}, more than the {limit} allowed",
-                    status=response.status_code,
-                )
-        unknown = [coding for coding in codings if coding != "identity" and coding not in _CODINGS]
-        if unknown:
-            raise RemoteError(
-                f"{self._where} sent {what} with Content-Encoding {', '.join(unknown)} although trustkit asked for "
-                "none (Accept-Encoding: identity): check the proxies in between",
-                status=response.status_code,
+    def _attempts(self, request: HTTPRequest) -> Generator[float, Reply | ServerUnavailableError, Reply]:
+        """The retry plan of ``request``: yields how long to wait before each attempt, is sent its outcome (a
+        reply, or the :class:`ServerUnavailableError` of a connection that failed), and returns a 2xx (or
+        ``accept``) reply or raises the mapped error. The whole of it (every attempt, the delays between them,
+        token fetches) ends within ``total_timeout``."""
+        options = self._options
+        attempts = 1 + (options.retries if request.idempotent else 0)
+        deadline = _DEADLINE.get()
+        wait = 0.0
+        for attempt in range(attempts):
+            delay = min(_MAX_BACKOFF, options.backoff * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+            out_of_time = deadline is not None and time.monotonic() + delay >= deadline.at
+            last = attempt == attempts - 1 or out_of_time
+            outcome = yield wait
+            if isinstance(outcome, ServerUnavailableError):
+                if last:
+                    if attempt > 0:
+                        why = f" within {deadline.label}" if out_of_time and deadline is not None else ""
+                        raise ServerUnavailableError(
+                            f"{outcome} (gave up after {attempt + 1} attempts{why})",
+                            status=outcome.status,
+                            code=outcome.code,
+                            detail=outcome.detail,
+                        ) from outcome
+                    raise outcome
+                failure = str(outcome)
+            else:
+                reply = outcome
+                if reply.ok or reply.status in request.accept:
+                    return reply
+                retryable = reply.status >= 500 or reply.status == 429
+                if last or not retryable:
+                    raise self._failed(reply, request, attempt + 1)
+                delay = max(delay, _retry_after(reply.headers))
+                if deadline is not None and time.monotonic() + delay >= deadline.at:
+                    raise self._failed(reply, request, attempt + 1)
+                failure = f"HTTP {reply.status}"
+            logger.debug(
+                "retrying %s %s for %s in %.2f s after %s (attempt %d of %d)",
+                request.method,
+                request.path,
+                request.what,
+                delay,
+                failure,
+                attempt + 2,
+                attempts,
             )
-        decoder = _Decoder(codings)
-        raw_limit = limit + _DECODE_STEP  # what an encoding may add; a stream that decodes to nothing is no excuse
-        raw = 0
-        body = io.BytesIO()  # getvalue() hands over its buffer when nothing else refers to it: no second copy
+            wait = delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failed(self, reply: Reply, request: HTTPRequest, attempts: int) -> RemoteError:
+        return self._error(reply, what=request.what, gun=request.gun, scope=request.scope, attempts=attempts)
+
+    def _build(self, request: HTTPRequest, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        built = client.build_request(
+            request.method,
+            self._url + request.path,
+            params=request.params,
+            files=list(request.files) if request.files else None,
+            headers=dict(request.headers or {}),
+            content=request.content,
+        )
+        logger.debug("%s %s (%s)", request.method, redact_url(str(built.url)), request.what)
+        return built
+
+    def _auth_flow(self, request: HTTPRequest) -> httpx.Auth | None:
+        return None if request.scope is None else _ChallengeAuth(self, request.scope)
+
+    def _body(self, request: HTTPRequest, response: httpx.Response) -> _Body:
+        """How the answer to ``request`` is read: its cap, or the error-body cap (cut off) for a failure."""
+        ok = 200 <= response.status_code < 300
+        logger.debug("%s %s answered HTTP %d", request.method, redact_url(str(response.url)), response.status_code)
+        truncate = not request.idempotent or not ok  # a write's success must not fail over a chatty body
+        limit = request.max_size if ok else _ERROR_BODY_LIMIT
+        return _Body(self._where, response, limit, truncate=truncate, what=request.what)
+
+    def _token_request(self, wanted: TokenRequest) -> httpx.Request:
+        """The request the authenticator asks for, built by this service's client (same TLS, proxy, caps)."""
         try:
-            for chunk in (response.content,) if response.is_stream_consumed else response.iter_raw():
-                raw += len(chunk)
-                if raw > raw_limit and not truncate:
-                    raise OversizedResponseError(
-                        f"{self._where} sent more than the {limit} bytes allowed for {what}",
-                        status=response.status_code,
-                    )
-                for piece in decoder.feed(chunk):
-                    room = limit - body.tell()
-                    if len(piece) > room:
-                        if truncate:
-                            body.write(piece[:room])
-                            return body.getvalue()
-                        raise OversizedResponseError(
-                            f"{self._where} sent more than the {limit} bytes allowed for {what}"
-                            + (f" (decoded from {', '.join(codings)})" if codings else ""),
-                            status=response.status_code,
-                        )
-                    body.write(piece)
-                if _deadline_passed():
-                    raise self._too_slow(what, response.status_code)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, what) from exc
-        except zlib.error as exc:
+            return self._client_for_tokens().build_request(
+                wanted.method, wanted.url, params=list(wanted.params), data=wanted.form, headers=dict(wanted.headers)
+            )
+        except (httpx.InvalidURL, ValueError) as exc:  # httpx's IDNA failures are ValueErrors (UnicodeError)
             raise RemoteError(
-                f"{self._where} sent {what} that is not valid {', '.join(codings)}: {exc}", status=response.status_code
+                f"{self._where} named a token realm trustkit cannot request, {wanted.url!r}: {exc}"
             ) from None
-        return body.getvalue()
+
+    def _client_for_tokens(self) -> httpx.Client | httpx.AsyncClient:
+        raise NotImplementedError
+
+    def _read_blocking(self, response: httpx.Response, limit: int, truncate: bool, what: str) -> bytes:
+        raise NotImplementedError
+
+    async def _read_async(self, response: httpx.Response, limit: int, truncate: bool, what: str) -> bytes:
+        raise NotImplementedError
 
     def _too_slow(self, what: str, status: int | None = None) -> ServerUnavailableError:
         deadline = _DEADLINE.get()
-        allowed = deadline.label if deadline is not None else f"{self._total_timeout} s (total_timeout)"
+        total = self._options.total_timeout
+        allowed = deadline.label if deadline is not None else f"{total} s (total_timeout)"
         return ServerUnavailableError(f"{self._where} took longer than {allowed} to send {what}", status=status)
-
-    def _fetch_token(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Sequence[tuple[str, str]],
-        form: Mapping[str, str] | None,
-        headers: Mapping[str, str],
-    ) -> tuple[int, bytes]:
-        """The :class:`~trustkit.remote.auth.TokenFetcher` for this server: same TLS, timeouts and caps."""
-        try:
-            realm = urlsplit(url).netloc
-            request = self._client.build_request(method, url, params=list(params), data=form, headers=dict(headers))
-        except (httpx.InvalidURL, ValueError) as exc:  # httpx's IDNA failures are ValueErrors (UnicodeError)
-            raise RemoteError(f"{self._where} named a token realm trustkit cannot request, {url!r}: {exc}") from None
-        what = f"a token from {realm}"
-        with self._response(request, what) as response:
-            return response.status_code, self._read(
-                response, _TOKEN_LIMIT, truncate=response.status_code != 200, what=what
-            )
 
     # --- failures -------------------------------------------------------------------------------------------
 
@@ -783,7 +854,7 @@ class HTTPService:
             )
         if isinstance(exc, httpx.TimeoutException):
             return ServerUnavailableError(
-                f"{self._where} did not answer {what} within {self._timeout} s ({type(exc).__name__})"
+                f"{self._where} did not answer {what} within {self._options.timeout} s ({type(exc).__name__})"
             )
         if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
             return ServerUnavailableError(f"{self._where} is unreachable or dropped the connection ({what}): {exc}")
@@ -813,3 +884,191 @@ class HTTPService:
                 detail=body.detail,
             )
         return self._refusal(reply, body, what=what, gun=gun, scope=scope)
+
+
+class HTTPService(_HTTPCore):
+    """A server spoken to over HTTP(S) with blocking calls: connection set-up, authentication, caps, deadlines,
+    retries and the mapping of failures to trustkit's errors (:class:`_HTTPCore`'s, shared with
+    :class:`AsyncHTTPService`). Subclasses add their routes, and word refusals (:meth:`_refusal`) and TLS
+    failures (:meth:`_tls_failure`) for their users.
+
+    The options are :class:`~trustkit.remote.NotaryServer`'s. Safe to share between threads (httpx's client and
+    the :class:`~trustkit.remote.Authenticator` are).
+    """
+
+    _client: httpx.Client
+
+    def _open(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None) -> None:
+        if transport is None:
+            transport = _transport(self._verify(), self._proxy)
+        if not isinstance(transport, httpx.BaseTransport):
+            raise TypeError(f"{type(self).__name__} needs a blocking httpx transport, not {type(transport).__name__}")
+        self._client = httpx.Client(transport=transport, **self._client_options())
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+
+    def __enter__(self: _Service) -> _Service:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **request: Any) -> Reply:
+        """Send ``HTTPRequest(method, path, **request)`` with auth, retries and caps; return a 2xx (or
+        ``accept``) reply, raise the mapped error otherwise."""
+        return self._run(HTTPRequest(method, path, **request))
+
+    def _run(self, request: HTTPRequest) -> Reply:
+        """Drive :meth:`_attempts` with blocking sends and sleeps, within the operation's deadline."""
+        with self._deadline():
+            plan = self._attempts(request)
+            outcome: Reply | ServerUnavailableError | None = None
+            while True:
+                try:
+                    wait = plan.send(outcome)  # type: ignore[arg-type]  # None starts the generator
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                if wait:
+                    time.sleep(wait)
+                try:
+                    outcome = self._send(request)
+                except ServerUnavailableError as exc:
+                    outcome = exc
+
+    def _send(self, request: HTTPRequest) -> Reply:
+        """One request, answered once more with credentials when the server challenges it (:class:`_ChallengeAuth`)."""
+        built = self._build(request, self._client)
+        try:
+            response = self._client.send(built, stream=True, auth=self._auth_flow(request))
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request.what) from exc
+        try:
+            return Reply(response.status_code, response.headers, self._drain(response, self._body(request, response)))
+        finally:
+            response.close()
+
+    def _drain(self, response: httpx.Response, body: _Body) -> bytes:
+        """Read ``response`` into ``body``; :class:`ServerUnavailableError` when it outlasts the deadline."""
+        try:
+            for chunk in (response.content,) if response.is_stream_consumed else response.iter_raw():
+                if body.feed(chunk):
+                    break
+                if _deadline_passed():
+                    raise self._too_slow(body.what, response.status_code)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, body.what) from exc
+        return body.value()
+
+    def _client_for_tokens(self) -> httpx.Client:
+        return self._client
+
+    def _read_blocking(self, response: httpx.Response, limit: int, truncate: bool, what: str) -> bytes:
+        try:
+            return self._drain(response, _Body(self._where, response, limit, truncate=truncate, what=what))
+        finally:
+            response.close()
+
+
+class AsyncHTTPService(_HTTPCore):
+    """:class:`HTTPService` for asyncio, over ``httpx.AsyncClient``: the same options, authentication flow, retry
+    plan, caps and errors (one implementation, :class:`_HTTPCore`), with coroutines. ``total_timeout`` and
+    :func:`overall_deadline` bound each operation with ``asyncio.wait_for``.
+
+    Requests of several tasks run concurrently over one connection pool. Use from one event loop (httpx's
+    asynchronous client belongs to the loop it first ran in); ``async with``, or ``await`` :meth:`aclose`.
+    """
+
+    _client: httpx.AsyncClient
+
+    def _open(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None) -> None:
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(verify=self._verify(), proxy=self._proxy, trust_env=False)
+        if not isinstance(transport, httpx.AsyncBaseTransport):
+            raise TypeError(f"{type(self).__name__} needs an asyncio httpx transport, not {type(transport).__name__}")
+        self._client = httpx.AsyncClient(transport=transport, **self._client_options())
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._client.aclose()
+
+    async def __aenter__(self: _AsyncService) -> _AsyncService:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _call(self, method: str, path: str, **request: Any) -> Reply:
+        """:meth:`HTTPService._call`, awaited."""
+        return await self._run(HTTPRequest(method, path, **request))
+
+    async def _run(self, request: HTTPRequest) -> Reply:
+        """Drive :meth:`_attempts` with coroutines, within the operation's deadline."""
+        import asyncio  # the blocking read path does without it
+
+        with self._deadline():
+            deadline = _DEADLINE.get()
+            left = None if deadline is None else max(0.0, deadline.at - time.monotonic())
+            try:
+                timeout = getattr(asyncio, "timeout", None)  # Python 3.11: no task per request
+                if timeout is None:
+                    return await asyncio.wait_for(self._attempt_all(request), left)
+                async with timeout(left):
+                    return await self._attempt_all(request)
+            except asyncio.TimeoutError:
+                raise self._too_slow(request.what) from None
+
+    async def _attempt_all(self, request: HTTPRequest) -> Reply:
+        import asyncio
+
+        plan = self._attempts(request)
+        outcome: Reply | ServerUnavailableError | None = None
+        while True:
+            try:
+                wait = plan.send(outcome)  # type: ignore[arg-type]  # None starts the generator
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if wait:
+                await asyncio.sleep(wait)
+            try:
+                outcome = await self._send(request)
+            except ServerUnavailableError as exc:
+                outcome = exc
+
+    async def _send(self, request: HTTPRequest) -> Reply:
+        built = self._build(request, self._client)
+        try:
+            response = await self._client.send(built, stream=True, auth=self._auth_flow(request))
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request.what) from exc
+        try:
+            body = await self._drain(response, self._body(request, response))
+            return Reply(response.status_code, response.headers, body)
+        finally:
+            await response.aclose()
+
+    async def _drain(self, response: httpx.Response, body: _Body) -> bytes:
+        try:
+            if response.is_stream_consumed:
+                body.feed(response.content)
+            else:
+                async for chunk in response.aiter_raw():
+                    if body.feed(chunk):
+                        break
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, body.what) from exc
+        return body.value()
+
+    def _client_for_tokens(self) -> httpx.AsyncClient:
+        return self._client
+
+    async def _read_async(self, response: httpx.Response, limit: int, truncate: bool, what: str) -> bytes:
+        try:
+            return await self._drain(response, _Body(self._where, response, limit, truncate=truncate, what=what))
+        finally:
+            await response.aclose()

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -39,11 +39,13 @@ __all__ = [
     "DOCKER_HUB_AUTH_KEY",
     "Authenticator",
     "Challenge",
+    "ChallengeFlow",
     "Credentials",
     "CredentialsSource",
     "DockerConfig",
     "Scope",
     "TokenFetcher",
+    "TokenRequest",
     "login_hint",
     "parse_www_authenticate",
     "run_credential_helper",
@@ -442,6 +444,23 @@ class TokenFetcher(Protocol):
 
 
 @attrs.frozen
+class TokenRequest:
+    """A request for a token that :meth:`Authenticator.challenge_flow` asks its driver to send: the
+    :class:`TokenFetcher`'s arguments. The answer sent back is ``(status, body)``, the body capped."""
+
+    method: str
+    url: str
+    params: Sequence[tuple[str, str]]
+    form: Mapping[str, str] | None
+    headers: Mapping[str, str]
+
+
+ChallengeFlow = Generator[TokenRequest, "tuple[int, bytes]", "str | None"]
+"""What :meth:`Authenticator.challenge_flow` returns: yields token requests, is sent their ``(status, body)``,
+returns the ``Authorization`` value to retry with (or None)."""
+
+
+@attrs.frozen
 class _Token:
     value: str
     scope: Scope
@@ -522,9 +541,27 @@ class Authenticator:
         Raises :class:`UnauthorizedError` when the token server refuses, and :class:`RemoteError` (or
         :class:`ServerUnavailableError`) when it fails or answers nonsense.
         """
+        flow = self.challenge_flow(challenges, scope, origin=origin)
+        answer: tuple[int, bytes] | None = None
+        while True:
+            try:
+                request = flow.send(answer)  # type: ignore[arg-type]  # None starts the generator
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            answer = fetch(
+                request.method, request.url, params=request.params, form=request.form, headers=request.headers
+            )
+
+    def challenge_flow(
+        self, challenges: Sequence[Challenge], scope: Scope, *, origin: str | None = None
+    ) -> ChallengeFlow:
+        """:meth:`authenticate` without I/O: a generator that yields the :class:`TokenRequest` to send (if any)
+        and is sent its ``(status, body)``; it returns what :meth:`authenticate` returns and raises what it
+        raises. The HTTP clients drive it from an ``httpx.Auth`` flow, blocking or asyncio alike."""
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
         if bearer is not None:
-            return f"Bearer {self._fetch_token(bearer, scope, fetch, origin)}"
+            token = yield from self._token_flow(bearer, scope, origin)
+            return f"Bearer {token}"
         if any(c.scheme == "basic" for c in challenges):
             creds = self.credentials
             if creds is None or not creds.has_password:
@@ -534,7 +571,9 @@ class Authenticator:
             return creds.basic_header()
         return None
 
-    def _fetch_token(self, challenge: Challenge, scope: Scope, fetch: TokenFetcher, origin: str | None) -> str:
+    def _token_flow(
+        self, challenge: Challenge, scope: Scope, origin: str | None
+    ) -> Generator[TokenRequest, tuple[int, bytes], str]:
         realm = challenge.realm or ""
         try:
             parts = urlsplit(realm)
@@ -578,7 +617,7 @@ class Authenticator:
             if creds is not None and creds.has_password:
                 params.insert(0, ("account", creds.username))
                 headers["Authorization"] = creds.basic_header()
-        status, body = fetch(method, realm, params=params, form=form, headers=headers)
+        status, body = yield TokenRequest(method, realm, params, form, headers)
         who = f"the credentials of {creds.username or 'the identity token'}" if creds else "an anonymous request"
         if status in (401, 403):
             raise UnauthorizedError(

@@ -46,6 +46,7 @@ __all__ = [
     "check_gun",
     "check_role",
     "check_server_url",
+    "check_upload",
     "describe_detail",
     "metadata_name",
     "notary_error",
@@ -93,6 +94,23 @@ def check_role(role: str) -> str:
     if not isinstance(role, str) or not is_valid_role(role):
         raise UnknownRoleError(f"{role!r} is not a valid role name")
     return role
+
+
+def check_upload(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files of a publish as role name → bytes, checked the same for every remote: each key a role name
+    (``.json`` optional) given once, each value bytes, at least one. Raises :class:`UnknownRoleError`,
+    :class:`ValueError` or :class:`TypeError` before anything is sent or stored."""
+    uploads: dict[str, bytes] = {}
+    for name, data in files.items():
+        role = check_role(name.removesuffix(".json") if isinstance(name, str) else name)
+        if role in uploads:
+            raise ValueError(f"role {role} is given twice")
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"the metadata of {role} must be bytes, not {type(data).__name__}")
+        uploads[role] = bytes(data)
+    if not uploads:
+        raise ValueError("nothing to publish")
+    return uploads
 
 
 def metadata_name(role: str, *, checksum: str | None = None, version: int | None = None) -> str:

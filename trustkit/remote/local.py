@@ -52,7 +52,7 @@ from trustkit.remote.base import (
     ChangeRecord,
     ConfigurationError,
     check_gun,
-    check_role,
+    check_upload,
     metadata_name,
     notary_error,
 )
@@ -283,16 +283,7 @@ class _StoredRemote:
     def publish(self, gun: str, files: Mapping[str, bytes]) -> None:
         """Validate and store an update as notary-server does (see :mod:`trustkit.remote._notary_rules`)."""
         self._check_gun(gun)
-        uploads: dict[str, bytes] = {}
-        for name, data in files.items():
-            role = check_role(name.removesuffix(".json") if isinstance(name, str) else name)
-            if role in uploads:
-                raise ValueError(f"role {role} is given twice")
-            if not isinstance(data, bytes | bytearray | memoryview):
-                raise TypeError(f"the metadata of {role} must be bytes, not {type(data).__name__}")
-            uploads[role] = bytes(data)
-        if not uploads:
-            raise ValueError("nothing to publish")
+        uploads = check_upload(files)
         with self._storage.lock():
             updates = prepare_update(
                 gun, uploads, self._current(gun), self._signers(gun), where=self._storage.where, now=self._clock()

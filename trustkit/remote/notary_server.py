@@ -29,15 +29,18 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from trustkit.errors import KeyFormatError, RemoteError, TrustkitError, UnauthorizedError, UnknownRoleError
 from trustkit.keys.public import PublicKey
 from trustkit.remote._http import (
     DEFAULT_TOTAL_TIMEOUT,
+    AsyncHTTPService,
     AuthOption,
     ErrorBody,
+    HTTPRequest,
     HTTPService,
+    _HTTPCore,
     environment_proxy,
     overall_deadline,
 )
@@ -46,10 +49,17 @@ from trustkit.remote._http import Reply as _Reply
 # Credentials is unused here, but AuthOption's forward reference to it resolves in this namespace (get_type_hints,
 # the signatures in the API docs)
 from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
-from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_role, metadata_name, notary_error
+from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_upload, metadata_name, notary_error
 from trustkit.remote.config import ServerConfig
 
-__all__ = ["DEFAULT_TOTAL_TIMEOUT", "AuthOption", "NotaryServer", "environment_proxy", "overall_deadline"]
+__all__ = [
+    "DEFAULT_TOTAL_TIMEOUT",
+    "AsyncNotaryServer",
+    "AuthOption",
+    "NotaryServer",
+    "environment_proxy",
+    "overall_deadline",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +68,134 @@ _CHANGEFEED_LIMIT = 32 << 20
 _METRICS_LIMIT = 16 << 20
 
 
-class NotaryServer(HTTPService):
+_Server = TypeVar("_Server", bound="_NotaryRoutes")
+
+
+class _NotaryRoutes(_HTTPCore):
+    """notary-server's routes, without I/O: the request of each operation and the reading of its reply, and the
+    wording of refusals; :class:`NotaryServer` sends them with blocking calls, :class:`AsyncNotaryServer` with
+    coroutines."""
+
+    @classmethod
+    def from_config(cls: type[_Server], config: ServerConfig, *, auth: AuthOption = None, **options: Any) -> _Server:
+        """The server of a resolved configuration (:func:`~trustkit.remote.docker_server_config` or
+        :func:`~trustkit.remote.notary_server_config`), with its TLS files and, unless ``auth`` is given, its
+        credentials (looked up when the server first asks for them)."""
+        return cls(config.url, tls=config.tls, auth=auth if auth is not None else config.load_credentials, **options)
+
+    def _role_request(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> HTTPRequest:
+        check_gun(gun)
+        name = metadata_name(role, checksum=checksum, version=version)
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise ValueError(f"max_size must be a positive integer, not {max_size!r}")
+        return HTTPRequest("GET", f"/v2/{gun}/_trust/tuf/{name}", self._pull(gun), name, gun, max_size=max_size)
+
+    def _changefeed_request(self, gun: str | None, *, change_id: int | str, records: int) -> HTTPRequest:
+        if isinstance(records, bool) or not isinstance(records, int):
+            raise ValueError(f"records must be an integer, not {records!r}")
+        if isinstance(change_id, bool) or not isinstance(change_id, int | str):
+            raise ValueError(f"change_id must be an integer or a string, not {change_id!r}")
+        if gun is None:
+            path, scope = "/v2/_trust/changefeed", Scope("registry", "catalog", frozenset({"*"}))
+        else:
+            check_gun(gun)
+            path, scope = f"/v2/{gun}/_trust/changefeed", self._pull(gun)
+        params = {"change_id": str(change_id), "records": str(records)}
+        return HTTPRequest("GET", path, scope, "the changefeed", gun, params=params, max_size=_CHANGEFEED_LIMIT)
+
+    def _changefeed_records(self, reply: _Reply) -> list[ChangeRecord]:
+        try:
+            obj = json.loads(reply.body)
+        except (ValueError, RecursionError):
+            raise RemoteError(f"{self._where} returned a changefeed that is not JSON", status=reply.status) from None
+        raw = obj.get("records") if isinstance(obj, dict) else None
+        if raw is None and isinstance(obj, dict) and "records" in obj:
+            raw = []  # Go writes a nil slice as null
+        if not isinstance(raw, list):
+            raise RemoteError(f"{self._where} returned a changefeed without a records list", status=reply.status)
+        return [ChangeRecord.from_dict(record) for record in raw]
+
+    @staticmethod
+    def _ping_request() -> HTTPRequest:
+        return HTTPRequest("GET", "/v2/", Scope("registry", "catalog", frozenset({"*"})), "/v2/", None)
+
+    @staticmethod
+    def _health_request() -> HTTPRequest:
+        return HTTPRequest("GET", "/_notary_server/health", None, "the health check", None, accept=(503,))
+
+    def _health_checks(self, reply: _Reply) -> dict[str, str]:
+        try:
+            obj = json.loads(reply.body)
+        except (ValueError, RecursionError):
+            obj = None
+        if not isinstance(obj, dict):
+            raise RemoteError(f"{self._where} returned a malformed health check", status=reply.status)
+        checks = {str(name): str(error) for name, error in obj.items()}
+        if reply.status == 503 and not checks:
+            checks["server"] = "unhealthy"
+        return checks
+
+    @staticmethod
+    def _metrics_request() -> HTTPRequest:
+        return HTTPRequest("GET", "/metrics", None, "the metrics", None, max_size=_METRICS_LIMIT)
+
+    def _key_request(self, method: str, gun: str, role: str) -> HTTPRequest:
+        check_gun(gun)
+        if role not in SERVER_KEY_ROLES:
+            raise UnknownRoleError(f"a server only holds timestamp and snapshot keys, not {role!r}")
+        scope = self._push(gun) if method == "GET" else Scope.repository(gun, "*")
+        name = f"{role}.key"
+        path = f"/v2/{gun}/_trust/tuf/{name}"
+        return HTTPRequest(method, path, scope, name, gun, max_size=_KEY_LIMIT, idempotent=method == "GET")
+
+    def _parse_key(self, reply: _Reply, gun: str, role: str) -> PublicKey:
+        try:
+            return PublicKey.from_dict(json.loads(reply.body), where=f"{self._where} {role} key")
+        except (ValueError, RecursionError, KeyFormatError) as exc:
+            raise RemoteError(f"{self._where} returned a malformed {role} key for {gun}: {exc}") from None
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _pull(gun: str) -> Scope:
+        return Scope.repository(gun, "pull")
+
+    @staticmethod
+    def _push(gun: str) -> Scope:
+        return Scope.repository(gun, "push", "pull")
+
+    def _refusal(
+        self, reply: _Reply, body: ErrorBody, *, what: str, gun: str | None, scope: Scope | None
+    ) -> RemoteError:
+        """notary's wording: 401/403 with how to log in, 404 as missing trust data, its codes as typed errors."""
+        status = reply.status
+        if status in (401, 403):
+            needs = f", which needs {scope}" if scope is not None else ""
+            return UnauthorizedError(
+                f"you are not authorized to perform this operation ({what}{needs}) on {self._where}: server "
+                f"returned {self._denial(reply)}. To fix it, {login_hint()}",
+                status=status,
+                code=body.code,
+                detail=body.detail,
+            )
+        code = "METADATA_NOT_FOUND" if status == 404 else body.code
+        if code is not None:
+            return notary_error(
+                code, where=self._where, gun=gun, what=what, message=body.message, detail=body.detail, status=status
+            )
+        return RemoteError(f"{self._where} answered HTTP {status} to {what}", status=status)
+
+    def _tls_failure(self, what: str, reason: object) -> str:
+        return (
+            f"TLS with {self._where} failed for {what}: {reason}. Trust the server's CA with "
+            f"NotaryServer(url, ca=...) or $DOCKER_CONFIG/tls/{self._where}/ca.crt; a server that wants a "
+            "client certificate needs client_cert=..."
+        )
+
+
+class NotaryServer(_NotaryRoutes, HTTPService):
     """A notary server (notary-server 0.7 or compatible), as a :class:`~trustkit.remote.Remote`.
 
     ``url`` is the server's base URL (``https://notary.example.com:4443``). TLS: ``ca`` is a CA file, or a folder
@@ -73,15 +210,8 @@ class NotaryServer(HTTPService):
     (:func:`environment_proxy`), unless ``proxy_from_environment=False``. ``transport`` replaces httpx's network
     transport (tests use ``httpx.MockTransport``; the deadline and proxy are then the transport's business).
 
-    Use as a context manager, or call :meth:`close`.
+    Use as a context manager, or call :meth:`close`. Safe to share between threads (one connection pool).
     """
-
-    @classmethod
-    def from_config(cls, config: ServerConfig, *, auth: AuthOption = None, **options: Any) -> NotaryServer:
-        """The server of a resolved configuration (:func:`~trustkit.remote.docker_server_config` or
-        :func:`~trustkit.remote.notary_server_config`), with its TLS files and, unless ``auth`` is given, its
-        credentials (looked up when the server first asks for them)."""
-        return cls(config.url, tls=config.tls, auth=auth if auth is not None else config.load_credentials, **options)
 
     # --- the Remote protocol --------------------------------------------------------------------------------
 
@@ -89,14 +219,7 @@ class NotaryServer(HTTPService):
         self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
     ) -> bytes:
         """``GET tuf/<role>.json``, ``tuf/<role>.<checksum>.json`` or ``tuf/<version>.<role>.json``."""
-        check_gun(gun)
-        name = metadata_name(role, checksum=checksum, version=version)
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-            raise ValueError(f"max_size must be a positive integer, not {max_size!r}")
-        reply = self._call(
-            "GET", f"/v2/{gun}/_trust/tuf/{name}", scope=self._pull(gun), what=name, max_size=max_size, gun=gun
-        )
-        return reply.body
+        return self._run(self._role_request(gun, role, max_size=max_size, checksum=checksum, version=version)).body
 
     def publish(self, gun: str, files: Mapping[str, bytes]) -> None:
         """``POST tuf/``: one multipart request with a ``files`` part per role (never retried).
@@ -106,18 +229,7 @@ class NotaryServer(HTTPService):
         is logged); otherwise the connection's error is raised.
         """
         check_gun(gun)
-        parts: list[tuple[str, tuple[str, bytes, str]]] = []
-        seen: set[str] = set()
-        for name, data in files.items():
-            role = check_role(name.removesuffix(".json") if isinstance(name, str) else name)
-            if role in seen:
-                raise ValueError(f"role {role} is given twice")
-            if not isinstance(data, bytes | bytearray | memoryview):
-                raise TypeError(f"the metadata of {role} must be bytes, not {type(data).__name__}")
-            seen.add(role)
-            parts.append(("files", (role, bytes(data), "application/octet-stream")))
-        if not parts:
-            raise ValueError("nothing to publish")
+        parts = [("files", (role, data, "application/octet-stream")) for role, data in check_upload(files).items()]
         try:
             self._call(
                 "POST",
@@ -156,11 +268,13 @@ class NotaryServer(HTTPService):
 
         Before the GUN has a root, notary-server creates a new key on every call: keep the one you got.
         """
-        return self._key("GET", gun, role)
+        request = self._key_request("GET", gun, role)
+        return self._parse_key(self._run(request), gun, role)
 
     def rotate_key(self, gun: str, role: str) -> PublicKey:
         """``POST tuf/<role>.key``: a new server key for ``timestamp`` or ``snapshot`` (never retried)."""
-        return self._key("POST", gun, role)
+        request = self._key_request("POST", gun, role)
+        return self._parse_key(self._run(request), gun, role)
 
     def delete(self, gun: str) -> None:
         """``DELETE tuf/``: delete all of the GUN's metadata on the server (never retried).
@@ -184,120 +298,63 @@ class NotaryServer(HTTPService):
         Avoid ``records < 0`` with ``change_id`` 0: notary-server 0.7's memory store panics on it and drops the
         connection.
         """
-        if isinstance(records, bool) or not isinstance(records, int):
-            raise ValueError(f"records must be an integer, not {records!r}")
-        if isinstance(change_id, bool) or not isinstance(change_id, int | str):
-            raise ValueError(f"change_id must be an integer or a string, not {change_id!r}")
-        if gun is None:
-            path, scope = "/v2/_trust/changefeed", Scope("registry", "catalog", frozenset({"*"}))
-        else:
-            check_gun(gun)
-            path, scope = f"/v2/{gun}/_trust/changefeed", self._pull(gun)
-        reply = self._call(
-            "GET",
-            path,
-            scope=scope,
-            what="the changefeed",
-            gun=gun,
-            params={"change_id": str(change_id), "records": str(records)},
-            max_size=_CHANGEFEED_LIMIT,
-        )
-        try:
-            obj = json.loads(reply.body)
-        except (ValueError, RecursionError):
-            raise RemoteError(f"{self._where} returned a changefeed that is not JSON", status=reply.status) from None
-        raw = obj.get("records") if isinstance(obj, dict) else None
-        if raw is None and isinstance(obj, dict) and "records" in obj:
-            raw = []  # Go writes a nil slice as null
-        if not isinstance(raw, list):
-            raise RemoteError(f"{self._where} returned a changefeed without a records list", status=reply.status)
-        return [ChangeRecord.from_dict(record) for record in raw]
+        return self._changefeed_records(self._run(self._changefeed_request(gun, change_id=change_id, records=records)))
 
     # --- the other routes -----------------------------------------------------------------------------------
 
     def ping(self) -> None:
         """``GET /v2/``, as clients do first: succeeds when the server answers and the credentials are
         accepted for ``registry:catalog:*`` (or auth is off)."""
-        self._call("GET", "/v2/", scope=Scope("registry", "catalog", frozenset({"*"})), what="/v2/", gun=None)
+        self._run(self._ping_request())
 
     def health(self) -> dict[str, str]:
         """``GET /_notary_server/health``: ``{}`` when healthy, else the failing checks and their errors.
 
         A 503 is an answer here, not an error; connection failures still raise after the retries.
         """
-        reply = self._call(
-            "GET", "/_notary_server/health", scope=None, what="the health check", gun=None, accept=(503,)
-        )
-        try:
-            obj = json.loads(reply.body)
-        except (ValueError, RecursionError):
-            obj = None
-        if not isinstance(obj, dict):
-            raise RemoteError(f"{self._where} returned a malformed health check", status=reply.status)
-        checks = {str(name): str(error) for name, error in obj.items()}
-        if reply.status == 503 and not checks:
-            checks["server"] = "unhealthy"
-        return checks
+        return self._health_checks(self._run(self._health_request()))
 
     def metrics(self) -> str:
         """``GET /metrics``: the server's Prometheus metrics, as text."""
-        reply = self._call("GET", "/metrics", scope=None, what="the metrics", gun=None, max_size=_METRICS_LIMIT)
-        return reply.body.decode("utf-8", errors="replace")
+        return self._run(self._metrics_request()).body.decode("utf-8", errors="replace")
 
-    # --- internals ------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _pull(gun: str) -> Scope:
-        return Scope.repository(gun, "pull")
+class AsyncNotaryServer(_NotaryRoutes, AsyncHTTPService):
+    """:class:`NotaryServer`'s reads for asyncio, over ``httpx.AsyncClient``: the same options, routes,
+    authentication (basic and token, as one ``httpx.Auth`` flow), caps, deadlines, retries and errors, awaited.
+    What :class:`~trustkit.client.AsyncReader` reads from (``get_role``); publishing stays with
+    :class:`NotaryServer`.
 
-    @staticmethod
-    def _push(gun: str) -> Scope:
-        return Scope.repository(gun, "push", "pull")
+    Requests of many tasks run concurrently over one connection pool (asyncio-safe); use it from one event loop,
+    as ``async with AsyncNotaryServer(url) as server:``, or ``await server.aclose()``. Not thread-safe.
+    """
 
-    def _key(self, method: str, gun: str, role: str) -> PublicKey:
-        check_gun(gun)
-        if role not in SERVER_KEY_ROLES:
-            raise UnknownRoleError(f"a server only holds timestamp and snapshot keys, not {role!r}")
-        scope = self._push(gun) if method == "GET" else Scope.repository(gun, "*")
-        name = f"{role}.key"
-        reply = self._call(
-            method,
-            f"/v2/{gun}/_trust/tuf/{name}",
-            scope=scope,
-            what=name,
-            gun=gun,
-            max_size=_KEY_LIMIT,
-            idempotent=method == "GET",
-        )
-        try:
-            return PublicKey.from_dict(json.loads(reply.body), where=f"{self._where} {role} key")
-        except (ValueError, RecursionError, KeyFormatError) as exc:
-            raise RemoteError(f"{self._where} returned a malformed {role} key for {gun}: {exc}") from None
+    async def get_role(
+        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
+    ) -> bytes:
+        """:meth:`NotaryServer.get_role`, awaited."""
+        request = self._role_request(gun, role, max_size=max_size, checksum=checksum, version=version)
+        return (await self._run(request)).body
 
-    def _refusal(
-        self, reply: _Reply, body: ErrorBody, *, what: str, gun: str | None, scope: Scope | None
-    ) -> RemoteError:
-        """notary's wording: 401/403 with how to log in, 404 as missing trust data, its codes as typed errors."""
-        status = reply.status
-        if status in (401, 403):
-            needs = f", which needs {scope}" if scope is not None else ""
-            return UnauthorizedError(
-                f"you are not authorized to perform this operation ({what}{needs}) on {self._where}: server "
-                f"returned {self._denial(reply)}. To fix it, {login_hint()}",
-                status=status,
-                code=body.code,
-                detail=body.detail,
-            )
-        code = "METADATA_NOT_FOUND" if status == 404 else body.code
-        if code is not None:
-            return notary_error(
-                code, where=self._where, gun=gun, what=what, message=body.message, detail=body.detail, status=status
-            )
-        return RemoteError(f"{self._where} answered HTTP {status} to {what}", status=status)
+    async def get_key(self, gun: str, role: str) -> PublicKey:
+        """:meth:`NotaryServer.get_key`, awaited."""
+        return self._parse_key(await self._run(self._key_request("GET", gun, role)), gun, role)
 
-    def _tls_failure(self, what: str, reason: object) -> str:
-        return (
-            f"TLS with {self._where} failed for {what}: {reason}. Trust the server's CA with "
-            f"NotaryServer(url, ca=...) or $DOCKER_CONFIG/tls/{self._where}/ca.crt; a server that wants a "
-            "client certificate needs client_cert=..."
-        )
+    async def changefeed(
+        self, gun: str | None = None, *, change_id: int | str = 0, records: int = 100
+    ) -> list[ChangeRecord]:
+        """:meth:`NotaryServer.changefeed`, awaited."""
+        request = self._changefeed_request(gun, change_id=change_id, records=records)
+        return self._changefeed_records(await self._run(request))
+
+    async def ping(self) -> None:
+        """:meth:`NotaryServer.ping`, awaited."""
+        await self._run(self._ping_request())
+
+    async def health(self) -> dict[str, str]:
+        """:meth:`NotaryServer.health`, awaited."""
+        return self._health_checks(await self._run(self._health_request()))
+
+    async def metrics(self) -> str:
+        """:meth:`NotaryServer.metrics`, awaited."""
+        return (await self._run(self._metrics_request())).body.decode("utf-8", errors="replace")
