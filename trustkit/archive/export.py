@@ -38,6 +38,7 @@ from trustkit.errors import ConflictError, MalformedMetadataError, NotFoundError
 from trustkit.metadata import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
+from trustkit.remote.changefeed import server_repositories
 from trustkit.trust import TargetRow, TrustPinning
 
 __all__ = [
@@ -315,26 +316,6 @@ def _fetch_rest(recorder: _Recorder, gun: str, timestamp: bytes) -> Iterable[tup
             yield role, f"not captured: {type(exc).__name__}: {exc}"
             continue
         yield role, ""
-
-
-def server_repositories(remote: Remote, *, page: int = 100) -> list[str]:
-    """Every repository a server's changefeed names that has not been deleted since, sorted.
-
-    Reads ``/v2/_trust/changefeed`` page by page from the start (needs the catalog scope ``*`` on a server with
-    token authentication).
-    """
-    alive: dict[str, bool] = {}
-    change_id: int | str = 0
-    while True:
-        records = remote.changefeed(None, change_id=change_id, records=page)
-        if not records:
-            break
-        for record in records:
-            alive[record.gun] = record.category != "deletion"
-        if records[-1].id == str(change_id):
-            break
-        change_id = records[-1].id
-    return sorted(gun for gun, present in alive.items() if present)
 
 
 def export_server(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         check_gun,
         metadata_name,
     )
+    from trustkit.remote.changefeed import changefeed_records, latest_change_id, server_repositories
     from trustkit.remote.config import (
         DOCKER_HUB_DOMAIN,
         DOCKER_HUB_NOTARY,
@@ -87,18 +88,21 @@ __all__ = [
     "StrPath",
     "TLSConfig",
     "TokenFetcher",
+    "changefeed_records",
     "check_gun",
     "docker_config_dir",
     "docker_credentials",
     "docker_server_config",
     "environment_proxy",
     "gun_from_reference",
+    "latest_change_id",
     "login_hint",
     "metadata_name",
     "notary_server_config",
     "overall_deadline",
     "parse_www_authenticate",
     "run_credential_helper",
+    "server_repositories",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -127,6 +131,11 @@ __getattr__, __dir__ = lazy_exports(
             "Remote",
             "check_gun",
             "metadata_name",
+        ),
+        "trustkit.remote.changefeed": (
+            "changefeed_records",
+            "latest_change_id",
+            "server_repositories",
         ),
         "trustkit.remote.config": (
             "DOCKER_HUB_DOMAIN",

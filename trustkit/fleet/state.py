@@ -1,0 +1,55 @@
+"""The verified view of one repository that the follower and the inventory both take: its tags and its signers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from trustkit.client import Reader, repository_summary
+from trustkit.metadata.names import TIMESTAMP
+
+__all__ = ["RepositoryState", "read_state"]
+
+
+@attrs.frozen
+class RepositoryState:
+    """What a verified read of a repository shows: each tag with the digest ``notary list`` shows for it, each
+    trusted delegation (signer role) with its key IDs, and the timestamp version it was read at."""
+
+    timestamp_version: int
+    tags: Mapping[str, str]
+    """Tag -> ``sha256:<hex>`` (the empty string for a target without a sha256)."""
+    signers: Mapping[str, tuple[str, ...]]
+    """Delegation role (``targets/releases``, ``targets/alice``) -> its key IDs, sorted."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "timestamp_version": self.timestamp_version,
+            "tags": dict(self.tags),
+            "signers": {role: list(ids) for role, ids in self.signers.items()},
+        }
+
+    @classmethod
+    def from_json(cls, obj: object) -> RepositoryState:
+        if not isinstance(obj, dict):
+            raise ValueError("not an object")
+        version, tags, signers = obj["timestamp_version"], obj["tags"], obj["signers"]
+        if not isinstance(version, int) or not isinstance(tags, dict) or not isinstance(signers, dict):
+            raise ValueError("wrong field types")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+            raise ValueError("tags must map text to text")
+        if not all(isinstance(k, str) and isinstance(v, list) for k, v in signers.items()):
+            raise ValueError("signers must map text to lists")
+        return cls(version, tags, {role: tuple(str(i) for i in ids) for role, ids in signers.items()})
+
+
+def read_state(reader: Reader) -> RepositoryState:
+    """The state of the repository ``reader`` reads (refreshing it first if it never was)."""
+    trusted = reader.trusted
+    tags = {row.name: f"sha256:{row.sha256_hex}" if row.sha256_hex else "" for row in reader.list_target_rows()}
+    summary = repository_summary(trusted)
+    signers = {
+        role.name: tuple(sorted(key.key_id for key in role.keys)) for role in summary.delegations if role.trusted
+    }
+    return RepositoryState(int(trusted[TIMESTAMP].signed.version), tags, signers)
