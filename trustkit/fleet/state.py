@@ -21,7 +21,8 @@ class RepositoryState:
     tags: Mapping[str, str]
     """Tag -> ``sha256:<hex>`` (the empty string for a target without a sha256)."""
     signers: Mapping[str, tuple[str, ...]]
-    """Delegation role (``targets/releases``, ``targets/alice``) -> its key IDs, sorted."""
+    """Every delegation role a trusted role delegates to (``targets/releases``, ``targets/alice``; also one that
+    has signed nothing yet) -> its key IDs, sorted."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -49,7 +50,5 @@ def read_state(reader: Reader) -> RepositoryState:
     trusted = reader.trusted
     tags = {row.name: f"sha256:{row.sha256_hex}" if row.sha256_hex else "" for row in reader.list_target_rows()}
     summary = repository_summary(trusted)
-    signers = {
-        role.name: tuple(sorted(key.key_id for key in role.keys)) for role in summary.delegations if role.trusted
-    }
+    signers = {role.name: tuple(sorted(key.key_id for key in role.keys)) for role in summary.delegations}
     return RepositoryState(int(trusted[TIMESTAMP].signed.version), tags, signers)
