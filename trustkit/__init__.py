@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         UntrustedRootError,
         VerificationError,
     )
+    from trustkit.fleet import ChangefeedFollower, Inventory, InventoryRow, RepositoryEvent, take_inventory
     from trustkit.keys import (
         PrivateKey,
         PublicKey,
@@ -159,6 +160,11 @@ _LAZY: dict[str, str] = {
     "UnknownRoleError": "trustkit.errors",
     "UntrustedRootError": "trustkit.errors",
     "VerificationError": "trustkit.errors",
+    "ChangefeedFollower": "trustkit.fleet",
+    "Inventory": "trustkit.fleet",
+    "InventoryRow": "trustkit.fleet",
+    "RepositoryEvent": "trustkit.fleet",
+    "take_inventory": "trustkit.fleet",
     "PrivateKey": "trustkit.keys",
     "PublicKey": "trustkit.keys",
     "generate_private_key": "trustkit.keys",
@@ -221,6 +227,7 @@ __all__ = [
     "CanonicalizationError",
     "ChainedKeyStore",
     "ChangeRecord",
+    "ChangefeedFollower",
     "ConfigurationError",
     "ConflictError",
     "Credentials",
@@ -236,6 +243,8 @@ __all__ = [
     "HealthReport",
     "InvalidArgumentError",
     "InvalidChangeError",
+    "Inventory",
+    "InventoryRow",
     "KeyFormatError",
     "KeyIdMismatchError",
     "KeyInfo",
@@ -261,6 +270,7 @@ __all__ = [
     "Remote",
     "RemoteError",
     "Repository",
+    "RepositoryEvent",
     "RepositoryNotFoundError",
     "RepositorySummary",
     "RepositoryTrust",
@@ -312,6 +322,7 @@ __all__ = [
     "plan_migration",
     "repository_summary",
     "run_migration",
+    "take_inventory",
     "verify_image",
 ]
 
