@@ -24,10 +24,13 @@ from trustkit.client import MetadataCache, Reader, health_report
 from trustkit.client.health import DEFAULT_WINDOW
 from trustkit.errors import ConfigurationError, InvalidArgumentError, TrustkitError
 from trustkit.fleet.state import read_state
-from trustkit.policy import Verifier
 from trustkit.remote import Remote
 from trustkit.remote.changefeed import server_repositories
 from trustkit.trust import TrustPinning
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from trustkit.policy import Verifier  # the policy layer (and DCT below it) loads only for a verifier's user
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Inventory", "InventoryProgress", "InventoryRow", "iter_inventory", "take_inventory"]
 
