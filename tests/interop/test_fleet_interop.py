@@ -143,3 +143,27 @@ def test_follower_resumes_after_a_server_restart(server: NotaryServer, cli: Nota
     # repositories can be published again, but they can be deleted)
     cli.run("delete", app, "--remote")
     assert [(e.gun, e.kind) for e in follower.poll()] == [(app, "deleted")]
+
+
+def test_a_deletion_on_the_memory_store_takes_every_name_it_prefixes(
+    server: NotaryServer, cli: NotaryCLI, tmp_path: Path
+) -> None:
+    """notary-server's memory store deletes every GUN that starts with the deleted one and records only that one in
+    the changefeed; PostgreSQL deletes exactly the GUN. The follower reports what really happened on both."""
+    base = f"localhost:5000/prefix-{uuid.uuid4().hex[:8]}/app"
+    longer = base + "-web"
+    for gun in (base, longer):
+        cli.run("init", gun, "-p")
+    follower = ChangefeedFollower(remote(server), tmp_path / "follower", prefix=base)
+    assert sorted(e.gun for e in follower.poll()) == [base, longer]
+    cli.run("delete", base, "--remote")
+    deleted = sorted(e.gun for e in follower.poll() if e.kind == "deleted")
+    if server.storage["backend"] == "memory":
+        assert deleted == [base, longer]
+        assert server_repositories(remote(server), prefix=base) == [longer]  # the feed still names it
+        [row] = take_inventory(remote(server), [longer]).rows
+        assert row.error is not None and "RepositoryNotFoundError" in row.error
+    else:
+        assert deleted == [base]
+        assert "No targets present" in cli.run("list", longer).stdout  # still there (notary list reads it)
+        assert server_repositories(remote(server), prefix=base) == [longer]

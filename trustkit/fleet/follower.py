@@ -212,6 +212,12 @@ class ChangefeedFollower:
             if self.prefix is None or record.gun.startswith(self.prefix):
                 latest.pop(record.gun, None)
                 latest[record.gun] = (record.id, record.category)
+            if record.category == "deletion":
+                # notary-server's memory store deletes every GUN that starts with the deleted one (deleting
+                # "a/b" deletes "a/bc" too) and records only the one: check the others it may have taken
+                for gun in self._states:
+                    if gun.startswith(record.gun) and gun != record.gun:
+                        latest.setdefault(gun, (record.id, "update"))
         if self._recheck_all:
             for gun in self._states:
                 latest.setdefault(gun, (last.id if last is not None else self._cursor, "update"))
