@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import attrs
@@ -31,7 +31,7 @@ from trustkit.errors import (
     TrustkitError,
 )
 from trustkit.fleet.state import RepositoryState, read_state
-from trustkit.remote import Remote
+from trustkit.remote import ChangeRecord, Remote
 from trustkit.remote.changefeed import DEFAULT_PAGE, changefeed_records
 from trustkit.trust import TrustPinning
 
@@ -51,7 +51,8 @@ class RepositoryEvent:
     ``kind`` is ``created`` (first seen), ``changed``, ``deleted`` (gone from the server) or ``error`` (the new
     state did not verify or could not be read: ``error`` says why, and the previous state is kept, so the next
     change is compared with the last good one). Tags are ``(name, digest)``; ``tags_repointed`` holds
-    ``(name, old digest, new digest)``; signers are delegation roles (``targets/alice``).
+    ``(name, old digest, new digest)``; signers are delegation roles (``targets/alice``). Immutable, so safe to
+    share between threads.
     """
 
     gun: str
@@ -187,68 +188,92 @@ class ChangefeedFollower:
 
     # --- polling -------------------------------------------------------------------------------------------
 
-    def _feed_started_over(self) -> bool:
-        """Whether the record at the cursor is no longer the one handled: the feed is shorter than the cursor, or
-        a different repository's record now has its ID."""
-        if self._cursor == "0" or not self._cursor.isdigit():
-            return False
-        before_next = self.remote.changefeed(None, change_id=int(self._cursor) + 1, records=-1)
-        return not any(r.id == self._cursor and r.gun == self._cursor_gun for r in before_next)
+    # The polling logic is written once, without network I/O (a planned asyncio driver reuses it): the driver
+    # asks for the records, reads the repositories the plan names and hands back each outcome.
 
-    def poll(self) -> list[RepositoryEvent]:
-        """Read the changefeed after the cursor once, and return the events of the repositories it names (one
-        event per repository, for its latest state). Saves the state before returning."""
-        if self._feed_started_over():
+    def _started_over(self, before_next: list[ChangeRecord]) -> bool:
+        """Whether the record at the cursor is no longer the one handled, given the feed's answer for the record
+        before ``cursor + 1``: the feed is shorter than the cursor, or another repository's record has its ID."""
+        if not any(r.id == self._cursor and r.gun == self._cursor_gun for r in before_next):
             logger.warning(
                 "the changefeed of %r no longer has record %s: it started over; checking every repository again",
                 self.remote,
                 self._cursor,
             )
             self._cursor, self._cursor_gun, self._recheck_all = "0", "", True
-        latest: dict[str, tuple[str, str]] = {}  # gun -> (record id, category), in feed order
+            return True
+        return False
+
+    def _plan(self, records: Iterable[ChangeRecord]) -> tuple[dict[str, str], ChangeRecord | None]:
+        """The repositories to read (GUN -> the ID of the last record naming it, in feed order) after ``records``,
+        and the last record."""
+        latest: dict[str, str] = {}
         last = None
-        for record in changefeed_records(self.remote, change_id=self._cursor, page=self.page):
+        for record in records:
             last = record
             if self.prefix is None or record.gun.startswith(self.prefix):
                 latest.pop(record.gun, None)
-                latest[record.gun] = (record.id, record.category)
+                latest[record.gun] = record.id
             if record.category == "deletion":
                 # notary-server's memory store deletes every GUN that starts with the deleted one (deleting
                 # "a/b" deletes "a/bc" too) and records only the one: check the others it may have taken
                 for gun in self._states:
                     if gun.startswith(record.gun) and gun != record.gun:
-                        latest.setdefault(gun, (record.id, "update"))
+                        latest.setdefault(gun, record.id)
         if self._recheck_all:
             for gun in self._states:
-                latest.setdefault(gun, (last.id if last is not None else self._cursor, "update"))
-        events = [event for gun, (change_id, _) in latest.items() if (event := self._check(gun, change_id))]
-        if last is not None:
-            self._cursor, self._cursor_gun = last.id, last.gun
-        self._recheck_all = False
-        self._save()
-        return events
+                latest.setdefault(gun, last.id if last is not None else self._cursor)
+        return latest, last
 
-    def _check(self, gun: str, change_id: str) -> RepositoryEvent | None:
-        """The event for ``gun`` now (None when its verified state is what it was)."""
+    def _outcome(self, gun: str, change_id: str, result: RepositoryState | TrustkitError) -> RepositoryEvent | None:
+        """The event for ``gun`` given the result of reading it (None when its verified state is what it was)."""
         old = self._states.get(gun)
-        cache = MetadataCache(self.folder, gun)
-        try:
-            new = read_state(Reader(gun, self.remote, cache=cache, pinning=self.pinning, max_cache_age=0))
-        except NotFoundError:  # RepositoryNotFoundError: the server has no timestamp for it
+        if isinstance(result, NotFoundError):  # RepositoryNotFoundError: the server has no timestamp for it
+            cache = MetadataCache(self.folder, gun)
             for role in cache.roles():
                 cache.remove(role)  # a repository created again under the name starts a new trust
             if self._states.pop(gun, None) is None:
                 return None
             return RepositoryEvent(gun, "deleted", change_id)
-        except ServerUnavailableError:
-            raise  # the poll fails whole and is retried: an unreachable server is no news about a repository
-        except TrustkitError as exc:
-            logger.warning("the new trust data of %s was not accepted: %s", gun, exc)
-            return RepositoryEvent(gun, "error", change_id, error=f"{type(exc).__name__}: {exc}")
-        self._states[gun] = new
-        if old is not None and old.tags == new.tags and old.signers == new.signers:
+        if isinstance(result, TrustkitError):
+            logger.warning("the new trust data of %s was not accepted: %s", gun, result)
+            return RepositoryEvent(gun, "error", change_id, error=f"{type(result).__name__}: {result}")
+        self._states[gun] = result
+        if old is not None and old.tags == result.tags and old.signers == result.signers:
             return None
-        return _difference(gun, change_id, old, new)
+        return _difference(gun, change_id, old, result)
+
+    def _finish(self, last: ChangeRecord | None) -> None:
+        """Move the cursor past ``last`` and save the state."""
+        if last is not None:
+            self._cursor, self._cursor_gun = last.id, last.gun
+        self._recheck_all = False
+        self._save()
+
+    def poll(self) -> list[RepositoryEvent]:
+        """Read the changefeed after the cursor once, and return the events of the repositories it names (one
+        event per repository, for its latest state). Saves the state before returning."""
+        if self._cursor.isdigit() and self._cursor != "0":
+            self._started_over(self.remote.changefeed(None, change_id=int(self._cursor) + 1, records=-1))
+        checks, last = self._plan(changefeed_records(self.remote, change_id=self._cursor, page=self.page))
+        events = []
+        for gun, change_id in checks.items():
+            event = self._outcome(gun, change_id, self._read(gun))
+            if event is not None:
+                events.append(event)
+        self._finish(last)
+        return events
+
+    def _read(self, gun: str) -> RepositoryState | TrustkitError:
+        """The verified state of ``gun`` now, or the error that stopped its read (an unreachable server raises:
+        the poll fails whole and is retried, since it is no news about a repository)."""
+        reader = Reader(gun, self.remote, cache=MetadataCache(self.folder, gun), pinning=self.pinning, max_cache_age=0)
+        try:
+            return read_state(reader)
+        except ServerUnavailableError:
+            raise
+        except TrustkitError as exc:
+            return exc
 
     def follow(self, *, sleep: Callable[[float], object] | None = None) -> Iterator[RepositoryEvent]:
         """Poll forever (until :meth:`stop`), ``poll_interval`` seconds apart, yielding each event as it comes.

@@ -45,7 +45,8 @@ class InventoryRow:
     ``tags`` are ``(name, digest)`` as ``notary list`` shows them; ``signers`` the trusted delegation roles;
     ``expires`` each trusted role's expiry, soonest first; ``problems`` what its health report finds (expiring or
     expired roles and certificates, roles below threshold); ``verdicts`` ``(image, allowed, message)`` for each
-    image the policy was asked about. A repository that could not be read has only ``error``.
+    image the policy was asked about. A repository that could not be read has only ``error``. Immutable, so safe
+    to share between threads.
     """
 
     gun: str
@@ -91,7 +92,8 @@ class InventoryRow:
 
 @attrs.frozen
 class InventoryProgress:
-    """Passed to ``progress`` after each repository: how many are done of how many, and the row just made."""
+    """Passed to ``progress`` after each repository: how many are done of how many, and the row just made.
+    Immutable."""
 
     done: int
     total: int

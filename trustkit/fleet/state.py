@@ -15,7 +15,8 @@ __all__ = ["RepositoryState", "read_state"]
 @attrs.frozen
 class RepositoryState:
     """What a verified read of a repository shows: each tag with the digest ``notary list`` shows for it, each
-    trusted delegation (signer role) with its key IDs, and the timestamp version it was read at."""
+    delegation (signer role) with its key IDs, and the timestamp version it was read at. Immutable (do not change
+    its mappings), so safe to share between threads."""
 
     timestamp_version: int
     tags: Mapping[str, str]
@@ -25,6 +26,7 @@ class RepositoryState:
     has signed nothing yet) -> its key IDs, sorted."""
 
     def to_json(self) -> dict[str, object]:
+        """The state as the follower saves it (JSON-ready)."""
         return {
             "timestamp_version": self.timestamp_version,
             "tags": dict(self.tags),
@@ -33,6 +35,7 @@ class RepositoryState:
 
     @classmethod
     def from_json(cls, obj: object) -> RepositoryState:
+        """Read what :meth:`to_json` wrote; ``ValueError`` (or ``KeyError``) for anything else."""
         if not isinstance(obj, dict):
             raise ValueError("not an object")
         version, tags, signers = obj["timestamp_version"], obj["tags"], obj["signers"]
