@@ -9,6 +9,7 @@ import json
 import sys
 import threading
 import types
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from trustkit.keystore import MemoryKeyStore
 from trustkit.remote import MemoryRemote, changefeed_records, latest_change_id
 
 PREFIX = "example.com/team/"
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def make(remote: MemoryRemote, tmp_path: Path, gun: str, tags: dict[str, str]) -> tk.Repository:
@@ -220,3 +222,23 @@ def test_inventory_converts_to_json_lines_a_dataframe_and_paged_html(
         0, page_size=2
     )
     assert f"{PREFIX}r0" in str(inventory)
+
+
+class EndlessFeed:
+    """A hostile server: the same page whatever the cursor, or IDs that are not numbers."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+        self.requests = 0
+
+    def changefeed(self, gun: str | None = None, *, change_id: int | str = 0, records: int = 100) -> list[Any]:
+        self.requests += 1
+        return [tk.ChangeRecord(i, "example.com/x", 1, "ab" * 32, "update", NOW) for i in self.ids]
+
+
+def test_a_hostile_changefeed_cannot_make_discovery_loop() -> None:
+    same_page = EndlessFeed(["1", "2"])
+    assert server_repositories(same_page, page=2) == ["example.com/x"]  # type: ignore[arg-type]
+    assert same_page.requests == 2  # the second page moved nothing forward: the end
+    with pytest.raises(tk.RemoteError, match="not a decimal changefeed ID"):
+        server_repositories(EndlessFeed(["a", "b"]), page=2)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from trustkit.errors import InvalidArgumentError
+from trustkit.errors import InvalidArgumentError, RemoteError
 from trustkit.remote.base import ChangeRecord, Remote
 
 __all__ = ["DEFAULT_PAGE", "changefeed_records", "latest_change_id", "server_repositories"]
@@ -28,26 +28,26 @@ def _check_page(page: int) -> None:
 def changefeed_records(remote: Remote, *, change_id: int | str = 0, page: int = DEFAULT_PAGE) -> Iterator[ChangeRecord]:
     """Every changefeed record after ``change_id`` (0: from the start), in order, ``page`` records a request.
 
-    Stops at the end of the feed: an empty page, or a page that does not move past the cursor (a server answers
-    the last record again for a cursor at or past its end).
+    Stops at the end of the feed: a short page, or one with nothing after the cursor. A hostile or broken server
+    cannot make it loop: records must have decimal IDs, and only those above the cursor count (each request moves
+    the cursor forward or ends the read); anything else is a :class:`~trustkit.errors.RemoteError`.
     """
     _check_page(page)
-    cursor = str(change_id)
+    cursor = _decimal(str(change_id), what="change_id")
     while True:
-        records = remote.changefeed(None, change_id=cursor, records=page)
-        fresh = [record for record in records if _after(record.id, cursor)]
+        records = remote.changefeed(None, change_id=str(cursor), records=page)
+        fresh = [record for record in records if _decimal(record.id, what="a changefeed record ID") > cursor]
         yield from fresh
         if not fresh or len(records) < page:
             return
-        cursor = fresh[-1].id
+        cursor = max(int(record.id) for record in fresh)
 
 
-def _after(record_id: str, cursor: str) -> bool:
-    """Whether ``record_id`` comes after ``cursor`` (IDs are decimal strings; a non-numeric one is compared as
-    text, which never loops: equal IDs are never "after")."""
-    if record_id.isdigit() and cursor.lstrip("-").isdigit():
-        return int(record_id) > int(cursor)
-    return record_id != cursor
+def _decimal(text: str, *, what: str) -> int:
+    """``text`` as a changefeed ID (notary-server's are decimal; 0 is the start)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise RemoteError(f"{what} {text[:40]!r} is not a decimal changefeed ID: is this a notary server?")
+    return int(text)
 
 
 def latest_change_id(remote: Remote) -> int:
