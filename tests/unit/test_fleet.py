@@ -242,3 +242,32 @@ def test_a_hostile_changefeed_cannot_make_discovery_loop() -> None:
     assert same_page.requests == 2  # the second page moved nothing forward: the end
     with pytest.raises(tk.RemoteError, match="not a decimal changefeed ID"):
         server_repositories(EndlessFeed(["a", "b"]), page=2)  # type: ignore[arg-type]
+
+
+def test_follow_gives_events_at_least_once(remote: MemoryRemote, tmp_path: Path) -> None:
+    make(remote, tmp_path, PREFIX + "app", {"v1": "aa"})
+    make(remote, tmp_path, PREFIX + "web", {"v1": "aa"})
+    folder = tmp_path / "follower"
+    stream = ChangefeedFollower(remote, folder, prefix=PREFIX, poll_interval=0).follow()
+    first = next(stream)
+    stream.close()  # the process dies while its caller handles the first event
+    again = ChangefeedFollower(remote, folder, prefix=PREFIX).poll()
+    assert first.gun in {event.gun for event in again} and len(again) == 2
+
+
+def test_follow_retries_a_failed_poll_from_the_saved_state(remote: MemoryRemote, tmp_path: Path) -> None:
+    make(remote, tmp_path, PREFIX + "app", {"v1": "aa"})
+    make(remote, tmp_path, PREFIX + "web", {"v1": "aa"})
+    original, failures = remote.get_role, []
+
+    def flaky(gun: str, role: str, **kwargs: Any) -> bytes:
+        if gun == PREFIX + "web" and not failures:
+            failures.append(gun)
+            raise tk.ServerUnavailableError("connection refused")
+        return original(gun, role, **kwargs)
+
+    remote.get_role = flaky  # type: ignore[method-assign]
+    follower = ChangefeedFollower(remote, tmp_path / "follower", prefix=PREFIX, poll_interval=0)
+    stream = follower.follow()
+    events = [next(stream), next(stream)]  # the first poll failed on web: app's event is not lost with it
+    assert failures and sorted(e.gun for e in events) == [PREFIX + "app", PREFIX + "web"]

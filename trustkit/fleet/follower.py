@@ -103,10 +103,9 @@ class ChangefeedFollower:
     seconds :meth:`follow` waits between polls; ``pinning`` applies to first contact with each repository
     (trust on first use otherwise, as notary does).
 
-    The first poll from an empty folder reports every repository on the server as ``created``. Events come at
-    least once: state and cursor are saved after the events of a poll are returned, so a follower killed before
-    that reports them again. Not thread-safe: one follower (and one process) per folder; it may run in its own
-    thread while the caller stops it with :meth:`stop`.
+    The first poll from an empty folder reports every repository on the server as ``created``. :meth:`follow`
+    gives every event at least once (see there). Not thread-safe: one follower (and one process) per folder; it
+    may run in its own thread while the caller stops it with :meth:`stop`.
     """
 
     def __init__(
@@ -154,6 +153,8 @@ class ChangefeedFollower:
         return self.folder / STATE_FILE
 
     def _load(self) -> None:
+        """Take the saved cursor and states (the start of the feed and none when nothing is saved)."""
+        self._cursor, self._cursor_gun, self._states, self._recheck_all = "0", "", {}, False
         try:
             raw = self._state_path.read_bytes()
         except FileNotFoundError:
@@ -252,7 +253,13 @@ class ChangefeedFollower:
 
     def poll(self) -> list[RepositoryEvent]:
         """Read the changefeed after the cursor once, and return the events of the repositories it names (one
-        event per repository, for its latest state). Saves the state before returning."""
+        event per repository, for its latest state). Saves the cursor and states before returning them."""
+        events, last = self._changes()
+        self._finish(last)
+        return events
+
+    def _changes(self) -> tuple[list[RepositoryEvent], ChangeRecord | None]:
+        """The events after the cursor and the last record read, not saved yet."""
         if self._cursor.isdigit() and self._cursor != "0":
             self._started_over(self.remote.changefeed(None, change_id=int(self._cursor) + 1, records=-1))
         checks, last = self._plan(changefeed_records(self.remote, change_id=self._cursor, page=self.page))
@@ -261,8 +268,7 @@ class ChangefeedFollower:
             event = self._outcome(gun, change_id, self._read(gun))
             if event is not None:
                 events.append(event)
-        self._finish(last)
-        return events
+        return events, last
 
     def _read(self, gun: str) -> RepositoryState | TrustkitError:
         """The verified state of ``gun`` now, or the error that stopped its read (an unreachable server raises:
@@ -278,6 +284,8 @@ class ChangefeedFollower:
     def follow(self, *, sleep: Callable[[float], object] | None = None) -> Iterator[RepositoryEvent]:
         """Poll forever (until :meth:`stop`), ``poll_interval`` seconds apart, yielding each event as it comes.
 
+        Events come at least once: the cursor and states are saved only once the events of a poll have all been
+        taken, so a follower killed while the caller handles them reports them again when it is started again.
         An unreachable server is retried at the next poll (logged), never a reason to stop.
         """
         wait = sleep if sleep is not None else self._stop.wait
@@ -285,11 +293,14 @@ class ChangefeedFollower:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                events = self.poll()
+                events, last = self._changes()
             except (TrustkitError, OSError) as exc:
                 logger.warning("polling the changefeed of %r failed: %s; retrying", self.remote, exc)
-                events = []
+                self._load()  # forget what the failed poll changed in memory: the next one starts from the saved state
+                events, last = [], None
             yield from events
+            if events or last is not None:
+                self._finish(last)
             if self._stop.is_set():
                 return
             wait(max(0.0, self.poll_interval - (time.monotonic() - started)))
