@@ -231,7 +231,7 @@ class Inventory:
         except ImportError:
             raise ConfigurationError(
                 "Inventory.to_dataframe needs pandas, which is not installed: pip install pandas (or "
-                "'trustkit[pandas]'), or use to_dicts() / to_json_lines()"
+                "'trustkit-dct[pandas]'), or use to_dicts() / to_json_lines()"
             ) from None
         return pandas.DataFrame.from_records(self.to_dicts())
 
