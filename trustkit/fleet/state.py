@@ -8,8 +8,9 @@ import attrs
 
 from trustkit.client import Reader, repository_summary
 from trustkit.metadata.names import TIMESTAMP
+from trustkit.trust import TrustedMetadataSet
 
-__all__ = ["RepositoryState", "read_state"]
+__all__ = ["RepositoryState", "read_state", "state_of"]
 
 
 @attrs.frozen
@@ -48,10 +49,14 @@ class RepositoryState:
         return cls(version, tags, {role: tuple(str(i) for i in ids) for role, ids in signers.items()})
 
 
-def read_state(reader: Reader) -> RepositoryState:
-    """The state of the repository ``reader`` reads (refreshing it first if it never was)."""
-    trusted = reader.trusted
-    tags = {row.name: f"sha256:{row.sha256_hex}" if row.sha256_hex else "" for row in reader.list_target_rows()}
+def state_of(trusted: TrustedMetadataSet) -> RepositoryState:
+    """The state a verified read ended in (any reader's, blocking or asyncio: no I/O here)."""
+    tags = {row.name: f"sha256:{row.sha256_hex}" if row.sha256_hex else "" for row in trusted.list_target_rows()}
     summary = repository_summary(trusted)
     signers = {role.name: tuple(sorted(key.key_id for key in role.keys)) for role in summary.delegations}
     return RepositoryState(int(trusted[TIMESTAMP].signed.version), tags, signers)
+
+
+def read_state(reader: Reader) -> RepositoryState:
+    """The state of the repository ``reader`` reads (refreshing it first if it never was)."""
+    return state_of(reader.trusted)
