@@ -5,6 +5,7 @@ HTML). The same against the real notary-server, on memory and PostgreSQL: tests/
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import threading
@@ -271,3 +272,33 @@ def test_follow_retries_a_failed_poll_from_the_saved_state(remote: MemoryRemote,
     stream = follower.follow()
     events = [next(stream), next(stream)]  # the first poll failed on web: app's event is not lost with it
     assert failures and sorted(e.gun for e in events) == [PREFIX + "app", PREFIX + "web"]
+
+
+def test_afollow_is_an_async_iterator_that_keeps_the_loop_free(remote: MemoryRemote, tmp_path: Path) -> None:
+    app = make(remote, tmp_path, PREFIX + "app", {"v1": "aa"})
+    follower = ChangefeedFollower(remote, tmp_path / "follower", prefix=PREFIX, poll_interval=0.02)
+
+    async def run() -> tuple[list[str], int]:
+        ticks = 0
+
+        async def ticker() -> None:  # runs while polls wait on their worker thread
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        kinds = []
+        async for event in follower:
+            kinds.append(event.kind)
+            if event.kind == "created":
+                app.add_target("v2", tk.TargetFile.from_digest("bb" * 32, 1))
+                await asyncio.to_thread(app.publish)
+            else:
+                follower.stop()
+        task.cancel()
+        return kinds, ticks
+
+    kinds, ticks = asyncio.run(run())
+    assert kinds == ["created", "changed"] and ticks > 0
+    assert follower.repositories[PREFIX + "app"].tags["v2"] == "sha256:" + "bb" * 32

@@ -11,11 +11,12 @@ restarted, a database restored) is noticed and every known repository checked ag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 
 import attrs
@@ -104,8 +105,9 @@ class ChangefeedFollower:
     (trust on first use otherwise, as notary does).
 
     The first poll from an empty folder reports every repository on the server as ``created``. :meth:`follow`
-    gives every event at least once (see there). Not thread-safe: one follower (and one process) per folder; it
-    may run in its own thread while the caller stops it with :meth:`stop`.
+    gives every event at least once (see there); :meth:`afollow` is the same for asyncio. Not thread-safe: one
+    follower (and one process) per folder; it may run in its own thread (or task) while the caller stops it with
+    :meth:`stop`.
     """
 
     def __init__(
@@ -307,6 +309,31 @@ class ChangefeedFollower:
 
     def __iter__(self) -> Iterator[RepositoryEvent]:
         return self.follow()
+
+    async def afollow(self) -> AsyncIterator[RepositoryEvent]:
+        """:meth:`follow` for asyncio: each poll (its requests and reads) runs in a worker thread, so the event
+        loop never waits on the network, and the wait between polls is ``asyncio.sleep``. Same guarantees: at
+        least once, retried after a failed poll, ended by :meth:`stop` (from any thread or task).
+        ``async for event in follower.afollow(): ...`` (or ``async for event in follower``)."""
+        self._stop.clear()
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                events, last = await asyncio.to_thread(self._changes)
+            except (TrustkitError, OSError) as exc:
+                logger.warning("polling the changefeed of %r failed: %s; retrying", self.remote, exc)
+                self._load()
+                events, last = [], None
+            for event in events:
+                yield event
+            if events or last is not None:
+                await asyncio.to_thread(self._finish, last)
+            if self._stop.is_set():
+                return
+            await asyncio.sleep(max(0.0, self.poll_interval - (time.monotonic() - started)))
+
+    def __aiter__(self) -> AsyncIterator[RepositoryEvent]:
+        return self.afollow()
 
     def stop(self) -> None:
         """Make :meth:`follow` return after the poll under way (safe to call from another thread)."""
