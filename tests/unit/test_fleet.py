@@ -302,3 +302,14 @@ def test_afollow_is_an_async_iterator_that_keeps_the_loop_free(remote: MemoryRem
     kinds, ticks = asyncio.run(run())
     assert kinds == ["created", "changed"] and ticks > 0
     assert follower.repositories[PREFIX + "app"].tags["v2"] == "sha256:" + "bb" * 32
+
+
+def test_a_feed_that_started_over_to_the_same_length_is_noticed(remote: MemoryRemote, tmp_path: Path) -> None:
+    make(remote, tmp_path, PREFIX + "app", {"v1": "aa"})
+    folder = tmp_path / "follower"
+    assert [e.kind for e in ChangefeedFollower(remote, folder, prefix=PREFIX).poll()] == ["created"]
+    fresh = MemoryRemote()  # restarted empty; the same repository published again: the same IDs, the same GUN
+    make(fresh, tmp_path / "again", PREFIX + "app", {"v1": "aa"})
+    assert [r.id for r in changefeed_records(fresh)] == [r.id for r in changefeed_records(remote)]
+    [event] = ChangefeedFollower(fresh, folder, prefix=PREFIX).poll()
+    assert event.kind == "error" and "UntrustedRootError" in (event.error or "")

@@ -130,7 +130,7 @@ class ChangefeedFollower:
         self.pinning = pinning
         self._stop = threading.Event()
         self._cursor = "0"
-        self._cursor_gun = ""
+        self._cursor_record = ""  # "<gun> <timestamp sha256>" of the cursor's record: a feed starting over reuses IDs
         self._states: dict[str, RepositoryState] = {}
         self._recheck_all = False
         self._load()
@@ -156,7 +156,7 @@ class ChangefeedFollower:
 
     def _load(self) -> None:
         """Take the saved cursor and states (the start of the feed and none when nothing is saved)."""
-        self._cursor, self._cursor_gun, self._states, self._recheck_all = "0", "", {}, False
+        self._cursor, self._cursor_record, self._states, self._recheck_all = "0", "", {}, False
         try:
             raw = self._state_path.read_bytes()
         except FileNotFoundError:
@@ -167,8 +167,8 @@ class ChangefeedFollower:
             obj = json.loads(raw)
             if obj.get("format") != _FORMAT or obj.get("prefix") != self.prefix:
                 raise ValueError("written for another format or prefix")
-            cursor, cursor_gun = obj["cursor"], obj["cursor_gun"]
-            if not isinstance(cursor, str) or not isinstance(cursor_gun, str):
+            cursor, cursor_record = obj["cursor"], obj["cursor_record"]
+            if not isinstance(cursor, str) or not isinstance(cursor_record, str):
                 raise ValueError("cursor must be text")
             states = {str(gun): RepositoryState.from_json(state) for gun, state in obj["repositories"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -176,14 +176,14 @@ class ChangefeedFollower:
                 f"{self._state_path} is not a follower state for this server and prefix ({exc}): move it away to "
                 "start over (every repository is then reported as created)"
             ) from None
-        self._cursor, self._cursor_gun, self._states = cursor, cursor_gun, states
+        self._cursor, self._cursor_record, self._states = cursor, cursor_record, states
 
     def _save(self) -> None:
         data = {
             "format": _FORMAT,
             "prefix": self.prefix,
             "cursor": self._cursor,
-            "cursor_gun": self._cursor_gun,
+            "cursor_record": self._cursor_record,
             "repositories": {gun: state.to_json() for gun, state in sorted(self._states.items())},
         }
         ensure_private_dir(self.folder)
@@ -196,14 +196,15 @@ class ChangefeedFollower:
 
     def _started_over(self, before_next: list[ChangeRecord]) -> bool:
         """Whether the record at the cursor is no longer the one handled, given the feed's answer for the record
-        before ``cursor + 1``: the feed is shorter than the cursor, or another repository's record has its ID."""
-        if not any(r.id == self._cursor and r.gun == self._cursor_gun for r in before_next):
+        before ``cursor + 1``: the feed is shorter than the cursor, or another record (another repository, or another
+        timestamp: a repository published again after a restart) has its ID."""
+        if not any(r.id == self._cursor and f"{r.gun} {r.sha256}" == self._cursor_record for r in before_next):
             logger.warning(
                 "the changefeed of %r no longer has record %s: it started over; checking every repository again",
                 self.remote,
                 self._cursor,
             )
-            self._cursor, self._cursor_gun, self._recheck_all = "0", "", True
+            self._cursor, self._cursor_record, self._recheck_all = "0", "", True
             return True
         return False
 
@@ -249,7 +250,7 @@ class ChangefeedFollower:
     def _finish(self, last: ChangeRecord | None) -> None:
         """Move the cursor past ``last`` and save the state."""
         if last is not None:
-            self._cursor, self._cursor_gun = last.id, last.gun
+            self._cursor, self._cursor_record = last.id, f"{last.gun} {last.sha256}"
         self._recheck_all = False
         self._save()
 
