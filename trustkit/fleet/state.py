@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from trustkit.client import Reader, repository_summary
+from trustkit.client import Reader
 from trustkit.metadata.names import TIMESTAMP
 from trustkit.trust import TrustedMetadataSet
 
@@ -52,8 +52,11 @@ class RepositoryState:
 def state_of(trusted: TrustedMetadataSet) -> RepositoryState:
     """The state a verified read ended in (any reader's, blocking or asyncio: no I/O here)."""
     tags = {row.name: f"sha256:{row.sha256_hex}" if row.sha256_hex else "" for row in trusted.list_target_rows()}
-    summary = repository_summary(trusted)
-    signers = {role.name: tuple(sorted(key.key_id for key in role.keys)) for role in summary.delegations}
+    signers = {
+        delegation.name: tuple(sorted(delegation.keyids))
+        for role in trusted.walk()
+        for delegation in trusted[role].signed.delegations.roles
+    }
     return RepositoryState(int(trusted[TIMESTAMP].signed.version), tags, signers)
 
 
