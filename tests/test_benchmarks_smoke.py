@@ -174,3 +174,28 @@ def test_bench_async_tiny_run_writes_report(tmp_path: Path, capsys: pytest.Captu
     assert all(len(runs) == 1 and runs[0] > 0 for runs in report["runs_s"].values())
     assert report["speedup"] > 0
     assert "speed-up" in capsys.readouterr().out
+
+
+def test_bench_fleet_tiny_run_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench_fleet.py`` on 3 repositories of 2 tags with a real notary-server (skipped without it, failed with
+    ``TRUSTKIT_REQUIRE_INTEROP=1``): the shape of the report only, no timing assertions."""
+    from tests.interop.harness import require_binary
+
+    require_binary("notary-server", "notary")
+    require_binary("notary", "notary")
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_fleet.py"
+    spec = importlib.util.spec_from_file_location("bench_fleet", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "fleet.json"
+
+    argv = ["--repos", "3", "--tags", "2", "--workers", "2", "--poll", "0.1", "--events", "2", "--json", str(out)]
+    assert bench.main(argv) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["repositories"] == 3 and report["tags_per_repository"] == 2
+    assert report["notary_list_total_s"] > 0 and report["inventory_process_s"] > 0
+    assert report["ratio_inventory_to_notary_list"] > 0
+    assert len(report["follower"]["latency_ms"]) == 2 and report["follower"]["target_ms"] == 200
+    assert "follower latency" in capsys.readouterr().out

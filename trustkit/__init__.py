@@ -88,6 +88,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "UntrustedRootError",
         "VerificationError",
     ),
+    "trustkit.fleet.follower": (
+        "ChangefeedFollower",
+        "RepositoryEvent",
+    ),
+    "trustkit.fleet.inventory": (
+        "Inventory",
+        "InventoryRow",
+        "take_inventory",
+    ),
     "trustkit.keys.certs": (
         "make_root_certificate",
         "make_root_key",

@@ -46,6 +46,11 @@ from trustkit.errors import UnknownKeyError as UnknownKeyError
 from trustkit.errors import UnknownRoleError as UnknownRoleError
 from trustkit.errors import UntrustedRootError as UntrustedRootError
 from trustkit.errors import VerificationError as VerificationError
+from trustkit.fleet.follower import ChangefeedFollower as ChangefeedFollower
+from trustkit.fleet.follower import RepositoryEvent as RepositoryEvent
+from trustkit.fleet.inventory import Inventory as Inventory
+from trustkit.fleet.inventory import InventoryRow as InventoryRow
+from trustkit.fleet.inventory import take_inventory as take_inventory
 from trustkit.keys.certs import make_root_certificate as make_root_certificate
 from trustkit.keys.certs import make_root_key as make_root_key
 from trustkit.keys.private import PrivateKey as PrivateKey

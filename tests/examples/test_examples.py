@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,18 @@ def test_archive_repository_example() -> None:
     assert "signed at capture: v1.1 sha256:" + "11" * 32 + " by targets/releases" in out
     assert "judged a year later: refused (ExpiredMetadataError)" in out
     assert "a wrong pin: refused" in out and "signed by " in out
+
+
+def test_registry_plugin_example() -> None:
+    out = run_example("registry_plugin.py").splitlines()
+    assert out[0] == "discovered: registry.example.com/shop/api, registry.example.com/shop/web"
+    assert out[1:5] == [
+        "event: created api +latest",
+        "event: created web +latest +v1",
+        "event: changed web +v2 -v1 ~latest",
+        "event: deleted api",
+    ]
+    rows = [json.loads(line) for line in out[5:]]
+    assert [row["gun"] for row in rows] == ["registry.example.com/ops/proxy", "registry.example.com/shop/web"]
+    assert rows[1]["tags"] == [["latest", "sha256:" + "dd" * 32], ["v2", "sha256:" + "dd" * 32]]
+    assert rows[1]["verdicts"][0][:2] == ["registry.example.com/shop/web:latest", True] and rows[1]["healthy"]

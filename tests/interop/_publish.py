@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
 
+import trustkit
 from tests.interop.harness import NotaryCLI, NotaryServer
 from trustkit import PublicKey
 
@@ -130,3 +132,14 @@ def notary_list(cli: NotaryCLI, gun: str, *roles: str) -> dict[str, tuple[str, s
     args = [arg for role in roles for arg in ("--roles", role)]
     rows = read_table(cli.run("list", gun, *args).stdout, ["NAME", "DIGEST", "SIZE (BYTES)", "ROLE"])
     return {name: (digest, size, role) for name, digest, size, role in rows}
+
+
+def add_delegation(cli: NotaryCLI, gun: str, role: str, tmp_path: Path, paths: list[str]) -> None:
+    key = trustkit.generate_private_key()
+    cert = tmp_path / f"{role.replace('/', '_')}.crt"
+    cert.write_bytes(trustkit.make_root_certificate(key, "delegate").public_bytes(serialization.Encoding.PEM))
+    pem = tmp_path / f"{role.replace('/', '_')}.key"
+    pem.write_bytes(key.to_pem())
+    path_args = [arg for p in paths for arg in ("--paths", p)] if paths else ["--all-paths"]
+    cli.run("delegation", "add", gun, role, str(cert), *path_args, "-p")
+    cli.run("key", "import", str(pem), "-r", role)

@@ -366,8 +366,11 @@ class NotaryServer(_LoopbackServer):
         server_binary: str = "notary-server",
         signer_binary: str = "notary-signer",
         max_attempts: int = 5,
+        storage: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(workdir, tls, startup_timeout=startup_timeout, max_attempts=max_attempts)
+        self.storage = dict(storage) if storage is not None else {"backend": "memory"}
+        """notary-server's ``storage`` configuration: memory unless given (``PostgresCluster.storage()``)."""
         self.with_signer = with_signer
         self.log_level = log_level
         self.server_binary = server_binary
@@ -410,6 +413,30 @@ class NotaryServer(_LoopbackServer):
         for handle in self._logs:
             handle.close()
         self._logs.clear()
+
+    def restart(self) -> None:
+        """Stop the server process and start it again on the same port, with the same configuration (memory
+        storage comes back empty; a database keeps everything)."""
+        if self.with_signer:
+            raise RuntimeError("restart() supports a server with the local trust service only")
+        _stop_process(self._server_proc)
+        for handle in self._logs:
+            handle.close()
+        self._logs.clear()
+        config_path = self.workdir / "server-config.json"
+        proc = self._spawn(self.server_binary, config_path, self.log_path)
+        self._server_proc = proc
+        deadline = time.monotonic() + self.startup_timeout
+        with httpx.Client(verify=self.ssl_context(), timeout=0.5) as client:
+            while time.monotonic() < deadline:
+                self._check_early_exit(proc, self.log_path, "notary-server", retry_on_bind=False)
+                try:
+                    if client.get(f"{self.url}/_notary_server/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.02)
+        raise ServerStartError(f"notary-server at {self.url} not healthy after a restart;\n{self.log_tail()}")
 
     def ssl_context(self) -> ssl.SSLContext:
         """Client SSL context trusting this server's CA."""
@@ -540,7 +567,7 @@ class NotaryServer(_LoopbackServer):
                 "tls_key_file": str(self.tls.server_key),
             },
             "trust_service": self._trust_service_config(),
-            "storage": {"backend": "memory"},
+            "storage": self.storage,
             "logging": {"level": self.log_level},
         }
         config_path = self.workdir / "server-config.json"

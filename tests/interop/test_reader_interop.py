@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 import trustkit as tk
-from tests.interop._publish import notary_list
+from tests.interop._publish import add_delegation, notary_list
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, NotaryServer
 from trustkit.remote import NotaryServer as NotaryServerRemote
 
@@ -25,17 +24,6 @@ def reader(server: NotaryServer, gun: str, trust_dir: Path, **kwargs: object) ->
 def trustkit_list(r: tk.Reader, *roles: str) -> dict[str, tuple[str, str, str]]:
     matches = r.list_targets(roles=roles or ("targets",))
     return {m.name: (m.target.sha256_hex or "", str(m.target.length), m.role) for m in matches}
-
-
-def add_delegation(cli: NotaryCLI, gun: str, role: str, tmp_path: Path, paths: list[str]) -> None:
-    key = tk.generate_private_key()
-    cert = tmp_path / f"{role.replace('/', '_')}.crt"
-    cert.write_bytes(tk.make_root_certificate(key, "delegate").public_bytes(serialization.Encoding.PEM))
-    pem = tmp_path / f"{role.replace('/', '_')}.key"
-    pem.write_bytes(key.to_pem())
-    path_args = [arg for p in paths for arg in ("--paths", p)] if paths else ["--all-paths"]
-    cli.run("delegation", "add", gun, role, str(cert), *path_args, "-p")
-    cli.run("key", "import", str(pem), "-r", role)
 
 
 def test_same_targets_as_notary_list_for_each_role(

@@ -27,10 +27,11 @@ LAYERS = {
     "policy": 7,
     "archive": 7,
     "migrate": 7,
+    "fleet": 8,
 }
 """Each package's layer; the top-level private modules (``trustkit._encoding``, ``_fs``, ``_lazy``, ``_config``) and
 ``trustkit.errors`` are the base, which every layer may use."""
-TOP = 8
+TOP = 9
 """``trustkit`` itself: the public face that re-exports every layer."""
 
 ALLOWED: frozenset[tuple[str, str]] = frozenset(

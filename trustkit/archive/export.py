@@ -49,6 +49,7 @@ from trustkit.errors import (
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, is_valid_role
 from trustkit.remote.base import MAX_METADATA_SIZE, MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, Remote, check_gun
+from trustkit.remote.changefeed import server_repositories
 from trustkit.trust.pinning import TrustPinning
 from trustkit.trust.trusted_set import utc_now
 
@@ -352,26 +353,6 @@ def _fetch_rest(recorder: _Recorder, gun: str, timestamp: bytes) -> Iterable[tup
             yield role, f"not captured: {type(exc).__name__}: {exc}"
             continue
         yield role, ""
-
-
-def server_repositories(remote: Remote, *, page: int = 100) -> list[str]:
-    """Every repository a server's changefeed names that has not been deleted since, sorted.
-
-    Reads ``/v2/_trust/changefeed`` page by page from the start (needs the catalog scope ``*`` on a server with
-    token authentication).
-    """
-    alive: dict[str, bool] = {}
-    change_id: int | str = 0
-    while True:
-        records = remote.changefeed(None, change_id=change_id, records=page)
-        if not records:
-            break
-        for record in records:
-            alive[record.gun] = record.category != "deletion"
-        if records[-1].id == str(change_id):
-            break
-        change_id = records[-1].id
-    return sorted(gun for gun, present in alive.items() if present)
 
 
 def export_server(

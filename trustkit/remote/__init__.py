@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from trustkit.remote.base import Remote as Remote
     from trustkit.remote.base import check_gun as check_gun
     from trustkit.remote.base import metadata_name as metadata_name
+    from trustkit.remote.changefeed import changefeed_records as changefeed_records
+    from trustkit.remote.changefeed import latest_change_id as latest_change_id
+    from trustkit.remote.changefeed import server_repositories as server_repositories
     from trustkit.remote.config import DOCKER_HUB_DOMAIN as DOCKER_HUB_DOMAIN
     from trustkit.remote.config import DOCKER_HUB_NOTARY as DOCKER_HUB_NOTARY
     from trustkit.remote.config import NOTARY_DEFAULT_SERVER as NOTARY_DEFAULT_SERVER
@@ -99,6 +102,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "Remote",
             "check_gun",
             "metadata_name",
+        ),
+        "trustkit.remote.changefeed": (
+            "changefeed_records",
+            "latest_change_id",
+            "server_repositories",
         ),
         "trustkit.remote.config": (
             "DOCKER_HUB_DOMAIN",
