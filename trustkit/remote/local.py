@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from trustkit._encoding import loads
+from trustkit._encoding import json_of_type, loads
 from trustkit._fs import atomic_write, ensure_private_dir
 from trustkit.errors import (
     KeyFormatError,
@@ -378,12 +378,10 @@ class _StoredRemote:
         raw = self._storage.read(_CHANGEFEED)
         if raw is None:
             return []
-        try:
-            items = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise RemoteError(f"{self._storage.where}: the changefeed file is corrupt") from None
-        if not isinstance(items, list):
-            raise RemoteError(f"{self._storage.where}: the changefeed file is corrupt")
+        corrupt = f"{self._storage.where}: the changefeed file is corrupt"
+        items = json_of_type(
+            raw, list, not_json=lambda _: RemoteError(corrupt), wrong_type=lambda: RemoteError(corrupt)
+        )
         return [ChangeRecord.from_dict(item) for item in items]
 
     def _record(self, gun: str, version: int, sha256: str, category: str) -> None:
