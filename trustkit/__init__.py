@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 
 from trustkit import _lazy
+from trustkit import errors as _errors
 
 # trustkit's warnings and debug records go where the application sends them; with no logging configured, nowhere
 # (not to stderr through logging's last-resort handler)
@@ -58,36 +59,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RepositoryTrust",
         "TrustInspection",
     ),
-    "trustkit.errors": (
-        "CanonicalizationError",
-        "ConfigurationError",
-        "ConflictError",
-        "ExpiredMetadataError",
-        "FileAccessError",
-        "HashMismatchError",
-        "InvalidArgumentError",
-        "KeyFormatError",
-        "KeyIdMismatchError",
-        "MalformedMetadataError",
-        "NotFoundError",
-        "OversizedResponseError",
-        "PassphraseError",
-        "RemoteError",
-        "RepositoryNotFoundError",
-        "RollbackError",
-        "RootMismatchError",
-        "ServerUnavailableError",
-        "ServiceRetiredError",
-        "SigningError",
-        "TargetNotFoundError",
-        "ThresholdError",
-        "TrustkitError",
-        "UnauthorizedError",
-        "UnknownKeyError",
-        "UnknownRoleError",
-        "UntrustedRootError",
-        "VerificationError",
-    ),
+    "trustkit.errors": tuple(_errors.__all__),  # every error, as the hierarchy lists them
     "trustkit.keys.certs": (
         "make_root_certificate",
         "make_root_key",
@@ -178,3 +150,4 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 """Where each public name lives (defining module -> names): imported on first use and kept here."""
 
 __getattr__, __dir__, __all__ = _lazy.lazy_exports(__name__, _EXPORTS)
+del _errors
