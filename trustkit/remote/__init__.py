@@ -62,72 +62,73 @@ if TYPE_CHECKING:
     from trustkit.remote.tls import StrPath as StrPath
     from trustkit.remote.tls import TLSConfig as TLSConfig
 
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "trustkit.remote._http": (
+        "AsyncHTTPService",
+        "ErrorBody",
+        "HTTPOptions",
+        "HTTPRequest",
+        "HTTPService",
+        "Reply",
+    ),
+    "trustkit.remote.auth": (
+        "DOCKER_HUB_AUTH_KEY",
+        "Authenticator",
+        "Challenge",
+        "ChallengeFlow",
+        "Credentials",
+        "CredentialsSource",
+        "DockerConfig",
+        "Scope",
+        "TokenFetcher",
+        "TokenRequest",
+        "login_hint",
+        "parse_www_authenticate",
+        "run_credential_helper",
+    ),
+    "trustkit.remote.base": (
+        "MAX_METADATA_SIZE",
+        "MAX_ROOT_SIZE",
+        "MAX_TIMESTAMP_SIZE",
+        "SERVER_KEY_ROLES",
+        "ChangeRecord",
+        "ConfigurationError",
+        "Remote",
+        "check_gun",
+        "metadata_name",
+    ),
+    "trustkit.remote.config": (
+        "DOCKER_HUB_DOMAIN",
+        "DOCKER_HUB_NOTARY",
+        "NOTARY_DEFAULT_SERVER",
+        "ImageReference",
+        "ServerConfig",
+        "docker_config_dir",
+        "docker_credentials",
+        "docker_server_config",
+        "gun_from_reference",
+        "notary_server_config",
+    ),
+    "trustkit.remote.local": (
+        "PRIVATE_FOLDER",
+        "LocalRemote",
+        "MemoryRemote",
+    ),
+    "trustkit.remote.notary_server": (
+        "DEFAULT_TOTAL_TIMEOUT",
+        "AsyncNotaryServer",
+        "AuthOption",
+        "NotaryServer",
+        "environment_proxy",
+        "overall_deadline",
+    ),
+    "trustkit.remote.tls": (
+        "StrPath",
+        "TLSConfig",
+    ),
+}
+"""Where each name of the package lives (module -> names). For ``auth``, ``config``, ``local``, ``notary_server``
+and ``tls`` these are all their public names: their ``__all__`` is read from here, so each name is listed once."""
+
 # lazy: the read path imports this package but not all of it (see trustkit/_lazy.py)
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.remote._http": (
-            "AsyncHTTPService",
-            "ErrorBody",
-            "HTTPOptions",
-            "HTTPRequest",
-            "HTTPService",
-            "Reply",
-        ),
-        "trustkit.remote.auth": (
-            "DOCKER_HUB_AUTH_KEY",
-            "Authenticator",
-            "Challenge",
-            "ChallengeFlow",
-            "Credentials",
-            "CredentialsSource",
-            "DockerConfig",
-            "Scope",
-            "TokenFetcher",
-            "TokenRequest",
-            "login_hint",
-            "parse_www_authenticate",
-            "run_credential_helper",
-        ),
-        "trustkit.remote.base": (
-            "MAX_METADATA_SIZE",
-            "MAX_ROOT_SIZE",
-            "MAX_TIMESTAMP_SIZE",
-            "SERVER_KEY_ROLES",
-            "ChangeRecord",
-            "ConfigurationError",
-            "Remote",
-            "check_gun",
-            "metadata_name",
-        ),
-        "trustkit.remote.config": (
-            "DOCKER_HUB_DOMAIN",
-            "DOCKER_HUB_NOTARY",
-            "NOTARY_DEFAULT_SERVER",
-            "ImageReference",
-            "ServerConfig",
-            "docker_config_dir",
-            "docker_credentials",
-            "docker_server_config",
-            "gun_from_reference",
-            "notary_server_config",
-        ),
-        "trustkit.remote.local": (
-            "PRIVATE_FOLDER",
-            "LocalRemote",
-            "MemoryRemote",
-        ),
-        "trustkit.remote.notary_server": (
-            "DEFAULT_TOTAL_TIMEOUT",
-            "AsyncNotaryServer",
-            "AuthOption",
-            "NotaryServer",
-            "environment_proxy",
-            "overall_deadline",
-        ),
-        "trustkit.remote.tls": (
-            "StrPath",
-            "TLSConfig",
-        ),
-    },
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

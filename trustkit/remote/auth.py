@@ -33,23 +33,10 @@ import attrs
 
 from trustkit._encoding import json_of_type
 from trustkit.errors import RemoteError, ServerUnavailableError, UnauthorizedError
+from trustkit.remote import _EXPORTS
 from trustkit.remote.base import ConfigurationError
 
-__all__ = [
-    "DOCKER_HUB_AUTH_KEY",
-    "Authenticator",
-    "Challenge",
-    "ChallengeFlow",
-    "Credentials",
-    "CredentialsSource",
-    "DockerConfig",
-    "Scope",
-    "TokenFetcher",
-    "TokenRequest",
-    "login_hint",
-    "parse_www_authenticate",
-    "run_credential_helper",
-]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 """The key docker stores Docker Hub credentials under (and passes to credential helpers)."""

@@ -46,6 +46,7 @@ from trustkit.keys.private import KeyType, PrivateKey, generate_private_key, loa
 from trustkit.keys.public import PublicKey
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TIMESTAMP
+from trustkit.remote import _EXPORTS
 from trustkit.remote._notary_rules import Update, prepare_update, refresh_timestamp
 from trustkit.remote.base import (
     SERVER_KEY_ROLES,
@@ -61,7 +62,7 @@ from trustkit.remote.tls import StrPath
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["PRIVATE_FOLDER", "LocalRemote", "MemoryRemote"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 PRIVATE_FOLDER = ".trustkit"
 """The folder (inside a :class:`LocalRemote`'s path, unless moved) holding its keys and changefeed."""
