@@ -12,12 +12,16 @@ from trustkit._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT as DEFAULT_TOTAL_TIMEOUT
     from trustkit.remote._http import AsyncHTTPService as AsyncHTTPService
+    from trustkit.remote._http import AuthOption as AuthOption
     from trustkit.remote._http import ErrorBody as ErrorBody
     from trustkit.remote._http import HTTPOptions as HTTPOptions
     from trustkit.remote._http import HTTPRequest as HTTPRequest
     from trustkit.remote._http import HTTPService as HTTPService
     from trustkit.remote._http import Reply as Reply
+    from trustkit.remote._http import environment_proxy as environment_proxy
+    from trustkit.remote._http import overall_deadline as overall_deadline
     from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_AUTH_KEY
     from trustkit.remote.auth import Authenticator as Authenticator
     from trustkit.remote.auth import Challenge as Challenge
@@ -53,23 +57,23 @@ if TYPE_CHECKING:
     from trustkit.remote.local import PRIVATE_FOLDER as PRIVATE_FOLDER
     from trustkit.remote.local import LocalRemote as LocalRemote
     from trustkit.remote.local import MemoryRemote as MemoryRemote
-    from trustkit.remote.notary_server import DEFAULT_TOTAL_TIMEOUT as DEFAULT_TOTAL_TIMEOUT
     from trustkit.remote.notary_server import AsyncNotaryServer as AsyncNotaryServer
-    from trustkit.remote.notary_server import AuthOption as AuthOption
     from trustkit.remote.notary_server import NotaryServer as NotaryServer
-    from trustkit.remote.notary_server import environment_proxy as environment_proxy
-    from trustkit.remote.notary_server import overall_deadline as overall_deadline
     from trustkit.remote.tls import StrPath as StrPath
     from trustkit.remote.tls import TLSConfig as TLSConfig
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "trustkit.remote._http": (
+        "DEFAULT_TOTAL_TIMEOUT",
         "AsyncHTTPService",
+        "AuthOption",
         "ErrorBody",
         "HTTPOptions",
         "HTTPRequest",
         "HTTPService",
         "Reply",
+        "environment_proxy",
+        "overall_deadline",
     ),
     "trustkit.remote.auth": (
         "DOCKER_HUB_AUTH_KEY",
@@ -115,12 +119,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "MemoryRemote",
     ),
     "trustkit.remote.notary_server": (
-        "DEFAULT_TOTAL_TIMEOUT",
         "AsyncNotaryServer",
-        "AuthOption",
         "NotaryServer",
-        "environment_proxy",
-        "overall_deadline",
     ),
     "trustkit.remote.tls": (
         "StrPath",
