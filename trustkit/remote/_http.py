@@ -49,24 +49,14 @@ import httpx
 
 from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
+from trustkit.remote import _EXPORTS
 from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
-__all__ = [
-    "DEFAULT_TOTAL_TIMEOUT",
-    "AsyncHTTPService",
-    "AuthOption",
-    "ErrorBody",
-    "HTTPOptions",
-    "HTTPRequest",
-    "HTTPService",
-    "Reply",
-    "environment_proxy",
-    "overall_deadline",
-    "redact_url",
-]
+__all__ = list(_EXPORTS[__name__])  # what trustkit.remote exports from here (its table), and:
+__all__ += ["redact_url"]
 
 AuthOption = Authenticator | Credentials | CredentialsSource | None
 """What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
