@@ -17,7 +17,7 @@ To add a top-level name:
 3. add ``from <module> import <Name> as <Name>`` to ``trustkit/__init__.pyi``;
 4. if its package exports it too, add it there (a plain import for most packages; ``trustkit.client``,
    ``trustkit.keys`` and ``trustkit.remote`` stay lazy, so there it is a ``TYPE_CHECKING`` import and an entry in
-   the package's lazy map).
+   the package's lazy map; ``trustkit.remote``'s modules read their ``__all__`` from that map).
 """
 
 from __future__ import annotations
