@@ -17,7 +17,7 @@ To add a top-level name:
 3. add ``from <module> import <Name> as <Name>`` to ``trustkit/__init__.pyi``;
 4. if its package exports it too, add it there (a plain import for most packages; ``trustkit.client``,
    ``trustkit.keys`` and ``trustkit.remote`` stay lazy, so there it is a ``TYPE_CHECKING`` import and an entry in
-   the package's lazy map).
+   the package's lazy map; ``trustkit.remote``'s modules read their ``__all__`` from that map).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 
 from trustkit import _lazy
+from trustkit import errors as _errors
 
 # trustkit's warnings and debug records go where the application sends them; with no logging configured, nowhere
 # (not to stderr through logging's last-resort handler)
@@ -58,36 +59,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RepositoryTrust",
         "TrustInspection",
     ),
-    "trustkit.errors": (
-        "CanonicalizationError",
-        "ConfigurationError",
-        "ConflictError",
-        "ExpiredMetadataError",
-        "FileAccessError",
-        "HashMismatchError",
-        "InvalidArgumentError",
-        "KeyFormatError",
-        "KeyIdMismatchError",
-        "MalformedMetadataError",
-        "NotFoundError",
-        "OversizedResponseError",
-        "PassphraseError",
-        "RemoteError",
-        "RepositoryNotFoundError",
-        "RollbackError",
-        "RootMismatchError",
-        "ServerUnavailableError",
-        "ServiceRetiredError",
-        "SigningError",
-        "TargetNotFoundError",
-        "ThresholdError",
-        "TrustkitError",
-        "UnauthorizedError",
-        "UnknownKeyError",
-        "UnknownRoleError",
-        "UntrustedRootError",
-        "VerificationError",
-    ),
+    "trustkit.errors": tuple(_errors.__all__),  # every error, as the hierarchy lists them
     "trustkit.fleet.follower": (
         "ChangefeedFollower",
         "RepositoryEvent",
@@ -187,3 +159,4 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 """Where each public name lives (defining module -> names): imported on first use and kept here."""
 
 __getattr__, __dir__, __all__ = _lazy.lazy_exports(__name__, _EXPORTS)
+del _errors

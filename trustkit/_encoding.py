@@ -28,10 +28,10 @@ import json
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from trustkit.errors import CanonicalizationError, MalformedMetadataError
 
@@ -51,6 +51,7 @@ __all__ = [
     "go_html_escape",
     "go_marshal",
     "go_string",
+    "json_of_type",
     "loads",
     "normalise_json",
     "paused_gc",
@@ -334,6 +335,28 @@ def _has_no_long_digit_run(data: bytes | str) -> bool:
 def loads(data: bytes, *, what: str = "metadata") -> Any:
     """Parse JSON as :func:`decode` does, returning only the value."""
     return decode(data, what=what)[0]
+
+
+_J = TypeVar("_J", dict[str, Any], list[Any])
+
+
+def json_of_type(
+    data: bytes | str,
+    kind: type[_J],
+    *,
+    not_json: Callable[[Exception], Exception],
+    wrong_type: Callable[[], Exception],
+) -> _J:
+    """``data`` parsed as plain JSON (``json.loads``) that must be a ``kind`` (an object or an array): the one place
+    that says what a peer's or a file's unparsable or wrongly shaped JSON raises -- ``not_json(the parse error)``,
+    ``wrong_type()`` -- so each caller only words its own messages."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise not_json(exc) from None
+    if not isinstance(value, kind):
+        raise wrong_type()
+    return value
 
 
 def _reject_constant(name: str) -> Any:

@@ -12,8 +12,9 @@ happens when asked for by name: an archive is a file anyone can hand over.
 
 from __future__ import annotations
 
+import contextlib
 import tarfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -393,18 +394,44 @@ def open_archive(
     naming the GUNs and captures the archive does hold (an image reference or short name is told its GUN);
     :class:`~trustkit.errors.UntrustedRootError` for a wrong pin, and the reader's errors for anything else.
     """
+    remote, clock, newest = _start(
+        archive, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, at=at, capture=capture
+    )
+    with _explaining_expiry(remote, gun, at):
+        reader = Reader(gun, remote, cache=_MemoryCache(gun, newest), clock=clock)
+        reader.refresh()
+    return reader
+
+
+def _start(
+    archive: str | Path,
+    gun: str,
+    *,
+    root: bytes | None,
+    pinning: TrustPinning | None,
+    trust_on_first_use: bool,
+    at: VerificationTime | str,
+    capture: int | None,
+) -> tuple[ArchiveRemote, Callable[[], datetime], bytes]:
+    """Where :func:`open_archive` and :func:`trust_archived_root` both start: the archive, the clock of ``at`` and
+    the newest root, verified from the pin."""
     _check_pins(root, pinning, trust_on_first_use)
     remote = _checked_archive(archive, gun, capture)
     clock = _clock_for(at, remote.manifest(gun))
-    try:
+    with _explaining_expiry(remote, gun, at):
         newest = _archived_root(
             remote, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock
         )
-        reader = Reader(gun, remote, cache=_MemoryCache(gun, newest), clock=clock)
-        reader.refresh()
+    return remote, clock, newest
+
+
+@contextlib.contextmanager
+def _explaining_expiry(remote: ArchiveRemote, gun: str, at: VerificationTime | str) -> Iterator[None]:
+    """Turn an expiry met inside into one that says what ``at`` to pass instead (:func:`_expired`)."""
+    try:
+        yield
     except ExpiredMetadataError as exc:
         raise _expired(exc, remote.manifest(gun), at) from None
-    return reader
 
 
 def _expired(exc: ExpiredMetadataError, manifest: CaptureManifest, at: VerificationTime | str) -> ExpiredMetadataError:
@@ -434,14 +461,8 @@ def trust_archived_root(
 
     Returns the root stored. For docker's layout, ``trust_dir`` is ``$DOCKER_CONFIG/trust``.
     """
-    _check_pins(root, pinning, trust_on_first_use)
-    remote = _checked_archive(archive, gun, capture)
-    clock = _clock_for(at, remote.manifest(gun))
-    try:
-        newest = _archived_root(
-            remote, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, clock=clock
-        )
-    except ExpiredMetadataError as exc:
-        raise _expired(exc, remote.manifest(gun), at) from None
+    _, _, newest = _start(
+        archive, gun, root=root, pinning=pinning, trust_on_first_use=trust_on_first_use, at=at, capture=capture
+    )
     MetadataCache(trust_dir, gun).store(ROOT, newest)
     return Metadata.from_bytes(newest, role=ROOT)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import json
 import logging
 import os
 import time
@@ -22,7 +21,7 @@ from typing import Any, Literal
 
 import attrs
 
-from trustkit._encoding import GoStruct, go_marshal, normalise_json
+from trustkit._encoding import GoStruct, go_marshal, json_of_type, normalise_json
 from trustkit._fs import remove_file, write_files
 from trustkit.errors import FileAccessError, KeyFormatError, MalformedMetadataError
 from trustkit.keys.public import PublicKey
@@ -120,13 +119,12 @@ class DelegationChange:
 
 
 def _payload_object(data: bytes, what: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedMetadataError(f"{what} payload is not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise MalformedMetadataError(f"{what} payload must be a JSON object")
-    return obj
+    return json_of_type(
+        data,
+        dict,
+        not_json=lambda exc: MalformedMetadataError(f"{what} payload is not valid JSON: {exc}"),
+        wrong_type=lambda: MalformedMetadataError(f"{what} payload must be a JSON object"),
+    )
 
 
 @attrs.frozen(unsafe_hash=False)

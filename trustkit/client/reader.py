@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -164,25 +164,44 @@ Workflow = Generator[_Need, Any, _T]
 """A step of the update workflow: yields what it needs, is sent the answer, returns its result."""
 
 
+class _Steps(Generic[_T]):
+    """What a workflow needs, one need at a time, for the two drivers: before taking the next need a driver sets
+    :attr:`answer` (or :attr:`error`, which the workflow handles where the remote's call used to be); once the
+    workflow has finished, :attr:`result` holds what it returned."""
+
+    def __init__(self, flow: Workflow[_T], remote: object) -> None:
+        self._flow = flow
+        self._remote = remote
+        self.answer: Any = None
+        self.error: BaseException | None = None
+        self.result: _T
+
+    def __iter__(self) -> Iterator[_Need]:
+        while True:
+            answer, error = self.answer, self.error
+            self.answer, self.error = None, None
+            try:
+                need = self._flow.send(answer) if error is None else self._flow.throw(error)
+            except StopIteration as stop:
+                self.result = stop.value
+                return
+            if self._remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
+                raise AssertionError("the workflow asked for a file without a remote")
+            yield need
+
+
 def _drive(flow: Workflow[_T], remote: MetadataSource | None) -> _T:
     """Run ``flow`` with blocking calls to ``remote``, one file at a time."""
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            need = flow.send(answer) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        answer, error = None, None
-        if remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
-            raise AssertionError("the workflow asked for a file without a remote")
+    steps = _Steps(flow, remote)
+    for need in steps:
         if isinstance(need, _FetchBatch):
-            answer = [_attempt(fetch, remote) for fetch in need.fetches]
+            steps.answer = [_attempt(fetch, remote) for fetch in need.fetches]  # type: ignore[arg-type]
             continue
         try:
-            answer = need.send(remote)
+            steps.answer = need.send(remote)  # type: ignore[arg-type]
         except Exception as exc:  # the workflow handles it where the remote's call used to be
-            error = exc
+            steps.error = exc
+    return steps.result
 
 
 def _attempt(fetch: _Fetch, remote: MetadataSource) -> bytes | BaseException:
@@ -202,25 +221,18 @@ async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, l
             except Exception as exc:
                 return exc
 
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            need = flow.send(answer) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        answer, error = None, None
-        if remote is None:  # pragma: no cover - the workflow asks for nothing without a remote
-            raise AssertionError("the workflow asked for a file without a remote")
+    steps = _Steps(flow, remote)
+    for need in steps:
         if isinstance(need, _FetchBatch):
             import asyncio
 
-            answer = list(await asyncio.gather(*(attempt(fetch) for fetch in need.fetches)))
+            steps.answer = list(await asyncio.gather(*(attempt(fetch) for fetch in need.fetches)))
             continue
         try:
-            answer = await need.send_async(remote)
+            steps.answer = await need.send_async(remote)  # type: ignore[arg-type]
         except Exception as exc:
-            error = exc
+            steps.error = exc
+    return steps.result
 
 
 def _by_meta(meta: MetaFile) -> dict[str, Any]:

@@ -72,6 +72,7 @@ from trustkit.keystore.operations import generate_delegation_key, load_key_file
 from trustkit.keystore.passphrase import DockerEnvPassphrase, PassphraseSource
 from trustkit.metadata.files import TargetFile
 from trustkit.metadata.names import TARGETS
+from trustkit.remote import environment_proxy
 from trustkit.remote.auth import Credentials
 from trustkit.remote.base import Remote
 from trustkit.remote.config import (
@@ -82,7 +83,7 @@ from trustkit.remote.config import (
     docker_credentials,
     docker_server_config,
 )
-from trustkit.remote.notary_server import AsyncNotaryServer, NotaryServer, environment_proxy
+from trustkit.remote.notary_server import AsyncNotaryServer, NotaryServer
 from trustkit.trust.trusted_set import TrustedMetadataSet, utc_now
 
 __all__ = ["DelegationKeysRemoval", "DockerTrust"]

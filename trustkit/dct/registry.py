@@ -31,7 +31,6 @@ malformed or unsupported manifest); a bad reference raises :class:`~trustkit.err
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -41,6 +40,7 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
+from trustkit._encoding import json_of_type
 from trustkit.errors import NotFoundError, RemoteError, UnauthorizedError
 from trustkit.remote import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply, environment_proxy
 from trustkit.remote.auth import Credentials, Scope
@@ -313,12 +313,12 @@ class Registry(HTTPService):
         what = self._what(image, reference)
         if announced in _SCHEMA1_TYPES:
             raise self._unsupported(announced, image, reference)
-        try:
-            manifest = json.loads(body)
-        except (ValueError, RecursionError):
-            raise RemoteError(f"{self._where} sent a {what} that is not JSON") from None
-        if not isinstance(manifest, dict):
-            raise RemoteError(f"{self._where} sent a {what} that is not a JSON object")
+        manifest = json_of_type(
+            body,
+            dict,
+            not_json=lambda _: RemoteError(f"{self._where} sent a {what} that is not JSON"),
+            wrong_type=lambda: RemoteError(f"{self._where} sent a {what} that is not a JSON object"),
+        )
         if manifest.get("schemaVersion") == 1:
             raise self._unsupported("schema 1", image, reference)
         if announced in MANIFEST_MEDIA_TYPES:

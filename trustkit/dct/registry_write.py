@@ -24,12 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import attrs
 
+from trustkit._encoding import json_of_type
 from trustkit.dct.registry import MAX_MANIFEST_SIZE, Registry
 from trustkit.errors import RemoteError
+from trustkit.remote import Reply
 from trustkit.remote.auth import Scope
 
 __all__ = [
@@ -74,13 +77,12 @@ class RegistryManifest:
 
     def json(self) -> dict[str, object]:
         """The body as a JSON object; :class:`~trustkit.errors.RemoteError` when it is not one."""
-        try:
-            value = json.loads(self.body)
-        except (ValueError, RecursionError):
-            raise RemoteError(f"manifest {self.digest} is not JSON") from None
-        if not isinstance(value, dict):
-            raise RemoteError(f"manifest {self.digest} is not a JSON object")
-        return value
+        return json_of_type(
+            self.body,
+            dict,
+            not_json=lambda _: RemoteError(f"manifest {self.digest} is not JSON"),
+            wrong_type=lambda: RemoteError(f"manifest {self.digest} is not a JSON object"),
+        )
 
 
 def get_manifest(registry: Registry, repository: str, reference: str) -> RegistryManifest:
@@ -91,13 +93,8 @@ def get_manifest(registry: Registry, repository: str, reference: str) -> Registr
     """
     separator = "@" if reference.startswith("sha256:") else ":"
     what = f"manifest {repository}{separator}{reference}"
-    reply = registry._call(
-        "GET",
-        f"/v2/{repository}/manifests/{reference}",
-        scope=Scope.repository(repository, "pull"),
-        what=what,
-        gun=repository,
-        max_size=MAX_MANIFEST_SIZE,
+    reply = _pull(
+        registry, repository, f"/v2/{repository}/manifests/{reference}", what=what, max_size=MAX_MANIFEST_SIZE
     )
     digest = sha256_digest(reply.body)
     claims = [(reference, "asked for")] if separator == "@" else []
@@ -126,14 +123,7 @@ def get_blob(registry: Registry, repository: str, digest: str, *, max_size: int 
     """The blob ``digest`` of ``repository``, checked against its digest (at most ``max_size`` bytes)."""
     _check_digest(digest)
     what = f"blob {repository}@{digest}"
-    reply = registry._call(
-        "GET",
-        f"/v2/{repository}/blobs/{digest}",
-        scope=Scope.repository(repository, "pull"),
-        what=what,
-        gun=repository,
-        max_size=max_size,
-    )
+    reply = _pull(registry, repository, f"/v2/{repository}/blobs/{digest}", what=what, max_size=max_size)
     actual = sha256_digest(reply.body)
     if actual != digest:
         raise RemoteError(
@@ -144,17 +134,18 @@ def get_blob(registry: Registry, repository: str, digest: str, *, max_size: int 
     return reply.body
 
 
+def _pull(registry: Registry, repository: str, path: str, *, what: str, method: str = "GET", **request: Any) -> Reply:
+    """``method`` ``path`` with pull access to ``repository``: every read of this module."""
+    return registry._call(
+        method, path, scope=Scope.repository(repository, "pull"), what=what, gun=repository, **request
+    )
+
+
 def blob_exists(registry: Registry, repository: str, digest: str) -> bool:
     """Whether ``repository`` holds blob ``digest`` (``HEAD``; 404 is False)."""
     _check_digest(digest)
-    reply = registry._call(
-        "HEAD",
-        f"/v2/{repository}/blobs/{digest}",
-        scope=Scope.repository(repository, "pull"),
-        what=f"blob {repository}@{digest}",
-        gun=repository,
-        accept=(404,),
-    )
+    blob = f"/v2/{repository}/blobs/{digest}"
+    reply = _pull(registry, repository, blob, what=f"blob {repository}@{digest}", method="HEAD", accept=(404,))
     return reply.status != 404
 
 
@@ -238,9 +229,7 @@ def list_tags(registry: Registry, repository: str) -> list[str]:
     what = f"the tags of {repository}"
     asked = f"repository {repository} (listing its tags)"  # read as "has no …", "denied access to …"
     for _ in range(_MAX_TAG_PAGES):
-        reply = registry._call(
-            "GET", path, scope=Scope.repository(repository, "pull"), what=asked, gun=repository, max_size=64 << 20
-        )
+        reply = _pull(registry, repository, path, what=asked, max_size=64 << 20)
         try:
             page = json.loads(reply.body)
         except (ValueError, RecursionError):

@@ -32,9 +32,10 @@ from trustkit.keys.public import PublicKey
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, TARGETS, TIMESTAMP
 from trustkit.policy.model import Policy, Rule, SignerRequirement, TrustAnchor
+from trustkit.remote import overall_deadline
 from trustkit.remote.base import Remote
 from trustkit.remote.config import ImageReference
-from trustkit.remote.notary_server import AsyncNotaryServer, overall_deadline
+from trustkit.remote.notary_server import AsyncNotaryServer
 from trustkit.trust.pinning import TrustPinning, validate_root
 from trustkit.trust.trusted_set import TrustedMetadataSet
 

@@ -12,12 +12,16 @@ from trustkit._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT as DEFAULT_TOTAL_TIMEOUT
     from trustkit.remote._http import AsyncHTTPService as AsyncHTTPService
+    from trustkit.remote._http import AuthOption as AuthOption
     from trustkit.remote._http import ErrorBody as ErrorBody
     from trustkit.remote._http import HTTPOptions as HTTPOptions
     from trustkit.remote._http import HTTPRequest as HTTPRequest
     from trustkit.remote._http import HTTPService as HTTPService
     from trustkit.remote._http import Reply as Reply
+    from trustkit.remote._http import environment_proxy as environment_proxy
+    from trustkit.remote._http import overall_deadline as overall_deadline
     from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_AUTH_KEY
     from trustkit.remote.auth import Authenticator as Authenticator
     from trustkit.remote.auth import Challenge as Challenge
@@ -56,86 +60,83 @@ if TYPE_CHECKING:
     from trustkit.remote.local import PRIVATE_FOLDER as PRIVATE_FOLDER
     from trustkit.remote.local import LocalRemote as LocalRemote
     from trustkit.remote.local import MemoryRemote as MemoryRemote
-    from trustkit.remote.notary_server import DEFAULT_TOTAL_TIMEOUT as DEFAULT_TOTAL_TIMEOUT
     from trustkit.remote.notary_server import AsyncNotaryServer as AsyncNotaryServer
-    from trustkit.remote.notary_server import AuthOption as AuthOption
     from trustkit.remote.notary_server import NotaryServer as NotaryServer
-    from trustkit.remote.notary_server import environment_proxy as environment_proxy
-    from trustkit.remote.notary_server import overall_deadline as overall_deadline
     from trustkit.remote.tls import StrPath as StrPath
     from trustkit.remote.tls import TLSConfig as TLSConfig
 
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "trustkit.remote._http": (
+        "DEFAULT_TOTAL_TIMEOUT",
+        "AsyncHTTPService",
+        "AuthOption",
+        "ErrorBody",
+        "HTTPOptions",
+        "HTTPRequest",
+        "HTTPService",
+        "Reply",
+        "environment_proxy",
+        "overall_deadline",
+    ),
+    "trustkit.remote.auth": (
+        "DOCKER_HUB_AUTH_KEY",
+        "Authenticator",
+        "Challenge",
+        "ChallengeFlow",
+        "Credentials",
+        "CredentialsSource",
+        "DockerConfig",
+        "Scope",
+        "TokenFetcher",
+        "TokenRequest",
+        "login_hint",
+        "parse_www_authenticate",
+        "run_credential_helper",
+    ),
+    "trustkit.remote.base": (
+        "MAX_METADATA_SIZE",
+        "MAX_ROOT_SIZE",
+        "MAX_TIMESTAMP_SIZE",
+        "SERVER_KEY_ROLES",
+        "ChangeRecord",
+        "ConfigurationError",
+        "Remote",
+        "check_gun",
+        "metadata_name",
+    ),
+    "trustkit.remote.changefeed": (
+        "changefeed_records",
+        "latest_change_id",
+        "server_repositories",
+    ),
+    "trustkit.remote.config": (
+        "DOCKER_HUB_DOMAIN",
+        "DOCKER_HUB_NOTARY",
+        "NOTARY_DEFAULT_SERVER",
+        "ImageReference",
+        "ServerConfig",
+        "docker_config_dir",
+        "docker_credentials",
+        "docker_server_config",
+        "gun_from_reference",
+        "notary_server_config",
+    ),
+    "trustkit.remote.local": (
+        "PRIVATE_FOLDER",
+        "LocalRemote",
+        "MemoryRemote",
+    ),
+    "trustkit.remote.notary_server": (
+        "AsyncNotaryServer",
+        "NotaryServer",
+    ),
+    "trustkit.remote.tls": (
+        "StrPath",
+        "TLSConfig",
+    ),
+}
+"""Where each name of the package lives (module -> names). For ``auth``, ``config``, ``local``, ``notary_server``
+and ``tls`` these are all their public names: their ``__all__`` is read from here, so each name is listed once."""
+
 # lazy: the read path imports this package but not all of it (see trustkit/_lazy.py)
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    {
-        "trustkit.remote._http": (
-            "AsyncHTTPService",
-            "ErrorBody",
-            "HTTPOptions",
-            "HTTPRequest",
-            "HTTPService",
-            "Reply",
-        ),
-        "trustkit.remote.auth": (
-            "DOCKER_HUB_AUTH_KEY",
-            "Authenticator",
-            "Challenge",
-            "ChallengeFlow",
-            "Credentials",
-            "CredentialsSource",
-            "DockerConfig",
-            "Scope",
-            "TokenFetcher",
-            "TokenRequest",
-            "login_hint",
-            "parse_www_authenticate",
-            "run_credential_helper",
-        ),
-        "trustkit.remote.base": (
-            "MAX_METADATA_SIZE",
-            "MAX_ROOT_SIZE",
-            "MAX_TIMESTAMP_SIZE",
-            "SERVER_KEY_ROLES",
-            "ChangeRecord",
-            "ConfigurationError",
-            "Remote",
-            "check_gun",
-            "metadata_name",
-        ),
-        "trustkit.remote.changefeed": (
-            "changefeed_records",
-            "latest_change_id",
-            "server_repositories",
-        ),
-        "trustkit.remote.config": (
-            "DOCKER_HUB_DOMAIN",
-            "DOCKER_HUB_NOTARY",
-            "NOTARY_DEFAULT_SERVER",
-            "ImageReference",
-            "ServerConfig",
-            "docker_config_dir",
-            "docker_credentials",
-            "docker_server_config",
-            "gun_from_reference",
-            "notary_server_config",
-        ),
-        "trustkit.remote.local": (
-            "PRIVATE_FOLDER",
-            "LocalRemote",
-            "MemoryRemote",
-        ),
-        "trustkit.remote.notary_server": (
-            "DEFAULT_TOTAL_TIMEOUT",
-            "AsyncNotaryServer",
-            "AuthOption",
-            "NotaryServer",
-            "environment_proxy",
-            "overall_deadline",
-        ),
-        "trustkit.remote.tls": (
-            "StrPath",
-            "TLSConfig",
-        ),
-    },
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

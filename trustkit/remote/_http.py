@@ -49,24 +49,14 @@ import httpx
 
 from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
+from trustkit.remote import _EXPORTS
 from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
-__all__ = [
-    "DEFAULT_TOTAL_TIMEOUT",
-    "AsyncHTTPService",
-    "AuthOption",
-    "ErrorBody",
-    "HTTPOptions",
-    "HTTPRequest",
-    "HTTPService",
-    "Reply",
-    "environment_proxy",
-    "overall_deadline",
-    "redact_url",
-]
+__all__ = list(_EXPORTS[__name__])  # what trustkit.remote exports from here (its table), and:
+__all__ += ["redact_url"]
 
 AuthOption = Authenticator | Credentials | CredentialsSource | None
 """What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
@@ -609,6 +599,26 @@ class _ChallengeAuth(httpx.Auth):
                 _hold(response, await self._core._read_async(response, *self._cap(False, response)))
 
 
+class _Tries:
+    """A retry plan (:meth:`_HTTPCore._attempts`) as both services drive it: iterating yields how long to wait
+    before each attempt; after each, the driver sets :attr:`outcome` (the reply, or the
+    :class:`ServerUnavailableError` of a connection that failed); when the plan ends, :attr:`reply` is its answer."""
+
+    def __init__(self, plan: Generator[float, Reply | ServerUnavailableError, Reply]) -> None:
+        self._plan = plan
+        self.outcome: Reply | ServerUnavailableError | None = None
+        self.reply: Reply
+
+    def __iter__(self) -> Iterator[float]:
+        while True:
+            try:
+                wait = self._plan.send(self.outcome)  # type: ignore[arg-type]  # None starts the generator
+            except StopIteration as stop:
+                self.reply = stop.value
+                return
+            yield wait
+
+
 class _HTTPCore:
     """What :class:`HTTPService` (blocking) and :class:`AsyncHTTPService` (asyncio) share: the options, the
     authentication flow, the retry plan, the body caps, and the mapping of failures to trustkit's errors.
@@ -833,6 +843,15 @@ class _HTTPCore:
 
     # --- failures -------------------------------------------------------------------------------------------
 
+    @contextmanager
+    def _transport_errors(self, what: str) -> Iterator[None]:
+        """Raise an httpx failure inside as :meth:`_transport_error` maps it (the sending and reading of both
+        services)."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, what) from exc
+
     def _transport_error(self, exc: httpx.HTTPError, what: str) -> RemoteError:
         """Map an httpx failure: certificate problems are not retried, network ones are (as
         ServerUnavailableError), and so is any other TLS error, which is never blamed on the CA."""
@@ -925,27 +944,21 @@ class HTTPService(_HTTPCore):
     def _run(self, request: HTTPRequest) -> Reply:
         """Drive :meth:`_attempts` with blocking sends and sleeps, within the operation's deadline."""
         with self._deadline():
-            plan = self._attempts(request)
-            outcome: Reply | ServerUnavailableError | None = None
-            while True:
-                try:
-                    wait = plan.send(outcome)  # type: ignore[arg-type]  # None starts the generator
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
+            tries = _Tries(self._attempts(request))
+            for wait in tries:
                 if wait:
                     time.sleep(wait)
                 try:
-                    outcome = self._send(request)
+                    tries.outcome = self._send(request)
                 except ServerUnavailableError as exc:
-                    outcome = exc
+                    tries.outcome = exc
+            return tries.reply
 
     def _send(self, request: HTTPRequest) -> Reply:
         """One request, answered once more with credentials when the server challenges it (:class:`_ChallengeAuth`)."""
         built = self._build(request, self._client)
-        try:
+        with self._transport_errors(request.what):
             response = self._client.send(built, stream=True, auth=self._auth_flow(request))
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, request.what) from exc
         try:
             return Reply(response.status_code, response.headers, self._drain(response, self._body(request, response)))
         finally:
@@ -953,14 +966,12 @@ class HTTPService(_HTTPCore):
 
     def _drain(self, response: httpx.Response, body: _Body) -> bytes:
         """Read ``response`` into ``body``; :class:`ServerUnavailableError` when it outlasts the deadline."""
-        try:
+        with self._transport_errors(body.what):
             for chunk in (response.content,) if response.is_stream_consumed else response.iter_raw():
                 if body.feed(chunk):
                     break
                 if _deadline_passed():
                     raise self._too_slow(body.what, response.status_code)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, body.what) from exc
         return body.value()
 
     def _client_for_tokens(self) -> httpx.Client:
@@ -1026,26 +1037,20 @@ class AsyncHTTPService(_HTTPCore):
     async def _attempt_all(self, request: HTTPRequest) -> Reply:
         import asyncio
 
-        plan = self._attempts(request)
-        outcome: Reply | ServerUnavailableError | None = None
-        while True:
-            try:
-                wait = plan.send(outcome)  # type: ignore[arg-type]  # None starts the generator
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+        tries = _Tries(self._attempts(request))
+        for wait in tries:
             if wait:
                 await asyncio.sleep(wait)
             try:
-                outcome = await self._send(request)
+                tries.outcome = await self._send(request)
             except ServerUnavailableError as exc:
-                outcome = exc
+                tries.outcome = exc
+        return tries.reply
 
     async def _send(self, request: HTTPRequest) -> Reply:
         built = self._build(request, self._client)
-        try:
+        with self._transport_errors(request.what):
             response = await self._client.send(built, stream=True, auth=self._auth_flow(request))
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, request.what) from exc
         try:
             body = await self._drain(response, self._body(request, response))
             return Reply(response.status_code, response.headers, body)
@@ -1053,15 +1058,13 @@ class AsyncHTTPService(_HTTPCore):
             await response.aclose()
 
     async def _drain(self, response: httpx.Response, body: _Body) -> bytes:
-        try:
+        with self._transport_errors(body.what):
             if response.is_stream_consumed:
                 body.feed(response.content)
             else:
                 async for chunk in response.aiter_raw():
                     if body.feed(chunk):
                         break
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, body.what) from exc
         return body.value()
 
     def _client_for_tokens(self) -> httpx.AsyncClient:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import json
 import math
 import re
 import shutil
@@ -32,24 +31,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from trustkit._encoding import json_of_type
 from trustkit.errors import RemoteError, ServerUnavailableError, UnauthorizedError
+from trustkit.remote import _EXPORTS
 from trustkit.remote.base import ConfigurationError
 
-__all__ = [
-    "DOCKER_HUB_AUTH_KEY",
-    "Authenticator",
-    "Challenge",
-    "ChallengeFlow",
-    "Credentials",
-    "CredentialsSource",
-    "DockerConfig",
-    "Scope",
-    "TokenFetcher",
-    "TokenRequest",
-    "login_hint",
-    "parse_www_authenticate",
-    "run_credential_helper",
-]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 """The key docker stores Docker Hub credentials under (and passes to credential helpers)."""
@@ -309,12 +296,12 @@ class DockerConfig:
         As docker does, an unusable ``auths`` entry makes the whole file unusable.
         """
         where = str(path) if path is not None else "docker config"
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise ConfigurationError(f"{where} is not valid JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise ConfigurationError(f"{where} must hold a JSON object")
+        obj = json_of_type(
+            data,
+            dict,
+            not_json=lambda exc: ConfigurationError(f"{where} is not valid JSON: {exc}"),
+            wrong_type=lambda: ConfigurationError(f"{where} must hold a JSON object"),
+        )
         raw_auths = obj.get("auths")
         raw_auths = {} if raw_auths is None else raw_auths
         if not isinstance(raw_auths, dict):
@@ -404,12 +391,12 @@ def run_credential_helper(name: str, server: str, *, timeout: float = 30.0) -> C
         if message == _HELPER_NOT_FOUND:
             return None
         raise ConfigurationError(f"credential helper {program} failed (exit {result.returncode}): {message[:500]}")
-    try:
-        obj = json.loads(stdout)
-    except (ValueError, RecursionError):
-        raise ConfigurationError(f"credential helper {program} printed something that is not JSON") from None
-    if not isinstance(obj, dict):
-        raise ConfigurationError(f"credential helper {program} must print a JSON object")
+    obj = json_of_type(
+        stdout,
+        dict,
+        not_json=lambda _: ConfigurationError(f"credential helper {program} printed something that is not JSON"),
+        wrong_type=lambda: ConfigurationError(f"credential helper {program} must print a JSON object"),
+    )
     username, secret = obj.get("Username", ""), obj.get("Secret", "")
     if not isinstance(username, str) or not isinstance(secret, str):
         raise ConfigurationError(f"credential helper {program}: Username and Secret must be strings")
@@ -635,12 +622,12 @@ class Authenticator:
 
 
 def _parse_token_response(body: bytes, realm: str) -> tuple[str, float]:
-    try:
-        obj = json.loads(body)
-    except (ValueError, RecursionError):
-        raise RemoteError(f"the token server {realm} answered something that is not JSON") from None
-    if not isinstance(obj, dict):
-        raise RemoteError(f"the token server {realm} answered JSON that is not an object")
+    obj = json_of_type(
+        body,
+        dict,
+        not_json=lambda _: RemoteError(f"the token server {realm} answered something that is not JSON"),
+        wrong_type=lambda: RemoteError(f"the token server {realm} answered JSON that is not an object"),
+    )
     token = obj.get("access_token") or obj.get("token")
     if not isinstance(token, str) or not _SENDABLE_TOKEN.match(token):
         raise RemoteError(f"the token server {realm} did not include a usable token in its response")

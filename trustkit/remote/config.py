@@ -24,22 +24,12 @@ from urllib.parse import urlsplit
 import attrs
 
 from trustkit import _config
+from trustkit.remote import _EXPORTS
 from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY, Credentials, DockerConfig
 from trustkit.remote.base import ConfigurationError, check_server_url
 from trustkit.remote.tls import TLSConfig
 
-__all__ = [
-    "DOCKER_HUB_DOMAIN",
-    "DOCKER_HUB_NOTARY",
-    "NOTARY_DEFAULT_SERVER",
-    "ImageReference",
-    "ServerConfig",
-    "docker_config_dir",
-    "docker_credentials",
-    "docker_server_config",
-    "gun_from_reference",
-    "notary_server_config",
-]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 DOCKER_HUB_DOMAIN = "docker.io"
 """The registry domain docker gives names without one."""

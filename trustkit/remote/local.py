@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from trustkit._encoding import loads
+from trustkit._encoding import json_of_type, loads
 from trustkit._fs import atomic_write, ensure_private_dir
 from trustkit.errors import (
     KeyFormatError,
@@ -46,6 +46,7 @@ from trustkit.keys.private import KeyType, PrivateKey, generate_private_key, loa
 from trustkit.keys.public import PublicKey
 from trustkit.metadata.envelope import Metadata
 from trustkit.metadata.names import ROOT, SNAPSHOT, TIMESTAMP
+from trustkit.remote import _EXPORTS
 from trustkit.remote._notary_rules import Update, prepare_update, refresh_timestamp
 from trustkit.remote.base import (
     SERVER_KEY_ROLES,
@@ -61,7 +62,7 @@ from trustkit.remote.tls import StrPath
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["PRIVATE_FOLDER", "LocalRemote", "MemoryRemote"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 PRIVATE_FOLDER = ".trustkit"
 """The folder (inside a :class:`LocalRemote`'s path, unless moved) holding its keys and changefeed."""
@@ -378,12 +379,10 @@ class _StoredRemote:
         raw = self._storage.read(_CHANGEFEED)
         if raw is None:
             return []
-        try:
-            items = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise RemoteError(f"{self._storage.where}: the changefeed file is corrupt") from None
-        if not isinstance(items, list):
-            raise RemoteError(f"{self._storage.where}: the changefeed file is corrupt")
+        corrupt = f"{self._storage.where}: the changefeed file is corrupt"
+        items = json_of_type(
+            raw, list, not_json=lambda _: RemoteError(corrupt), wrong_type=lambda: RemoteError(corrupt)
+        )
         return [ChangeRecord.from_dict(item) for item in items]
 
     def _record(self, gun: str, version: int, sha256: str, category: str) -> None:

@@ -33,16 +33,14 @@ from typing import Any, TypeVar
 
 from trustkit.errors import KeyFormatError, RemoteError, TrustkitError, UnauthorizedError, UnknownRoleError
 from trustkit.keys.public import PublicKey
+from trustkit.remote import _EXPORTS
 from trustkit.remote._http import (
-    DEFAULT_TOTAL_TIMEOUT,
     AsyncHTTPService,
     AuthOption,
     ErrorBody,
     HTTPRequest,
     HTTPService,
     _HTTPCore,
-    environment_proxy,
-    overall_deadline,
 )
 from trustkit.remote._http import Reply as _Reply
 
@@ -52,14 +50,7 @@ from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
 from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_upload, metadata_name, notary_error
 from trustkit.remote.config import ServerConfig
 
-__all__ = [
-    "DEFAULT_TOTAL_TIMEOUT",
-    "AsyncNotaryServer",
-    "AuthOption",
-    "NotaryServer",
-    "environment_proxy",
-    "overall_deadline",
-]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 logger = logging.getLogger(__name__)
 

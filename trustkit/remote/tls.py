@@ -15,9 +15,10 @@ from pathlib import Path
 
 import attrs
 
+from trustkit.remote import _EXPORTS
 from trustkit.remote.base import ConfigurationError
 
-__all__ = ["StrPath", "TLSConfig"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
 StrPath = str | os.PathLike[str]
 """A file system path, as a string or a path object."""
