@@ -1,6 +1,6 @@
 """A repository simulator for the trust-layer tests: a notary repository whose every role, version, expiry,
 key and signature a test can set, producing the bytes a server would serve (python-tuf's RepositorySimulator is
-the model), the fake remote that serves it, and a reader on the two."""
+the model), the fake remote that serves it, a remote that is down, and a reader on the two."""
 
 from __future__ import annotations
 
@@ -106,13 +106,15 @@ class RepoSim:
 
 
 class FakeRemote:
-    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; counts GETs."""
+    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; records each GET
+    (``requests``) and the size cap it was asked with (``caps``)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.by_hash: dict[str, bytes] = {}
         self.roots: dict[int, bytes] = {}
         self.requests: list[tuple[str, str | None, int | None]] = []
+        self.caps: list[tuple[str, int]] = []
 
     def serve(self, files: dict[str, bytes]) -> None:
         self.files = dict(files)
@@ -125,6 +127,7 @@ class FakeRemote:
         self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
     ) -> bytes:
         self.requests.append((role, checksum, version))
+        self.caps.append((role, max_size))
         if gun != GUN or role not in self.files:
             raise tk.NotFoundError(f"{role} not found", status=404)
         if checksum is not None:
@@ -138,6 +141,13 @@ class FakeRemote:
         if len(data) > max_size:
             raise tk.OversizedResponseError(f"{role} is larger than {max_size}")
         return data
+
+
+class DownRemote:
+    """A server that answers nothing: every request fails as an unreachable notary-server does."""
+
+    def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
+        raise tk.ServerUnavailableError(f"could not reach the server for {role}")
 
 
 def reader(remote: FakeRemote | None, tmp_path: Path, **kwargs: object) -> Reader:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import trustkit as tk
-from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
+from tests.support.repo_sim import GUN, NOW, Delegation, DownRemote, FakeRemote, RepoSim, reader
 from trustkit._encoding import GoTime
 from trustkit.client import MetadataCache
 from trustkit.keys.pem import encode_pem
@@ -78,14 +78,6 @@ def _two_delegations() -> RepoSim:
     sim.delegations["targets/other"].targets["latest"] = tk.TargetFile.from_digest("22" * 32, 2)
     sim.delegations["targets/other"].targets["v9"] = tk.TargetFile.from_digest("99" * 32, 9)
     return sim
-
-
-def _down() -> tk.client.reader.MetadataSource:
-    class Down:
-        def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
-            raise tk.ServerUnavailableError("connection refused")
-
-    return Down()  # type: ignore[return-value]
 
 
 def _answers(client: tk.Reader) -> tuple[object, ...]:
@@ -193,7 +185,7 @@ def test_a_skipped_delegation_is_skipped_offline_and_server_down_as_online(why: 
     assert why in online.skipped["targets/releases"] or why != "never signed into"
     assert online.trusted.blocked == {}
     assert _answers(reader(None, tmp_path, offline=True)) == answers
-    down = reader(_down(), tmp_path)  # type: ignore[arg-type]
+    down = reader(DownRemote(), tmp_path)  # type: ignore[arg-type]
     assert _answers(down) == answers
     assert down.cache_age is not None
 
@@ -231,7 +223,7 @@ def test_a_listed_delegation_missing_from_the_cache_stops_offline_lookups(tmp_pa
     assert offline.get_target("v9").role == "targets/other"
     with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*not cached"):
         offline.get_target("latest")
-    down = reader(_down(), tmp_path)  # type: ignore[arg-type]
+    down = reader(DownRemote(), tmp_path)  # type: ignore[arg-type]
     assert "server cannot give it now" in down.trusted.blocked["targets/releases"]
 
 
@@ -596,29 +588,15 @@ def test_a_warm_read_does_not_parse_cached_files_it_does_not_use(tmp_path: Path)
         reader(None, tmp_path, offline=True).refresh()
 
 
-class SizedRemote(FakeRemote):
-    """Records the cap of each request."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sizes: list[tuple[str, int]] = []
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        self.sizes.append((role, max_size))
-        return super().get_role(gun, role, max_size=max_size, checksum=checksum, version=version)
-
-
 def test_a_first_contact_root_is_capped_far_below_notarys_download_limit(tmp_path: Path) -> None:
     sim = RepoSim(now=NOW)
     files = sim.publish()
-    remote = SizedRemote()
+    remote = FakeRemote()
     remote.serve(files)
     remote.files["root"] = files["root"][:-1] + b" " * (10 * 1024 * 1024) + b"}"
     with pytest.raises(tk.OversizedResponseError):
         reader(remote, tmp_path).refresh()
-    assert [max_size for role, max_size in remote.sizes if role == "root"] == [10 * 1024 * 1024]
+    assert [max_size for role, max_size in remote.caps if role == "root"] == [10 * 1024 * 1024]
 
 
 def test_real_sized_trust_data_passes_the_density_check() -> None:
