@@ -311,10 +311,7 @@ def test_a_signed_length_never_raises_the_download_cap_past_notarys(sim: RepoSim
     notary's MaxDownloadSize (100 MiB), not 2 GB."""
     files = sim.publish()
     snapshot = tk.MetaFile.from_data(files["snapshot"])
-    timestamp = tk.Timestamp(
-        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile(2 << 30, snapshot.hashes)}
-    )
-    files["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
+    files["timestamp"] = sim.sign_timestamp(tk.MetaFile(2 << 30, snapshot.hashes))
     remote = FakeRemote()
     remote.serve(files)
     with pytest.raises(tk.TrustkitError):

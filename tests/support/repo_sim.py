@@ -84,6 +84,23 @@ class RepoSim:
             signed = signed.with_delegation(role_entry, [child.key.public_key])
         return tk.Metadata(signed).sign(key.signer()).to_bytes()
 
+    def sign_snapshot(self, meta: dict[str, tk.MetaFile]) -> bytes:
+        """A snapshot at the current version listing exactly ``meta``, signed by the snapshot key."""
+        snapshot = tk.Snapshot(version=self.version, expires=self.expiry("snapshot"), meta=meta)
+        return tk.Metadata(snapshot).sign(self.keys["snapshot"].signer()).to_bytes()
+
+    def sign_timestamp(self, snapshot: tk.MetaFile) -> bytes:
+        """A timestamp at the current version naming ``snapshot``, signed by the timestamp key."""
+        timestamp = tk.Timestamp(version=self.version, expires=self.expiry("timestamp"), meta={"snapshot": snapshot})
+        return tk.Metadata(timestamp).sign(self.keys["timestamp"].signer()).to_bytes()
+
+    def seal(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """The roles of ``files`` with a snapshot over each of them and a timestamp over that snapshot, signed at
+        the current version (what a compromised or careless server could serve over changed roles)."""
+        roles = {role: data for role, data in files.items() if role not in ("snapshot", "timestamp")}
+        snapshot = self.sign_snapshot({role: tk.MetaFile.from_data(data) for role, data in roles.items()})
+        return {**roles, "snapshot": snapshot, "timestamp": self.sign_timestamp(tk.MetaFile.from_data(snapshot))}
+
     def publish(self, *, new_root: bool = False) -> dict[str, bytes]:
         """Sign every role at the next version (root only when new or asked)."""
         self.version += 1
@@ -93,16 +110,7 @@ class RepoSim:
         files = {"root": self.roots[-1], "targets": self.sign_role("targets")}
         for name in self.delegations:
             files[name] = self.sign_role(name)
-        meta = {role: tk.MetaFile.from_data(data) for role, data in files.items()}
-        snapshot = tk.Snapshot(version=self.version, expires=self.expiry("snapshot"), meta=meta)
-        files["snapshot"] = tk.Metadata(snapshot).sign(self.keys["snapshot"].signer()).to_bytes()
-        timestamp = tk.Timestamp(
-            version=self.version,
-            expires=self.expiry("timestamp"),
-            meta={"snapshot": tk.MetaFile.from_data(files["snapshot"])},
-        )
-        files["timestamp"] = tk.Metadata(timestamp).sign(self.keys["timestamp"].signer()).to_bytes()
-        return files
+        return self.seal(files)
 
 
 class FakeRemote:

@@ -56,17 +56,7 @@ def test_a_fast_forwarded_timestamp_is_forgotten_when_the_new_root_rotates_its_k
 
 def _without_in_snapshot(sim: RepoSim, files: dict[str, bytes], role: str) -> dict[str, bytes]:
     """The repository with ``role`` left out of a re-signed snapshot (the snapshot key is the server's)."""
-    meta = {
-        name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in (role, "snapshot", "timestamp")
-    }
-    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
-    out = {name: data for name, data in files.items() if name != role}
-    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
-    timestamp = tk.Timestamp(
-        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile.from_data(out["snapshot"])}
-    )
-    out["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
-    return out
+    return sim.seal({name: data for name, data in files.items() if name != role})
 
 
 def _two_delegations() -> RepoSim:
@@ -229,15 +219,9 @@ def test_a_listed_delegation_missing_from_the_cache_stops_offline_lookups(tmp_pa
 
 def _resign_snapshot(sim: RepoSim, files: dict[str, bytes], meta: dict[str, tk.MetaFile]) -> dict[str, bytes]:
     """``files`` with a snapshot listing exactly ``meta``, and a timestamp for it, re-signed."""
-    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
+    snapshot = sim.sign_snapshot(meta)
     out = {name: data for name, data in files.items() if name in meta}
-    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
-    return _resign_timestamp(sim, out, tk.MetaFile.from_data(out["snapshot"]))
-
-
-def _resign_timestamp(sim: RepoSim, files: dict[str, bytes], entry: tk.MetaFile) -> dict[str, bytes]:
-    timestamp = tk.Timestamp(version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": entry})
-    return {**files, "timestamp": tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()}
+    return {**out, "snapshot": snapshot, "timestamp": sim.sign_timestamp(tk.MetaFile.from_data(snapshot))}
 
 
 @pytest.mark.parametrize("algorithms", [("sha512",), ()])
@@ -264,7 +248,7 @@ def test_a_snapshot_listed_with_length_zero_is_a_hash_mismatch(tmp_path: Path) -
     files = sim.publish()
     entry = tk.MetaFile.from_data(files["snapshot"])
     remote = FakeRemote()
-    remote.serve(_resign_timestamp(sim, files, tk.MetaFile(0, entry.hashes)))
+    remote.serve({**files, "timestamp": sim.sign_timestamp(tk.MetaFile(0, entry.hashes))})
     with pytest.raises(tk.HashMismatchError, match="snapshot is listed with length 0"):
         reader(remote, tmp_path).refresh()
 
