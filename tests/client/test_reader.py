@@ -18,18 +18,14 @@ import pytest
 
 import trustkit as tk
 from tests.support.async_remote import AsyncSource
-from tests.support.repo_sim import GUN, NOW, Delegation, DownRemote, FakeRemote, RepoSim
+from tests.support.repo_sim import GUN, NOW, Delegation, DownRemote, FakeRemote, RepoSim, small_repo
 from tests.support.repo_sim import reader as blocking_reader
 from trustkit.client import AsyncReader, MetadataCache, Reader
 
 
 @pytest.fixture
 def sim() -> RepoSim:
-    sim = RepoSim(now=NOW)
-    sim.targets["v1"] = tk.TargetFile.from_data(b"content one")
-    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
-    sim.delegations["targets/releases"].targets["v2"] = tk.TargetFile.from_digest("22" * 32, 200)
-    return sim
+    return small_repo()
 
 
 @pytest.fixture

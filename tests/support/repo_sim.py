@@ -113,6 +113,15 @@ class RepoSim:
         return self.seal(files)
 
 
+def small_repo() -> RepoSim:
+    """The reader and health tests' repository: ``v1`` (``b"content one"``) in targets, ``v2`` in targets/releases."""
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"content one")
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/releases"].targets["v2"] = tk.TargetFile.from_digest("22" * 32, 200)
+    return sim
+
+
 class FakeRemote:
     """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; records each GET
     (``requests``) and the size cap it was asked with (``caps``)."""
