@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import trustkit as tk
-from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
+from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, reader, small_repo
 from trustkit.client import Reader
 from trustkit.client.health import (
     DEFAULT_WINDOW,
@@ -25,14 +25,6 @@ from trustkit.client.health import (
 from trustkit.keys import make_root_certificate
 from trustkit.keystore import MemoryKeyStore
 from trustkit.remote import MemoryRemote
-
-
-def simulated() -> RepoSim:
-    sim = RepoSim(now=NOW)
-    sim.targets["v1"] = tk.TargetFile.from_data(b"content one")
-    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
-    sim.delegations["targets/releases"].targets["v2"] = tk.TargetFile.from_digest("22" * 32, 200)
-    return sim
 
 
 def trusted_set(files: dict[str, bytes], *, delegations: tuple[str, ...] = ()) -> tk.TrustedMetadataSet:
@@ -59,7 +51,7 @@ def sim_reader(files: dict[str, bytes], tmp_path: Path) -> Reader:
 
 
 def test_a_fresh_repository_is_healthy() -> None:
-    trusted = trusted_set(simulated().publish(), delegations=("targets/releases",))
+    trusted = trusted_set(small_repo().publish(), delegations=("targets/releases",))
     report = health_report(trusted, now=NOW)
     assert report.ok and report.problems() == []
     assert (report.gun, report.checked_at, report.window) == (GUN, NOW, DEFAULT_WINDOW)
@@ -79,7 +71,7 @@ def test_the_default_window_is_notarys_six_months() -> None:
 
 
 def test_roles_expiring_within_the_window_sorted_by_expiry() -> None:
-    sim = simulated()
+    sim = small_repo()
     sim.expires["targets"] = NOW + timedelta(days=100)
     sim.expires["targets/releases"] = NOW + timedelta(days=10)
     sim.expires["snapshot"] = NOW + timedelta(days=300)
@@ -101,7 +93,7 @@ def test_roles_expiring_within_the_window_sorted_by_expiry() -> None:
 
 
 def test_server_managed_roles_are_reported_only_once_expired() -> None:
-    trusted = trusted_set(simulated().publish())  # the timestamp expires in notary's 14 days
+    trusted = trusted_set(small_repo().publish())  # the timestamp expires in notary's 14 days
     assert health_report(trusted, now=NOW).expiring_roles == ()
     unmanaged = health_report(trusted, now=NOW, server_managed=())
     assert [(e.role, e.remaining.days) for e in unmanaged.expiring_roles] == [("timestamp", 14)]
@@ -113,7 +105,7 @@ def test_server_managed_roles_are_reported_only_once_expired() -> None:
 
 
 def test_a_reader_reports_the_expired_delegation_it_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    sim = simulated()
+    sim = small_repo()
     sim.expires["targets/releases"] = NOW - timedelta(days=2)
     reader = sim_reader(sim.publish(), tmp_path)
     with caplog.at_level(logging.WARNING):
@@ -139,7 +131,7 @@ def test_a_reader_reports_the_expired_delegation_it_skipped(tmp_path: Path, capl
 
 
 def test_a_delegation_with_fewer_keys_than_its_threshold() -> None:
-    sim = simulated()
+    sim = small_repo()
     sim.delegations["targets/releases"].threshold = 2  # one key, threshold 2: it can never verify
     trusted = trusted_set(sim.publish(), delegations=("targets/releases",))
     assert "targets/releases" not in trusted
@@ -155,7 +147,7 @@ def test_a_delegation_with_fewer_keys_than_its_threshold() -> None:
 def test_a_reader_counts_the_signatures_of_a_skipped_delegation(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sim = simulated()
+    sim = small_repo()
     sim.delegations["targets/releases"].threshold = 2
     reader = sim_reader(sim.publish(), tmp_path)
     with caplog.at_level(logging.WARNING):
@@ -167,7 +159,7 @@ def test_a_reader_counts_the_signatures_of_a_skipped_delegation(
 
 def test_the_state_and_the_skipped_roles_given_explicitly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The report reads what the caller holds: the trusted state and the skipped roles, nothing refreshed."""
-    sim = simulated()
+    sim = small_repo()
     sim.delegations["targets/releases"].threshold = 2
     reader = sim_reader(sim.publish(), tmp_path)
     with caplog.at_level(logging.WARNING):
@@ -274,7 +266,7 @@ def test_a_role_still_signable_with_some_keys_missing(published: tuple[tk.Reposi
 
 
 def test_root_certificates_near_expiry() -> None:
-    sim = simulated()
+    sim = small_repo()
     short_lived = make_root_certificate(sim.root_keys[0], GUN, now=NOW - timedelta(days=1), validity=timedelta(days=31))
     sim.root_certs = [tk.PublicKey.from_certificate(short_lived)]
     trusted = trusted_set(sim.publish())
@@ -295,7 +287,7 @@ def test_root_certificates_near_expiry() -> None:
 
 
 def test_summary_of_roles_and_signed_tags() -> None:
-    sim = simulated()
+    sim = small_repo()
     digest = tk.TargetFile.from_digest("ab" * 32, 528)
     sim.targets["v3"] = digest
     sim.delegations["targets/releases"].targets["v3"] = digest  # the same tag and digest in two roles
@@ -347,7 +339,7 @@ def test_summary_of_roles_and_signed_tags() -> None:
 
 
 def test_summary_and_report_render_as_text_and_html() -> None:
-    sim = simulated()
+    sim = small_repo()
     sim.targets["a<b>&c"] = tk.TargetFile.from_data(b"odd name")
     sim.expires["targets"] = NOW + timedelta(days=3)
     trusted = trusted_set(sim.publish(), delegations=("targets/releases",))
@@ -380,7 +372,7 @@ def test_summary_and_report_render_as_text_and_html() -> None:
 
 
 def test_a_reader_that_never_refreshed_refreshes_once(tmp_path: Path) -> None:
-    reader = sim_reader(simulated().publish(), tmp_path)
+    reader = sim_reader(small_repo().publish(), tmp_path)
     summary = repository_summary(reader, now=NOW)
     assert [t.name for t in summary.signed_tags] == ["v1", "v2"]
     assert health_report(reader, now=NOW).ok

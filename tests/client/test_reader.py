@@ -18,18 +18,14 @@ import pytest
 
 import trustkit as tk
 from tests.support.async_remote import AsyncSource
-from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim
+from tests.support.repo_sim import GUN, NOW, Delegation, DownRemote, FakeRemote, RepoSim, small_repo
 from tests.support.repo_sim import reader as blocking_reader
 from trustkit.client import AsyncReader, MetadataCache, Reader
 
 
 @pytest.fixture
 def sim() -> RepoSim:
-    sim = RepoSim(now=NOW)
-    sim.targets["v1"] = tk.TargetFile.from_data(b"content one")
-    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
-    sim.delegations["targets/releases"].targets["v2"] = tk.TargetFile.from_digest("22" * 32, 200)
-    return sim
+    return small_repo()
 
 
 @pytest.fixture
@@ -232,15 +228,6 @@ def test_reads_need_a_remote_unless_offline() -> None:
         Reader(GUN, None)
 
 
-class DownRemote:
-    """A server that accepts nothing: every request fails as an unreachable notary-server does."""
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        raise tk.ServerUnavailableError(f"could not reach the server for {role}")
-
-
 def test_fresh_read_is_not_from_cache(remote: FakeRemote, tmp_path: Path) -> None:
     fresh = reader(remote, tmp_path)
     fresh.refresh()
@@ -320,25 +307,13 @@ def test_a_signed_length_never_raises_the_download_cap_past_notarys(sim: RepoSim
     notary's MaxDownloadSize (100 MiB), not 2 GB."""
     files = sim.publish()
     snapshot = tk.MetaFile.from_data(files["snapshot"])
-    timestamp = tk.Timestamp(
-        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile(2 << 30, snapshot.hashes)}
-    )
-    files["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
-    caps: list[tuple[str, int]] = []
-
-    class Recording(FakeRemote):
-        def get_role(
-            self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-        ) -> bytes:
-            caps.append((role, max_size))
-            return super().get_role(gun, role, max_size=max_size, checksum=checksum, version=version)
-
-    remote = Recording()
+    files["timestamp"] = sim.sign_timestamp(tk.MetaFile(2 << 30, snapshot.hashes))
+    remote = FakeRemote()
     remote.serve(files)
     with pytest.raises(tk.TrustkitError):
         reader(remote, tmp_path).refresh()  # the snapshot's length is not 2 GB
-    assert ("snapshot", 100 * 1024 * 1024) in caps
-    assert max(cap for _, cap in caps) <= 100 * 1024 * 1024
+    assert ("snapshot", 100 * 1024 * 1024) in remote.caps
+    assert max(cap for _, cap in remote.caps) <= 100 * 1024 * 1024
 
 
 def _delegating(sim: RepoSim, name: str, count: int) -> FakeRemote:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 import trustkit as tk
 import trustkit.policy
 from tests.support.policy import GUN, Published
+from tests.support.repo_sim import DownRemote
 from trustkit.dct import DockerTrust
 from trustkit.policy import Policy, PolicyError, Rule, TrustAnchor, Verifier, admission_response
 
@@ -187,13 +188,9 @@ def test_misuse_of_the_policy_apis_raises_trustkit_errors(published: Published, 
 
 
 def test_the_stale_cache_deny_names_the_policy_setting(published: Published, tmp_path: Path) -> None:
-    class Down:
-        def get_role(self, gun: str, role: str, **options: object) -> bytes:
-            raise tk.ServerUnavailableError("connection refused")
-
     policy = Policy((Rule(GUN, TOFU),))
     assert tk.verify(f"{GUN}:v1", policy, trust_dir=tmp_path, remote=published.remote).allowed
-    down = tk.verify(f"{GUN}:v1", policy, trust_dir=tmp_path, remote=Down())  # type: ignore[arg-type]
+    down = tk.verify(f"{GUN}:v1", policy, trust_dir=tmp_path, remote=DownRemote())  # type: ignore[arg-type]
     assert "max_stale_seconds allows 0 s" in down.message and "max_cache_age" not in down.message
 
 

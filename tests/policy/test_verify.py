@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 import trustkit as tk
 from tests.support.async_remote import AsyncSource
 from tests.support.policy import D1, D2, D4, GUN, Published, publish
+from tests.support.repo_sim import DownRemote
 from trustkit.policy import (
     AsyncVerifier,
     Policy,
@@ -170,11 +171,6 @@ def test_misuse_raises_a_deny_does_not(published: Published, tmp_path: Path) -> 
     unknown = Policy((Rule("registry.example.com/*", TrustAnchor.trust_on_first_use()),))
     verdict = verify("registry.example.com/team/none:v1", unknown, trust_dir=tmp_path, remote=published.remote)
     assert not verdict.allowed and "trust data missing" in verdict.message
-
-
-class DownRemote:
-    def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
-        raise tk.ServerUnavailableError(f"cannot reach the server for {role}")
 
 
 def test_unreachable_server_fails_closed_unless_the_rule_allows_a_stale_cache(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import trustkit as tk
-from tests.support.remote_repo import Repo, parse
+from tests.support.publishing_client import PublishingClient, parse
 from trustkit.remote import ConfigurationError, LocalRemote, MemoryRemote, Remote
 
 GUN = "localhost:5000/local/app"
@@ -26,7 +26,7 @@ def _mode(path: Path) -> int:
 
 def test_folder_layout_is_what_a_static_server_serves(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     files = repo.initial_files()
     remote.publish(GUN, files)
     tuf = tmp_path / GUN / "_trust" / "tuf"
@@ -48,7 +48,7 @@ def test_folder_layout_is_what_a_static_server_serves(tmp_path: Path) -> None:
 
 def test_keys_elsewhere_and_encrypted(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path / "served", private_dir=tmp_path / "private", passphrase="pw", key_type="ed25519")
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     assert repo.timestamp_public.keytype == "ed25519"
     assert not (tmp_path / "served" / ".trustkit").exists()
@@ -60,7 +60,7 @@ def test_keys_elsewhere_and_encrypted(tmp_path: Path) -> None:
 
 
 def test_state_survives_a_new_instance(tmp_path: Path) -> None:
-    repo = Repo(LocalRemote(tmp_path), GUN)
+    repo = PublishingClient(LocalRemote(tmp_path), GUN)
     repo.remote.publish(GUN, repo.initial_files())
     reopened = LocalRemote(tmp_path)
     repo.remote = reopened
@@ -80,7 +80,7 @@ def test_get_key_before_a_root_is_stable_and_rotate_is_new() -> None:
 
 def test_a_crash_before_timestamp_json_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     remote = LocalRemote(tmp_path)
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     before = {role: repo.read(role) for role in ("root", "targets", "targets/releases", "snapshot", "timestamp")}
 
@@ -105,7 +105,7 @@ def test_a_crash_before_timestamp_json_changes_nothing(tmp_path: Path, monkeypat
 
 def test_concurrent_publishes_stay_consistent(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     updates = []
     for index in range(8):
@@ -140,7 +140,7 @@ def test_concurrent_publishes_stay_consistent(tmp_path: Path) -> None:
 def test_expired_timestamp_and_snapshot_are_resigned_on_read() -> None:
     now = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
     remote = MemoryRemote(clock=lambda: now[0])
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     repo.root = tk.Root(version=1, expires=now[0] + timedelta(days=3650), keys=repo.root.keys, roles=repo.root.roles)
     repo.targets = tk.Targets(version=1, expires=now[0] + timedelta(days=2000), delegations=repo.targets.delegations)
     repo.releases = tk.Targets(version=1, expires=now[0] + timedelta(days=2000))
@@ -166,7 +166,7 @@ def test_expired_timestamp_and_snapshot_are_resigned_on_read() -> None:
 def test_changefeed_paging_matches_notary_memory_store() -> None:
     remote = MemoryRemote()
     guns = ["localhost:5000/a/one", "localhost:5000/a/two"]
-    repos = [Repo(remote, gun) for gun in guns]
+    repos = [PublishingClient(remote, gun) for gun in guns]
     for repo in repos:
         remote.publish(repo.gun, repo.initial_files())
     remote.publish(guns[0], repos[0].add_release("x", b"x"))
@@ -195,7 +195,7 @@ def test_stored_remotes_refuse_names_that_break_the_layout(tmp_path: Path, gun: 
 
 def test_delete_removes_files_and_keys(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     remote.delete(GUN)
     assert not (tmp_path / "localhost:5000").exists()  # empty parent folders go too
@@ -205,7 +205,7 @@ def test_delete_removes_files_and_keys(tmp_path: Path) -> None:
 
 def test_oversized_files_are_not_read_whole(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     with pytest.raises(tk.OversizedResponseError, match="larger than the 5 bytes"):
         remote.get_role(GUN, "timestamp", max_size=5)
@@ -213,7 +213,7 @@ def test_oversized_files_are_not_read_whole(tmp_path: Path) -> None:
 
 def test_corrupt_private_state_is_a_remote_error(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = Repo(remote, GUN)
+    repo = PublishingClient(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     (tmp_path / ".trustkit" / "changefeed.json").write_text("{")
     with pytest.raises(tk.RemoteError, match="changefeed file is corrupt"):

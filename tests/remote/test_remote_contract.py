@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 import trustkit as tk
-from tests.support.remote_repo import Repo, parse
+from tests.support.publishing_client import PublishingClient, parse
 from trustkit.remote import MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, ChangeRecord, Remote
 
 
@@ -30,7 +30,7 @@ def _conflict_name(error: tk.ConflictError) -> str:
 
 @pytest.mark.parametrize("server_snapshot", [True, False], ids=["remote-snapshot", "client-snapshot"])
 def test_publish_and_read_back(remote: Remote, gun: str, server_snapshot: bool) -> None:
-    repo = Repo(remote, gun, server_snapshot=server_snapshot)
+    repo = PublishingClient(remote, gun, server_snapshot=server_snapshot)
     files = repo.initial_files()
     remote.publish(gun, files)
 
@@ -54,7 +54,7 @@ def test_publish_and_read_back(remote: Remote, gun: str, server_snapshot: bool) 
 
 
 def test_fetch_by_checksum_and_version(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     first = repo.initial_files()
     remote.publish(gun, first)
     second = repo.add_release("v2", b"two")
@@ -93,7 +93,7 @@ def test_unknown_gun_is_not_found(remote: Remote, gun: str) -> None:
 
 
 def test_stale_version_is_a_conflict(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     remote.publish(gun, repo.initial_files())
     remote.publish(gun, repo.add_release("v1", b"one"))
     with pytest.raises(tk.ConflictError) as caught:
@@ -108,7 +108,7 @@ def test_stale_version_is_a_conflict(remote: Remote, gun: str) -> None:
 
 
 def test_bad_signature_is_an_invalid_update(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     files = repo.initial_files()
     files["targets"] = repo.targets_bytes(key=tk.generate_private_key())
     with pytest.raises(tk.ConflictError) as caught:
@@ -121,7 +121,7 @@ def test_bad_signature_is_an_invalid_update(remote: Remote, gun: str) -> None:
 
 
 def test_root_version_must_increment_by_one(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     remote.publish(gun, repo.initial_files())
     repo.root = repo.root.bump().bump()
     with pytest.raises(tk.ConflictError) as caught:
@@ -131,7 +131,7 @@ def test_root_version_must_increment_by_one(remote: Remote, gun: str) -> None:
 
 
 def test_root_rotation_keeps_every_version(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     first = repo.initial_files()
     remote.publish(gun, first)
     rotation = repo.rotate_root()
@@ -150,7 +150,7 @@ def test_root_rotation_keeps_every_version(remote: Remote, gun: str) -> None:
 
 
 def test_snapshot_with_wrong_hashes_is_refused(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun, server_snapshot=False)
+    repo = PublishingClient(remote, gun, server_snapshot=False)
     files = repo.initial_files()
     files["snapshot"] = repo.snapshot_bytes({**files, "targets": b"not the uploaded targets"})
     with pytest.raises(tk.ConflictError) as caught:
@@ -160,7 +160,7 @@ def test_snapshot_with_wrong_hashes_is_refused(remote: Remote, gun: str) -> None
 
 
 def test_missing_snapshot_when_the_remote_lacks_its_key(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun, server_snapshot=False)
+    repo = PublishingClient(remote, gun, server_snapshot=False)
     files = repo.initial_files()
     del files["snapshot"]
     with pytest.raises(tk.ConflictError) as caught:
@@ -175,7 +175,7 @@ def test_missing_snapshot_when_the_remote_lacks_its_key(remote: Remote, gun: str
 
 
 def test_update_without_any_root(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     with pytest.raises(tk.ConflictError) as caught:
         remote.publish(gun, {"targets": repo.targets_bytes()})
     assert caught.value.detail == {
@@ -185,7 +185,7 @@ def test_update_without_any_root(remote: Remote, gun: str) -> None:
 
 
 def test_delegation_without_its_parent(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     files = repo.initial_files()
     remote.publish(gun, {"root": files["root"], "targets": files["targets"]})
     orphan = tk.Metadata(tk.Targets(version=1, expires=tk.default_expiry("targets"))).sign(repo.releases_key.signer())
@@ -199,7 +199,7 @@ def test_delegation_without_its_parent(remote: Remote, gun: str) -> None:
     [b"{not json", b"[1,2]", b'{"signed":"x","signatures":[]}', b'{"signed":{"version":"2"}}', b"\xff\xfe"],
 )
 def test_malformed_upload_keeps_the_code(remote: Remote, gun: str, body: bytes) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     remote.publish(gun, repo.initial_files())
     with pytest.raises(tk.RemoteError) as caught:
         remote.publish(gun, {"targets": body})
@@ -208,7 +208,7 @@ def test_malformed_upload_keeps_the_code(remote: Remote, gun: str, body: bytes) 
 
 
 def test_json_that_is_not_metadata_is_an_invalid_update(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     remote.publish(gun, repo.initial_files())
     with pytest.raises(tk.ConflictError) as caught:
         remote.publish(gun, {"targets": b'{"signed":{"_type":"Root","version":3},"signatures":[]}'})
@@ -216,7 +216,7 @@ def test_json_that_is_not_metadata_is_an_invalid_update(remote: Remote, gun: str
 
 
 def test_an_uploaded_timestamp_is_ignored(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     files = repo.initial_files()
     fake = tk.Timestamp(
         version=7, expires=tk.default_expiry("timestamp"), meta={"snapshot": tk.MetaFile.from_data(b"x")}
@@ -227,7 +227,7 @@ def test_an_uploaded_timestamp_is_ignored(remote: Remote, gun: str) -> None:
 
 
 def test_server_keys_get_and_rotate(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     remote.publish(gun, repo.initial_files())
     assert remote.get_key(gun, "timestamp") == repo.timestamp_public  # root lists it: the same key every time
     assert remote.get_key(gun, "snapshot") == repo.snapshot_public
@@ -244,7 +244,7 @@ def test_server_keys_get_and_rotate(remote: Remote, gun: str) -> None:
 
 
 def test_delete_and_changefeed(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     remote.publish(gun, repo.initial_files())
     remote.publish(gun, repo.add_release("v1", b"one"))
     records = remote.changefeed(gun)
@@ -267,13 +267,13 @@ def test_delete_and_changefeed(remote: Remote, gun: str) -> None:
     remote.delete(gun)  # deleting what is not there is fine
     assert remote.changefeed(gun)[-1] == deletion  # and records nothing
 
-    again = Repo(remote, gun)  # the GUN can be made again from scratch
+    again = PublishingClient(remote, gun)  # the GUN can be made again from scratch
     remote.publish(gun, again.initial_files())
     assert parse(again.read("timestamp"), "timestamp").signed.version == 1
 
 
 def test_size_cap(remote: Remote, gun: str) -> None:
-    repo = Repo(remote, gun)
+    repo = PublishingClient(remote, gun)
     files = repo.initial_files()
     remote.publish(gun, files)
     size = len(files["root"])

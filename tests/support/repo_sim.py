@@ -1,6 +1,6 @@
 """A repository simulator for the trust-layer tests: a notary repository whose every role, version, expiry,
 key and signature a test can set, producing the bytes a server would serve (python-tuf's RepositorySimulator is
-the model), the fake remote that serves it, and a reader on the two."""
+the model), the fake remote that serves it, a remote that is down, and a reader on the two."""
 
 from __future__ import annotations
 
@@ -84,6 +84,23 @@ class RepoSim:
             signed = signed.with_delegation(role_entry, [child.key.public_key])
         return tk.Metadata(signed).sign(key.signer()).to_bytes()
 
+    def sign_snapshot(self, meta: dict[str, tk.MetaFile]) -> bytes:
+        """A snapshot at the current version listing exactly ``meta``, signed by the snapshot key."""
+        snapshot = tk.Snapshot(version=self.version, expires=self.expiry("snapshot"), meta=meta)
+        return tk.Metadata(snapshot).sign(self.keys["snapshot"].signer()).to_bytes()
+
+    def sign_timestamp(self, snapshot: tk.MetaFile) -> bytes:
+        """A timestamp at the current version naming ``snapshot``, signed by the timestamp key."""
+        timestamp = tk.Timestamp(version=self.version, expires=self.expiry("timestamp"), meta={"snapshot": snapshot})
+        return tk.Metadata(timestamp).sign(self.keys["timestamp"].signer()).to_bytes()
+
+    def seal(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """The roles of ``files`` with a snapshot over each of them and a timestamp over that snapshot, signed at
+        the current version (what a compromised or careless server could serve over changed roles)."""
+        roles = {role: data for role, data in files.items() if role not in ("snapshot", "timestamp")}
+        snapshot = self.sign_snapshot({role: tk.MetaFile.from_data(data) for role, data in roles.items()})
+        return {**roles, "snapshot": snapshot, "timestamp": self.sign_timestamp(tk.MetaFile.from_data(snapshot))}
+
     def publish(self, *, new_root: bool = False) -> dict[str, bytes]:
         """Sign every role at the next version (root only when new or asked)."""
         self.version += 1
@@ -93,26 +110,28 @@ class RepoSim:
         files = {"root": self.roots[-1], "targets": self.sign_role("targets")}
         for name in self.delegations:
             files[name] = self.sign_role(name)
-        meta = {role: tk.MetaFile.from_data(data) for role, data in files.items()}
-        snapshot = tk.Snapshot(version=self.version, expires=self.expiry("snapshot"), meta=meta)
-        files["snapshot"] = tk.Metadata(snapshot).sign(self.keys["snapshot"].signer()).to_bytes()
-        timestamp = tk.Timestamp(
-            version=self.version,
-            expires=self.expiry("timestamp"),
-            meta={"snapshot": tk.MetaFile.from_data(files["snapshot"])},
-        )
-        files["timestamp"] = tk.Metadata(timestamp).sign(self.keys["timestamp"].signer()).to_bytes()
-        return files
+        return self.seal(files)
+
+
+def small_repo() -> RepoSim:
+    """The reader and health tests' repository: ``v1`` (``b"content one"``) in targets, ``v2`` in targets/releases."""
+    sim = RepoSim(now=NOW)
+    sim.targets["v1"] = tk.TargetFile.from_data(b"content one")
+    sim.delegations["targets/releases"] = Delegation(tk.generate_private_key(), [""])
+    sim.delegations["targets/releases"].targets["v2"] = tk.TargetFile.from_digest("22" * 32, 200)
+    return sim
 
 
 class FakeRemote:
-    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; counts GETs."""
+    """Serves the files of a RepoSim the way notary-server does: current, by sha256, by version; records each GET
+    (``requests``) and the size cap it was asked with (``caps``)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.by_hash: dict[str, bytes] = {}
         self.roots: dict[int, bytes] = {}
         self.requests: list[tuple[str, str | None, int | None]] = []
+        self.caps: list[tuple[str, int]] = []
 
     def serve(self, files: dict[str, bytes]) -> None:
         self.files = dict(files)
@@ -125,6 +144,7 @@ class FakeRemote:
         self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
     ) -> bytes:
         self.requests.append((role, checksum, version))
+        self.caps.append((role, max_size))
         if gun != GUN or role not in self.files:
             raise tk.NotFoundError(f"{role} not found", status=404)
         if checksum is not None:
@@ -138,6 +158,13 @@ class FakeRemote:
         if len(data) > max_size:
             raise tk.OversizedResponseError(f"{role} is larger than {max_size}")
         return data
+
+
+class DownRemote:
+    """A server that answers nothing: every request fails as an unreachable notary-server does."""
+
+    def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
+        raise tk.ServerUnavailableError(f"could not reach the server for {role}")
 
 
 def reader(remote: FakeRemote | None, tmp_path: Path, **kwargs: object) -> Reader:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import trustkit as tk
-from tests.support.repo_sim import GUN, NOW, Delegation, FakeRemote, RepoSim, reader
+from tests.support.repo_sim import GUN, NOW, Delegation, DownRemote, FakeRemote, RepoSim, reader
 from trustkit._encoding import GoTime
 from trustkit.client import MetadataCache
 from trustkit.keys.pem import encode_pem
@@ -56,17 +56,7 @@ def test_a_fast_forwarded_timestamp_is_forgotten_when_the_new_root_rotates_its_k
 
 def _without_in_snapshot(sim: RepoSim, files: dict[str, bytes], role: str) -> dict[str, bytes]:
     """The repository with ``role`` left out of a re-signed snapshot (the snapshot key is the server's)."""
-    meta = {
-        name: tk.MetaFile.from_data(data) for name, data in files.items() if name not in (role, "snapshot", "timestamp")
-    }
-    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
-    out = {name: data for name, data in files.items() if name != role}
-    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
-    timestamp = tk.Timestamp(
-        version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": tk.MetaFile.from_data(out["snapshot"])}
-    )
-    out["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
-    return out
+    return sim.seal({name: data for name, data in files.items() if name != role})
 
 
 def _two_delegations() -> RepoSim:
@@ -78,14 +68,6 @@ def _two_delegations() -> RepoSim:
     sim.delegations["targets/other"].targets["latest"] = tk.TargetFile.from_digest("22" * 32, 2)
     sim.delegations["targets/other"].targets["v9"] = tk.TargetFile.from_digest("99" * 32, 9)
     return sim
-
-
-def _down() -> tk.client.reader.MetadataSource:
-    class Down:
-        def get_role(self, gun: str, role: str, **kwargs: object) -> bytes:
-            raise tk.ServerUnavailableError("connection refused")
-
-    return Down()  # type: ignore[return-value]
 
 
 def _answers(client: tk.Reader) -> tuple[object, ...]:
@@ -193,7 +175,7 @@ def test_a_skipped_delegation_is_skipped_offline_and_server_down_as_online(why: 
     assert why in online.skipped["targets/releases"] or why != "never signed into"
     assert online.trusted.blocked == {}
     assert _answers(reader(None, tmp_path, offline=True)) == answers
-    down = reader(_down(), tmp_path)  # type: ignore[arg-type]
+    down = reader(DownRemote(), tmp_path)  # type: ignore[arg-type]
     assert _answers(down) == answers
     assert down.cache_age is not None
 
@@ -231,21 +213,15 @@ def test_a_listed_delegation_missing_from_the_cache_stops_offline_lookups(tmp_pa
     assert offline.get_target("v9").role == "targets/other"
     with pytest.raises(tk.VerificationError, match=r"targets/releases could hold 'latest'.*not cached"):
         offline.get_target("latest")
-    down = reader(_down(), tmp_path)  # type: ignore[arg-type]
+    down = reader(DownRemote(), tmp_path)  # type: ignore[arg-type]
     assert "server cannot give it now" in down.trusted.blocked["targets/releases"]
 
 
 def _resign_snapshot(sim: RepoSim, files: dict[str, bytes], meta: dict[str, tk.MetaFile]) -> dict[str, bytes]:
     """``files`` with a snapshot listing exactly ``meta``, and a timestamp for it, re-signed."""
-    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
+    snapshot = sim.sign_snapshot(meta)
     out = {name: data for name, data in files.items() if name in meta}
-    out["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
-    return _resign_timestamp(sim, out, tk.MetaFile.from_data(out["snapshot"]))
-
-
-def _resign_timestamp(sim: RepoSim, files: dict[str, bytes], entry: tk.MetaFile) -> dict[str, bytes]:
-    timestamp = tk.Timestamp(version=sim.version, expires=sim.expiry("timestamp"), meta={"snapshot": entry})
-    return {**files, "timestamp": tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()}
+    return {**out, "snapshot": snapshot, "timestamp": sim.sign_timestamp(tk.MetaFile.from_data(snapshot))}
 
 
 @pytest.mark.parametrize("algorithms", [("sha512",), ()])
@@ -272,7 +248,7 @@ def test_a_snapshot_listed_with_length_zero_is_a_hash_mismatch(tmp_path: Path) -
     files = sim.publish()
     entry = tk.MetaFile.from_data(files["snapshot"])
     remote = FakeRemote()
-    remote.serve(_resign_timestamp(sim, files, tk.MetaFile(0, entry.hashes)))
+    remote.serve({**files, "timestamp": sim.sign_timestamp(tk.MetaFile(0, entry.hashes))})
     with pytest.raises(tk.HashMismatchError, match="snapshot is listed with length 0"):
         reader(remote, tmp_path).refresh()
 
@@ -596,29 +572,15 @@ def test_a_warm_read_does_not_parse_cached_files_it_does_not_use(tmp_path: Path)
         reader(None, tmp_path, offline=True).refresh()
 
 
-class SizedRemote(FakeRemote):
-    """Records the cap of each request."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sizes: list[tuple[str, int]] = []
-
-    def get_role(
-        self, gun: str, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
-    ) -> bytes:
-        self.sizes.append((role, max_size))
-        return super().get_role(gun, role, max_size=max_size, checksum=checksum, version=version)
-
-
 def test_a_first_contact_root_is_capped_far_below_notarys_download_limit(tmp_path: Path) -> None:
     sim = RepoSim(now=NOW)
     files = sim.publish()
-    remote = SizedRemote()
+    remote = FakeRemote()
     remote.serve(files)
     remote.files["root"] = files["root"][:-1] + b" " * (10 * 1024 * 1024) + b"}"
     with pytest.raises(tk.OversizedResponseError):
         reader(remote, tmp_path).refresh()
-    assert [max_size for role, max_size in remote.sizes if role == "root"] == [10 * 1024 * 1024]
+    assert [max_size for role, max_size in remote.caps if role == "root"] == [10 * 1024 * 1024]
 
 
 def test_real_sized_trust_data_passes_the_density_check() -> None:

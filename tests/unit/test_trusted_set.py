@@ -196,7 +196,7 @@ def test_duplicate_signatures_from_one_key(sim: RepoSim) -> None:
     obj = json.loads(files["targets/releases"])
     obj["signatures"] = obj["signatures"] * 2
     files["targets/releases"] = json.dumps(obj, separators=(",", ":")).encode()
-    files = _reseal(sim, files)
+    files = sim.seal(files)
     with pytest.raises(tk.ThresholdError, match="1/2"):
         load_all(files)
 
@@ -444,20 +444,6 @@ def test_out_of_order(sim: RepoSim) -> None:
         trusted.update_targets(files["targets"])
     with pytest.raises(tk.UnknownRoleError):
         trusted.raw("targets")
-
-
-def _reseal(sim: RepoSim, files: dict[str, bytes]) -> dict[str, bytes]:
-    """Re-sign snapshot and timestamp over changed role files, as a compromised repository could."""
-    meta = {role: tk.MetaFile.from_data(data) for role, data in files.items() if role not in ("snapshot", "timestamp")}
-    snapshot = tk.Snapshot(version=sim.version, expires=sim.expiry("snapshot"), meta=meta)
-    files["snapshot"] = tk.Metadata(snapshot).sign(sim.keys["snapshot"].signer()).to_bytes()
-    timestamp = tk.Timestamp(
-        version=sim.version,
-        expires=sim.expiry("timestamp"),
-        meta={"snapshot": tk.MetaFile.from_data(files["snapshot"])},
-    )
-    files["timestamp"] = tk.Metadata(timestamp).sign(sim.keys["timestamp"].signer()).to_bytes()
-    return files
 
 
 def test_models_unchanged(sim: RepoSim) -> None:

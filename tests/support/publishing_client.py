@@ -1,8 +1,14 @@
-"""Test-only: a small repository built and signed with trustkit.metadata, published to any Remote.
+"""Test-only: the client side of a publish, for the ``Remote`` tests (the contract suite, LocalRemote, the static
+server, the interop tests against notary-server).
 
-:class:`Repo` plays a notary client's part: it makes a root certificate, a targets key, a ``targets/releases``
-delegation key and (unless the remote is to make the snapshot) a snapshot key, and asks the remote for its
-timestamp key (and snapshot key). Every method returns the bytes to publish, so tests decide what to send.
+:class:`PublishingClient` plays a notary client's part against a server that holds keys of its own: it makes a root
+certificate, a targets key, a ``targets/releases`` delegation key and (unless the remote is to make the snapshot) a
+snapshot key, and asks the remote for its timestamp key (and snapshot key). Every method returns only the roles that
+changed, each at its own next version, so tests decide what to send, including updates a server must refuse.
+
+Not :class:`tests.support.repo_sim.RepoSim`: that one holds every key (timestamp included) and signs the whole
+repository at one version for a reader, the way a server serves it; this one never signs a timestamp (the server
+does), learns keys from the remote, and sends deltas.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from typing import Any
 import trustkit as tk
 from trustkit.remote import MAX_ROOT_SIZE, Remote
 
-__all__ = ["Repo", "parse"]
+__all__ = ["PublishingClient", "parse"]
 
 
 def parse(data: bytes, role: str) -> tk.Metadata[Any]:
@@ -20,7 +26,7 @@ def parse(data: bytes, role: str) -> tk.Metadata[Any]:
     return tk.Metadata.from_bytes(data, role=role)
 
 
-class Repo:
+class PublishingClient:
     """The keys and current metadata of one GUN, as the client that owns it holds them."""
 
     def __init__(self, remote: Remote, gun: str, *, server_snapshot: bool = True) -> None:
