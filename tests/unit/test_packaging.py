@@ -109,3 +109,11 @@ def test_the_license_is_shipped_and_the_classifiers_say_where_it_runs() -> None:
         "License :: OSI Approved :: Apache Software License",
     ):
         assert f'"{classifier}"' in project
+
+
+def test_every_test_folder_ci_names_exists() -> None:
+    # A renamed test folder left in .ci/test fails CI with "file or directory not found" (tests/dct_registry did).
+    script = (ROOT / ".ci" / "test").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w/.-])(tests/[\w/.-]+)", script))
+    assert named, "no test folder named in .ci/test"
+    assert sorted(p for p in named if not (ROOT / p).exists()) == []
