@@ -24,7 +24,7 @@ from typing import Literal, overload
 import attrs
 
 from trustkit._encoding import GoStruct, go_marshal
-from trustkit._tables import Document, Table
+from trustkit._tables import Document, Table, by_name
 from trustkit.dct._format import go_indent, natural_sort_key, tab_table, truncate_id
 from trustkit.errors import (
     ExpiredMetadataError,
@@ -171,17 +171,11 @@ class RepositoryTrust:
 
     def signer(self, name: str) -> Signer:
         """The signer called ``name``; raises ``KeyError``."""
-        for signer in self.signers:
-            if signer.name == name:
-                return signer
-        raise KeyError(name)
+        return by_name(self.signers, name)
 
     def signed_tag(self, name: str) -> SignedTag:
         """The first released entry of tag ``name``; raises ``KeyError``."""
-        for tag in self.signed_tags:
-            if tag.name == name:
-                return tag
-        raise KeyError(name)
+        return by_name(self.signed_tags, name)
 
     @property
     def root_key_ids(self) -> tuple[str, ...]:
