@@ -21,12 +21,12 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from trustkit._closing import Closing
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change
 from trustkit.client.reader import AsyncMetadataSource, AsyncReader
@@ -133,7 +133,7 @@ class _ThreadedRemote:
         )
 
 
-class DockerTrust:
+class DockerTrust(Closing):
     """Docker Content Trust for the repositories of one docker configuration.
 
     ``config_dir`` is docker's configuration folder (default ``$DOCKER_CONFIG``, else ``~/.docker``): its ``trust``
@@ -257,14 +257,6 @@ class DockerTrust:
         for server in self._servers.values():
             server.close()
         self._servers.clear()
-
-    def __enter__(self) -> DockerTrust:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def _explained(self, reference: str, *, prefix: str = "") -> Iterator[str]:
