@@ -9,7 +9,7 @@ then say how many more there are (``str()`` and the data itself stay complete).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, TypeVar
 
@@ -143,9 +143,14 @@ def by_name(items: Iterable[_Named], name: str) -> _Named:
     raise KeyError(name)
 
 
-def plain_fields(instance: attrs.AttrsInstance) -> dict[str, Any]:
-    """The fields of an attrs instance as JSON-ready data (see :func:`plain`), for ``to_dict()`` methods."""
-    return {field.name: plain(getattr(instance, field.name)) for field in attrs.fields(type(instance))}
+def plain_fields(instance: attrs.AttrsInstance, *, omit: Collection[str] = ()) -> dict[str, Any]:
+    """The fields of an attrs instance as JSON-ready data (see :func:`plain`), in their order, for ``to_dict()``
+    methods; ``omit`` names fields that are not part of the JSON form."""
+    return {
+        field.name: plain(getattr(instance, field.name))
+        for field in attrs.fields(type(instance))
+        if field.name not in omit
+    }
 
 
 def plain(value: object) -> object:
