@@ -3,9 +3,9 @@
 
 A process that only reads trust data then never pays for the keystores, the changelist, the DCT layer or their
 dependencies (``logging``, ``subprocess``, ``html``, ...): each name is imported from its module the first time it
-is used, and kept in the package. The root's type checkers read ``trustkit/__init__.pyi``; a lazy package keeps an
-``if TYPE_CHECKING:`` block of ``import Name as Name``; ``tests/unit/test_lazy_imports.py`` checks they agree with
-the table. The other packages import eagerly: nothing on the read path imports them.
+is used, and kept in the package. Type checkers read the package's stub (``trustkit/__init__.pyi``,
+``trustkit/client/__init__.pyi``...) of ``import Name as Name``; ``tests/unit/test_lazy_imports.py`` checks that it
+agrees with the table. The other packages import eagerly: nothing on the read path imports them.
 """
 
 from __future__ import annotations
