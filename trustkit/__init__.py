@@ -44,12 +44,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "trustkit.client.cache": ("MetadataCache",),
     "trustkit.client.changes": ("InvalidChangeError",),
-    "trustkit.client.health": (
-        "HealthReport",
-        "RepositorySummary",
-        "health_report",
-        "repository_summary",
-    ),
+    "trustkit.client.health": _lazy.exported_from("trustkit.client", "trustkit.client.health"),  # all of them
     "trustkit.client.reader": (
         "AsyncReader",
         "Reader",

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["exported_from", "lazy_exports"]
+
+_TABLES: dict[str, Mapping[str, tuple[str, ...]]] = {}
+"""Each lazy package's table, as :func:`lazy_exports` was given it."""
 
 
 def lazy_exports(
@@ -28,6 +31,7 @@ def lazy_exports(
     in it)."""
     home = {name: module for module, names in exports.items() for name in names}
     namespace = sys.modules[package].__dict__
+    _TABLES[package] = exports
 
     def getattr_(name: str) -> Any:
         module = home.get(name)
@@ -41,6 +45,13 @@ def lazy_exports(
         return sorted(set(namespace) | set(home))
 
     return getattr_, dir_, sorted(home, key=_export_order)
+
+
+def exported_from(package: str, module: str) -> tuple[str, ...]:
+    """The names lazy ``package`` exports from ``module``, for a table that re-exports all of them (the root takes
+    ``trustkit.client``'s health names), so that they are listed once. Imports the package, not the module."""
+    importlib.import_module(package)
+    return _TABLES[package][module]
 
 
 def _export_order(name: str) -> tuple[int, str]:
