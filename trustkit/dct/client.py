@@ -31,7 +31,7 @@ from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change
 from trustkit.client.reader import AsyncMetadataSource, AsyncReader
 from trustkit.client.repository import Repository
-from trustkit.dct._errors import explained
+from trustkit.dct._errors import explained, logged
 from trustkit.dct._format import natural_sort_key
 from trustkit.dct.inspect import (
     RELEASES_ROLE,
@@ -436,11 +436,9 @@ class DockerTrust(Closing):
             check_releases(trusted, gun=gun)
             local = [info.key_id for info in self.keystore.list_keys()]
             roles = signable_roles(trusted, local, tag)
-            warnings = check_signable(trusted, roles, reader.invalid, gun=gun)
-            for warning in warnings:
-                logger.warning("%s", warning)
+            warnings = logged(logger, check_signable(trusted, roles, reader.invalid, gun=gun))
             repository.publish_changes(sign_changes(tag, target, roles))
-            return TagSignature(gun, tag, target, tuple(roles), warnings=tuple(warnings))
+            return TagSignature(gun, tag, target, tuple(roles), warnings=warnings)
 
     def _target(self, reference: str, digest: str | None, size: int | None) -> TargetFile | None:
         if digest is None and size is None:
@@ -530,10 +528,9 @@ class DockerTrust(Closing):
                     warnings.append(
                         f"{name} stays signed in {', '.join(holding)} of {gun}: the keystore holds none of its keys"
                     )
-            for warning in warnings:
-                logger.warning("%s", warning)
+            said = logged(logger, warnings)
             repository.publish_changes(changes)
-            return Revocation(gun, tuple(removed), tuple(warnings))
+            return Revocation(gun, tuple(removed), said)
 
     # --- the notary steps docker's documentation sends people to ---------------------------------------------
 
@@ -572,10 +569,9 @@ class DockerTrust(Closing):
                         f"role {role} has fewer keys than its threshold of {delegation.threshold}; it will not be "
                         f"usable until keys are added to it"
                     )
-            for warning in warnings:
-                logger.warning("%s", warning)
+            said = logged(logger, warnings)
             repository.publish_changes(changes)
-            return DelegationKeysRemoval(gun, tuple(removed), tuple(warnings))
+            return DelegationKeysRemoval(gun, tuple(removed), said)
 
     def witness(self, reference: str, *roles: str) -> None:
         """``notary witness REPO ROLE… --publish``: re-sign delegations as they are, with their current keys held

@@ -25,6 +25,7 @@ import attrs
 
 from trustkit._encoding import GoStruct, go_marshal
 from trustkit._tables import Document, Table, by_name
+from trustkit.dct._errors import logged
 from trustkit.dct._format import go_indent, natural_sort_key, tab_table, truncate_id
 from trustkit.errors import (
     ExpiredMetadataError,
@@ -463,9 +464,7 @@ def inspect_trusted(
         AdministrativeKeys("Repository", tuple(root.roles[TARGETS].keyids)),
     ]
     signers = sorted(_signers(trusted), key=lambda s: s.name.encode(), reverse=True)
-    problems = role_problems(trusted, invalid or {}, gun=gun)
-    for problem in problems:
-        logger.warning("%s", problem)
+    problems = logged(logger, role_problems(trusted, invalid or {}, gun=gun))
     return RepositoryTrust(
         name=name,
         gun=gun,
@@ -473,7 +472,7 @@ def inspect_trusted(
         signed_tags=tuple(_signed_tags(trusted, tag)),
         signers=tuple(signers),
         administrative_keys=tuple(admins),
-        problems=tuple(problems),
+        problems=problems,
     )
 
 
