@@ -16,8 +16,9 @@ To add a top-level name:
 2. add it to :data:`_EXPORTS` under that module (the defining module, not its package);
 3. add ``from <module> import <Name> as <Name>`` to ``trustkit/__init__.pyi``;
 4. if its package exports it too, add it there (a plain import for most packages; ``trustkit.client``,
-   ``trustkit.keys`` and ``trustkit.remote`` stay lazy, so there it is a ``TYPE_CHECKING`` import and an entry in
-   the package's lazy map; ``trustkit.remote``'s modules read their ``__all__`` from that map).
+   ``trustkit.keys`` and ``trustkit.remote`` stay lazy, so there it is an entry in the package's ``_EXPORTS`` table
+   and an import in the package's ``__init__.pyi``; ``trustkit.remote``'s modules read their ``__all__`` from that
+   table).
 """
 
 from __future__ import annotations
@@ -43,12 +44,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "trustkit.client.cache": ("MetadataCache",),
     "trustkit.client.changes": ("InvalidChangeError",),
-    "trustkit.client.health": (
-        "HealthReport",
-        "RepositorySummary",
-        "health_report",
-        "repository_summary",
-    ),
+    "trustkit.client.health": _lazy.exported_from("trustkit.client", "trustkit.client.health"),  # all of them
     "trustkit.client.reader": (
         "AsyncReader",
         "Reader",

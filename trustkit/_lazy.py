@@ -3,9 +3,9 @@
 
 A process that only reads trust data then never pays for the keystores, the changelist, the DCT layer or their
 dependencies (``logging``, ``subprocess``, ``html``, ...): each name is imported from its module the first time it
-is used, and kept in the package. The root's type checkers read ``trustkit/__init__.pyi``; a lazy package keeps an
-``if TYPE_CHECKING:`` block of ``import Name as Name``; ``tests/unit/test_lazy_imports.py`` checks they agree with
-the table. The other packages import eagerly: nothing on the read path imports them.
+is used, and kept in the package. Type checkers read the package's stub (``trustkit/__init__.pyi``,
+``trustkit/client/__init__.pyi``...) of ``import Name as Name``; ``tests/unit/test_lazy_imports.py`` checks that it
+agrees with the table. The other packages import eagerly: nothing on the read path imports them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["exported_from", "lazy_exports"]
+
+_TABLES: dict[str, Mapping[str, tuple[str, ...]]] = {}
+"""Each lazy package's table, as :func:`lazy_exports` was given it."""
 
 
 def lazy_exports(
@@ -28,6 +31,7 @@ def lazy_exports(
     in it)."""
     home = {name: module for module, names in exports.items() for name in names}
     namespace = sys.modules[package].__dict__
+    _TABLES[package] = exports
 
     def getattr_(name: str) -> Any:
         module = home.get(name)
@@ -41,6 +45,13 @@ def lazy_exports(
         return sorted(set(namespace) | set(home))
 
     return getattr_, dir_, sorted(home, key=_export_order)
+
+
+def exported_from(package: str, module: str) -> tuple[str, ...]:
+    """The names lazy ``package`` exports from ``module``, for a table that re-exports all of them (the root takes
+    ``trustkit.client``'s health names), so that they are listed once. Imports the package, not the module."""
+    importlib.import_module(package)
+    return _TABLES[package][module]
 
 
 def _export_order(name: str) -> tuple[int, str]:

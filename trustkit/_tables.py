@@ -9,9 +9,9 @@ then say how many more there are (``str()`` and the data itself stay complete).
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -19,7 +19,9 @@ __all__ = [
     "MAX_HTML_ROWS",
     "Cell",
     "Document",
+    "Rendered",
     "Table",
+    "by_name",
     "date_cell",
     "duration_cell",
     "plain",
@@ -109,9 +111,46 @@ class Document:
         return f"<div class='{self.css_class}'>" + "\n".join(parts) + "</div>"
 
 
-def plain_fields(instance: attrs.AttrsInstance) -> dict[str, Any]:
-    """The fields of an attrs instance as JSON-ready data (see :func:`plain`), for ``to_dict()`` methods."""
-    return {field.name: plain(getattr(instance, field.name)) for field in attrs.fields(type(instance))}
+class Rendered:
+    """A result that shows itself from one :class:`Document` (its ``_document()``): ``str()`` as text for a
+    terminal, ``_repr_html_`` as HTML for Jupyter, so that both show the same."""
+
+    __slots__ = ()
+
+    def _document(self) -> Document:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self._document().text()
+
+    def _repr_html_(self) -> str:
+        return self._document().html()
+
+
+_Named = TypeVar("_Named", bound="_HasName")
+
+
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def by_name(items: Iterable[_Named], name: str) -> _Named:
+    """The first of ``items`` called ``name`` (a result's lookup by role, signer or tag); ``KeyError`` if none is."""
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(name)
+
+
+def plain_fields(instance: attrs.AttrsInstance, *, omit: Collection[str] = ()) -> dict[str, Any]:
+    """The fields of an attrs instance as JSON-ready data (see :func:`plain`), in their order, for ``to_dict()``
+    methods; ``omit`` names fields that are not part of the JSON form."""
+    return {
+        field.name: plain(getattr(instance, field.name))
+        for field in attrs.fields(type(instance))
+        if field.name not in omit
+    }
 
 
 def plain(value: object) -> object:

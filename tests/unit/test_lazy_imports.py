@@ -33,9 +33,15 @@ def _declared_imports(path: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("name", SUBPACKAGES)
 def test_package_exports_agree(name: str) -> None:
+    """A plain package imports what it exports; a lazy one (``client``, ``keys``, ``remote``) has one table, and
+    its stub ``__init__.pyi`` imports the same names from the same modules for type checkers."""
     module = importlib.import_module(f"trustkit.{name}")
-    declared = _declared_imports(PACKAGE / name / "__init__.py")
-    assert sorted(declared) == sorted(module.__all__), "the package's imports and __all__ differ"
+    stub = PACKAGE / name / "__init__.pyi"
+    declared = _declared_imports(stub if stub.exists() else PACKAGE / name / "__init__.py")
+    assert sorted(declared) == sorted(module.__all__), "the package's imports (or its stub's) and __all__ differ"
+    if stub.exists():
+        assert not _declared_imports(PACKAGE / name / "__init__.py"), "a lazy package names its exports once"
+        assert declared == {export: home for home, names in module._EXPORTS.items() for export in names}
     for export, home in declared.items():
         value = getattr(module, export)
         assert value is getattr(importlib.import_module(home), export)

@@ -30,6 +30,7 @@ import attrs
 
 from trustkit._encoding import GoTime
 from trustkit._fs import atomic_write
+from trustkit._tables import plain_fields
 from trustkit.errors import HashMismatchError, MalformedMetadataError, RepositoryNotFoundError, VerificationError
 from trustkit.keys.public import PublicKey
 from trustkit.keys.signing import sign_message
@@ -85,13 +86,7 @@ class ArchivedFile:
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's JSON form."""
-        return {
-            "path": self.path,
-            "role": self.role,
-            "sha256": self.sha256,
-            "length": self.length,
-            "version": self.version,
-        }
+        return plain_fields(self)
 
 
 @attrs.frozen

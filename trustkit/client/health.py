@@ -24,7 +24,9 @@ from cryptography.x509.oid import NameOID
 
 from trustkit._tables import Cell as _Cell
 from trustkit._tables import Document as _Document
+from trustkit._tables import Rendered as _Rendered
 from trustkit._tables import Table as _Table
+from trustkit._tables import by_name as _by_name
 from trustkit._tables import date_cell as _date_cell
 from trustkit._tables import duration_cell as _duration_cell
 from trustkit._tables import plain_fields
@@ -139,7 +141,7 @@ class ExpiringCertificate:
 
 
 @attrs.frozen
-class HealthReport:
+class HealthReport(_Rendered):
     """What needs attention in one GUN's trust data, within ``window`` of ``checked_at``.
 
     :attr:`ok` is True when no role or certificate expires within the window and every role meets its threshold;
@@ -254,12 +256,6 @@ class HealthReport:
         seconds), and ``ok`` and ``problems``. ``json.dumps(report.to_dict())`` writes it."""
         return {**plain_fields(self), "ok": self.ok, "problems": self.problems()}
 
-    def __str__(self) -> str:
-        return self._document().text()
-
-    def _repr_html_(self) -> str:
-        return self._document().html()
-
 
 @attrs.frozen
 class RoleKey:
@@ -321,7 +317,7 @@ class SignedTag:
 
 
 @attrs.frozen
-class RepositorySummary:
+class RepositorySummary(_Rendered):
     """The trust data of one GUN at a glance: roles with keys, thresholds and expiry, and signed tags by role."""
 
     gun: str
@@ -331,10 +327,7 @@ class RepositorySummary:
 
     def role(self, name: str) -> RoleSummary:
         """The summary of role ``name``; ``KeyError`` if the repository has no such role."""
-        for role in self.roles:
-            if role.name == name:
-                return role
-        raise KeyError(name)
+        return _by_name(self.roles, name)
 
     @property
     def delegations(self) -> tuple[RoleSummary, ...]:
@@ -408,12 +401,6 @@ class RepositorySummary:
             _Table("Signed tags", ("TAG", "DIGEST", "SIZE", "SIGNED BY"), tag_rows, "none"),
         )
         return _Document(f"Trust data of {self.gun} on {_date_cell(self.generated_at)}", "trustkit-summary", tables)
-
-    def __str__(self) -> str:
-        return self._document().text()
-
-    def _repr_html_(self) -> str:
-        return self._document().html()
 
 
 # --- building them ------------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """Turning lower-layer failures into the errors the DCT layer raises: the same types, with what to do.
 
 Each error keeps its class (and a :class:`~trustkit.errors.RemoteError`'s ``status``, ``code`` and ``detail``) and
-is chained to the original (``raise … from``), so callers catch the narrow types they already know.
+is chained to the original (``raise … from``), so callers catch the narrow types they already know. What is not a
+failure but deserves attention is logged and kept in the result (:func:`logged`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 
 from trustkit.errors import (
     PassphraseError,
@@ -20,7 +22,7 @@ from trustkit.errors import (
 from trustkit.keystore.passphrase import DOCKER_REPOSITORY_PASSPHRASE_ENV, DOCKER_ROOT_PASSPHRASE_ENV
 from trustkit.remote.auth import login_hint
 
-__all__ = ["advice_for", "explained", "with_message"]
+__all__ = ["advice_for", "explained", "logged", "with_message"]
 
 
 def with_message(error: TrustkitError, message: str) -> TrustkitError:
@@ -70,3 +72,12 @@ def explained(*, gun: str, server: str, registry: str | None, prefix: str = "") 
         else:
             message = f"{advice} ({exc})"
         raise with_message(exc, f"{prefix}{message}") from exc
+
+
+def logged(logger: logging.Logger, warnings: Iterable[str]) -> tuple[str, ...]:
+    """``warnings`` logged one by one at WARNING on ``logger``, and returned to be kept in the result (its
+    ``warnings`` or ``problems``): a DCT operation both says and returns what deserves attention."""
+    kept = tuple(warnings)
+    for warning in kept:
+        logger.warning("%s", warning)
+    return kept

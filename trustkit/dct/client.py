@@ -21,17 +21,17 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from trustkit._closing import Closing
 from trustkit.client.cache import MetadataCache
 from trustkit.client.changelist import Change
 from trustkit.client.reader import AsyncMetadataSource, AsyncReader
 from trustkit.client.repository import Repository
-from trustkit.dct._errors import explained
+from trustkit.dct._errors import explained, logged
 from trustkit.dct._format import natural_sort_key
 from trustkit.dct.inspect import (
     RELEASES_ROLE,
@@ -133,7 +133,7 @@ class _ThreadedRemote:
         )
 
 
-class DockerTrust:
+class DockerTrust(Closing):
     """Docker Content Trust for the repositories of one docker configuration.
 
     ``config_dir`` is docker's configuration folder (default ``$DOCKER_CONFIG``, else ``~/.docker``): its ``trust``
@@ -257,14 +257,6 @@ class DockerTrust:
         for server in self._servers.values():
             server.close()
         self._servers.clear()
-
-    def __enter__(self) -> DockerTrust:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def _explained(self, reference: str, *, prefix: str = "") -> Iterator[str]:
@@ -444,11 +436,9 @@ class DockerTrust:
             check_releases(trusted, gun=gun)
             local = [info.key_id for info in self.keystore.list_keys()]
             roles = signable_roles(trusted, local, tag)
-            warnings = check_signable(trusted, roles, reader.invalid, gun=gun)
-            for warning in warnings:
-                logger.warning("%s", warning)
+            warnings = logged(logger, check_signable(trusted, roles, reader.invalid, gun=gun))
             repository.publish_changes(sign_changes(tag, target, roles))
-            return TagSignature(gun, tag, target, tuple(roles), warnings=tuple(warnings))
+            return TagSignature(gun, tag, target, tuple(roles), warnings=warnings)
 
     def _target(self, reference: str, digest: str | None, size: int | None) -> TargetFile | None:
         if digest is None and size is None:
@@ -538,10 +528,9 @@ class DockerTrust:
                     warnings.append(
                         f"{name} stays signed in {', '.join(holding)} of {gun}: the keystore holds none of its keys"
                     )
-            for warning in warnings:
-                logger.warning("%s", warning)
+            said = logged(logger, warnings)
             repository.publish_changes(changes)
-            return Revocation(gun, tuple(removed), tuple(warnings))
+            return Revocation(gun, tuple(removed), said)
 
     # --- the notary steps docker's documentation sends people to ---------------------------------------------
 
@@ -580,10 +569,9 @@ class DockerTrust:
                         f"role {role} has fewer keys than its threshold of {delegation.threshold}; it will not be "
                         f"usable until keys are added to it"
                     )
-            for warning in warnings:
-                logger.warning("%s", warning)
+            said = logged(logger, warnings)
             repository.publish_changes(changes)
-            return DelegationKeysRemoval(gun, tuple(removed), tuple(warnings))
+            return DelegationKeysRemoval(gun, tuple(removed), said)
 
     def witness(self, reference: str, *roles: str) -> None:
         """``notary witness REPO ROLE… --publish``: re-sign delegations as they are, with their current keys held

@@ -24,7 +24,8 @@ from typing import Literal, overload
 import attrs
 
 from trustkit._encoding import GoStruct, go_marshal
-from trustkit._tables import Document, Table
+from trustkit._tables import Document, Table, by_name
+from trustkit.dct._errors import logged
 from trustkit.dct._format import go_indent, natural_sort_key, tab_table, truncate_id
 from trustkit.errors import (
     ExpiredMetadataError,
@@ -171,17 +172,11 @@ class RepositoryTrust:
 
     def signer(self, name: str) -> Signer:
         """The signer called ``name``; raises ``KeyError``."""
-        for signer in self.signers:
-            if signer.name == name:
-                return signer
-        raise KeyError(name)
+        return by_name(self.signers, name)
 
     def signed_tag(self, name: str) -> SignedTag:
         """The first released entry of tag ``name``; raises ``KeyError``."""
-        for tag in self.signed_tags:
-            if tag.name == name:
-                return tag
-        raise KeyError(name)
+        return by_name(self.signed_tags, name)
 
     @property
     def root_key_ids(self) -> tuple[str, ...]:
@@ -469,9 +464,7 @@ def inspect_trusted(
         AdministrativeKeys("Repository", tuple(root.roles[TARGETS].keyids)),
     ]
     signers = sorted(_signers(trusted), key=lambda s: s.name.encode(), reverse=True)
-    problems = role_problems(trusted, invalid or {}, gun=gun)
-    for problem in problems:
-        logger.warning("%s", problem)
+    problems = logged(logger, role_problems(trusted, invalid or {}, gun=gun))
     return RepositoryTrust(
         name=name,
         gun=gun,
@@ -479,7 +472,7 @@ def inspect_trusted(
         signed_tags=tuple(_signed_tags(trusted, tag)),
         signers=tuple(signers),
         administrative_keys=tuple(admins),
-        problems=tuple(problems),
+        problems=problems,
     )
 
 

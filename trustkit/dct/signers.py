@@ -25,6 +25,7 @@ import attrs
 
 from trustkit.client.changelist import Change
 from trustkit.client.repository import Repository
+from trustkit.dct._errors import logged
 from trustkit.dct._format import natural_sort_key
 from trustkit.dct.inspect import (
     RELEASES_ROLE,
@@ -235,8 +236,7 @@ def remove_signer(repository: Repository, name: str, *, witness: bool = False) -
         )
     if tags_to_resign:
         warnings.append(f"tags of {gun} to re-sign by an active signer (DockerTrust.sign): {', '.join(tags_to_resign)}")
-    for warning in warnings:
-        logger.warning("%s", warning)
+    said = logged(logger, warnings)
     return RemovedSigner(
         name=name,
         gun=gun,
@@ -247,5 +247,5 @@ def remove_signer(repository: Repository, name: str, *, witness: bool = False) -
         needs_witness=needs_witness,
         witnessed=witness and releases is not None,
         tags_to_resign=tags_to_resign,
-        warnings=tuple(warnings),
+        warnings=said,
     )

@@ -24,6 +24,7 @@ from typing import IO, Any, Literal
 
 import attrs
 
+from trustkit._tables import plain_fields
 from trustkit._version import __version__
 from trustkit.client.reader import Reader
 from trustkit.dct.inspect import RELEASES_ROLE, delegation_roles, inspect_trusted
@@ -115,18 +116,8 @@ class MigrationRecord:
     released: ReleasedTag | None = attrs.field(default=None, repr=False, eq=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as a JSON object (what a report line holds)."""
-        return {
-            "tag": self.tag,
-            "status": self.status,
-            "digest": self.digest,
-            "size": self.size,
-            "registry_digest": self.registry_digest,
-            "manifests": list(self.manifests),
-            "role": self.role,
-            "signers": list(self.signers),
-            "reason": self.reason,
-        }
+        """The record as a JSON object (what a report line holds): every field but ``released``."""
+        return plain_fields(self, omit=("released",))
 
     def to_json(self) -> str:
         """The record as one JSON line (no newline)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from trustkit._closing import Closing
 from trustkit.client.cache import MetadataCache
 from trustkit.client.reader import MAX_TIMESTAMP_SIZE, AsyncMetadataSource, AsyncReader, Reader
 from trustkit.dct.client import DockerTrust
@@ -280,7 +281,7 @@ def _signers(
     return tuple(satisfied), tuple(unsatisfied)
 
 
-class Verifier:
+class Verifier(Closing):
     """Verdicts for images under one :class:`~trustkit.policy.Policy`.
 
     ``trust_dir`` holds the verified cache (``<trust_dir>/tuf/<gun>/metadata``, notary's layout); ``remote``
@@ -331,14 +332,6 @@ class Verifier:
         with self._lock:
             if self._own_docker and self.docker is not None:
                 self.docker.close()
-
-    def __enter__(self) -> Verifier:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def forget(self, gun: str) -> None:
         """Drop the cached trust data of repository ``gun`` and every cached verdict: after a legitimate
