@@ -626,3 +626,25 @@ def test_manifest_info_hashes() -> None:
     info = ManifestInfo(DIGEST, 10, OCI_MANIFEST)
     assert info.sha256 == DIGEST.removeprefix("sha256:")
     assert info.hashes == {"sha256": hashlib.sha256(MANIFEST).digest()}
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_token_servers_redirect_is_refused_not_followed(status: int) -> None:
+    """The identity token's POST form must not be re-sent to wherever (here plain http, another host) the realm
+    points."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "auth.test":
+            return httpx.Response(status, headers={"Location": "http://evil.test/token"})
+        if request.url.host == "evil.test":
+            return httpx.Response(200, json={"token": "evil"})
+        return _challenge()
+
+    with (
+        _registry(handler, auth=Credentials(identity_token="REFRESH")) as registry,
+        pytest.raises(tk.RemoteError, match="does not follow a token server's redirects"),
+    ):
+        registry.resolve("registry.test:5000/ns/app:v1")
+    assert [request.url.host for request in seen] == ["registry.test", "auth.test"]

@@ -68,6 +68,8 @@ _SMALL_LIMIT = 1 << 20
 """The cap on a body when a request names none (1 MiB)."""
 _ERROR_BODY_LIMIT = 64 << 10
 _TOKEN_LIMIT = 1 << 20
+_MARKS_AUTH_FETCH = "trustkit.token_request"
+"""The request extension marking a token request (whose redirects are refused)."""
 _MAX_BACKOFF = 10.0
 _DECODE_STEP = 64 << 10
 """The most one step of undoing a ``Content-Encoding`` layer may produce (so a bomb is caught as it grows)."""
@@ -686,6 +688,18 @@ class _HTTPCore:
             "headers": headers,
         }
 
+    def _refuse_token_redirect(self, response: httpx.Response) -> None:
+        """A client response hook: a token server's redirect is an error, never followed (httpx would re-send the
+        request's form, with its refresh token, to wherever it points, over plain http too)."""
+        if response.request.extensions.get(_MARKS_AUTH_FETCH) and response.has_redirect_location:
+            realm = redact_url(str(response.request.url.copy_with(query=None)))
+            raise RemoteError(
+                f"the token server {realm} (named by {self._where}) redirects its token request to "
+                f"{redact_url(response.headers['location'])!r}: trustkit does not follow a token server's "
+                "redirects (they would carry the credentials elsewhere); fix the server's token realm",
+                status=response.status_code,
+            )
+
     # --- lifecycle ------------------------------------------------------------------------------------------
 
     @property
@@ -819,7 +833,12 @@ class _HTTPCore:
         """The request the authenticator asks for, built by this service's client (same TLS, proxy, caps)."""
         try:
             return self._client_for_tokens().build_request(
-                wanted.method, wanted.url, params=list(wanted.params), data=wanted.form, headers=dict(wanted.headers)
+                wanted.method,
+                wanted.url,
+                params=list(wanted.params),
+                data=wanted.form,
+                headers=dict(wanted.headers),
+                extensions={_MARKS_AUTH_FETCH: True},
             )
         except (httpx.InvalidURL, ValueError) as exc:  # httpx's IDNA failures are ValueErrors (UnicodeError)
             raise RemoteError(
@@ -922,7 +941,8 @@ class HTTPService(_HTTPCore):
             transport = _transport(self._verify(), self._proxy)
         if not isinstance(transport, httpx.BaseTransport):
             raise TypeError(f"{type(self).__name__} needs a blocking httpx transport, not {type(transport).__name__}")
-        self._client = httpx.Client(transport=transport, **self._client_options())
+        hooks = {"response": [self._refuse_token_redirect]}
+        self._client = httpx.Client(transport=transport, event_hooks=hooks, **self._client_options())
 
     def close(self) -> None:
         """Close the connections."""
@@ -1000,7 +1020,12 @@ class AsyncHTTPService(_HTTPCore):
             transport = httpx.AsyncHTTPTransport(verify=self._verify(), proxy=self._proxy, trust_env=False)
         if not isinstance(transport, httpx.AsyncBaseTransport):
             raise TypeError(f"{type(self).__name__} needs an asyncio httpx transport, not {type(transport).__name__}")
-        self._client = httpx.AsyncClient(transport=transport, **self._client_options())
+
+        async def refuse_token_redirect(response: httpx.Response) -> None:
+            self._refuse_token_redirect(response)
+
+        hooks = {"response": [refuse_token_redirect]}
+        self._client = httpx.AsyncClient(transport=transport, event_hooks=hooks, **self._client_options())
 
     async def aclose(self) -> None:
         """Close the connections."""
