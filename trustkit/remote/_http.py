@@ -535,7 +535,7 @@ class _ChallengeAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow itself (no I/O): token requests are yielded like the request."""
         authenticator, service = self._core._auth, self._core
-        header = authenticator.authorization(self._scope)
+        header = authenticator.authorization(self._scope, origin=service._url)
         if header:
             request.headers["Authorization"] = header
         response = yield request
