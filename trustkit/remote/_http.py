@@ -50,7 +50,7 @@ import httpx
 from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
 from trustkit.remote import _EXPORTS
-from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest
+from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest, _origin
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
 from trustkit.remote.base import check_server_url
 from trustkit.remote.tls import StrPath, TLSConfig
@@ -539,8 +539,8 @@ class _ChallengeAuth(httpx.Auth):
         if header:
             request.headers["Authorization"] = header
         response = yield request
-        if response.status_code != 401:
-            return
+        if response.status_code != 401 or _origin(str(response.url)) != _origin(str(request.url)):
+            return  # a challenge from where a redirect led is not answered: credentials are for this server only
         challenges = _parse_challenges(response.headers.get_list("www-authenticate"))
         flow = authenticator.challenge_flow(challenges, self._scope, origin=service._url)
         answer: tuple[int, bytes] | None = None
