@@ -368,7 +368,7 @@ class _Decoder:
                 yield data
             return
         layer = self._layers[index]
-        while True:
+        while not layer.eof:  # bytes after a layer's end are dropped (as httpx does), not piled up in unused_data
             out = layer.decompress(data, _DECODE_STEP)
             data = layer.unconsumed_tail
             yield from self._through(index + 1, out)
@@ -485,7 +485,9 @@ class _Body:
     def feed(self, chunk: bytes) -> bool:
         """Take ``chunk``; True when the body is complete (cut off at the cap)."""
         self.raw += len(chunk)
-        if self.raw > self.raw_limit and not self.truncate:
+        if self.raw > self.raw_limit:
+            if self.truncate:  # cut off on the wire too: an encoded body that decodes to little is no excuse
+                return True
             raise OversizedResponseError(
                 f"{self.where} sent more than the {self.limit} bytes allowed for {self.what}", status=self.status
             )
