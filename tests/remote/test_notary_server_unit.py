@@ -414,11 +414,25 @@ def test_repr_hides_the_password_of_the_url(cls: str) -> None:
     from trustkit.dct import Registry
 
     factory = {"NotaryServer": NotaryServer, "Registry": Registry}[cls]
-    with factory("https://alice:s3cret@notary.test:4443") as server:
-        assert repr(server) == f"{cls}('https://alice:***@notary.test:4443')"
-        assert "s3cret" not in repr(server)
-    with factory("https://notary.test") as plain:
+    refused = pytest.raises(tk.ConfigurationError, match=r"'https://alice:\*\*\*@notary.test:4443' carries user info")
+    with refused as error:
+        factory("https://alice:s3cret@notary.test:4443")
+    assert "s3cret" not in str(error.value)
+    for bad in ("https://alice:s3cret@notary.test:99999", "ftp://alice:s3cret@notary.test", "alice:s3cret@notary.test"):
+        with pytest.raises(tk.ConfigurationError) as error:
+            factory(bad)
+        assert "s3cret" not in str(error.value)
+    with factory("https://notary.test", proxy="http://proxyuser:pr0xy@proxy.test:3128") as plain:
         assert repr(plain) == f"{cls}('https://notary.test')"
+        assert plain.options.proxy == "http://proxyuser:pr0xy@proxy.test:3128"  # the proxy needs its credentials
+        assert "pr0xy" not in repr(plain.options)
+        assert "'http://proxyuser:***@proxy.test:3128'" in repr(plain.options)
+
+
+def test_server_config_repr_hides_a_password() -> None:
+    from trustkit.remote.config import ServerConfig
+
+    assert "s3cret" not in repr(ServerConfig("https://alice:s3cret@notary.test"))
 
 
 def _challenging(realm: str, seen: list[httpx.Request]) -> Handler:

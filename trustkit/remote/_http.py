@@ -52,7 +52,7 @@ from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailab
 from trustkit.remote import _EXPORTS
 from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest, _origin
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
-from trustkit.remote.base import check_server_url
+from trustkit.remote.base import check_server_url, redact_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = list(_EXPORTS[__name__])  # what trustkit.remote exports from here (its table), and:
@@ -153,15 +153,6 @@ def _retry_after(headers: httpx.Headers) -> float:
     except ValueError:
         return 0.0
     return min(max(seconds, 0.0), _MAX_BACKOFF) if math.isfinite(seconds) else 0.0
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password of its user information replaced by ``***``: what a repr or a log may show."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
 
 
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
@@ -389,18 +380,23 @@ def _about_certificates(error: ssl.SSLError) -> bool:
     return "CERTIFICATE" in text or "UNKNOWN_CA" in text or "UNKNOWN CA" in text
 
 
+def _redacted(url: str | None) -> str:
+    """The repr of a URL field, its password hidden."""
+    return repr(url if url is None else redact_url(url))
+
+
 @attrs.frozen
 class HTTPOptions:
     """How one service talks to its server, checked once: the base URL, the host it names in messages, and the
     timeouts, retries and proxy of :class:`~trustkit.remote.NotaryServer`'s options."""
 
-    url: str
+    url: str = attrs.field(repr=_redacted)
     where: str
     timeout: float
     total_timeout: float | None
     retries: int
     backoff: float
-    proxy: str | None
+    proxy: str | None = attrs.field(repr=_redacted)
 
     @classmethod
     def create(
