@@ -892,6 +892,11 @@ class _HTTPCore:
             return ServerUnavailableError(
                 f"{self._where} did not answer {what} within {self._options.timeout} s ({type(exc).__name__})"
             )
+        if isinstance(exc, httpx.RemoteProtocolError) and "Receive buffer too long" in str(exc):  # h11's words
+            return RemoteError(
+                f"{self._where} answered {what} with a response head (status line and headers) too large to read: "
+                "a misbehaving server or proxy; not retried"
+            )
         if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
             return ServerUnavailableError(f"{self._where} is unreachable or dropped the connection ({what}): {exc}")
         if isinstance(exc, httpx.ProxyError | httpx.CloseError):
