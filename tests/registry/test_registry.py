@@ -665,7 +665,8 @@ def test_a_challenge_from_where_a_redirect_led_is_not_answered() -> None:
             return _head()
         return httpx.Response(200, json={"token": "t"})
 
-    with _registry(handler, auth=Credentials("alice", "secret"), retries=0) as registry, pytest.raises(tk.RemoteError):
+    refused = pytest.raises(tk.UnauthorizedError, match=r"from other\.test, where a redirect led")
+    with _registry(handler, auth=Credentials("alice", "secret"), retries=0) as registry, refused:
         registry.resolve("registry.test:5000/ns/app:v1")
     assert [(r.url.host, r.headers.get("authorization")) for r in seen] == [
         ("registry.test", None),

@@ -106,12 +106,14 @@ class Reply:
     """A response read in full (within its cap). A plain class: an attrs one would cost every process that
     imports the read path a millisecond."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "url")
 
-    def __init__(self, status: int, headers: httpx.Headers, body: bytes) -> None:
+    def __init__(self, status: int, headers: httpx.Headers, body: bytes, *, url: str | None = None) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.url = url
+        """Where the answer came from (after redirects), when known."""
 
     @property
     def ok(self) -> bool:
@@ -741,6 +743,9 @@ class _HTTPCore:
         challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
         reason = next((c.params["error"] for c in challenges if "error" in c.params), None)
         who = "with the credentials given" if self._auth.sent_credentials else "no credentials were sent"
+        if reply.url is not None and _origin(reply.url) != _origin(self._url):
+            elsewhere = urlsplit(reply.url).netloc.rpartition("@")[2]
+            who = f"from {elsewhere}, where a redirect led: trustkit sends no credentials to another host"
         return f"{reply.status}{' ' + reason if reason else ''} ({who})"
 
     # --- one operation, without I/O -------------------------------------------------------------------------
@@ -983,7 +988,8 @@ class HTTPService(_HTTPCore):
         with self._transport_errors(request.what):
             response = self._client.send(built, stream=True, auth=self._auth_flow(request))
         try:
-            return Reply(response.status_code, response.headers, self._drain(response, self._body(request, response)))
+            body = self._drain(response, self._body(request, response))
+            return Reply(response.status_code, response.headers, body, url=str(response.url))
         finally:
             response.close()
 
@@ -1081,7 +1087,7 @@ class AsyncHTTPService(_HTTPCore):
             response = await self._client.send(built, stream=True, auth=self._auth_flow(request))
         try:
             body = await self._drain(response, self._body(request, response))
-            return Reply(response.status_code, response.headers, body)
+            return Reply(response.status_code, response.headers, body, url=str(response.url))
         finally:
             await response.aclose()
 
