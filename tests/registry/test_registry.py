@@ -626,3 +626,49 @@ def test_manifest_info_hashes() -> None:
     info = ManifestInfo(DIGEST, 10, OCI_MANIFEST)
     assert info.sha256 == DIGEST.removeprefix("sha256:")
     assert info.hashes == {"sha256": hashlib.sha256(MANIFEST).digest()}
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_token_servers_redirect_is_refused_not_followed(status: int) -> None:
+    """The identity token's POST form must not be re-sent to wherever (here plain http, another host) the realm
+    points."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "auth.test":
+            return httpx.Response(status, headers={"Location": "http://evil.test/token"})
+        if request.url.host == "evil.test":
+            return httpx.Response(200, json={"token": "evil"})
+        return _challenge()
+
+    with (
+        _registry(handler, auth=Credentials(identity_token="REFRESH")) as registry,
+        pytest.raises(tk.RemoteError, match="does not follow a token server's redirects"),
+    ):
+        registry.resolve("registry.test:5000/ns/app:v1")
+    assert [request.url.host for request in seen] == ["registry.test", "auth.test"]
+
+
+def test_a_challenge_from_where_a_redirect_led_is_not_answered() -> None:
+    """The registry redirects to another host that asks for credentials: they are not sent there, nor a token
+    fetched for it."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "registry.test":
+            return httpx.Response(302, headers={"Location": f"https://other.test{request.url.path}"})
+        if request.url.host == "other.test":
+            if request.headers.get("authorization") is None:
+                return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="other"'})
+            return _head()
+        return httpx.Response(200, json={"token": "t"})
+
+    refused = pytest.raises(tk.UnauthorizedError, match=r"from other\.test, where a redirect led")
+    with _registry(handler, auth=Credentials("alice", "secret"), retries=0) as registry, refused:
+        registry.resolve("registry.test:5000/ns/app:v1")
+    assert [(r.url.host, r.headers.get("authorization")) for r in seen] == [
+        ("registry.test", None),
+        ("other.test", None),
+    ]

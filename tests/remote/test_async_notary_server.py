@@ -192,3 +192,34 @@ def test_the_other_reads() -> None:
 def test_a_blocking_transport_is_refused() -> None:
     with pytest.raises(TypeError, match="asyncio httpx transport"):
         AsyncNotaryServer("https://notary.test", transport=httpx.HTTPTransport())
+
+
+class _Following(AsyncNotaryServer):
+    _follow_redirects = True  # as the registry client does
+
+
+def test_a_token_servers_redirect_is_refused_not_followed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "auth.test":
+            return httpx.Response(307, headers={"Location": "http://evil.test/token"})
+        if request.url.host == "evil.test":
+            return httpx.Response(200, json={"token": "evil"})
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/t",service="s"'})
+
+    server = _Following(
+        "https://notary.test:4443/",
+        transport=httpx.MockTransport(handler),
+        auth=Credentials(identity_token="REFRESH"),
+        retries=0,
+    )
+
+    async def main() -> None:
+        async with server:
+            await server.get_role("example.com/app", "root", max_size=100)
+
+    with pytest.raises(tk.RemoteError, match="does not follow a token server's redirects"):
+        asyncio.run(main())
+    assert [request.url.host for request in seen] == ["notary.test", "auth.test"]

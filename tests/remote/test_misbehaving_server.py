@@ -54,6 +54,7 @@ class Misbehaving(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     hits: ClassVar[Counter[str]] = Counter()
     posts: ClassVar[Counter[str]] = Counter()
+    sent: ClassVar[Counter[str]] = Counter()
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -143,6 +144,17 @@ class Misbehaving(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(bomb())))
                 self.end_headers()
                 self.wfile.write(bomb())
+            elif mode == "gzip-then-junk":  # one tiny gzip member, then endless bytes after its end
+                self.send_response(404)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                member = _gzip_stream(iter([b'{"errors":[]}']))
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(member), member))
+                chunk = b"j" * 65536
+                for _ in range(10_000):  # 640 MiB unless the client hangs up
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    Misbehaving.sent[mode] += len(chunk)
             elif mode == "trickle-headers":
                 self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                 for _ in range(200):  # 40 s of headers, one byte every 0.2 s
@@ -190,6 +202,7 @@ def server_url() -> Iterator[str]:
 def _reset_hits() -> None:
     Misbehaving.hits.clear()
     Misbehaving.posts.clear()
+    Misbehaving.sent.clear()
 
 
 def _remote(url: str, **options: Any) -> NotaryServer:
@@ -293,6 +306,23 @@ def test_a_gzip_bomb_is_stopped_at_the_cap_as_it_decodes(server_url: str) -> Non
     assert peak < 16 << 20, f"{peak} bytes allocated for a 1 MiB cap"
 
 
+def test_bytes_after_an_encoded_error_body_end_are_not_read_on(server_url: str) -> None:
+    """An error body (cut off at its cap, not refused) is still held to the cap on the wire: the junk after a tiny
+    gzip member is neither read to the end nor piled up by zlib."""
+    tracemalloc.start()
+    try:
+        started = time.monotonic()
+        with _remote(server_url, retries=0, total_timeout=20) as remote, pytest.raises(tk.NotFoundError):
+            remote.get_role("test/gzip-then-junk", "timestamp", max_size=1 << 20)
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 5, f"{elapsed:.1f} s to read a 64 KiB error body"
+    assert Misbehaving.sent["gzip-then-junk"] < 32 << 20, f"{Misbehaving.sent['gzip-then-junk']} bytes read"
+    assert peak < 16 << 20, f"{peak} bytes allocated for a 64 KiB error body"
+
+
 def test_an_encoded_body_within_the_cap_is_decoded(server_url: str) -> None:
     bomb()  # made before the request (the server answers within 0.5 s)
     with _remote(server_url, retries=0) as remote:
@@ -362,13 +392,16 @@ def test_trustkit_warnings_stay_silent_without_logging_configured() -> None:
 
 
 def test_endless_headers_stop_at_httpcores_limit(server_url: str) -> None:
+    """Reported as what it is, a response head too large, and not retried (it is no network failure)."""
     tracemalloc.start()
     try:
-        with _remote(server_url, retries=0) as remote, pytest.raises(tk.ServerUnavailableError):
+        with _remote(server_url, retries=2) as remote, pytest.raises(tk.RemoteError, match="response head") as error:
             remote.get_role("test/endless-headers", "timestamp", max_size=1 << 20)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    assert not isinstance(error.value, tk.ServerUnavailableError)
+    assert Misbehaving.hits["endless-headers"] == 1
     assert peak < 8 << 20, f"{peak} bytes allocated for endless headers"
 
 

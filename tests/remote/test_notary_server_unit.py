@@ -203,7 +203,38 @@ def test_basic_challenge_sends_basic_credentials() -> None:
     authenticator = Authenticator(creds)
     with _server(handler, auth=authenticator) as server:
         assert server.get_role(GUN, "root", max_size=10) == b"ok"
-    assert authenticator.authorization(Scope.repository(GUN, "pull")) == creds.basic_header()  # up front from now on
+    pull = Scope.repository(GUN, "pull")
+    assert authenticator.authorization(pull, origin="https://notary.test:4443") == creds.basic_header()  # up front
+    assert authenticator.authorization(pull, origin="https://NOTARY.test:4443/v2/") == creds.basic_header()
+    assert authenticator.authorization(pull, origin="http://notary.test:4443") is None  # another origin
+
+
+@pytest.mark.parametrize("challenge", ['Basic realm="a"', 'Bearer realm="https://auth.test/t",service="a"'])
+def test_one_authenticator_keeps_each_servers_answers_to_that_server(challenge: str) -> None:
+    """A's basic decision or token is not sent to B (even plain http, here) through a shared authenticator."""
+    creds = Credentials("bob", "pw")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "auth.test":
+            return httpx.Response(200, json={"token": "a-token"})
+        if request.url.host == "a.test" and "authorization" not in request.headers:
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        return httpx.Response(200, content=b"ok")
+
+    authenticator = Authenticator(creds)
+    transport = httpx.MockTransport(handler)
+    with (
+        NotaryServer("https://a.test", transport=transport, auth=authenticator) as a,
+        NotaryServer("http://b.test", transport=transport, auth=authenticator) as b,
+    ):
+        assert a.get_role(GUN, "root", max_size=10) == b"ok"
+        assert b.get_role(GUN, "root", max_size=10) == b"ok"
+        assert a.get_role(GUN, "root", max_size=10) == b"ok"
+    sent = [(r.url.host, r.headers.get("authorization")) for r in seen if r.url.host != "auth.test"]
+    answer = creds.basic_header() if challenge.startswith("Basic") else "Bearer a-token"
+    assert sent == [("a.test", None), ("a.test", answer), ("b.test", None), ("a.test", answer)]
 
 
 def test_basic_challenge_without_credentials_is_unauthorised() -> None:
@@ -383,11 +414,25 @@ def test_repr_hides_the_password_of_the_url(cls: str) -> None:
     from trustkit.dct import Registry
 
     factory = {"NotaryServer": NotaryServer, "Registry": Registry}[cls]
-    with factory("https://alice:s3cret@notary.test:4443") as server:
-        assert repr(server) == f"{cls}('https://alice:***@notary.test:4443')"
-        assert "s3cret" not in repr(server)
-    with factory("https://notary.test") as plain:
+    refused = pytest.raises(tk.ConfigurationError, match=r"'https://alice:\*\*\*@notary.test:4443' carries user info")
+    with refused as error:
+        factory("https://alice:s3cret@notary.test:4443")
+    assert "s3cret" not in str(error.value)
+    for bad in ("https://alice:s3cret@notary.test:99999", "ftp://alice:s3cret@notary.test", "alice:s3cret@notary.test"):
+        with pytest.raises(tk.ConfigurationError) as error:
+            factory(bad)
+        assert "s3cret" not in str(error.value)
+    with factory("https://notary.test", proxy="http://proxyuser:pr0xy@proxy.test:3128") as plain:
         assert repr(plain) == f"{cls}('https://notary.test')"
+        assert plain.options.proxy == "http://proxyuser:pr0xy@proxy.test:3128"  # the proxy needs its credentials
+        assert "pr0xy" not in repr(plain.options)
+        assert "'http://proxyuser:***@proxy.test:3128'" in repr(plain.options)
+
+
+def test_server_config_repr_hides_a_password() -> None:
+    from trustkit.remote.config import ServerConfig
+
+    assert "s3cret" not in repr(ServerConfig("https://alice:s3cret@notary.test"))
 
 
 def _challenging(realm: str, seen: list[httpx.Request]) -> Handler:

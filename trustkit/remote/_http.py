@@ -50,9 +50,9 @@ import httpx
 from trustkit._version import __version__
 from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
 from trustkit.remote import _EXPORTS
-from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest
+from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest, _origin
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
-from trustkit.remote.base import check_server_url
+from trustkit.remote.base import check_server_url, redact_url
 from trustkit.remote.tls import StrPath, TLSConfig
 
 __all__ = list(_EXPORTS[__name__])  # what trustkit.remote exports from here (its table), and:
@@ -68,6 +68,8 @@ _SMALL_LIMIT = 1 << 20
 """The cap on a body when a request names none (1 MiB)."""
 _ERROR_BODY_LIMIT = 64 << 10
 _TOKEN_LIMIT = 1 << 20
+_MARKS_AUTH_FETCH = "trustkit.token_request"
+"""The request extension marking a token request (whose redirects are refused)."""
 _MAX_BACKOFF = 10.0
 _DECODE_STEP = 64 << 10
 """The most one step of undoing a ``Content-Encoding`` layer may produce (so a bomb is caught as it grows)."""
@@ -104,12 +106,14 @@ class Reply:
     """A response read in full (within its cap). A plain class: an attrs one would cost every process that
     imports the read path a millisecond."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "url")
 
-    def __init__(self, status: int, headers: httpx.Headers, body: bytes) -> None:
+    def __init__(self, status: int, headers: httpx.Headers, body: bytes, *, url: str | None = None) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.url = url
+        """Where the answer came from (after redirects), when known."""
 
     @property
     def ok(self) -> bool:
@@ -151,15 +155,6 @@ def _retry_after(headers: httpx.Headers) -> float:
     except ValueError:
         return 0.0
     return min(max(seconds, 0.0), _MAX_BACKOFF) if math.isfinite(seconds) else 0.0
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password of its user information replaced by ``***``: what a repr or a log may show."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
 
 
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
@@ -366,7 +361,7 @@ class _Decoder:
                 yield data
             return
         layer = self._layers[index]
-        while True:
+        while not layer.eof:  # bytes after a layer's end are dropped (as httpx does), not piled up in unused_data
             out = layer.decompress(data, _DECODE_STEP)
             data = layer.unconsumed_tail
             yield from self._through(index + 1, out)
@@ -387,18 +382,23 @@ def _about_certificates(error: ssl.SSLError) -> bool:
     return "CERTIFICATE" in text or "UNKNOWN_CA" in text or "UNKNOWN CA" in text
 
 
+def _redacted(url: str | None) -> str:
+    """The repr of a URL field, its password hidden."""
+    return repr(url if url is None else redact_url(url))
+
+
 @attrs.frozen
 class HTTPOptions:
     """How one service talks to its server, checked once: the base URL, the host it names in messages, and the
     timeouts, retries and proxy of :class:`~trustkit.remote.NotaryServer`'s options."""
 
-    url: str
+    url: str = attrs.field(repr=_redacted)
     where: str
     timeout: float
     total_timeout: float | None
     retries: int
     backoff: float
-    proxy: str | None
+    proxy: str | None = attrs.field(repr=_redacted)
 
     @classmethod
     def create(
@@ -483,7 +483,9 @@ class _Body:
     def feed(self, chunk: bytes) -> bool:
         """Take ``chunk``; True when the body is complete (cut off at the cap)."""
         self.raw += len(chunk)
-        if self.raw > self.raw_limit and not self.truncate:
+        if self.raw > self.raw_limit:
+            if self.truncate:  # cut off on the wire too: an encoded body that decodes to little is no excuse
+                return True
             raise OversizedResponseError(
                 f"{self.where} sent more than the {self.limit} bytes allowed for {self.what}", status=self.status
             )
@@ -533,12 +535,12 @@ class _ChallengeAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow itself (no I/O): token requests are yielded like the request."""
         authenticator, service = self._core._auth, self._core
-        header = authenticator.authorization(self._scope)
+        header = authenticator.authorization(self._scope, origin=service._url)
         if header:
             request.headers["Authorization"] = header
         response = yield request
-        if response.status_code != 401:
-            return
+        if response.status_code != 401 or _origin(str(response.url)) != _origin(str(request.url)):
+            return  # a challenge from where a redirect led is not answered: credentials are for this server only
         challenges = _parse_challenges(response.headers.get_list("www-authenticate"))
         flow = authenticator.challenge_flow(challenges, self._scope, origin=service._url)
         answer: tuple[int, bytes] | None = None
@@ -686,6 +688,18 @@ class _HTTPCore:
             "headers": headers,
         }
 
+    def _refuse_token_redirect(self, response: httpx.Response) -> None:
+        """A client response hook: a token server's redirect is an error, never followed (httpx would re-send the
+        request's form, with its refresh token, to wherever it points, over plain http too)."""
+        if response.request.extensions.get(_MARKS_AUTH_FETCH) and response.has_redirect_location:
+            realm = redact_url(str(response.request.url.copy_with(query=None)))
+            raise RemoteError(
+                f"the token server {realm} (named by {self._where}) redirects its token request to "
+                f"{redact_url(response.headers['location'])!r}: trustkit does not follow a token server's "
+                "redirects (they would carry the credentials elsewhere); fix the server's token realm",
+                status=response.status_code,
+            )
+
     # --- lifecycle ------------------------------------------------------------------------------------------
 
     @property
@@ -729,6 +743,9 @@ class _HTTPCore:
         challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
         reason = next((c.params["error"] for c in challenges if "error" in c.params), None)
         who = "with the credentials given" if self._auth.sent_credentials else "no credentials were sent"
+        if reply.url is not None and _origin(reply.url) != _origin(self._url):
+            elsewhere = urlsplit(reply.url).netloc.rpartition("@")[2]
+            who = f"from {elsewhere}, where a redirect led: trustkit sends no credentials to another host"
         return f"{reply.status}{' ' + reason if reason else ''} ({who})"
 
     # --- one operation, without I/O -------------------------------------------------------------------------
@@ -819,7 +836,12 @@ class _HTTPCore:
         """The request the authenticator asks for, built by this service's client (same TLS, proxy, caps)."""
         try:
             return self._client_for_tokens().build_request(
-                wanted.method, wanted.url, params=list(wanted.params), data=wanted.form, headers=dict(wanted.headers)
+                wanted.method,
+                wanted.url,
+                params=list(wanted.params),
+                data=wanted.form,
+                headers=dict(wanted.headers),
+                extensions={_MARKS_AUTH_FETCH: True},
             )
         except (httpx.InvalidURL, ValueError) as exc:  # httpx's IDNA failures are ValueErrors (UnicodeError)
             raise RemoteError(
@@ -875,6 +897,11 @@ class _HTTPCore:
             return ServerUnavailableError(
                 f"{self._where} did not answer {what} within {self._options.timeout} s ({type(exc).__name__})"
             )
+        if isinstance(exc, httpx.RemoteProtocolError) and "Receive buffer too long" in str(exc):  # h11's words
+            return RemoteError(
+                f"{self._where} answered {what} with a response head (status line and headers) too large to read: "
+                "a misbehaving server or proxy; not retried"
+            )
         if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
             return ServerUnavailableError(f"{self._where} is unreachable or dropped the connection ({what}): {exc}")
         if isinstance(exc, httpx.ProxyError | httpx.CloseError):
@@ -922,7 +949,8 @@ class HTTPService(_HTTPCore):
             transport = _transport(self._verify(), self._proxy)
         if not isinstance(transport, httpx.BaseTransport):
             raise TypeError(f"{type(self).__name__} needs a blocking httpx transport, not {type(transport).__name__}")
-        self._client = httpx.Client(transport=transport, **self._client_options())
+        hooks = {"response": [self._refuse_token_redirect]}
+        self._client = httpx.Client(transport=transport, event_hooks=hooks, **self._client_options())
 
     def close(self) -> None:
         """Close the connections."""
@@ -960,7 +988,8 @@ class HTTPService(_HTTPCore):
         with self._transport_errors(request.what):
             response = self._client.send(built, stream=True, auth=self._auth_flow(request))
         try:
-            return Reply(response.status_code, response.headers, self._drain(response, self._body(request, response)))
+            body = self._drain(response, self._body(request, response))
+            return Reply(response.status_code, response.headers, body, url=str(response.url))
         finally:
             response.close()
 
@@ -1000,7 +1029,12 @@ class AsyncHTTPService(_HTTPCore):
             transport = httpx.AsyncHTTPTransport(verify=self._verify(), proxy=self._proxy, trust_env=False)
         if not isinstance(transport, httpx.AsyncBaseTransport):
             raise TypeError(f"{type(self).__name__} needs an asyncio httpx transport, not {type(transport).__name__}")
-        self._client = httpx.AsyncClient(transport=transport, **self._client_options())
+
+        async def refuse_token_redirect(response: httpx.Response) -> None:
+            self._refuse_token_redirect(response)
+
+        hooks = {"response": [refuse_token_redirect]}
+        self._client = httpx.AsyncClient(transport=transport, event_hooks=hooks, **self._client_options())
 
     async def aclose(self) -> None:
         """Close the connections."""
@@ -1053,7 +1087,7 @@ class AsyncHTTPService(_HTTPCore):
             response = await self._client.send(built, stream=True, auth=self._auth_flow(request))
         try:
             body = await self._drain(response, self._body(request, response))
-            return Reply(response.status_code, response.headers, body)
+            return Reply(response.status_code, response.headers, body, url=str(response.url))
         finally:
             await response.aclose()
 

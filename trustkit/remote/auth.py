@@ -447,11 +447,32 @@ ChallengeFlow = Generator[TokenRequest, "tuple[int, bytes]", "str | None"]
 returns the ``Authorization`` value to retry with (or None)."""
 
 
+_Origin = tuple[str, str, int]
+"""A server's origin: scheme, host (lowercase) and port."""
+
+
+def _origin(url: str | None) -> _Origin | None:
+    """The origin of ``url`` (None for None or a URL without a host): what cached tokens and the basic decision are
+    kept for, so that one server's credentials never go to another sharing the authenticator."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
 @attrs.frozen
 class _Token:
     value: str
     scope: Scope
     expires: float
+    origin: _Origin | None
 
 
 class Authenticator:
@@ -475,7 +496,7 @@ class Authenticator:
         self._client_id = client_id
         self._clock = clock
         self._tokens: list[_Token] = []
-        self._basic = False
+        self._basic: set[_Origin | None] = set()
         self._lock = threading.Lock()
 
     @property
@@ -497,16 +518,19 @@ class Authenticator:
         with self._lock:
             return self._resolved and self._credentials is not None
 
-    def authorization(self, scope: Scope) -> str | None:
-        """The ``Authorization`` header to send for ``scope`` before any challenge: a cached token that covers
-        it, or basic credentials once the server asked for basic. None when there is nothing to send yet."""
+    def authorization(self, scope: Scope, *, origin: str | None = None) -> str | None:
+        """The ``Authorization`` header to send for ``scope`` to the server at ``origin`` (its URL) before any
+        challenge: a token that server's challenge got which covers ``scope``, or basic credentials once that
+        server asked for basic. None when there is nothing to send yet. Tokens and the basic decision are kept per
+        origin (scheme, host, port): one server's never go to another sharing the authenticator."""
         now = self._clock()
+        key = _origin(origin)
         with self._lock:
             self._tokens = [token for token in self._tokens if token.expires > now]
             for token in self._tokens:
-                if token.scope.covers(scope):
+                if token.origin == key and token.scope.covers(scope):
                     return f"Bearer {token.value}"
-            basic = self._basic
+            basic = key in self._basic
         creds = self.credentials if basic else None
         if creds is not None and creds.has_password:
             return creds.basic_header()
@@ -554,7 +578,7 @@ class Authenticator:
             if creds is None or not creds.has_password:
                 return None
             with self._lock:
-                self._basic = True
+                self._basic.add(_origin(origin))
             return creds.basic_header()
         return None
 
@@ -617,7 +641,8 @@ class Authenticator:
             raise RemoteError(f"the token server {realm} answered HTTP {status}", status=status)
         token, lifetime = _parse_token_response(body, realm)
         with self._lock:
-            self._tokens.append(_Token(token, scope, self._clock() + max(lifetime, _MIN_TOKEN_LIFETIME) - _TOKEN_SLACK))
+            expires = self._clock() + max(lifetime, _MIN_TOKEN_LIFETIME) - _TOKEN_SLACK
+            self._tokens.append(_Token(token, scope, expires, _origin(origin)))
         return token
 
 

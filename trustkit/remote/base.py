@@ -76,17 +76,37 @@ def check_server_url(url: str, *, https_only: bool = False, service: str = "trus
     """
     if not isinstance(url, str):
         raise ConfigurationError(f"the {service} URL must be a string, not {type(url).__name__}")
+    shown = redact_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        raise ConfigurationError(f"invalid {service} URL {url!r}") from None
+        raise ConfigurationError(f"invalid {service} URL {shown!r}") from None
     schemes = ("https",) if https_only else ("https", "http")
     if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
         wanted = "https" if https_only else "http(s)"
-        hint = f": give the scheme, e.g. 'https://{url}'" if "://" not in url else ""
-        raise ConfigurationError(f"valid {wanted} URL required for {service}, got {url!r}{hint}")
+        hint = f": give the scheme, e.g. 'https://{shown}'" if "://" not in url else ""
+        raise ConfigurationError(f"valid {wanted} URL required for {service}, got {shown!r}{hint}")
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"the {service} URL {shown!r} carries user information, which trustkit never sends nor uses to log in "
+            "(it would show in logs): drop it from the URL and pass the credentials as auth=Credentials(username, "
+            "password), or log in with docker login"
+        )
     return url.rstrip("/")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user information replaced by ``***``: what a repr, a message or a log may
+    show. Works on any string (a URL too malformed to parse is redacted all the same)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:  # no scheme: what a user forgot it on is shown as carefully
+        scheme, rest = "", url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{host}{rest[end:]}"
 
 
 def check_role(role: str) -> str:

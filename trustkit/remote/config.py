@@ -26,7 +26,7 @@ import attrs
 from trustkit import _config
 from trustkit.remote import _EXPORTS
 from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY, Credentials, DockerConfig
-from trustkit.remote.base import ConfigurationError, check_server_url
+from trustkit.remote.base import ConfigurationError, check_server_url, redact_url
 from trustkit.remote.tls import TLSConfig
 
 __all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
@@ -153,7 +153,7 @@ def gun_from_reference(reference: str) -> str:
 class ServerConfig:
     """Where a repository's trust data lives and how to reach it, as docker or notary resolve it."""
 
-    url: str
+    url: str = attrs.field(repr=lambda url: repr(redact_url(url)))
     """The notary server's base URL (no trailing ``/``)."""
     tls: TLSConfig = attrs.field(factory=TLSConfig)
     trust_dir: Path | None = None
