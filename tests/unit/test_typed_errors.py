@@ -169,3 +169,22 @@ def test_public_keys_from_anything(key: Any) -> None:
         except tk.TrustkitError:
             continue
         pytest.fail(f"{read.__name__} accepted {key!r}")
+
+
+@pytest.mark.parametrize(
+    "misuse",
+    [
+        lambda: tk.NotaryServer("https://notary.example.com", timeout=0),
+        lambda: tk.NotaryServer("https://notary.example.com", total_timeout=-1),
+        lambda: __import__("trustkit.remote.auth", fromlist=["Scope"]).Scope.parse("not-a-scope"),
+        lambda: __import__("trustkit.dct.registry", fromlist=["Registry"]).Registry(
+            "https://registry.example.com", max_manifest_size=0
+        ),
+        lambda: __import__("trustkit.policy", fromlist=["VerdictCache"]).VerdictCache(ttl=0),
+        lambda: __import__("trustkit.keystore.base", fromlist=["ChainedKeyStore"]).ChainedKeyStore(),
+    ],
+    ids=["timeout", "total_timeout", "scope", "manifest size", "verdict cache", "empty chain"],
+)
+def test_option_mistakes_of_remotes_caches_and_stores_are_typed(misuse: Callable[[], object]) -> None:
+    with pytest.raises(tk.InvalidArgumentError):
+        misuse()

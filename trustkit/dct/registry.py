@@ -41,7 +41,7 @@ import attrs
 import httpx
 
 from trustkit._encoding import json_of_type
-from trustkit.errors import NotFoundError, RemoteError, UnauthorizedError
+from trustkit.errors import InvalidArgumentError, NotFoundError, RemoteError, UnauthorizedError
 from trustkit.remote import DEFAULT_TOTAL_TIMEOUT, AuthOption, ErrorBody, HTTPService, Reply, environment_proxy
 from trustkit.remote.auth import Credentials, Scope
 from trustkit.remote.config import ImageReference, docker_credentials
@@ -179,7 +179,7 @@ class Registry(HTTPService):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if isinstance(max_manifest_size, bool) or not isinstance(max_manifest_size, int) or max_manifest_size < 1:
-            raise ValueError(f"max_manifest_size must be a positive integer, not {max_manifest_size!r}")
+            raise InvalidArgumentError(f"max_manifest_size must be a positive integer, not {max_manifest_size!r}")
         self._max_size = max_manifest_size
         super().__init__(
             url,

@@ -31,7 +31,7 @@ import attrs
 
 from trustkit._encoding import json_of_type
 from trustkit.dct.registry import MAX_MANIFEST_SIZE, Registry
-from trustkit.errors import RemoteError
+from trustkit.errors import InvalidArgumentError, RemoteError
 from trustkit.remote import Reply
 from trustkit.remote.auth import Scope
 
@@ -62,7 +62,7 @@ def sha256_digest(data: bytes) -> str:
 
 def _check_digest(digest: str) -> str:
     if not isinstance(digest, str) or not _SHA256.match(digest):
-        raise ValueError(f"not a sha256 digest: {digest!r}")
+        raise InvalidArgumentError(f"not a sha256 digest: {digest!r}")
     return digest
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from trustkit.errors import TrustkitError, UnknownKeyError
+from trustkit.errors import InvalidArgumentError, TrustkitError, UnknownKeyError
 from trustkit.keys.private import PrivateKey
 from trustkit.keys.public import PublicKey
 from trustkit.metadata.names import check_gun
@@ -137,7 +137,7 @@ class ChainedKeyStore:
 
     def __init__(self, *stores: KeyStore) -> None:
         if not stores:
-            raise ValueError("ChainedKeyStore needs at least one keystore")
+            raise InvalidArgumentError("ChainedKeyStore needs at least one keystore")
         self.stores: tuple[KeyStore, ...] = stores
 
     def __repr__(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from trustkit.errors import KeyFormatError, SigningError, UnknownKeyError
+from trustkit.errors import InvalidArgumentError, KeyFormatError, SigningError, UnknownKeyError
 from trustkit.keys.private import PrivateKey
 from trustkit.keys.public import PublicKey
 from trustkit.keys.signing import method_for_scheme, on_signer_thread
@@ -107,7 +107,7 @@ class ExternalKeyStore:
         Returns its listing entry; its key ID is notary's canonical ID of the public key.
         """
         if not isinstance(uri, str) or ":" not in uri:
-            raise ValueError(f"not a private key URI: {uri!r}")
+            raise InvalidArgumentError(f"not a private key URI: {uri!r}")
         sslib_key, notary_key = sslib_public_key(public_key)
         info = KeyInfo(notary_key.canonical_id, role or None, key_gun(role, gun), uri)
         with self._lock:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from trustkit import _config
 from trustkit._fs import PRIVATE_DIR_MODE, READ_FLAGS, atomic_write, check_no_links, remove_file
-from trustkit.errors import FileAccessError, KeyFormatError
+from trustkit.errors import FileAccessError, InvalidArgumentError, KeyFormatError
 from trustkit.keys.pem import decode_pem_blocks, encode_pem
 from trustkit.keystore.base import KeyInfo, is_key_id
 from trustkit.keystore.passphrase import DEFAULT_MAX_ATTEMPTS, PassphraseSource
@@ -101,7 +101,7 @@ class FileKeyStore(PemKeyStore):
     def key_path(self, key_id: str) -> Path:
         """Where the key ``key_id`` is (or would be) stored in the current layout."""
         if not is_key_id(key_id):
-            raise ValueError(f"not a key ID: {key_id!r}")
+            raise InvalidArgumentError(f"not a key ID: {key_id!r}")
         return self._private_dir / f"{key_id}{KEY_EXTENSION}"
 
     def __repr__(self) -> str:
@@ -257,7 +257,7 @@ def _read_key_file(path: Path) -> bytes:
 
 def _path_of(entry: StoredKey) -> Path:
     if entry.path is None:  # pragma: no cover - every entry of a FileKeyStore has a path
-        raise ValueError(f"key {entry.key_id} has no file")
+        raise InvalidArgumentError(f"key {entry.key_id} has no file")
     return entry.path
 
 

@@ -7,6 +7,7 @@ By default keys are kept unencrypted and no passphrase is ever asked.
 
 from __future__ import annotations
 
+from trustkit.errors import InvalidArgumentError
 from trustkit.keys.private import PrivateKey
 from trustkit.keystore.base import is_key_id
 from trustkit.keystore.passphrase import DEFAULT_MAX_ATTEMPTS, PassphraseSource
@@ -53,7 +54,7 @@ class MemoryKeyStore(PemKeyStore):
 
     def _write(self, key_id: str, data: bytes) -> StoredKey:
         if not is_key_id(key_id):
-            raise ValueError(f"not a key ID: {key_id!r}")
+            raise InvalidArgumentError(f"not a key ID: {key_id!r}")
         self._pems[key_id] = data
         return StoredKey(key_id, key_id)
 

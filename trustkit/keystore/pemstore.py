@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from trustkit.errors import FileAccessError, KeyFormatError, UnknownKeyError
+from trustkit.errors import FileAccessError, InvalidArgumentError, KeyFormatError, UnknownKeyError
 from trustkit.keys.pem import PemBlock, decode_pem_blocks, encode_pem
 from trustkit.keys.private import PrivateKey, is_weakly_encrypted, load_private_key
 from trustkit.keystore.base import KeyInfo, key_gun
@@ -73,7 +73,7 @@ class PemKeyStore(abc.ABC):
 
     def __init__(self, *, passphrase: PassphraseSource = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
         if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise InvalidArgumentError("max_attempts must be at least 1")
         self._retriever = as_retriever(passphrase)
         self._max_attempts = max_attempts
         self._signers: dict[str, Any] = {}

@@ -23,7 +23,7 @@ import attrs
 
 from trustkit.dct.registry import OCI_MANIFEST, Registry
 from trustkit.dct.registry_write import MAX_BLOB_SIZE, get_blob, get_manifest, push_blob, put_manifest, sha256_digest
-from trustkit.errors import NotFoundError, RemoteError, VerificationError
+from trustkit.errors import InvalidArgumentError, NotFoundError, RemoteError, VerificationError
 from trustkit.migrate.simplesigning import (
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING_MEDIA_TYPE,
@@ -58,7 +58,7 @@ def signature_tag(digest: str) -> str:
     """The attachment tag of image ``digest``: ``sha256:<hex>`` → ``sha256-<hex>.sig``."""
     algorithm, sep, hex_digest = digest.partition(":")
     if not sep or not algorithm or not hex_digest:
-        raise ValueError(f"not a digest: {digest!r}")
+        raise InvalidArgumentError(f"not a digest: {digest!r}")
     return f"{algorithm}-{hex_digest}.sig"
 
 
@@ -188,7 +188,7 @@ def verify_signature_layers(
             others += 1
             continue
         if layer.payload is None:
-            raise ValueError("signature layers must be read with their payloads to be verified")
+            raise InvalidArgumentError("signature layers must be read with their payloads to be verified")
         try:
             payload = verify_payload(
                 key,
@@ -256,7 +256,7 @@ def append_signatures(registry: Registry, repository: str, digest: str, layers: 
             return False
         for layer in fresh:
             if layer.payload is None:
-                raise ValueError("a new signature layer needs its payload")
+                raise InvalidArgumentError("a new signature layer needs its payload")
             push_blob(registry, repository, layer.payload)
         descriptors = existing + [dict(layer.descriptor) for layer in fresh]
         config = {

@@ -334,7 +334,7 @@ def _sign_tag(
     """Sign each manifest of ``record`` as ``reference`` unless this key already signed it so."""
     released = record.released
     if released is None:
-        raise ValueError(f"record of {record.tag} has no DCT release to sign")
+        raise InvalidArgumentError(f"record of {record.tag} has no DCT release to sign")
     wrote = False
     for digest in record.manifests:
         current = read_signatures(registry, image.path, digest)

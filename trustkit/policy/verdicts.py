@@ -140,7 +140,7 @@ class VerdictCache:
 
     def __init__(self, *, ttl: float = 30.0, max_size: int = 10_000, clock: Callable[[], float] = time.monotonic):
         if not ttl > 0 or max_size < 1:
-            raise ValueError("ttl must be > 0 seconds and max_size >= 1")
+            raise InvalidArgumentError("ttl must be > 0 seconds and max_size >= 1")
         self.ttl = ttl
         self.max_size = max_size
         self._clock = clock

@@ -48,7 +48,7 @@ import httpcore
 import httpx
 
 from trustkit._version import __version__
-from trustkit.errors import OversizedResponseError, RemoteError, ServerUnavailableError
+from trustkit.errors import InvalidArgumentError, OversizedResponseError, RemoteError, ServerUnavailableError
 from trustkit.remote import _EXPORTS
 from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest, _origin
 from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
@@ -279,7 +279,7 @@ def overall_deadline(seconds: float) -> Iterator[None]:
     :class:`~trustkit.errors.ServerUnavailableError` naming the deadline. Blocks nest: the sooner deadline holds.
     """
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
-        raise ValueError(f"seconds must be a positive number, not {seconds!r}")
+        raise InvalidArgumentError(f"seconds must be a positive number, not {seconds!r}")
     with _within(seconds, f"{seconds} s (overall deadline)"):
         yield
 
@@ -413,13 +413,14 @@ class HTTPOptions:
         proxy_from_environment: bool = True,
         service: str = "trust server",
     ) -> HTTPOptions:
-        """Check the options (:class:`ValueError`, :class:`~trustkit.errors.ConfigurationError` for the URL, which
-        names ``service``) and pick the environment's proxy when none is given and ``proxy_from_environment``."""
+        """Check the options (:class:`~trustkit.errors.InvalidArgumentError`, or
+        :class:`~trustkit.errors.ConfigurationError` for the URL, which names ``service``) and pick the environment's
+        proxy when none is given and ``proxy_from_environment``."""
         url = check_server_url(url, service=service)
         if retries < 0 or backoff < 0 or timeout <= 0:
-            raise ValueError("retries and backoff must be >= 0, timeout > 0")
+            raise InvalidArgumentError("retries and backoff must be >= 0, timeout > 0")
         if total_timeout is not None and not total_timeout > 0:
-            raise ValueError("total_timeout must be > 0 seconds, or None")
+            raise InvalidArgumentError("total_timeout must be > 0 seconds, or None")
         if proxy is None and proxy_from_environment:
             proxy = environment_proxy(url)
         where = urlsplit(url).netloc.rpartition("@")[2]
@@ -660,7 +661,7 @@ class _HTTPCore:
             service=self._service,
         )
         if tls is not None and (ca is not None or client_cert is not None):
-            raise ValueError("give either tls= or ca=/client_cert=, not both")
+            raise InvalidArgumentError("give either tls= or ca=/client_cert=, not both")
         if tls is None:
             cert, key = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
             tls = TLSConfig.create(ca=ca, client_cert=cert, client_key=key)

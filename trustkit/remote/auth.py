@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from trustkit._encoding import json_of_type
-from trustkit.errors import RemoteError, ServerUnavailableError, UnauthorizedError
+from trustkit.errors import InvalidArgumentError, RemoteError, ServerUnavailableError, UnauthorizedError
 from trustkit.remote import _EXPORTS
 from trustkit.remote.base import ConfigurationError
 
@@ -228,16 +228,17 @@ class Scope:
 
     @classmethod
     def parse(cls, text: str) -> Scope:
-        """Read ``type:name:actions``; the name may hold colons (a registry port). Raises :class:`ValueError`."""
+        """Read ``type:name:actions``; the name may hold colons (a registry port). Raises
+        :class:`~trustkit.errors.InvalidArgumentError` (a :class:`ValueError`)."""
         if not isinstance(text, str):
-            raise ValueError("a scope must be a string")
+            raise InvalidArgumentError("a scope must be a string")
         kind, sep, rest = text.partition(":")
         name, sep2, actions = rest.rpartition(":")
         if not sep or not sep2 or not kind or not name or not actions:
-            raise ValueError(f"not a scope: {text!r}")
+            raise InvalidArgumentError(f"not a scope: {text!r}")
         parsed = frozenset(action for action in actions.split(",") if action)
         if not parsed:
-            raise ValueError(f"scope {text!r} has no actions")
+            raise InvalidArgumentError(f"scope {text!r} has no actions")
         return cls(kind, name, parsed)
 
     def covers(self, other: Scope) -> bool:

@@ -31,7 +31,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from trustkit.errors import KeyFormatError, RemoteError, TrustkitError, UnauthorizedError, UnknownRoleError
+from trustkit.errors import (
+    InvalidArgumentError,
+    KeyFormatError,
+    RemoteError,
+    TrustkitError,
+    UnauthorizedError,
+    UnknownRoleError,
+)
 from trustkit.keys.public import PublicKey
 from trustkit.remote import _EXPORTS
 from trustkit.remote._http import (
@@ -80,14 +87,14 @@ class _NotaryRoutes(_HTTPCore):
         check_gun(gun)
         name = metadata_name(role, checksum=checksum, version=version)
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-            raise ValueError(f"max_size must be a positive integer, not {max_size!r}")
+            raise InvalidArgumentError(f"max_size must be a positive integer, not {max_size!r}")
         return HTTPRequest("GET", f"/v2/{gun}/_trust/tuf/{name}", self._pull(gun), name, gun, max_size=max_size)
 
     def _changefeed_request(self, gun: str | None, *, change_id: int | str, records: int) -> HTTPRequest:
         if isinstance(records, bool) or not isinstance(records, int):
-            raise ValueError(f"records must be an integer, not {records!r}")
+            raise InvalidArgumentError(f"records must be an integer, not {records!r}")
         if isinstance(change_id, bool) or not isinstance(change_id, int | str):
-            raise ValueError(f"change_id must be an integer or a string, not {change_id!r}")
+            raise InvalidArgumentError(f"change_id must be an integer or a string, not {change_id!r}")
         if gun is None:
             path, scope = "/v2/_trust/changefeed", Scope("registry", "catalog", frozenset({"*"}))
         else:
