@@ -7,8 +7,11 @@ asyncio driver (:class:`AsyncReader`, with the same remote's answers given by co
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -353,6 +356,47 @@ def test_the_async_driver_fetches_delegations_concurrently_and_bounded(sim: Repo
         AsyncReader(GUN, Slow(remote), concurrency=0)
     with pytest.raises(ValueError, match=r"await reader\.refresh"):
         AsyncReader(GUN, Slow(remote)).trusted  # noqa: B018
+
+
+def test_the_blocking_driver_fetches_delegations_on_bounded_threads_in_the_callers_context(
+    sim: RepoSim, tmp_path: Path
+) -> None:
+    """Twelve delegations: :class:`Reader` fetches a level's delegations on up to ``concurrency`` worker threads,
+    each seeing the caller's context variables (the operation's deadline is one), and trusts what a one-by-one
+    read (``concurrency=1``, every call in the calling thread) trusts."""
+    remote = _delegating(sim, "team", 12)
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+    lock = threading.Lock()
+    calls: list[tuple[int, str]] = []
+    in_flight, peak = [0], [0]
+
+    class Slow:
+        def get_role(self, gun: str, role: str, **kwargs: Any) -> bytes:
+            with lock:
+                in_flight[0] += 1
+                peak[0] = max(peak[0], in_flight[0])
+                calls.append((threading.get_ident(), marker.get()))
+            try:
+                time.sleep(0.01)
+                return remote.get_role(gun, role, **kwargs)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+    roles = ["targets", *sim.delegations]
+    marker.set("caller")
+    threaded = Reader(GUN, Slow(), cache=MetadataCache(tmp_path / "t", GUN), clock=lambda: NOW, concurrency=4)
+    names = sorted(m.name for m in threaded.list_targets(roles=roles))
+    assert len(names) == 14 and peak[0] == 4
+    assert {value for _, value in calls} == {"caller"}
+    assert len({ident for ident, _ in calls} - {threading.get_ident()}) >= 2
+    calls.clear()
+    peak[0] = 0
+    one_by_one = Reader(GUN, Slow(), cache=MetadataCache(tmp_path / "o", GUN), clock=lambda: NOW, concurrency=1)
+    assert sorted(m.name for m in one_by_one.list_targets(roles=roles)) == names
+    assert peak[0] == 1 and {ident for ident, _ in calls} == {threading.get_ident()}
+    with pytest.raises(tk.InvalidArgumentError, match="concurrency"):
+        Reader(GUN, remote, concurrency=0)
 
 
 def test_the_async_driver_fetches_no_delegation_past_the_walks_budget(

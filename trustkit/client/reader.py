@@ -111,7 +111,8 @@ class AsyncMetadataSource(Protocol):
 
 
 DEFAULT_CONCURRENCY = 8
-"""How many delegations of one repository :class:`AsyncReader` fetches at once, unless told otherwise."""
+"""How many delegations of one repository :class:`Reader` and :class:`AsyncReader` fetch at once, unless told
+otherwise."""
 
 _Source = TypeVar("_Source")
 _T = TypeVar("_T")
@@ -190,12 +191,12 @@ class _Steps(Generic[_T]):
             yield need
 
 
-def _drive(flow: Workflow[_T], remote: MetadataSource | None) -> _T:
-    """Run ``flow`` with blocking calls to ``remote``, one file at a time."""
+def _drive(flow: Workflow[_T], remote: MetadataSource | None, limit: int = 1) -> _T:
+    """Run ``flow`` with blocking calls to ``remote``; a batch is fetched on at most ``limit`` threads."""
     steps = _Steps(flow, remote)
     for need in steps:
         if isinstance(need, _FetchBatch):
-            steps.answer = [_attempt(fetch, remote) for fetch in need.fetches]  # type: ignore[arg-type]
+            steps.answer = _fetch_batch(need.fetches, remote, limit)  # type: ignore[arg-type]
             continue
         try:
             steps.answer = need.send(remote)  # type: ignore[arg-type]
@@ -209,6 +210,19 @@ def _attempt(fetch: _Fetch, remote: MetadataSource) -> bytes | BaseException:
         return fetch.send(remote)
     except Exception as exc:
         return exc
+
+
+def _fetch_batch(fetches: tuple[_Fetch, ...], remote: MetadataSource, limit: int) -> list[bytes | BaseException]:
+    """Each file's bytes or error, in order: on up to ``limit`` worker threads, each running in a copy of the
+    caller's context (the operation's deadline is a context variable), else in the calling thread."""
+    if limit < 2 or len(fetches) < 2:
+        return [_attempt(fetch, remote) for fetch in fetches]
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor  # only reads with delegations to fetch pay for the import
+
+    with ThreadPoolExecutor(min(limit, len(fetches)), thread_name_prefix="trustkit-fetch") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, _attempt, fetch, remote) for fetch in fetches]
+        return [future.result() for future in futures]
 
 
 async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, limit: asyncio.Semaphore) -> _T:
@@ -287,7 +301,11 @@ class _UpdateWorkflow(Generic[_Source]):
         offline: bool = False,
         clock: Callable[[], datetime] = utc_now,
         max_cache_age: float | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgumentError(f"concurrency must be a positive integer, not {concurrency!r}")
+        self.concurrency = concurrency
         if remote is None and not offline:
             raise InvalidArgumentError(
                 f"no remote given for {gun}: pass a remote (NotaryServer, LocalRemote, ...) or offline=True to read "
@@ -826,7 +844,14 @@ class Reader(_UpdateWorkflow[MetadataSource]):
     (the default, notary's behaviour) answers from the cache whatever its age, a number of seconds answers from
     it only when the cached timestamp was fetched at most that long ago, and 0 always fails with the server's
     error. Either way :attr:`cache_age` says whether, and how old, the answer came from the cache: a fallback is
-    never silent. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
+    never silent.
+
+    ``concurrency`` is how many delegations of the repository are fetched at once: the walk asks for each level's
+    delegations together, and the Reader fetches them on up to that many worker threads (each with the calling
+    thread's context, so :func:`~trustkit.remote.overall_deadline` still bounds them), then verifies them in
+    notary's order, so what is skipped or blocked is what a one-by-one walk skips or blocks. The remote must then
+    be safe to call from several threads, as trustkit's remotes are; ``concurrency=1`` keeps every call in the
+    calling thread. A Reader is not thread-safe: give each thread its own (they may share a cache folder).
     """
 
     remote: MetadataSource | None
@@ -878,41 +903,21 @@ class Reader(_UpdateWorkflow[MetadataSource]):
         On failure nothing already trusted or cached is lost: the error propagates and the cache still holds
         the last good state.
         """
-        return _drive(self._workflow(concurrent=False), self.remote)
+        return _drive(self._workflow(concurrent=self.concurrency > 1), self.remote, self.concurrency)
 
 
 class AsyncReader(_UpdateWorkflow[AsyncMetadataSource]):
     """:class:`Reader` for asyncio: the same update workflow (one implementation, driven with coroutines), over an
     asyncio remote such as :class:`~trustkit.remote.AsyncNotaryServer`.
 
-    The options are :class:`Reader`'s, plus ``concurrency``: how many delegations of the repository are fetched at
-    once (the walk fetches each level's delegations together, and verifies them in notary's order, so what is
-    skipped or blocked is what :class:`Reader` skips or blocks). The cache is read and written with blocking
-    file calls (small files, a few milliseconds for most repositories).
+    The options are :class:`Reader`'s; ``concurrency`` bounds the delegations fetched at once as tasks of the
+    event loop. The cache is read and written with blocking file calls (small files, a few milliseconds for most
+    repositories).
 
     :attr:`~Reader.cache_age`, :attr:`~Reader.invalid` and :attr:`~Reader.skipped` say what they say on
     :class:`Reader`. Not thread-safe, and one refresh at a time: give each task its own AsyncReader (readers of
     different GUNs may share a remote, whose requests run concurrently, and a cache folder).
     """
-
-    def __init__(
-        self,
-        gun: str,
-        remote: AsyncMetadataSource | None,
-        *,
-        cache: MetadataCache | None = None,
-        pinning: TrustPinning | None = None,
-        offline: bool = False,
-        clock: Callable[[], datetime] = utc_now,
-        max_cache_age: float | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidArgumentError(f"concurrency must be a positive integer, not {concurrency!r}")
-        super().__init__(
-            gun, remote, cache=cache, pinning=pinning, offline=offline, clock=clock, max_cache_age=max_cache_age
-        )
-        self.concurrency = concurrency
 
     async def refresh(self) -> TrustedMetadataSet:
         """Run the update workflow and return the trusted state (also kept as :attr:`trusted`); see
