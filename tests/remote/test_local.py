@@ -60,8 +60,9 @@ def test_keys_elsewhere_and_encrypted(tmp_path: Path) -> None:
 
 
 def test_state_survives_a_new_instance(tmp_path: Path) -> None:
-    repo = RepoSim.for_remote(LocalRemote(tmp_path), GUN)
-    repo.remote.publish(GUN, repo.initial_files())
+    first = LocalRemote(tmp_path)
+    repo = RepoSim.for_remote(first, GUN)
+    first.publish(GUN, repo.initial_files())
     reopened = LocalRemote(tmp_path)
     repo.remote = reopened
     reopened.publish(GUN, repo.add_release("v1", b"one"))
