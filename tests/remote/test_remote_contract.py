@@ -102,9 +102,8 @@ def test_stale_version_is_a_conflict(remote: Remote, gun: str) -> None:
     assert caught.value.detail == {}
     assert "A newer version of metadata is already available" in str(caught.value)
     with pytest.raises(tk.ConflictError) as same_root:
-        remote.publish(
-            gun, {"root": repo.root_metadata().to_bytes()}
-        )  # current root version: passes validation, fails storage
+        # the current root version: passes validation, fails storage
+        remote.publish(gun, {"root": repo.root_metadata().to_bytes()})
     assert same_root.value.code == "VERSION"
     assert parse(repo.read("timestamp"), "timestamp").signed.version == 2  # nothing was stored
 
