@@ -16,7 +16,7 @@ from tests.interop._auth_setup import TokenAuthServer, token_auth_notary_server
 from tests.interop._publish import read_table
 from tests.interop.harness import DockerTrustCLI, NotaryCLI, NotaryServer
 from tests.remote.connect_proxy import ConnectProxy
-from tests.support.publishing_client import PublishingClient
+from tests.support.repo_sim import RepoSim
 from trustkit.dct import DockerTrust
 from trustkit.policy import AsyncVerifier, Policy, Rule, SignerRequirement, TrustAnchor, Verifier
 from trustkit.remote import MAX_ROOT_SIZE, AsyncNotaryServer, Credentials
@@ -89,7 +89,7 @@ def test_the_token_flow_against_a_real_token_server(token_server: TokenAuthServe
     gun = f"localhost:5000/auth/a-{uuid.uuid4().hex[:8]}"
     url, ca = token_server.server.url, token_server.server.ca_path
     with Remote(url, ca=ca, auth=Credentials("alice", "secret")) as alice:
-        files = PublishingClient(alice, gun).initial_files()
+        files = RepoSim.for_remote(alice, gun).initial_files()
         alice.publish(gun, files)
 
     async def read() -> tuple[bytes, list[tk.ChangeRecord], list[tk.ChangeRecord]]:

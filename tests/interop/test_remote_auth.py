@@ -20,7 +20,7 @@ import pytest
 
 import trustkit as tk
 from tests.interop._auth_setup import TokenAuthServer, docker_config_env, token_auth_notary_server
-from tests.support.publishing_client import PublishingClient, parse
+from tests.support.repo_sim import RepoSim, parse
 from trustkit.remote import MAX_ROOT_SIZE, Credentials, docker_server_config
 from trustkit.remote import NotaryServer as Remote
 
@@ -58,7 +58,7 @@ def _alice(token_server: TokenAuthServer) -> Remote:
 
 def test_unauthenticated_publish_is_unauthorised(token_server: TokenAuthServer, gun: str) -> None:
     with _alice(token_server) as alice:
-        repo = PublishingClient(alice, gun)  # the server keys need push access
+        repo = RepoSim.for_remote(alice, gun)  # the server keys need push access
     files = repo.initial_files()
     with Remote(token_server.server.url, ca=token_server.server.ca_path) as anonymous:
         with pytest.raises(tk.UnauthorizedError) as caught:
@@ -86,7 +86,7 @@ def test_publish_with_docker_config_auths(token_server: TokenAuthServer, gun: st
     config = docker_server_config(f"{gun}:v1", env=env)
     assert config.registry == REGISTRY
     with Remote.from_config(config) as remote:
-        repo = PublishingClient(remote, gun)
+        repo = RepoSim.for_remote(remote, gun)
         remote.publish(gun, repo.initial_files())
         remote.publish(gun, repo.add_release("v1", b"one"))
         assert parse(remote.get_role(gun, "timestamp", max_size=MAX_ROOT_SIZE), "timestamp").signed.version == 2
@@ -103,7 +103,7 @@ def test_publish_with_a_credential_helper(
     )
     env = docker_config_env(tmp_path, token_server.server, {"credHelpers": {REGISTRY: "trustkit-test"}})
     with Remote.from_config(docker_server_config(gun, env=env)) as remote:
-        repo = PublishingClient(remote, gun)
+        repo = RepoSim.for_remote(remote, gun)
         files = repo.initial_files()
         remote.publish(gun, files)
         assert remote.get_role(gun, "targets/releases", max_size=MAX_ROOT_SIZE) == files["targets/releases"]
@@ -121,7 +121,7 @@ def test_publish_with_a_creds_store_identity_token(
     _helper(tmp_path, monkeypatch, "trustkit-store", {"Username": "<token>", "Secret": "refresh-alice"})
     env = docker_config_env(tmp_path, token_server.server, {"credsStore": "trustkit-store"})
     with Remote.from_config(docker_server_config(gun, env=env)) as remote:
-        repo = PublishingClient(remote, gun)
+        repo = RepoSim.for_remote(remote, gun)
         remote.publish(gun, repo.initial_files())
         new_key = remote.rotate_key(gun, "timestamp")
         remote.publish(gun, repo.use_timestamp_key(new_key))
@@ -142,7 +142,7 @@ def test_wrong_password_is_unauthorised(token_server: TokenAuthServer, gun: str)
 
 def test_anonymous_reads_and_changefeed_scopes(token_server: TokenAuthServer, gun: str) -> None:
     with _alice(token_server) as alice:
-        repo = PublishingClient(alice, gun)
+        repo = RepoSim.for_remote(alice, gun)
         files = repo.initial_files()
         alice.publish(gun, files)
         assert any(r.gun == gun for r in alice.changefeed())  # all GUNs: registry:catalog:* for alice

@@ -17,7 +17,7 @@ import pytest
 import trustkit as tk
 from tests.interop.harness import LOOPBACK, make_tls_material, require_binary
 from tests.remote.static_server import serve_folder
-from tests.support.publishing_client import PublishingClient
+from tests.support.repo_sim import RepoSim
 from trustkit.remote import LocalRemote
 
 pytestmark = pytest.mark.interop
@@ -28,10 +28,9 @@ DIGEST = "5f" * 32
 
 def _published(folder: Path) -> LocalRemote:
     local = LocalRemote(folder / "remote")
-    repo = PublishingClient(local, GUN)
+    repo = RepoSim.for_remote(local, GUN)
     local.publish(GUN, repo.initial_files())
-    repo.releases = repo.releases.with_target("v1", tk.TargetFile.from_digest(DIGEST, 528)).bump()
-    local.publish(GUN, {"targets/releases": repo.releases_bytes()})
+    local.publish(GUN, repo.add_release("v1", tk.TargetFile.from_digest(DIGEST, 528)))
     return local
 
 

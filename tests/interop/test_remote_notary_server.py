@@ -20,7 +20,7 @@ import pytest
 import trustkit as tk
 from tests.interop.harness import NotaryCLI, NotaryServer, make_tls_material, require_binary
 from tests.interop.token_issuer import ConfiguredNotaryServer
-from tests.support.publishing_client import PublishingClient, parse
+from tests.support.repo_sim import RepoSim, parse
 from trustkit.remote import MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, LocalRemote, docker_server_config, notary_server_config
 from trustkit.remote import NotaryServer as Remote
 
@@ -142,7 +142,7 @@ def test_real_error_bodies_are_mapped(remote: Remote, gun: str) -> None:
     assert (malformed.value.status, malformed.value.code) == (400, "MALFORMED_JSON")
     assert "JSON sent by the client could not be parsed by the server" in str(malformed.value)
 
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     files = repo.initial_files()
     files["root"] = b'{"signed":"not an object","signatures":[]}'  # JSON, but not the envelope Go decodes
     with pytest.raises(tk.RemoteError) as broken:
@@ -174,10 +174,9 @@ def test_docker_trust_inspect_reads_what_trustkit_published(
     notary_server: NotaryServer, docker_cli: Any, gun: str
 ) -> None:
     with Remote(notary_server.url, ca=notary_server.ca_path) as remote:
-        repo = PublishingClient(remote, gun)
+        repo = RepoSim.for_remote(remote, gun)
         remote.publish(gun, repo.initial_files())
-        repo.releases = repo.releases.with_target("v1", tk.TargetFile.from_digest("ab" * 32, 528)).bump()
-        remote.publish(gun, {"targets/releases": repo.releases_bytes()})
+        remote.publish(gun, repo.add_release("v1", tk.TargetFile.from_digest("ab" * 32, 528)))
     (entry,) = docker_cli.inspect(gun)
     assert entry["Name"] == gun
     assert [(t["SignedTag"], t["Digest"]) for t in entry["SignedTags"]] == [("v1", "ab" * 32)]
@@ -230,7 +229,7 @@ def test_notary_config_file_with_relative_paths(notary_server: NotaryServer, tmp
     auth = base64.b64encode(b"unused:credentials").decode()
     config = notary_server_config(config_file=folder / "config.json", env={"HOME": str(tmp_path), "NOTARY_AUTH": auth})
     with Remote.from_config(config) as remote:
-        repo = PublishingClient(remote, gun)
+        repo = RepoSim.for_remote(remote, gun)
         files = repo.initial_files()
         remote.publish(gun, files)
         assert remote.get_role(gun, "root", max_size=MAX_ROOT_SIZE) == files["root"]
@@ -254,7 +253,7 @@ def test_client_certificates(mtls_server: NotaryServer, gun: str) -> None:
     with Remote(mtls_server.url, ca=tls.ca_cert, client_cert=(tls.server_cert, tls.server_key)) as remote:
         with pytest.raises(tk.NotFoundError):
             remote.get_role(gun, "root", max_size=MAX_ROOT_SIZE)
-        repo = PublishingClient(remote, gun)
+        repo = RepoSim.for_remote(remote, gun)
         remote.publish(gun, repo.initial_files())
     with Remote(mtls_server.url, ca=tls.ca_cert, retries=0) as anonymous, pytest.raises(tk.RemoteError) as caught:
         anonymous.get_role(gun, "root", max_size=MAX_ROOT_SIZE)
@@ -271,7 +270,7 @@ def test_server_delete_takes_every_gun_it_prefixes(notary_server: NotaryServer, 
     with Remote(notary_server.url, ca=notary_server.ca_path) as server:
         for remote in (server, local):
             for name in siblings:
-                remote.publish(name, PublishingClient(remote, name).initial_files())
+                remote.publish(name, RepoSim.for_remote(remote, name).initial_files())
             remote.delete(gun)
         for name in siblings[1:]:
             with pytest.raises(tk.NotFoundError):  # the memory store deletes keys by string prefix

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import trustkit as tk
-from tests.support.publishing_client import PublishingClient, parse
+from tests.support.repo_sim import RepoSim, parse
 from trustkit.remote import ConfigurationError, LocalRemote, MemoryRemote, Remote
 
 GUN = "localhost:5000/local/app"
@@ -26,7 +26,7 @@ def _mode(path: Path) -> int:
 
 def test_folder_layout_is_what_a_static_server_serves(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     files = repo.initial_files()
     remote.publish(GUN, files)
     tuf = tmp_path / GUN / "_trust" / "tuf"
@@ -38,7 +38,7 @@ def test_folder_layout_is_what_a_static_server_serves(tmp_path: Path) -> None:
         assert _mode(tuf / f"{role}.json") == 0o644  # a web server running as another user can read it
     assert (tuf / "1.targets" / "releases.json").read_bytes() == files["targets/releases"]  # as the URL maps
     keys = sorted((tmp_path / ".trustkit" / "keys" / GUN).glob("*.key"))
-    assert {key.stem for key in keys} == {repo.timestamp_public.key_id, repo.snapshot_public.key_id}
+    assert {key.stem for key in keys} == {repo.server_keys["timestamp"].key_id, repo.server_keys["snapshot"].key_id}
     for key in keys:
         assert _mode(key) == 0o600
         assert b"BEGIN PRIVATE KEY" in key.read_bytes()
@@ -48,11 +48,11 @@ def test_folder_layout_is_what_a_static_server_serves(tmp_path: Path) -> None:
 
 def test_keys_elsewhere_and_encrypted(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path / "served", private_dir=tmp_path / "private", passphrase="pw", key_type="ed25519")
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     remote.publish(GUN, repo.initial_files())
-    assert repo.timestamp_public.keytype == "ed25519"
+    assert repo.server_keys["timestamp"].keytype == "ed25519"
     assert not (tmp_path / "served" / ".trustkit").exists()
-    (key,) = (tmp_path / "private" / "keys" / GUN).glob(f"{repo.timestamp_public.key_id}.key")
+    (key,) = (tmp_path / "private" / "keys" / GUN).glob(f"{repo.server_keys['timestamp'].key_id}.key")
     assert b"BEGIN ENCRYPTED PRIVATE KEY" in key.read_bytes()
     wrong = LocalRemote(tmp_path / "served", private_dir=tmp_path / "private", passphrase="other")
     with pytest.raises(tk.RemoteError, match="cannot be loaded"):
@@ -60,12 +60,13 @@ def test_keys_elsewhere_and_encrypted(tmp_path: Path) -> None:
 
 
 def test_state_survives_a_new_instance(tmp_path: Path) -> None:
-    repo = PublishingClient(LocalRemote(tmp_path), GUN)
-    repo.remote.publish(GUN, repo.initial_files())
+    first = LocalRemote(tmp_path)
+    repo = RepoSim.for_remote(first, GUN)
+    first.publish(GUN, repo.initial_files())
     reopened = LocalRemote(tmp_path)
     repo.remote = reopened
     reopened.publish(GUN, repo.add_release("v1", b"one"))
-    assert reopened.get_key(GUN, "timestamp") == repo.timestamp_public
+    assert reopened.get_key(GUN, "timestamp") == repo.server_keys["timestamp"]
     assert parse(repo.read("timestamp"), "timestamp").signed.version == 2
     assert [r.version for r in reopened.changefeed(GUN)] == [1, 2]
 
@@ -80,7 +81,7 @@ def test_get_key_before_a_root_is_stable_and_rotate_is_new() -> None:
 
 def test_a_crash_before_timestamp_json_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     remote = LocalRemote(tmp_path)
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     before = {role: repo.read(role) for role in ("root", "targets", "targets/releases", "snapshot", "timestamp")}
 
@@ -105,13 +106,13 @@ def test_a_crash_before_timestamp_json_changes_nothing(tmp_path: Path, monkeypat
 
 def test_concurrent_publishes_stay_consistent(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     updates = []
+    releases = repo.delegations["targets/releases"]
     for index in range(8):
-        releases = repo.releases.with_target(f"t{index}", tk.TargetFile.from_data(b"%d" % index))
-        releases = tk.Targets(version=index + 2, expires=releases.expires, targets=releases.targets)
-        updates.append(tk.Metadata(releases).sign(repo.releases_key.signer()).to_bytes())
+        releases.targets = {f"t{index}": tk.TargetFile.from_data(b"%d" % index)}
+        updates.append(repo.sign_role("targets/releases", version=index + 2))
     outcomes: list[str] = []
 
     def publish(data: bytes) -> None:
@@ -140,10 +141,9 @@ def test_concurrent_publishes_stay_consistent(tmp_path: Path) -> None:
 def test_expired_timestamp_and_snapshot_are_resigned_on_read() -> None:
     now = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
     remote = MemoryRemote(clock=lambda: now[0])
-    repo = PublishingClient(remote, GUN)
-    repo.root = tk.Root(version=1, expires=now[0] + timedelta(days=3650), keys=repo.root.keys, roles=repo.root.roles)
-    repo.targets = tk.Targets(version=1, expires=now[0] + timedelta(days=2000), delegations=repo.targets.delegations)
-    repo.releases = tk.Targets(version=1, expires=now[0] + timedelta(days=2000))
+    repo = RepoSim.for_remote(remote, GUN)
+    repo.expires["root"] = now[0] + timedelta(days=3650)
+    repo.expires["targets"] = repo.expires["targets/releases"] = now[0] + timedelta(days=2000)
     remote.publish(GUN, repo.initial_files())
     assert parse(repo.read("timestamp"), "timestamp").signed.version == 1
 
@@ -166,7 +166,7 @@ def test_expired_timestamp_and_snapshot_are_resigned_on_read() -> None:
 def test_changefeed_paging_matches_notary_memory_store() -> None:
     remote = MemoryRemote()
     guns = ["localhost:5000/a/one", "localhost:5000/a/two"]
-    repos = [PublishingClient(remote, gun) for gun in guns]
+    repos = [RepoSim.for_remote(remote, gun) for gun in guns]
     for repo in repos:
         remote.publish(repo.gun, repo.initial_files())
     remote.publish(guns[0], repos[0].add_release("x", b"x"))
@@ -195,17 +195,17 @@ def test_stored_remotes_refuse_names_that_break_the_layout(tmp_path: Path, gun: 
 
 def test_delete_removes_files_and_keys(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     remote.delete(GUN)
     assert not (tmp_path / "localhost:5000").exists()  # empty parent folders go too
     assert not (tmp_path / ".trustkit" / "keys" / GUN).exists()
-    assert remote.get_key(GUN, "timestamp") != repo.timestamp_public
+    assert remote.get_key(GUN, "timestamp") != repo.server_keys["timestamp"]
 
 
 def test_oversized_files_are_not_read_whole(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     with pytest.raises(tk.OversizedResponseError, match="larger than the 5 bytes"):
         remote.get_role(GUN, "timestamp", max_size=5)
@@ -213,7 +213,7 @@ def test_oversized_files_are_not_read_whole(tmp_path: Path) -> None:
 
 def test_corrupt_private_state_is_a_remote_error(tmp_path: Path) -> None:
     remote = LocalRemote(tmp_path)
-    repo = PublishingClient(remote, GUN)
+    repo = RepoSim.for_remote(remote, GUN)
     remote.publish(GUN, repo.initial_files())
     (tmp_path / ".trustkit" / "changefeed.json").write_text("{")
     with pytest.raises(tk.RemoteError, match="changefeed file is corrupt"):

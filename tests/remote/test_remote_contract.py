@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 import trustkit as tk
-from tests.support.publishing_client import PublishingClient, parse
+from tests.support.repo_sim import RepoSim, parse
 from trustkit.remote import MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, ChangeRecord, Remote
 
 
@@ -30,7 +30,7 @@ def _conflict_name(error: tk.ConflictError) -> str:
 
 @pytest.mark.parametrize("server_snapshot", [True, False], ids=["remote-snapshot", "client-snapshot"])
 def test_publish_and_read_back(remote: Remote, gun: str, server_snapshot: bool) -> None:
-    repo = PublishingClient(remote, gun, server_snapshot=server_snapshot)
+    repo = RepoSim.for_remote(remote, gun, server_snapshot=server_snapshot)
     files = repo.initial_files()
     remote.publish(gun, files)
 
@@ -42,10 +42,10 @@ def test_publish_and_read_back(remote: Remote, gun: str, server_snapshot: bool) 
 
     # The remote made the timestamp: version 1, signed by the key it gave, over the snapshot's bytes.
     assert timestamp.signed.version == 1
-    assert repo.root.verify_delegate("timestamp", timestamp).verified
+    assert repo.root_metadata().signed.verify_delegate("timestamp", timestamp).verified
     assert timestamp.signed.snapshot_meta == tk.MetaFile.from_data(snapshot_bytes)
     assert set(timestamp.signed.snapshot_meta.hashes) == {"sha256", "sha512"}
-    assert repo.root.verify_delegate("snapshot", snapshot).verified
+    assert repo.root_metadata().signed.verify_delegate("snapshot", snapshot).verified
     if server_snapshot:
         assert snapshot.signed.version == 1
         assert dict(snapshot.signed.meta) == {role: tk.MetaFile.from_data(data) for role, data in files.items()}
@@ -54,7 +54,7 @@ def test_publish_and_read_back(remote: Remote, gun: str, server_snapshot: bool) 
 
 
 def test_fetch_by_checksum_and_version(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     first = repo.initial_files()
     remote.publish(gun, first)
     second = repo.add_release("v2", b"two")
@@ -93,24 +93,25 @@ def test_unknown_gun_is_not_found(remote: Remote, gun: str) -> None:
 
 
 def test_stale_version_is_a_conflict(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     remote.publish(gun, repo.initial_files())
     remote.publish(gun, repo.add_release("v1", b"one"))
     with pytest.raises(tk.ConflictError) as caught:
-        remote.publish(gun, {"targets/releases": repo.releases_bytes()})  # version 2 again
+        remote.publish(gun, {"targets/releases": repo.sign_role("targets/releases")})  # version 2 again
     assert caught.value.code == "VERSION"
     assert caught.value.detail == {}
     assert "A newer version of metadata is already available" in str(caught.value)
     with pytest.raises(tk.ConflictError) as same_root:
-        remote.publish(gun, {"root": repo.root_bytes()})  # current root version: passes validation, fails storage
+        # the current root version: passes validation, fails storage
+        remote.publish(gun, {"root": repo.root_metadata().to_bytes()})
     assert same_root.value.code == "VERSION"
     assert parse(repo.read("timestamp"), "timestamp").signed.version == 2  # nothing was stored
 
 
 def test_bad_signature_is_an_invalid_update(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     files = repo.initial_files()
-    files["targets"] = repo.targets_bytes(key=tk.generate_private_key())
+    files["targets"] = repo.sign_role("targets", key=tk.generate_private_key())
     with pytest.raises(tk.ConflictError) as caught:
         remote.publish(gun, files)
     assert caught.value.code == "INVALID_UPDATE"
@@ -121,17 +122,17 @@ def test_bad_signature_is_an_invalid_update(remote: Remote, gun: str) -> None:
 
 
 def test_root_version_must_increment_by_one(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     remote.publish(gun, repo.initial_files())
-    repo.root = repo.root.bump().bump()
+    repo.root_version += 2
     with pytest.raises(tk.ConflictError) as caught:
-        remote.publish(gun, {"root": repo.root_bytes()})
+        remote.publish(gun, {"root": repo.root_metadata().to_bytes()})
     assert _conflict_name(caught.value) == "ErrBadRoot"
     assert "Root modifications must increment the version. Current 1, new 3" in str(caught.value)
 
 
 def test_root_rotation_keeps_every_version(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     first = repo.initial_files()
     remote.publish(gun, first)
     rotation = repo.rotate_root()
@@ -141,18 +142,19 @@ def test_root_rotation_keeps_every_version(remote: Remote, gun: str) -> None:
     assert repo.read("root", version=2) == rotation["root"]
     # A root signed only by a key the previous root does not trust is refused.
     stranger = tk.generate_private_key()
-    repo.root_key, repo.root_cert = stranger, tk.make_root_key(stranger, gun)
-    repo.root = repo.root.with_role_keys("root", [repo.root_cert]).bump()
+    repo.add_root_cert(stranger)
+    repo.signing_root_keys = [stranger]
+    repo.root_version += 1
     with pytest.raises(tk.ConflictError) as caught:
-        remote.publish(gun, {"root": repo.root_bytes()})
+        remote.publish(gun, {"root": repo.root_metadata().to_bytes()})
     assert _conflict_name(caught.value) == "ErrBadRoot"
     assert "could not rotate trust to a new trusted root" in str(caught.value)
 
 
 def test_snapshot_with_wrong_hashes_is_refused(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun, server_snapshot=False)
+    repo = RepoSim.for_remote(remote, gun, server_snapshot=False)
     files = repo.initial_files()
-    files["snapshot"] = repo.snapshot_bytes({**files, "targets": b"not the uploaded targets"})
+    files["snapshot"] = repo.next_snapshot({**files, "targets": b"not the uploaded targets"})
     with pytest.raises(tk.ConflictError) as caught:
         remote.publish(gun, files)
     assert _conflict_name(caught.value) == "ErrBadSnapshot"
@@ -160,7 +162,7 @@ def test_snapshot_with_wrong_hashes_is_refused(remote: Remote, gun: str) -> None
 
 
 def test_missing_snapshot_when_the_remote_lacks_its_key(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun, server_snapshot=False)
+    repo = RepoSim.for_remote(remote, gun, server_snapshot=False)
     files = repo.initial_files()
     del files["snapshot"]
     with pytest.raises(tk.ConflictError) as caught:
@@ -175,9 +177,9 @@ def test_missing_snapshot_when_the_remote_lacks_its_key(remote: Remote, gun: str
 
 
 def test_update_without_any_root(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     with pytest.raises(tk.ConflictError) as caught:
-        remote.publish(gun, {"targets": repo.targets_bytes()})
+        remote.publish(gun, {"targets": repo.sign_role("targets")})
     assert caught.value.detail == {
         "Name": "ErrValidation",
         "Error": {"Msg": "no pre-existing root and no root provided in update."},
@@ -185,10 +187,12 @@ def test_update_without_any_root(remote: Remote, gun: str) -> None:
 
 
 def test_delegation_without_its_parent(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     files = repo.initial_files()
     remote.publish(gun, {"root": files["root"], "targets": files["targets"]})
-    orphan = tk.Metadata(tk.Targets(version=1, expires=tk.default_expiry("targets"))).sign(repo.releases_key.signer())
+    orphan = tk.Metadata(tk.Targets(version=1, expires=tk.default_expiry("targets"))).sign(
+        repo.delegations["targets/releases"].key.signer()
+    )
     with pytest.raises(tk.ConflictError) as caught:
         remote.publish(gun, {"targets/releases/deep": orphan.to_bytes()})
     assert _conflict_name(caught.value) == "ErrBadTargets"
@@ -199,7 +203,7 @@ def test_delegation_without_its_parent(remote: Remote, gun: str) -> None:
     [b"{not json", b"[1,2]", b'{"signed":"x","signatures":[]}', b'{"signed":{"version":"2"}}', b"\xff\xfe"],
 )
 def test_malformed_upload_keeps_the_code(remote: Remote, gun: str, body: bytes) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     remote.publish(gun, repo.initial_files())
     with pytest.raises(tk.RemoteError) as caught:
         remote.publish(gun, {"targets": body})
@@ -208,7 +212,7 @@ def test_malformed_upload_keeps_the_code(remote: Remote, gun: str, body: bytes) 
 
 
 def test_json_that_is_not_metadata_is_an_invalid_update(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     remote.publish(gun, repo.initial_files())
     with pytest.raises(tk.ConflictError) as caught:
         remote.publish(gun, {"targets": b'{"signed":{"_type":"Root","version":3},"signatures":[]}'})
@@ -216,7 +220,7 @@ def test_json_that_is_not_metadata_is_an_invalid_update(remote: Remote, gun: str
 
 
 def test_an_uploaded_timestamp_is_ignored(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     files = repo.initial_files()
     fake = tk.Timestamp(
         version=7, expires=tk.default_expiry("timestamp"), meta={"snapshot": tk.MetaFile.from_data(b"x")}
@@ -227,24 +231,24 @@ def test_an_uploaded_timestamp_is_ignored(remote: Remote, gun: str) -> None:
 
 
 def test_server_keys_get_and_rotate(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     remote.publish(gun, repo.initial_files())
-    assert remote.get_key(gun, "timestamp") == repo.timestamp_public  # root lists it: the same key every time
-    assert remote.get_key(gun, "snapshot") == repo.snapshot_public
+    assert remote.get_key(gun, "timestamp") == repo.server_keys["timestamp"]  # root lists it: the same key every time
+    assert remote.get_key(gun, "snapshot") == repo.server_keys["snapshot"]
     rotated = remote.rotate_key(gun, "timestamp")
-    assert rotated != repo.timestamp_public
-    assert remote.get_key(gun, "timestamp") == repo.timestamp_public  # until a root lists the new one
+    assert rotated != repo.server_keys["timestamp"]
+    assert remote.get_key(gun, "timestamp") == repo.server_keys["timestamp"]  # until a root lists the new one
     remote.publish(gun, repo.use_timestamp_key(rotated))
     timestamp = parse(repo.read("timestamp"), "timestamp")
     assert {s.keyid for s in timestamp.signatures} == {rotated.key_id}
-    assert repo.root.verify_delegate("timestamp", timestamp).verified
+    assert repo.root_metadata().signed.verify_delegate("timestamp", timestamp).verified
     assert remote.get_key(gun, "timestamp") == rotated
     with pytest.raises(tk.UnknownRoleError):
         remote.get_key(gun, "targets")
 
 
 def test_delete_and_changefeed(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     remote.publish(gun, repo.initial_files())
     remote.publish(gun, repo.add_release("v1", b"one"))
     records = remote.changefeed(gun)
@@ -267,13 +271,13 @@ def test_delete_and_changefeed(remote: Remote, gun: str) -> None:
     remote.delete(gun)  # deleting what is not there is fine
     assert remote.changefeed(gun)[-1] == deletion  # and records nothing
 
-    again = PublishingClient(remote, gun)  # the GUN can be made again from scratch
+    again = RepoSim.for_remote(remote, gun)  # the GUN can be made again from scratch
     remote.publish(gun, again.initial_files())
     assert parse(again.read("timestamp"), "timestamp").signed.version == 1
 
 
 def test_size_cap(remote: Remote, gun: str) -> None:
-    repo = PublishingClient(remote, gun)
+    repo = RepoSim.for_remote(remote, gun)
     files = repo.initial_files()
     remote.publish(gun, files)
     size = len(files["root"])

@@ -9,7 +9,7 @@ import pytest
 
 import trustkit as tk
 from tests.remote.static_server import serve_folder
-from tests.support.publishing_client import PublishingClient
+from tests.support.repo_sim import RepoSim
 from trustkit.remote import MAX_ROOT_SIZE, LocalRemote, NotaryServer
 
 GUN = "localhost:5000/static/app"
@@ -17,7 +17,7 @@ GUN = "localhost:5000/static/app"
 
 def test_static_server_serves_reads(tmp_path: Path) -> None:
     local = LocalRemote(tmp_path)
-    repo = PublishingClient(local, GUN)
+    repo = RepoSim.for_remote(local, GUN)
     local.publish(GUN, repo.initial_files())
     local.publish(GUN, repo.add_release("v1", b"one"))
 

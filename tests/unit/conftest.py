@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.metadata_repo import Repo, build_repo
+from tests.support.repo_sim import ParsedRepo, parsed_repo
 
 
 @pytest.fixture(scope="session")
-def repo() -> Repo:
+def repo() -> ParsedRepo:
     """One signed repository shared by the unit tests (it is immutable)."""
-    return build_repo()
+    return parsed_repo()

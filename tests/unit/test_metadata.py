@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 import trustkit as tk
-from tests.support.metadata_repo import GUN, Repo
+from tests.support.repo_sim import GUN, ParsedRepo
 from trustkit import errors
 
 
@@ -22,7 +22,7 @@ def edit(data: bytes, change: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def test_round_trip_every_role(repo: Repo) -> None:
+def test_round_trip_every_role(repo: ParsedRepo) -> None:
     for md, role in ((repo.root, "root"), (repo.targets, "targets"), (repo.releases, "targets/releases")):
         data = md.to_bytes()
         again = tk.Metadata.from_bytes(data, role=role)
@@ -32,7 +32,7 @@ def test_round_trip_every_role(repo: Repo) -> None:
         assert not data.endswith(b"\n") and data.startswith(b'{"signed":{"_type":')
 
 
-def test_verification_chain(repo: Repo) -> None:
+def test_verification_chain(repo: ParsedRepo) -> None:
     root = tk.Metadata.from_bytes(repo.root.to_bytes(), role="root")
     result = root.signed.verify_delegate("root", root)
     assert result.verified and result.signed == {repo.root_cert.key_id} and bool(result)
@@ -48,7 +48,7 @@ def test_verification_chain(repo: Repo) -> None:
         targets.signed.verify_delegate("targets/other", releases)
 
 
-def test_snapshot_and_timestamp(repo: Repo) -> None:
+def test_snapshot_and_timestamp(repo: ParsedRepo) -> None:
     root_bytes, targets_bytes = repo.root.to_bytes(), repo.targets.to_bytes()
     snapshot = tk.Snapshot(
         version=1,
@@ -72,24 +72,24 @@ def test_snapshot_and_timestamp(repo: Repo) -> None:
     ts_md.signed.snapshot_meta.verify_data(snap_bytes)
 
 
-def test_signed_by_wrong_role_key(repo: Repo) -> None:
+def test_signed_by_wrong_role_key(repo: ParsedRepo) -> None:
     with pytest.raises(tk.ThresholdError, match="valid signatures did not meet threshold for snapshot"):
         repo.root.signed.verify_delegate("snapshot", repo.targets)
 
 
-def test_tampered_byte_fails(repo: Repo) -> None:
+def test_tampered_byte_fails(repo: ParsedRepo) -> None:
     data = repo.targets.to_bytes().replace(b'"version":1', b'"version":2')
     with pytest.raises(tk.ThresholdError):
         repo.root.signed.verify_delegate("targets", tk.Metadata.from_bytes(data))
 
 
-def test_no_signatures(repo: Repo) -> None:
+def test_no_signatures(repo: ParsedRepo) -> None:
     unsigned = tk.Metadata(repo.targets.signed)
     with pytest.raises(tk.ThresholdError, match="no signatures"):
         repo.root.signed.verify_delegate("targets", unsigned)
 
 
-def test_duplicate_signatures_from_one_key_count_once(repo: Repo) -> None:
+def test_duplicate_signatures_from_one_key_count_once(repo: ParsedRepo) -> None:
     signature = repo.targets.signatures[0]
     doubled = attrs.evolve(repo.targets, signatures=(signature, signature))
     root = repo.root.signed
@@ -103,7 +103,7 @@ def test_duplicate_signatures_from_one_key_count_once(repo: Repo) -> None:
     assert len(tk.Metadata.from_bytes(data).signatures) == 2
 
 
-def test_key_id_not_matching_content(repo: Repo) -> None:
+def test_key_id_not_matching_content(repo: ParsedRepo) -> None:
     root = repo.root.signed
     targets_id = root.roles["targets"].keyids[0]
     impostor = tk.generate_private_key().public_key
@@ -112,7 +112,7 @@ def test_key_id_not_matching_content(repo: Repo) -> None:
         forged.verify_delegate("targets", repo.targets)
 
 
-def test_unknown_method_does_not_count(repo: Repo) -> None:
+def test_unknown_method_does_not_count(repo: ParsedRepo) -> None:
     data = edit(repo.targets.to_bytes(), lambda o: o["signatures"][0].update(method="rsassa-pss-sha512"))
     md = tk.Metadata.from_bytes(data)
     assert md.signatures[0].method == "rsassa-pss-sha512"
@@ -120,7 +120,7 @@ def test_unknown_method_does_not_count(repo: Repo) -> None:
         repo.root.signed.verify_delegate("targets", md)
 
 
-def test_method_is_lowercased(repo: Repo) -> None:
+def test_method_is_lowercased(repo: ParsedRepo) -> None:
     data = edit(repo.targets.to_bytes(), lambda o: o["signatures"][0].update(method="ECDSA"))
     md = tk.Metadata.from_bytes(data)
     repo.root.signed.verify_delegate("targets", md)
@@ -170,12 +170,12 @@ MALFORMED_ROOT = [
 
 
 @pytest.mark.parametrize(("name", "change", "message"), MALFORMED_ROOT, ids=[m[0] for m in MALFORMED_ROOT])
-def test_malformed_root(repo: Repo, name: str, change: Any, message: str) -> None:
+def test_malformed_root(repo: ParsedRepo, name: str, change: Any, message: str) -> None:
     with pytest.raises(tk.MalformedMetadataError, match=message):
         tk.Metadata.from_bytes(edit(repo.root.to_bytes(), change), role="root")
 
 
-def test_key_with_bad_base64_in_root(repo: Repo) -> None:
+def test_key_with_bad_base64_in_root(repo: ParsedRepo) -> None:
     keyid = repo.root.signed.roles["targets"].keyids[0]
     data = edit(repo.root.to_bytes(), _set(["signed", "keys", keyid, "keyval", "public"], "%%%"))
     with pytest.raises(tk.MalformedMetadataError, match=keyid):
@@ -200,12 +200,12 @@ MALFORMED_TARGETS = [
 
 
 @pytest.mark.parametrize(("name", "change", "message"), MALFORMED_TARGETS, ids=[m[0] for m in MALFORMED_TARGETS])
-def test_malformed_targets(repo: Repo, name: str, change: Any, message: str) -> None:
+def test_malformed_targets(repo: ParsedRepo, name: str, change: Any, message: str) -> None:
     with pytest.raises(tk.MalformedMetadataError, match=message):
         tk.Metadata.from_bytes(edit(repo.targets.to_bytes(), change), role="targets")
 
 
-def test_duplicate_delegation_names(repo: Repo) -> None:
+def test_duplicate_delegation_names(repo: ParsedRepo) -> None:
     data = edit(
         repo.targets.to_bytes(),
         lambda o: o["signed"]["delegations"]["roles"].append(o["signed"]["delegations"]["roles"][0]),
@@ -214,14 +214,14 @@ def test_duplicate_delegation_names(repo: Repo) -> None:
         tk.Metadata.from_bytes(data)
 
 
-def test_delegations_must_be_children_of_the_file_role(repo: Repo) -> None:
+def test_delegations_must_be_children_of_the_file_role(repo: ParsedRepo) -> None:
     data = repo.targets.to_bytes()
     tk.Metadata.from_bytes(data, role="targets")
     with pytest.raises(tk.MalformedMetadataError, match="delegation role targets/releases invalid"):
         tk.Metadata.from_bytes(data, role="targets/other")
 
 
-def test_role_and_type_must_agree(repo: Repo) -> None:
+def test_role_and_type_must_agree(repo: ParsedRepo) -> None:
     with pytest.raises(tk.MalformedMetadataError, match="expected type Targets, not Root"):
         tk.Metadata.from_bytes(repo.root.to_bytes(), role="targets/releases")
     with pytest.raises(tk.MalformedMetadataError, match="not a valid role"):
@@ -242,7 +242,7 @@ def test_snapshot_and_timestamp_require_meta() -> None:
         tk.Timestamp(version=1, expires=expires, meta={})
 
 
-def test_every_truncation_is_a_typed_error(repo: Repo) -> None:
+def test_every_truncation_is_a_typed_error(repo: ParsedRepo) -> None:
     data = repo.releases.to_bytes()
     for end in range(len(data)):
         with pytest.raises(tk.MalformedMetadataError):
@@ -260,7 +260,7 @@ def test_from_bytes_needs_bytes() -> None:
         tk.Metadata.from_bytes("{}")  # type: ignore[arg-type]
 
 
-def test_html_characters_and_unicode_names(repo: Repo) -> None:
+def test_html_characters_and_unicode_names(repo: ParsedRepo) -> None:
     names = ["a<b>&c", "caf\u00e9 \U0001f600", "line\u2028sep", "sl/ash es", "x" * 500]
     targets = repo.releases.signed
     for name in names:
@@ -275,13 +275,13 @@ def test_html_characters_and_unicode_names(repo: Repo) -> None:
     repo.targets.signed.verify_delegate("targets/releases", again)
 
 
-def test_control_characters_cannot_be_written(repo: Repo) -> None:
+def test_control_characters_cannot_be_written(repo: ParsedRepo) -> None:
     targets = repo.releases.signed.with_target("bad\nname", tk.TargetFile.from_data(b""))
     with pytest.raises(tk.CanonicalizationError, match="control character"):
         tk.Metadata(targets).to_bytes()
 
 
-def test_custom_is_written_canonically(repo: Repo) -> None:
+def test_custom_is_written_canonically(repo: ParsedRepo) -> None:
     targets = repo.releases.signed.with_target("c", tk.TargetFile.from_data(b"", custom={"b": 2, "a": 1.0}))
     data = tk.Metadata(targets).to_bytes()
     assert b'"custom":{"a":1,"b":2}' in data
@@ -289,7 +289,7 @@ def test_custom_is_written_canonically(repo: Repo) -> None:
         tk.TargetFile.from_data(b"", custom={"a": 0.5})
 
 
-def test_expiry(repo: Repo) -> None:
+def test_expiry(repo: ParsedRepo) -> None:
     targets = repo.targets.signed
     assert not targets.is_expired()
     assert targets.is_expired(targets.expires + timedelta(seconds=1))
@@ -310,12 +310,12 @@ def test_default_expiry() -> None:
         tk.default_expiry("mirror")
 
 
-def test_sign_as_certificate_key_checks_match(repo: Repo) -> None:
+def test_sign_as_certificate_key_checks_match(repo: ParsedRepo) -> None:
     with pytest.raises(tk.SigningError, match="is not the key"):
         tk.Metadata(repo.root.signed).sign(repo.targets_key.signer(), key=repo.root_cert)
 
 
-def test_resigning_replaces_own_signature(repo: Repo) -> None:
+def test_resigning_replaces_own_signature(repo: ParsedRepo) -> None:
     again = repo.targets.sign(repo.targets_key.signer())
     assert len(again.signatures) == 1
     both = again.sign(repo.root_key.signer())
@@ -323,7 +323,7 @@ def test_resigning_replaces_own_signature(repo: Repo) -> None:
     assert len(both.sign(repo.root_key.signer(), append=False).signatures) == 1
 
 
-def test_with_role_keys_keeps_old_root_certificates(repo: Repo) -> None:
+def test_with_role_keys_keeps_old_root_certificates(repo: ParsedRepo) -> None:
     root = repo.root.signed
     new_key = tk.generate_private_key()
     new_cert = tk.make_root_key(new_key, GUN)
@@ -352,7 +352,7 @@ def test_target_helpers() -> None:
     assert not tk.DelegatedRole([], 1, name="targets/x").covers("v1")
 
 
-def test_models_are_immutable(repo: Repo) -> None:
+def test_models_are_immutable(repo: ParsedRepo) -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         repo.targets.signed.version = 7  # type: ignore[misc]
     with pytest.raises(TypeError):
@@ -369,7 +369,7 @@ def test_error_hierarchy() -> None:
     assert issubclass(tk.PassphraseError, tk.KeyFormatError)
 
 
-def test_go_nil_lists_round_trip(repo: Repo) -> None:
+def test_go_nil_lists_round_trip(repo: ParsedRepo) -> None:
     """notary writes emptied keyids and roles as null, and a missing delegations object as nulls."""
     data = edit(repo.targets.to_bytes(), _set(["signed", "delegations", "roles", 0, "keyids"], None))
     assert b'"keyids":null' in data and tk.Metadata.from_bytes(data).to_bytes() == data

@@ -33,3 +33,25 @@ def test_the_shared_helpers_are_one_package() -> None:
     assert (TESTS / "support" / "__init__.py").is_file()
     assert (TESTS / "support" / "repo_sim.py").is_file()
     assert not (TESTS / "unit" / "repo_sim.py").exists()
+
+
+def _called_names(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            found.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    return found
+
+
+def test_one_repository_simulator() -> None:
+    """Only tests/support/repo_sim.py builds signed repositories among the shared helpers (the server's view and a
+    publishing client's deltas alike), so a second builder cannot grow there again."""
+    builders = {"make_root_key", "Root", "Targets", "Snapshot", "Timestamp"}
+    others = sorted(
+        path.name
+        for path in (TESTS / "support").glob("*.py")
+        if path.name != "repo_sim.py" and _called_names(path) & builders
+    )
+    assert others == []
+    assert _called_names(TESTS / "support" / "repo_sim.py") >= builders
