@@ -4,6 +4,7 @@ the versions CI tests (``.ci/constraints-lowest.txt``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -95,6 +96,13 @@ def test_every_floor_is_the_version_ci_tests() -> None:
         assert len(lower) == 1, f"{requirement} has no single >= floor"
         floors[requirement.name] = lower[0]
     assert floors == _lowest_pins()
+
+
+def test_the_asyncio_client_never_pays_for_a_missing_sniffio() -> None:
+    # httpcore's asyncio client imports sniffio for every request: when it is missing, every request searches
+    # sys.path and fails (a fifth of an asyncio listing's time), so it is a dependency, not an extra.
+    assert "sniffio" in {requirement.name for requirement in _requirements("dependencies")}
+    assert importlib.util.find_spec("sniffio") is not None
 
 
 def test_the_license_is_shipped_and_the_classifiers_say_where_it_runs() -> None:
