@@ -49,24 +49,27 @@ def _signature_tuple(value: Iterable[Signature]) -> tuple[Signature, ...]:
     return tuple(value)
 
 
-@attrs.define(eq=False, repr=False)
 class _Bytes:
     """What one :class:`Metadata` knows of its bytes: learnt from the file it was parsed from, or computed once.
 
     The frozen model holds it in a field that is not an init field, so every new instance -- a constructor
     call, :func:`attrs.evolve`'s copy -- starts with an empty one: a changed copy can never verify against, nor
     be written as, the bytes of the file its original was parsed from. The parser and the lazy computations
-    write here (plain attribute writes: nothing bypasses the model's frozenness).
+    write here (plain attribute writes: nothing bypasses the model's frozenness). A plain slotted class: one
+    attrs class less to build at import, and made for every instance.
     """
 
-    verify_bytes: bytes | None = None
-    """The bytes the signatures are over, once known (canonical JSON of the parsed ``signed`` object)."""
-    verify_span: TextSpan | None = None
-    """The proven-canonical ``signed`` text inside the parsed file: the bytes to verify, sliced out when needed."""
-    model_bytes: bytes | None = None
-    """Canonical JSON of the model's own ``signed.to_dict()`` (what is written and signed)."""
-    signed_obj: dict[str, Any] | None = None
-    """The decoded ``signed`` object of a parsed file, until its canonical bytes are first needed."""
+    __slots__ = ("model_bytes", "signed_obj", "verify_bytes", "verify_span")
+
+    def __init__(self) -> None:
+        # the bytes the signatures are over, once known (canonical JSON of the parsed ``signed`` object)
+        self.verify_bytes: bytes | None = None
+        # the proven-canonical ``signed`` text inside the parsed file: the bytes to verify, sliced out when needed
+        self.verify_span: TextSpan | None = None
+        # canonical JSON of the model's own ``signed.to_dict()`` (what is written and signed)
+        self.model_bytes: bytes | None = None
+        # the decoded ``signed`` object of a parsed file, until its canonical bytes are first needed
+        self.signed_obj: dict[str, Any] | None = None
 
 
 @attrs.frozen(unsafe_hash=False)

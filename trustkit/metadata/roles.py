@@ -95,22 +95,21 @@ def _roles_tuple(value: Iterable[DelegatedRole]) -> tuple[DelegatedRole, ...]:
 # --- parts ------------------------------------------------------------------------------------------------
 
 
-@attrs.define(eq=False, repr=False)
 class _GoNulls:
     """Which of a model's lists and maps the parsed file held as null (Go writes a nil slice or map so), remembered
     so that the file round-trips.
 
     The frozen model holds it in a field that is not an init field, so every new instance -- built, or a copy by
     :func:`attrs.evolve` -- starts with none set and is written as built (``[]``, ``{}``): only the parser sets
-    them, by plain attribute writes.
+    them, by plain attribute writes. A plain slotted class: one attrs class less to build at import.
     """
 
-    keyids: bool = False
-    """:attr:`Role.keyids` was null."""
-    keys: bool = False
-    """:attr:`Delegations.keys` was null (or the whole ``delegations`` object absent)."""
-    roles: bool = False
-    """:attr:`Delegations.roles` was null (or the whole ``delegations`` object absent)."""
+    __slots__ = ("keyids", "keys", "roles")
+
+    def __init__(self) -> None:
+        self.keyids = False  # Role.keyids was null
+        self.keys = False  # Delegations.keys was null (or the whole ``delegations`` object absent)
+        self.roles = False  # Delegations.roles was null (or the whole ``delegations`` object absent)
 
 
 @attrs.frozen(unsafe_hash=False)
