@@ -48,7 +48,7 @@ _EMPTY_TARGETS = b'"targets":{}'
 def dump_parsed(metadata: Metadata[Any], data: bytes, *, min_entries: int = 1000) -> bytes | None:
     """The compact form of ``metadata``, parsed from ``data`` -- or None when it would not pay (fewer than
     ``min_entries`` targets, an entry that is not docker-shaped, a changed or non-canonical file)."""
-    signed, span = metadata.signed, metadata._verify_span
+    signed, span = metadata.signed, metadata._bytes.verify_span
     if not isinstance(signed, Targets) or span is None or span.data is not data:
         return None
     targets = signed.targets
@@ -126,7 +126,7 @@ def _load(form: bytes, data: bytes, role: str) -> Metadata[Any] | None:
     canonical = not digests[42::44].translate(None, _B64_ZERO_TAIL_BYTES)
     targets = ParsedTargets(slots, lengths, digests, {}, {}, canonical)
     metadata: Metadata[Any] = Metadata(attrs.evolve(skeleton.signed, targets=targets), skeleton.signatures)
-    object.__setattr__(metadata, "_verify_span", span)
+    metadata._bytes.verify_span = span
     return metadata
 
 

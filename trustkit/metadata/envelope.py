@@ -49,18 +49,37 @@ def _signature_tuple(value: Iterable[Signature]) -> tuple[Signature, ...]:
     return tuple(value)
 
 
+class _Bytes:
+    """What one :class:`Metadata` knows of its bytes: learnt from the file it was parsed from, or computed once.
+
+    The frozen model holds it in a field that is not an init field, so every new instance -- a constructor
+    call, :func:`attrs.evolve`'s copy -- starts with an empty one: a changed copy can never verify against, nor
+    be written as, the bytes of the file its original was parsed from. The parser and the lazy computations
+    write here (plain attribute writes: nothing bypasses the model's frozenness). A plain slotted class: one
+    attrs class less to build at import, and made for every instance.
+    """
+
+    __slots__ = ("model_bytes", "signed_obj", "verify_bytes", "verify_span")
+
+    def __init__(self) -> None:
+        # the bytes the signatures are over, once known (canonical JSON of the parsed ``signed`` object)
+        self.verify_bytes: bytes | None = None
+        # the proven-canonical ``signed`` text inside the parsed file: the bytes to verify, sliced out when needed
+        self.verify_span: TextSpan | None = None
+        # canonical JSON of the model's own ``signed.to_dict()`` (what is written and signed)
+        self.model_bytes: bytes | None = None
+        # the decoded ``signed`` object of a parsed file, until its canonical bytes are first needed
+        self.signed_obj: dict[str, Any] | None = None
+
+
 @attrs.frozen(unsafe_hash=False)
 class Metadata(Generic[T]):
     """A role's payload (``signed``) and the signatures over its canonical bytes."""
 
     signed: T
     signatures: tuple[Signature, ...] = attrs.field(default=(), converter=_signature_tuple)
-    _verify_bytes: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    # the proven-canonical text inside the parsed file: the bytes to verify, sliced out when needed
-    _verify_span: TextSpan | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    _model_bytes: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    # the decoded ``signed`` object of a parsed file, until its canonical bytes are first needed
-    _signed_obj: dict[str, Any] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # not an init field: attrs.evolve and every constructor start with nothing known (see _Bytes)
+    _bytes: _Bytes = attrs.field(init=False, factory=_Bytes, eq=False, repr=False)
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -95,20 +114,20 @@ class Metadata(Generic[T]):
                 and signed_text is not None
                 and _is_canonical(signed_text, obj["signed"], metadata.signed)
             ):
-                object.__setattr__(metadata, "_verify_span", signed_text)
+                metadata._bytes.verify_span = signed_text
                 return metadata
             obj = None  # not kept alive while the file is parsed again
             obj, plain, signed_text, provisional = decode_envelope(data, what=where, accelerate=False)
         metadata = cls._build(obj, role, where)
         signed_obj = obj["signed"]
         if plain and signed_text is not None and _is_canonical(signed_text, signed_obj, metadata.signed):
-            object.__setattr__(metadata, "_verify_span", signed_text)  # proven canonical(signed_obj)
+            metadata._bytes.verify_span = signed_text  # proven canonical(signed_obj)
         elif plain:
             # json.dumps of a plain value cannot fail: canonicalise when the bytes are first needed (a verified
             # cache may never need them), from the decoded object -- never from the models
-            object.__setattr__(metadata, "_signed_obj", signed_obj)
+            metadata._bytes.signed_obj = signed_obj
         else:  # the exact encoder may refuse a number: refuse the file now, as before
-            object.__setattr__(metadata, "_verify_bytes", canonical(signed_obj))
+            metadata._bytes.verify_bytes = canonical(signed_obj)
         return metadata
 
     @classmethod
@@ -134,7 +153,7 @@ class Metadata(Generic[T]):
     def parsed_from(self, data: bytes) -> bool:
         """Whether this metadata was parsed from the very object ``data`` and its signatures are checked over
         that object's own ``signed`` text (what makes an earlier parse of the same bytes safe to reuse)."""
-        span = self._verify_span
+        span = self._bytes.verify_span
         return span is not None and span.data is data
 
     # --- bytes -------------------------------------------------------------------------------------------
@@ -146,25 +165,28 @@ class Metadata(Generic[T]):
         For parsed metadata these are computed from the decoded input, exactly as notary verifies (once, on
         first use).
         """
-        if self._verify_bytes is not None:
-            return self._verify_bytes
-        if self._verify_span is not None:  # a copy each time: the file is kept, not a second copy of it
-            return self._verify_span.tobytes()
-        signed_obj = self._signed_obj
+        known = self._bytes
+        if known.verify_bytes is not None:
+            return known.verify_bytes
+        if known.verify_span is not None:  # a copy each time: the file is kept, not a second copy of it
+            return known.verify_span.tobytes()
+        signed_obj = known.signed_obj
         if signed_obj is None:  # built, not parsed (or another thread has just computed the bytes)
-            return self._verify_bytes if self._verify_bytes is not None else self._canonical_model()
+            return known.verify_bytes if known.verify_bytes is not None else self._canonical_model()
         with paused_gc():
             data = canonical(signed_obj, plain=True)
-        object.__setattr__(self, "_verify_bytes", data)
-        object.__setattr__(self, "_signed_obj", None)
+        known.verify_bytes = data
+        known.signed_obj = None
         return data
 
     def _canonical_model(self) -> bytes:
-        if self._model_bytes is None:
+        known = self._bytes
+        data = known.model_bytes
+        if data is None:
             with paused_gc():
                 data = canonical(self.signed.to_dict(), plain=True)
-            object.__setattr__(self, "_model_bytes", data)
-        return self._model_bytes  # type: ignore[return-value]
+            known.model_bytes = data
+        return data
 
     def to_bytes(self) -> bytes:
         """The file as notary writes it: no whitespace, ``signed`` first, HTML-escaped, no trailing newline."""
@@ -196,7 +218,7 @@ class Metadata(Generic[T]):
             keyid = key.key_id
         kept = tuple(s for s in self.signatures if s.keyid != keyid) if append else ()
         signed: Metadata[T] = Metadata(self.signed, (*kept, Signature(keyid, method, raw)))
-        object.__setattr__(signed, "_model_bytes", message)
+        signed._bytes.model_bytes = message
         return signed
 
 

@@ -143,14 +143,19 @@ def _canonical_b64(text: str) -> str:
 
 
 def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """The setter of slot ``name`` of an attrs slotted class (its member descriptor: half the cost of
-    ``object.__setattr__``), for building many frozen instances (target models here, the trusted set's matches);
-    ``object.__setattr__`` when there is none."""
+    """The setter of slot ``name`` of an attrs slotted class: its member descriptor's ``__set__``, for building
+    many frozen instances fast (target models here, the trusted set's matches): it fills a new instance's fields
+    as attrs' generated ``__init__`` of a frozen class does, minus the converters and validators, for values that
+    are checked already. Callers use it on instances they have just made with ``object.__new__``, never to change
+    a built one.
+
+    Only for a class that has the slot (every attrs class here is slotted): a class without it is refused when
+    the setter is made, at import -- there is no slower fallback that writes past the class's frozenness."""
     for klass in cls.__mro__:
         found = vars(klass).get(name)
         if isinstance(found, MemberDescriptorType):
             return found.__set__
-    return lambda obj, value: object.__setattr__(obj, name, value)  # pragma: no cover - attrs classes have slots
+    raise TypeError(f"{cls.__qualname__} has no slot {name!r}: slot_setter is for slotted attrs classes")
 
 
 _SET_LENGTH = slot_setter(MetaFile, "length")

@@ -95,6 +95,23 @@ def _roles_tuple(value: Iterable[DelegatedRole]) -> tuple[DelegatedRole, ...]:
 # --- parts ------------------------------------------------------------------------------------------------
 
 
+class _GoNulls:
+    """Which of a model's lists and maps the parsed file held as null (Go writes a nil slice or map so), remembered
+    so that the file round-trips.
+
+    The frozen model holds it in a field that is not an init field, so every new instance -- built, or a copy by
+    :func:`attrs.evolve` -- starts with none set and is written as built (``[]``, ``{}``): only the parser sets
+    them, by plain attribute writes. A plain slotted class: one attrs class less to build at import.
+    """
+
+    __slots__ = ("keyids", "keys", "roles")
+
+    def __init__(self) -> None:
+        self.keyids = False  # Role.keyids was null
+        self.keys = False  # Delegations.keys was null (or the whole ``delegations`` object absent)
+        self.roles = False  # Delegations.roles was null (or the whole ``delegations`` object absent)
+
+
 @attrs.frozen(unsafe_hash=False)
 class Role:
     """A root ``roles`` entry: which keys sign a base role and how many must."""
@@ -103,7 +120,7 @@ class Role:
     threshold: int
     # Go writes a nil slice as null: remembered from parsing so that files round-trip (never set when building;
     # not an init field, so that attrs.evolve does not carry it into a changed copy)
-    _null_keyids: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    _nulls: _GoNulls = attrs.field(init=False, factory=_GoNulls, eq=False, repr=False)
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str) -> Role:
@@ -114,12 +131,12 @@ class Role:
             _string_list(obj, "keyids", where, nullable=True),
             _integer(obj, "threshold", where, minimum=1),
         )
-        object.__setattr__(role, "_null_keyids", obj.get("keyids") is None)
+        role._nulls.keyids = obj.get("keyids") is None
         return role
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes."""
-        return {"keyids": None if self._null_keyids else list(self.keyids), "threshold": self.threshold}
+        return {"keyids": None if self._nulls.keyids else list(self.keyids), "threshold": self.threshold}
 
 
 @attrs.frozen(unsafe_hash=False)
@@ -143,13 +160,13 @@ class DelegatedRole(Role):
             name=name,
             paths=_string_list(obj, "paths", f"{where} {name}", nullable=True),
         )
-        object.__setattr__(role, "_null_keyids", obj.get("keyids") is None)
+        role._nulls.keyids = obj.get("keyids") is None
         return role
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes (``paths`` omitted when empty)."""
         out: dict[str, Any] = {
-            "keyids": None if self._null_keyids else list(self.keyids),
+            "keyids": None if self._nulls.keyids else list(self.keyids),
             "name": self.name,
             "threshold": self.threshold,
         }
@@ -168,10 +185,9 @@ class Delegations:
 
     keys: Mapping[str, PublicKey] = attrs.field(factory=dict, converter=_freeze)
     roles: tuple[DelegatedRole, ...] = attrs.field(default=(), converter=_roles_tuple)
-    # Go's nil map and nil slice are written as null: remembered from parsing so that files round-trip (not init
-    # fields, so that attrs.evolve does not carry them into a changed copy)
-    _null_keys: bool = attrs.field(default=False, init=False, eq=False, repr=False)
-    _null_roles: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    # Go's nil map and nil slice are written as null: remembered from parsing so that files round-trip (not an init
+    # field, so that attrs.evolve does not carry them into a changed copy)
+    _nulls: _GoNulls = attrs.field(init=False, factory=_GoNulls, eq=False, repr=False)
     # the roles by name, built with the roles (and again by attrs.evolve): a walk over many delegations must not
     # scan the list for each
     _by_name: dict[str, DelegatedRole] = attrs.field(
@@ -196,23 +212,22 @@ class Delegations:
         if len(set(names)) != len(names):
             raise MalformedMetadataError(f"{where}: a delegation role is listed twice")
         delegations = cls(keys, roles)
-        object.__setattr__(delegations, "_null_keys", raw_keys is None)
-        object.__setattr__(delegations, "_null_roles", obj.get("roles") is None)
+        delegations._nulls.keys = raw_keys is None
+        delegations._nulls.roles = obj.get("roles") is None
         return delegations
 
     @classmethod
     def absent(cls) -> Delegations:
         """What Go makes of a targets file without ``delegations``: written back as ``{"keys":null,"roles":null}``."""
         delegations = cls()
-        object.__setattr__(delegations, "_null_keys", True)
-        object.__setattr__(delegations, "_null_roles", True)
+        delegations._nulls.keys = delegations._nulls.roles = True
         return delegations
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes (always present, ``{"keys":{},"roles":[]}`` when empty)."""
         return {
-            "keys": None if self._null_keys else {kid: key.to_dict() for kid, key in self.keys.items()},
-            "roles": None if self._null_roles else [role.to_dict() for role in self.roles],
+            "keys": None if self._nulls.keys else {kid: key.to_dict() for kid, key in self.keys.items()},
+            "roles": None if self._nulls.roles else [role.to_dict() for role in self.roles],
         }
 
     def get(self, name: str) -> DelegatedRole:
