@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 import trustkit as tk
-from tests.support.metadata_repo import Repo
+from tests.support.repo_sim import ParsedRepo
 from trustkit.metadata import dump_parsed, load_parsed
 from trustkit.metadata.parsed_targets import slot_setter
 
@@ -24,14 +24,14 @@ TRUSTKIT = Path(__file__).resolve().parents[2] / "trustkit"
 _Form = Callable[[bytes], bytes]
 
 
-def _custom_file(repo: Repo) -> bytes:
+def _custom_file(repo: ParsedRepo) -> bytes:
     """targets/releases, signed, with a target whose ``custom`` holds ``{"a":1}``."""
     target = tk.TargetFile.from_data(b"c", custom={"a": 1})
     signed = repo.releases.signed.with_target("c", target)
     return tk.Metadata(signed).sign(repo.releases_key.signer()).to_bytes()
 
 
-def _many_targets_file(repo: Repo) -> bytes:
+def _many_targets_file(repo: ParsedRepo) -> bytes:
     """targets/releases, signed, with 100 docker-shaped targets (the bulk reader's and the compact form's case)."""
     added = {f"t{n:03}": tk.TargetFile.from_digest(f"{n:064x}", n) for n in range(100)}
     signed = repo.releases.signed.with_changes(added, ["v2"])
@@ -39,7 +39,7 @@ def _many_targets_file(repo: Repo) -> bytes:
 
 
 # how a signed file is written: each form takes another way to the bytes its signatures are over
-FORMS: dict[str, tuple[Callable[[Repo], bytes], _Form]] = {
+FORMS: dict[str, tuple[Callable[[ParsedRepo], bytes], _Form]] = {
     # the signed text is canonical: checked over the file's own text
     "canonical": (_custom_file, lambda data: data),
     # whitespace: checked over the canonical form of the decoded object, computed on first use
@@ -51,7 +51,7 @@ FORMS: dict[str, tuple[Callable[[Repo], bytes], _Form]] = {
 }
 
 
-def _parse(repo: Repo, form: str) -> tuple[bytes, tk.Metadata[tk.Targets]]:
+def _parse(repo: ParsedRepo, form: str) -> tuple[bytes, tk.Metadata[tk.Targets]]:
     build, rewrite = FORMS[form]
     data = rewrite(build(repo))
     parsed: tk.Metadata[tk.Targets] = tk.Metadata.from_bytes(data, role="targets/releases")
@@ -59,7 +59,7 @@ def _parse(repo: Repo, form: str) -> tuple[bytes, tk.Metadata[tk.Targets]]:
     return data, parsed
 
 
-def _assert_fresh(changed: tk.Metadata[tk.Targets], old: tk.Metadata[tk.Targets], data: bytes, repo: Repo) -> None:
+def _assert_fresh(changed: tk.Metadata[tk.Targets], old: tk.Metadata[tk.Targets], data: bytes, repo: ParsedRepo) -> None:
     """``changed`` (a copy of ``old``, parsed from ``data``, with another ``signed``) holds nothing of the file."""
     built: tk.Metadata[tk.Targets] = tk.Metadata(changed.signed, changed.signatures)
     assert changed.signed_bytes == built.signed_bytes != old.signed_bytes
@@ -70,7 +70,7 @@ def _assert_fresh(changed: tk.Metadata[tk.Targets], old: tk.Metadata[tk.Targets]
 
 
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_a_changed_copy_never_verifies_with_the_parsed_bytes(repo: Repo, form: str) -> None:
+def test_a_changed_copy_never_verifies_with_the_parsed_bytes(repo: ParsedRepo, form: str) -> None:
     data, parsed = _parse(repo, form)
     # everything the parsed instance may learn, learnt before the copies are made
     assert parsed.signed_bytes and parsed.to_bytes() and parsed.parsed_from(data) == (form in {"canonical", "bulk"})
@@ -87,7 +87,7 @@ def test_a_changed_copy_never_verifies_with_the_parsed_bytes(repo: Repo, form: s
     assert same.signed_bytes == tk.Metadata(parsed.signed).signed_bytes
 
 
-def test_a_changed_copy_of_a_compact_form_never_verifies_with_the_file(repo: Repo) -> None:
+def test_a_changed_copy_of_a_compact_form_never_verifies_with_the_file(repo: ParsedRepo) -> None:
     data, parsed = _parse(repo, "bulk")
     form = dump_parsed(parsed, data, min_entries=10)
     assert form is not None
@@ -96,7 +96,7 @@ def test_a_changed_copy_of_a_compact_form_never_verifies_with_the_file(repo: Rep
     _assert_fresh(attrs.evolve(loaded, signed=loaded.signed.bump()), loaded, data, repo)
 
 
-def test_a_copy_of_signed_metadata_is_written_from_its_own_model(repo: Repo) -> None:
+def test_a_copy_of_signed_metadata_is_written_from_its_own_model(repo: ParsedRepo) -> None:
     signed = tk.Metadata(repo.releases.signed).sign(repo.releases_key.signer())
     assert signed.to_bytes()
     bumped = attrs.evolve(signed, signed=signed.signed.bump())
@@ -104,7 +104,7 @@ def test_a_copy_of_signed_metadata_is_written_from_its_own_model(repo: Repo) -> 
     assert b'"version":%d' % (signed.signed.version + 1) in bumped.to_bytes()
 
 
-def test_a_shallow_copy_is_the_same_parsed_file(repo: Repo) -> None:
+def test_a_shallow_copy_is_the_same_parsed_file(repo: ParsedRepo) -> None:
     """``copy.copy`` keeps the same payload and signatures, so it may share what is known of their bytes."""
     data, parsed = _parse(repo, "canonical")
     copied = copy.copy(parsed)
@@ -122,7 +122,7 @@ def _with_nulls(data: bytes, *paths: tuple[Any, ...]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def _go_nulls(repo: Repo) -> tuple[tk.Root, tk.Targets]:
+def _go_nulls(repo: ParsedRepo) -> tuple[tk.Root, tk.Targets]:
     """A root whose snapshot keyids are null, and a targets role whose delegation keys and its delegation's keyids
     are null, all as parsed."""
     root_data = _with_nulls(repo.root.to_bytes(), ("signed", "roles", "snapshot", "keyids"))
@@ -137,7 +137,7 @@ def _go_nulls(repo: Repo) -> tuple[tk.Root, tk.Targets]:
     return root.signed, targets.signed
 
 
-def test_go_nulls_belong_to_the_parsed_instance_only(repo: Repo) -> None:
+def test_go_nulls_belong_to_the_parsed_instance_only(repo: ParsedRepo) -> None:
     root, targets = _go_nulls(repo)
     snapshot = root.roles["snapshot"]
     assert snapshot.to_dict()["keyids"] is None
