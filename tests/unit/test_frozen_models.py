@@ -59,7 +59,9 @@ def _parse(repo: ParsedRepo, form: str) -> tuple[bytes, tk.Metadata[tk.Targets]]
     return data, parsed
 
 
-def _assert_fresh(changed: tk.Metadata[tk.Targets], old: tk.Metadata[tk.Targets], data: bytes, repo: ParsedRepo) -> None:
+def _assert_fresh(
+    changed: tk.Metadata[tk.Targets], old: tk.Metadata[tk.Targets], data: bytes, repo: ParsedRepo
+) -> None:
     """``changed`` (a copy of ``old``, parsed from ``data``, with another ``signed``) holds nothing of the file."""
     built: tk.Metadata[tk.Targets] = tk.Metadata(changed.signed, changed.signatures)
     assert changed.signed_bytes == built.signed_bytes != old.signed_bytes
