@@ -10,10 +10,11 @@ rows, which the script checks. It prints the medians and their ratio (the issue'
 
     .venv/bin/python benchmarks/bench_async.py                          # 200 repositories x 100 tags
     .venv/bin/python benchmarks/bench_async.py --repos 20 --tags 10 --repeat 1
-    .venv/bin/python benchmarks/bench_async.py --latency 20   # each answer 20 ms late, as from a server far away
+    .venv/bin/python benchmarks/bench_async.py --latency 20 --concurrency 8   # a server 20 ms (round trip) away
 
-``--latency`` puts the test suite's fault proxy (``tests/interop/fault_proxy.py``) in front of the server, holding
-every answer that long: the listings then wait, as they would for a server across a network.
+``--latency`` puts a relay in front of the server (``benchmarks/latency_relay.py``, its own process, bytes passed
+through untouched, TLS end to end) that adds that many milliseconds to every round trip: the listings then wait,
+as they would for a server across a network.
 
 Needs ``notary-server`` on ``PATH``.
 """
@@ -41,7 +42,7 @@ if str(ROOT_DIR) not in sys.path:
     sys.path.insert(0, str(ROOT_DIR))
 
 import trustkit as tk  # noqa: E402 -- the repository root must be importable first
-from tests.interop.fault_proxy import Fault, FaultProxy  # noqa: E402
+from benchmarks.latency_relay import relay_url, start_relay  # noqa: E402
 from tests.interop.harness import NotaryServer  # noqa: E402
 
 __all__ = ["GOAL", "main", "publish_repositories"]
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="repositories read at once by the async listing"
     )
     parser.add_argument(
-        "--latency", type=float, default=0.0, help="milliseconds every answer is held (a proxy in front; default 0)"
+        "--latency", type=float, default=0.0, help="milliseconds added to each round trip (a relay in front; default 0)"
     )
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--workdir", type=Path, help="keep the server's files here (default: a temporary folder)")
@@ -133,15 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         guns = publish_repositories(server, work, args.repos, args.tags)
         print(f"published {args.repos} repositories x {args.tags} tags in {time.perf_counter() - start:.1f} s")
-        proxy = None
         if args.latency > 0:
-            proxy = FaultProxy(server)
-            proxy.add(Fault("delay", times=1 << 62, seconds=args.latency / 1000))
-        try:
-            result = measure(server, guns, args.repeat, args.concurrency, proxy.url if proxy else None)
-        finally:
-            if proxy is not None:
-                proxy.close()
+            port = int(server.url.rsplit(":", 1)[1])
+            with start_relay("127.0.0.1", port, args.latency) as relay:
+                result = measure(server, guns, args.repeat, args.concurrency, relay_url(server.url, relay))
+        else:
+            result = measure(server, guns, args.repeat, args.concurrency)
     finally:
         server.stop()
         if args.workdir is None:
@@ -150,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     met = "met" if result["speedup"] >= GOAL else "NOT met"
     print(f"blocking loop:  {medians['blocking']:.2f} s median of {args.repeat}")
     print(f"async listing:  {medians['async']:.2f} s median of {args.repeat} (concurrency {args.concurrency})")
-    late = f", every answer {args.latency:g} ms late" if args.latency else ""
+    late = f", {args.latency:g} ms added to every round trip" if args.latency else ""
     print(f"speed-up:       {result['speedup']:.1f}x (goal >= {GOAL:g}x: {met}){late}")
     if args.json is not None:
         report = {
