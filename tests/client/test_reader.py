@@ -387,7 +387,7 @@ def test_the_blocking_driver_fetches_delegations_on_bounded_threads_in_the_calle
     marker.set("caller")
     threaded = Reader(GUN, Slow(), cache=MetadataCache(tmp_path / "t", GUN), clock=lambda: NOW, concurrency=4)
     names = sorted(m.name for m in threaded.list_targets(roles=roles))
-    assert len(names) == 14 and peak[0] == 4
+    assert len(names) == 14 and peak[0] == 4 and in_flight[0] == 0  # no request outlives the refresh
     assert {value for _, value in calls} == {"caller"}
     assert len({ident for ident, _ in calls} - {threading.get_ident()}) >= 2
     calls.clear()

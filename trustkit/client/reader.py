@@ -55,6 +55,7 @@ from trustkit.trust.trusted_set import (
 
 if TYPE_CHECKING:  # asyncio is imported when an AsyncReader refreshes: the blocking read path does without it
     import asyncio
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -151,8 +152,9 @@ class _Fetch:
 
 
 class _FetchBatch:
-    """Several files the workflow can use in any order: the driver may fetch them concurrently, and answers with
-    each one's bytes or error, in order."""
+    """Files the workflow will ask for next (each as a ``_Fetch`` of its own, in the walk's order): the driver may
+    start fetching them all at once and answer each later ``_Fetch`` of the same file with that fetch's outcome,
+    so the walk verifies one while the others download. Answered with nothing."""
 
     __slots__ = ("fetches",)
 
@@ -192,60 +194,87 @@ class _Steps(Generic[_T]):
 
 
 def _drive(flow: Workflow[_T], remote: MetadataSource | None, limit: int = 1) -> _T:
-    """Run ``flow`` with blocking calls to ``remote``; a batch is fetched on at most ``limit`` threads."""
+    """Run ``flow`` with blocking calls to ``remote``; the files of a batch are fetched ahead on at most ``limit``
+    worker threads."""
     steps = _Steps(flow, remote)
-    for need in steps:
-        if isinstance(need, _FetchBatch):
-            steps.answer = _fetch_batch(need.fetches, remote, limit)  # type: ignore[arg-type]
-            continue
-        try:
-            steps.answer = need.send(remote)  # type: ignore[arg-type]
-        except Exception as exc:  # the workflow handles it where the remote's call used to be
-            steps.error = exc
+    ahead = _Ahead(remote, limit)  # type: ignore[arg-type]
+    try:
+        for need in steps:
+            if isinstance(need, _FetchBatch):
+                ahead.start(need.fetches)
+                continue
+            try:
+                steps.answer = ahead.take(need)
+            except Exception as exc:  # the workflow handles it where the remote's call used to be
+                steps.error = exc
+    finally:
+        ahead.close()
     return steps.result
 
 
-def _attempt(fetch: _Fetch, remote: MetadataSource) -> bytes | BaseException:
-    try:
-        return fetch.send(remote)
-    except Exception as exc:
-        return exc
+class _Ahead:
+    """The blocking driver's fetches started ahead of the walk, on up to ``limit`` worker threads, each running in
+    a copy of the caller's context (the operation's deadline is a context variable). A file not started ahead is
+    fetched in the calling thread. :meth:`close` cancels what was never started and waits for the rest, so no
+    request outlives the refresh."""
 
+    def __init__(self, remote: MetadataSource, limit: int) -> None:
+        self._remote = remote
+        self._limit = limit
+        self._pool: ThreadPoolExecutor | None = None
+        self._started: dict[tuple[str, str | None, int | None], Future[bytes]] = {}
 
-def _fetch_batch(fetches: tuple[_Fetch, ...], remote: MetadataSource, limit: int) -> list[bytes | BaseException]:
-    """Each file's bytes or error, in order: on up to ``limit`` worker threads, each running in a copy of the
-    caller's context (the operation's deadline is a context variable), else in the calling thread."""
-    if limit < 2 or len(fetches) < 2:
-        return [_attempt(fetch, remote) for fetch in fetches]
-    import contextvars
-    from concurrent.futures import ThreadPoolExecutor  # only reads with delegations to fetch pay for the import
+    def start(self, fetches: tuple[_Fetch, ...]) -> None:
+        if self._limit < 2 or len(fetches) < 2:
+            return
+        import contextvars
 
-    with ThreadPoolExecutor(min(limit, len(fetches)), thread_name_prefix="trustkit-fetch") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, _attempt, fetch, remote) for fetch in fetches]
-        return [future.result() for future in futures]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # only reads with delegations to fetch pay for it
+
+            self._pool = ThreadPoolExecutor(self._limit, thread_name_prefix="trustkit-fetch")
+        for fetch in fetches:
+            if fetch.key not in self._started:
+                context = contextvars.copy_context()
+                self._started[fetch.key] = self._pool.submit(context.run, fetch.send, self._remote)
+
+    def take(self, fetch: _Fetch) -> bytes:
+        started = self._started.pop(fetch.key, None)
+        return fetch.send(self._remote) if started is None else started.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, limit: asyncio.Semaphore) -> _T:
-    """Run ``flow`` with ``remote``'s coroutines; a batch is fetched concurrently, at most ``limit`` at a time."""
+    """Run ``flow`` with ``remote``'s coroutines; the files of a batch are fetched ahead as tasks, at most
+    ``limit`` at a time, and tasks never taken are cancelled when the flow ends."""
+    import asyncio
 
-    async def attempt(fetch: _Fetch) -> bytes | BaseException:
+    async def bounded(fetch: _Fetch) -> bytes:
         async with limit:
-            try:
-                return await fetch.send_async(remote)  # type: ignore[arg-type]
-            except Exception as exc:
-                return exc
+            return await fetch.send_async(remote)  # type: ignore[arg-type]
 
+    started: dict[tuple[str, str | None, int | None], asyncio.Task[bytes]] = {}
     steps = _Steps(flow, remote)
-    for need in steps:
-        if isinstance(need, _FetchBatch):
-            import asyncio
-
-            steps.answer = list(await asyncio.gather(*(attempt(fetch) for fetch in need.fetches)))
-            continue
-        try:
-            steps.answer = await need.send_async(remote)  # type: ignore[arg-type]
-        except Exception as exc:
-            steps.error = exc
+    try:
+        for need in steps:
+            if isinstance(need, _FetchBatch):
+                for fetch in need.fetches:
+                    if fetch.key not in started:
+                        started[fetch.key] = asyncio.ensure_future(bounded(fetch))
+                continue
+            task = started.pop(need.key, None)
+            try:
+                steps.answer = await (need.send_async(remote) if task is None else task)  # type: ignore[arg-type]
+            except Exception as exc:
+                steps.error = exc
+    finally:
+        for task in started.values():
+            task.cancel()
+        if started:
+            await asyncio.gather(*started.values(), return_exceptions=True)
     return steps.result
 
 
@@ -327,7 +356,6 @@ class _UpdateWorkflow(Generic[_Source]):
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
         self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
         self._concurrent = False  # whether the driver fetches batches of delegations concurrently
-        self._prefetched: dict[tuple[str, str | None, int | None], bytes | BaseException] = {}
         self._fetched_targets = False
         self._previous_snapshot: bytes | None = None  # the cached snapshot the refresh started from
         self.invalid: dict[str, bytes] = {}
@@ -347,7 +375,6 @@ class _UpdateWorkflow(Generic[_Source]):
         ``_FetchBatch`` of delegations when ``concurrent``) and is sent their bytes (or thrown the remote's
         error); its return value is the trusted state. ``_drive`` and ``_drive_async`` run it."""
         self._concurrent = concurrent
-        self._prefetched = {}
         self._read = {}
         self.cache_age = None
         self._memo = None if self.cache is None else VerificationMemo(self.cache.load_verified())
@@ -369,7 +396,6 @@ class _UpdateWorkflow(Generic[_Source]):
             self._keep_memo()
         finally:
             self._read = {}
-            self._prefetched = {}
         self._trusted = trusted
         return trusted
 
@@ -713,22 +739,17 @@ class _UpdateWorkflow(Generic[_Source]):
     def _fetch(
         self, role: str, *, max_size: int, checksum: str | None = None, version: int | None = None
     ) -> Workflow[bytes]:
-        """Ask the driver for one file (or take it from what a batch fetched ahead)."""
+        """Ask the driver for one file (which it may have started fetching with a batch)."""
         if self.remote is None:
             raise RepositoryNotFoundError(f"{role} of {self.gun} is needed, and offline")
         fetch = _Fetch(self.gun, role, max_size=max_size, checksum=checksum, version=version)
-        ahead = self._prefetched.pop(fetch.key, None)
-        if ahead is not None:
-            if isinstance(ahead, BaseException):
-                raise ahead
-            return ahead
         data: bytes = yield fetch
         return data
 
     def _prefetch(
         self, trusted: TrustedMetadataSet, delegations: Iterable[DelegatedRole], budget: dict[str, int]
     ) -> Workflow[None]:
-        """With a concurrent driver, ask for the ``delegations`` that the snapshot lists, that the walk's
+        """With a concurrent driver, announce the ``delegations`` that the snapshot lists, that the walk's
         ``budget`` still allows and that no cached file can stand for, all at once; :meth:`_fetch` then takes them
         in the usual order (so errors, skips and blocks are those of the one-by-one walk)."""
         if not self._concurrent or self.offline:
@@ -754,9 +775,7 @@ class _UpdateWorkflow(Generic[_Source]):
             fetches.append(_Fetch(self.gun, role, **_by_meta(meta)))
         if len(fetches) < 2:
             return
-        results: list[bytes | BaseException] = yield _FetchBatch(tuple(fetches))
-        for fetch, result in zip(fetches, results, strict=True):
-            self._prefetched[fetch.key] = result
+        yield _FetchBatch(tuple(fetches))
 
     def _cached(self, role: str, *, max_size: int | None = None) -> bytes | None:
         if self.cache is None:
