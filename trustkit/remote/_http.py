@@ -26,6 +26,7 @@ here, once, so that both behave alike:
 
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import io
 import ipaddress
@@ -286,6 +287,13 @@ class _Client(_Cookieless, httpx.Client):
 
 class _AsyncClient(_Cookieless, httpx.AsyncClient):
     """httpx's asyncio client, keeping no cookies."""
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_url(url: str) -> httpx.URL:
+    """``url`` parsed (httpx's URLs are immutable): a service reads the same few paths again and again (every
+    refresh asks for ``timestamp.json``), and parsing is the largest part of building a request."""
+    return httpx.URL(url)
 
 
 def _deadline_passed() -> bool:
@@ -858,7 +866,7 @@ class _HTTPCore:
             headers.update(request.headers)
         built = httpx.Request(
             request.method,
-            self._url + request.path,
+            _parsed_url(self._url + request.path),
             params=request.params,
             files=list(request.files) if request.files else None,
             headers=headers,
