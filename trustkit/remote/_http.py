@@ -289,7 +289,7 @@ class _AsyncClient(_Cookieless, httpx.AsyncClient):
     """httpx's asyncio client, keeping no cookies."""
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)
 def _parsed_url(url: str) -> httpx.URL:
     """``url`` parsed (httpx's URLs are immutable): a service reads the same few paths again and again (every
     refresh asks for ``timestamp.json``), and parsing is the largest part of building a request."""
