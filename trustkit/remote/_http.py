@@ -6,7 +6,8 @@ here, once, so that both behave alike:
 
 * TLS from a :class:`~trustkit.remote.TLSConfig`, no redirects unless the service follows them, no certificates
   from the environment; the proxy docker would use (:func:`environment_proxy`: ``HTTPS_PROXY``/``NO_PROXY``,
-  never for loopback) unless one is given; bodies asked for without content encoding (``identity``).
+  never for loopback) unless one is given; bodies asked for without content encoding (``identity``); no cookies
+  kept (as docker keeps none).
 * Bodies are read as a stream with a cap on the *decoded* bytes: a ``Content-Length`` over the cap fails before
   anything is read, a body that goes past it fails as soon as it does
   (:class:`~trustkit.errors.OversizedResponseError`), and a ``Content-Encoding`` a server sends anyway is undone
