@@ -223,3 +223,19 @@ def test_a_token_servers_redirect_is_refused_not_followed() -> None:
     with pytest.raises(tk.RemoteError, match="does not follow a token server's redirects"):
         asyncio.run(main())
     assert [request.url.host for request in seen] == ["notary.test", "auth.test"]
+
+
+def test_cookies_a_server_sets_are_not_sent_back() -> None:
+    cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc; Path=/"}, content=b"data")
+
+    async def reads() -> None:
+        async with _server(handler) as server:
+            assert await server.get_role(GUN, "root", max_size=10) == b"data"
+            assert await server.get_role(GUN, "timestamp", max_size=10) == b"data"
+
+    run(reads())
+    assert cookies == [None, None]

@@ -541,3 +541,18 @@ def test_a_publish_whose_answer_is_lost_asks_the_server(stored: bool, caplog: py
                 server.publish(GUN, files)
     assert asked[0] == f"targets.{hashlib.sha256(files['targets']).hexdigest()}.json"
     assert len(asked) == (2 if stored else 1)
+
+
+def test_cookies_a_server_sets_are_not_sent_back() -> None:
+    # As docker (whose HTTP clients have no cookie jar): a Set-Cookie is not kept, nor sent with a later request
+    cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc; Path=/"}, content=b"data")
+
+    with _server(handler) as server:
+        assert server.get_role(GUN, "root", max_size=10) == b"data"
+        assert server.get_role(GUN, "timestamp", max_size=10) == b"data"
+        server.ping()
+    assert cookies == [None, None, None]

@@ -6,7 +6,8 @@ here, once, so that both behave alike:
 
 * TLS from a :class:`~trustkit.remote.TLSConfig`, no redirects unless the service follows them, no certificates
   from the environment; the proxy docker would use (:func:`environment_proxy`: ``HTTPS_PROXY``/``NO_PROXY``,
-  never for loopback) unless one is given; bodies asked for without content encoding (``identity``).
+  never for loopback) unless one is given; bodies asked for without content encoding (``identity``); no cookies
+  kept (as docker keeps none).
 * Bodies are read as a stream with a cap on the *decoded* bytes: a ``Content-Length`` over the cap fails before
   anything is read, a body that goes past it fails as soon as it does
   (:class:`~trustkit.errors.OversizedResponseError`), and a ``Content-Encoding`` a server sends anyway is undone
@@ -26,6 +27,8 @@ here, once, so that both behave alike:
 
 from __future__ import annotations
 
+import functools
+import http.cookiejar
 import io
 import ipaddress
 import json
@@ -247,6 +250,51 @@ def _transport(verify: ssl.SSLContext | bool, proxy: str | None) -> httpx.HTTPTr
     pool = transport._pool
     pool._network_backend = _DeadlineBackend(pool._network_backend)
     return transport
+
+
+class _NoCookieJar(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        """Keep nothing."""
+
+
+class _NoCookies(httpx.Cookies):
+    """The cookies of trustkit's clients: none. A ``Set-Cookie`` is not kept (docker keeps none either), and a
+    response is not even searched for one."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        """Keep nothing."""
+
+
+_NO_COOKIES = _NoCookies(_NoCookieJar())
+
+
+class _Cookieless:
+    """httpx's client, keeping no cookies (:data:`_NO_COOKIES`, which no one can fill)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise InvalidArgumentError("trustkit's HTTP clients keep no cookies")
+
+
+class _Client(_Cookieless, httpx.Client):
+    """httpx's blocking client, keeping no cookies."""
+
+
+class _AsyncClient(_Cookieless, httpx.AsyncClient):
+    """httpx's asyncio client, keeping no cookies."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_url(url: str) -> httpx.URL:
+    """``url`` parsed (httpx's URLs are immutable): a service reads the same few paths again and again (every
+    refresh asks for ``timestamp.json``), and parsing is the largest part of building a request."""
+    return httpx.URL(url)
 
 
 def _deadline_passed() -> bool:
@@ -811,15 +859,23 @@ class _HTTPCore:
         return self._error(reply, what=request.what, gun=request.gun, scope=request.scope, attempts=attempts)
 
     def _build(self, request: HTTPRequest, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        built = client.build_request(
+        """The request, with the client's headers and timeouts (what ``client.build_request`` would add: the
+        client has no base URL, parameters or cookies to merge, and the URL is parsed once, not twice)."""
+        headers = client.headers
+        if request.headers:
+            headers = headers.copy()
+            headers.update(request.headers)
+        built = httpx.Request(
             request.method,
-            self._url + request.path,
+            _parsed_url(self._url + request.path),
             params=request.params,
             files=list(request.files) if request.files else None,
-            headers=dict(request.headers or {}),
+            headers=headers,
             content=request.content,
+            extensions={"timeout": client.timeout.as_dict()},
         )
-        logger.debug("%s %s (%s)", request.method, redact_url(str(built.url)), request.what)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s (%s)", request.method, redact_url(str(built.url)), request.what)
         return built
 
     def _auth_flow(self, request: HTTPRequest) -> httpx.Auth | None:
@@ -828,7 +884,9 @@ class _HTTPCore:
     def _body(self, request: HTTPRequest, response: httpx.Response) -> _Body:
         """How the answer to ``request`` is read: its cap, or the error-body cap (cut off) for a failure."""
         ok = 200 <= response.status_code < 300
-        logger.debug("%s %s answered HTTP %d", request.method, redact_url(str(response.url)), response.status_code)
+        if logger.isEnabledFor(logging.DEBUG):
+            url = redact_url(str(response.url))
+            logger.debug("%s %s answered HTTP %d", request.method, url, response.status_code)
         truncate = not request.idempotent or not ok  # a write's success must not fail over a chatty body
         limit = request.max_size if ok else _ERROR_BODY_LIMIT
         return _Body(self._where, response, limit, truncate=truncate, what=request.what)
@@ -951,7 +1009,7 @@ class HTTPService(_HTTPCore):
         if not isinstance(transport, httpx.BaseTransport):
             raise TypeError(f"{type(self).__name__} needs a blocking httpx transport, not {type(transport).__name__}")
         hooks = {"response": [self._refuse_token_redirect]}
-        self._client = httpx.Client(transport=transport, event_hooks=hooks, **self._client_options())
+        self._client = _Client(transport=transport, event_hooks=hooks, **self._client_options())
 
     def close(self) -> None:
         """Close the connections."""
@@ -1035,7 +1093,7 @@ class AsyncHTTPService(_HTTPCore):
             self._refuse_token_redirect(response)
 
         hooks = {"response": [refuse_token_redirect]}
-        self._client = httpx.AsyncClient(transport=transport, event_hooks=hooks, **self._client_options())
+        self._client = _AsyncClient(transport=transport, event_hooks=hooks, **self._client_options())
 
     async def aclose(self) -> None:
         """Close the connections."""
