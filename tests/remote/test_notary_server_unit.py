@@ -209,6 +209,23 @@ def test_basic_challenge_sends_basic_credentials() -> None:
     assert authenticator.authorization(pull, origin="http://notary.test:4443") is None  # another origin
 
 
+def test_the_request_sent_again_after_a_challenge_keeps_the_timeouts() -> None:
+    """The request answered with credentials after a 401 carries the same socket timeouts as the first (without
+    them a stalled server would be bounded by ``total_timeout`` alone)."""
+    creds = Credentials("bob", "pw")
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions.get("timeout", {})))
+        if request.headers.get("authorization") == creds.basic_header():
+            return httpx.Response(200, content=b"ok")
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="notary"'})
+
+    with _server(handler, auth=Authenticator(creds)) as server:
+        assert server.get_role(GUN, "root", max_size=10) == b"ok"
+    assert len(seen) == 2 and seen[0] and seen[1] == seen[0]
+
+
 @pytest.mark.parametrize("challenge", ['Basic realm="a"', 'Bearer realm="https://auth.test/t",service="a"'])
 def test_one_authenticator_keeps_each_servers_answers_to_that_server(challenge: str) -> None:
     """A's basic decision or token is not sent to B (even plain http, here) through a shared authenticator."""

@@ -607,7 +607,9 @@ class _ChallengeAuth(httpx.Auth):
             return
         headers = request.headers.copy()
         headers["Authorization"] = retry
-        yield httpx.Request(request.method, request.url, headers=headers, stream=request.stream)
+        yield httpx.Request(
+            request.method, request.url, headers=headers, stream=request.stream, extensions=request.extensions
+        )
 
     def _is_token(self, request: httpx.Request) -> bool:
         return any(request is sent for sent in self._token_requests)
