@@ -10,6 +10,7 @@ import asyncio
 import contextvars
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -397,6 +398,63 @@ def test_the_blocking_driver_fetches_delegations_on_bounded_threads_in_the_calle
     assert peak[0] == 1 and {ident for ident, _ in calls} == {threading.get_ident()}
     with pytest.raises(tk.InvalidArgumentError, match="concurrency"):
         Reader(GUN, remote, concurrency=0)
+
+
+@pytest.mark.parametrize("driver", ["blocking", "asyncio"])
+def test_fetching_ahead_downloads_at_most_the_budget_more_than_the_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, driver: str
+) -> None:
+    """A chain of delegations eight deep, each level wider than the next, with a budget of eight roles: the walk
+    visits the chain and blocks every other sibling. What the drivers fetch ahead is sized to what earlier
+    announcements leave of the budget, so they download at most the budget more than the walk (without the
+    reservation, a batch per level: 36 files here), and trust and block what the one-by-one walk does."""
+    import trustkit.client.reader as reader_module
+
+    monkeypatch.setattr(reader_module, "MAX_DELEGATIONS", 8)
+    sim, parent = RepoSim(now=NOW), "targets"
+    for width in range(8, 0, -1):
+        for index in range(width):
+            sim.delegations[f"{parent}/d{index:02d}"] = Delegation(tk.generate_private_key(), [""])
+        parent = f"{parent}/d00"
+    remote = FakeRemote()
+    remote.serve(sim.publish())
+
+    def delegations_fetched() -> list[str]:
+        return [role for role, _, _ in remote.requests if role.startswith("targets/")]
+
+    walk = Reader(GUN, remote, cache=MetadataCache(tmp_path / "o", GUN), clock=lambda: NOW, concurrency=1).refresh()
+    walked = delegations_fetched()
+    remote.requests.clear()
+    cache = MetadataCache(tmp_path / "c", GUN)
+    if driver == "blocking":
+        ahead = Reader(GUN, remote, cache=cache, clock=lambda: NOW, concurrency=8).refresh()
+    else:
+        ahead = asyncio.run(AsyncReader(GUN, AsyncSource(remote), cache=cache, clock=lambda: NOW).refresh())
+    assert len(walked) == 8 and sorted(ahead.blocked) == sorted(walk.blocked) and len(walk.blocked) == 28
+    assert set(walked) <= set(delegations_fetched()) and len(delegations_fetched()) <= len(walked) + 8
+
+
+def test_an_interrupt_is_not_held_up_by_a_request_fetched_ahead(sim: RepoSim, tmp_path: Path) -> None:
+    """Ctrl-C while the walk waits for a file fetched ahead ends the refresh at once, as it does when the request
+    runs in the calling thread, not when the stalled request gives up."""
+    remote = _delegating(sim, "team", 3)
+
+    class Stalled:
+        def get_role(self, gun: str, role: str, **kwargs: Any) -> bytes:
+            if role == "targets/team00":
+                time.sleep(3)  # a server that does not answer (bounded only by the remote's timeouts)
+            return remote.get_role(gun, role, **kwargs)
+
+    client = Reader(GUN, Stalled(), cache=MetadataCache(tmp_path, GUN), clock=lambda: NOW, concurrency=8)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))  # a real signal, as Ctrl-C sends
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.refresh()
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 2
 
 
 def test_the_async_driver_fetches_no_delegation_past_the_walks_budget(

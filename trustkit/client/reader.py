@@ -207,16 +207,19 @@ def _drive(flow: Workflow[_T], remote: MetadataSource | None, limit: int = 1) ->
                 steps.answer = ahead.take(need)
             except Exception as exc:  # the workflow handles it where the remote's call used to be
                 steps.error = exc
-    finally:
-        ahead.close()
+    except BaseException as exc:
+        ahead.close(wait=isinstance(exc, Exception))  # an interrupt ends the read now, not when a request does
+        raise
+    ahead.close(wait=True)
     return steps.result
 
 
 class _Ahead:
     """The blocking driver's fetches started ahead of the walk, on up to ``limit`` worker threads, each running in
-    a copy of the caller's context (the operation's deadline is a context variable). A file not started ahead is
-    fetched in the calling thread. :meth:`close` cancels what was never started and waits for the rest, so no
-    request outlives the refresh."""
+    a copy of the caller's context (the operation's deadline is a context variable). Once there are workers, a
+    file not started ahead is fetched on one too, so no more than ``limit`` requests run at once; before, in the
+    calling thread. :meth:`close` cancels what was never started and waits for the rest, so no request outlives
+    the refresh (except after an interrupt, which is not held up: those requests end within their deadline)."""
 
     def __init__(self, remote: MetadataSource, limit: int) -> None:
         self._remote = remote
@@ -227,24 +230,30 @@ class _Ahead:
     def start(self, fetches: tuple[_Fetch, ...]) -> None:
         if self._limit < 2 or len(fetches) < 2:
             return
-        import contextvars
-
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor  # only reads with delegations to fetch pay for it
 
             self._pool = ThreadPoolExecutor(self._limit, thread_name_prefix="trustkit-fetch")
         for fetch in fetches:
             if fetch.key not in self._started:
-                context = contextvars.copy_context()
-                self._started[fetch.key] = self._pool.submit(context.run, fetch.send, self._remote)
+                self._started[fetch.key] = self._submit(self._pool, fetch)
+
+    def _submit(self, pool: ThreadPoolExecutor, fetch: _Fetch) -> Future[bytes]:
+        import contextvars
+
+        return pool.submit(contextvars.copy_context().run, fetch.send, self._remote)
 
     def take(self, fetch: _Fetch) -> bytes:
         started = self._started.pop(fetch.key, None)
-        return fetch.send(self._remote) if started is None else started.result()
+        if started is None:
+            if self._pool is None:
+                return fetch.send(self._remote)
+            started = self._submit(self._pool, fetch)
+        return started.result()
 
-    def close(self) -> None:
+    def close(self, *, wait: bool) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
 
 
 async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, limit: asyncio.Semaphore) -> _T:
@@ -266,8 +275,8 @@ async def _drive_async(flow: Workflow[_T], remote: AsyncMetadataSource | None, l
                         started[fetch.key] = asyncio.ensure_future(bounded(fetch))
                 continue
             task = started.pop(need.key, None)
-            try:
-                steps.answer = await (need.send_async(remote) if task is None else task)  # type: ignore[arg-type]
+            try:  # through the same bound as the tasks, so no more than ``limit`` requests run at once
+                steps.answer = await (bounded(need) if task is None else task)
             except Exception as exc:
                 steps.error = exc
     finally:
@@ -356,6 +365,7 @@ class _UpdateWorkflow(Generic[_Source]):
         self._from_forms: set[str] = set()  # roles this refresh rebuilt from their compact parsed form
         self._cached_timestamp = False  # whether this refresh fell back to the cached timestamp (server down)
         self._concurrent = False  # whether the driver fetches batches of delegations concurrently
+        self._ahead: dict[str, int] = {}
         self._fetched_targets = False
         self._previous_snapshot: bytes | None = None  # the cached snapshot the refresh started from
         self.invalid: dict[str, bytes] = {}
@@ -414,6 +424,7 @@ class _UpdateWorkflow(Generic[_Source]):
         self._from_forms = set()
         self._cached_timestamp = False
         self._fetched_targets = False  # whether this refresh fetched a targets role (delegations may have changed)
+        self._ahead = {}  # delegations announced to the driver and not reached yet -> their key counts
         self.skipped = {}
         trusted = yield from self._bootstrap(root_data)
         yield from self._load_timestamp(trusted)
@@ -552,6 +563,7 @@ class _UpdateWorkflow(Generic[_Source]):
                     else:
                         skip(name, f"{parent} delegates to it but the snapshot does not list it: never signed into")
                     continue
+                self._ahead.pop(name, None)
                 budget["roles"] -= 1
                 budget["keys"] -= len(delegation.keyids)
                 if budget["roles"] < 0 or budget["keys"] < 0:
@@ -755,8 +767,12 @@ class _UpdateWorkflow(Generic[_Source]):
         if not self._concurrent or self.offline:
             return
         listed = trusted[SNAPSHOT].signed.meta
-        roles, keys = budget["roles"], budget["keys"]
+        # the budget that delegations announced before (siblings of an ancestor) will take is not this batch's: so
+        # the files downloaded ahead and never used are at most MAX_DELEGATIONS (a sibling's subtree may still
+        # spend what a later sibling was announced with, and the walk then blocks that one)
+        roles, keys = budget["roles"] - len(self._ahead), budget["keys"] - sum(self._ahead.values())
         fetches = []
+        announced: dict[str, int] = {}
         for delegation in delegations:
             role = delegation.name
             meta = listed.get(role)
@@ -773,8 +789,10 @@ class _UpdateWorkflow(Generic[_Source]):
             if cached is not None and len(cached) == meta.length:
                 continue  # may be current: the walk checks it, and fetches it if it is not
             fetches.append(_Fetch(self.gun, role, **_by_meta(meta)))
+            announced[role] = len(delegation.keyids)
         if len(fetches) < 2:
             return
+        self._ahead.update(announced)
         yield _FetchBatch(tuple(fetches))
 
     def _cached(self, role: str, *, max_size: int | None = None) -> bytes | None:
