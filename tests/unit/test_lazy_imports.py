@@ -134,22 +134,27 @@ def serve(request, *, token=None):
     data = files.get(request.url.path.partition("/_trust/tuf/")[2])
     return httpx.Response(404) if data is None else httpx.Response(200, content=data)
 
-def rows(handler, folder):
-    server = NotaryServer("https://notary.test", transport=httpx.MockTransport(handler))
+def rows(handler, folder, **auth):
+    server = NotaryServer("https://notary.test", transport=httpx.MockTransport(handler), **auth)
     reader = Reader(gun, server, cache=MetadataCache(folder, gun), clock=lambda: now)
     return [row.name for row in reader.list_target_rows(roles=["targets", "targets/releases"])]
 
 anonymous = rows(serve, cache + "/anonymous")
 loaded = sorted(sys.modules)
 challenged = rows(lambda request: serve(request, token="t0k"), cache + "/challenged")
-print(json.dumps({"anonymous": anonymous, "loaded": loaded, "challenged": challenged, "after": sorted(sys.modules)}))
+after = sorted(sys.modules)
+from trustkit.remote import Credentials
+logged_in = rows(lambda request: serve(request, token="t0k"), cache + "/logged-in", auth=Credentials("u", "p"))
+print(json.dumps({"anonymous": anonymous, "loaded": loaded, "challenged": challenged, "after": after,
+                  "logged_in": logged_in, "last": sorted(sys.modules)}))
 """
 
 
 def test_reading_without_credentials_imports_no_authentication(tmp_path: Path) -> None:
     """A read from a notary server that asks for no credentials, given none, never imports the authentication
     module, docker's configuration or ``subprocess`` (credential helpers): every inspect's start-up pays for what it
-    uses. A server that challenges the same read is still answered (the module is imported then)."""
+    uses. A server that challenges the same read is still answered (the module is imported then), and credentials
+    given as values never start a credential helper, nor import ``subprocess``."""
     from tests.support.repo_sim import GUN, NOW, small_repo
 
     sim = small_repo()
@@ -162,7 +167,8 @@ def test_reading_without_credentials_imports_no_authentication(tmp_path: Path) -
     (tmp_path / "files.json").write_text(json.dumps(served))
     script = [sys.executable, "-c", _READ_FROM_A_SERVER, str(tmp_path / "files.json"), GUN, str(tmp_path)]
     out = json.loads(subprocess.check_output([*script, NOW.isoformat()], text=True))
-    assert out["anonymous"] == out["challenged"] == ["v1", "v2"]
+    assert out["anonymous"] == out["challenged"] == out["logged_in"] == ["v1", "v2"]
     credentials_machinery = {"trustkit.remote.auth", "trustkit.remote.config", "trustkit._config", "subprocess"}
     assert not credentials_machinery & set(out["loaded"])
     assert "trustkit.remote.auth" in out["after"]
+    assert "subprocess" not in out["last"]
