@@ -110,6 +110,9 @@ def test_read_path_imports_only_what_reading_needs() -> None:
         "trustkit.keys.private",
         "trustkit.remote.local",
         "trustkit.remote._notary_rules",
+        "trustkit.remote.auth",  # credentials and challenges: imported when given or first asked for
+        "trustkit.remote.config",
+        "subprocess",  # credential helpers
         "trustkit.dct",
         "importlib.metadata",  # 18 ms for a version string
         "secrets",
