@@ -19,6 +19,8 @@ import binascii
 import contextlib
 import math
 import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
@@ -327,9 +329,6 @@ def run_credential_helper(name: str, server: str, *, timeout: float = 30.0) -> C
     """
     if not isinstance(name, str) or not _HELPER_NAME.match(name):
         raise ConfigurationError(f"invalid credential helper name {name!r}")
-    import shutil  # here: a process that never runs a helper never imports subprocess
-    import subprocess
-
     program = f"docker-credential-{name}"
     executable = shutil.which(program)
     if executable is None:
