@@ -40,6 +40,8 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
+# Names the remotes import for type checkers only (a read without credentials loads neither module): shown by name
+autodoc_type_aliases = {"AuthOption": "AuthOption", "ServerConfig": "ServerConfig"}
 add_module_names = False
 python_display_short_literal_types = True
 

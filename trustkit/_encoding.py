@@ -23,6 +23,7 @@ goes through the standard library. Set :data:`USE_ORJSON` to False to never use 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import math
@@ -31,7 +32,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, overload
 
 from trustkit.errors import CanonicalizationError, MalformedMetadataError
 
@@ -60,12 +61,24 @@ __all__ = [
 USE_ORJSON = _orjson is not None
 """Whether the optional ``orjson`` accelerator is used (False when it is not installed)."""
 
+
+@overload
+def _pattern(source: str) -> re.Pattern[str]: ...
+@overload
+def _pattern(source: bytes) -> re.Pattern[bytes]: ...
+@functools.lru_cache(maxsize=None, typed=True)
+def _pattern(source: str | bytes) -> re.Pattern[str] | re.Pattern[bytes]:
+    """``source`` compiled on its first use, then kept: a pattern that only writing or an unusual input needs costs
+    a process that only reads nothing."""
+    return re.compile(source)
+
+
 _MAX_EXACT_INT = 2**53
 # In json.dumps output: any escape other than \" and \\ (conservative: a false hit only costs speed).
-_RISKY_DUMPED = re.compile(r'\\[^"\\]')
-_RISKY_DUMPED_BYTES = re.compile(rb'\\[^"\\]')
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_HTML_UNSAFE = re.compile(b"[<>&]|\xe2\x80[\xa8\xa9]|[\x00-\x1f]")
+_RISKY_DUMPED = r'\\[^"\\]'
+_RISKY_DUMPED_BYTES = rb'\\[^"\\]'
+_SURROGATE = "[\ud800-\udfff]"
+_HTML_UNSAFE = b"[<>&]|\xe2\x80[\xa8\xa9]|[\x00-\x1f]"
 _CONTROL_BYTES = bytes(range(0x20))
 _HTML_ESCAPES = {
     b"<": b"\\u003c",
@@ -377,11 +390,11 @@ def canonical(obj: Any, *, plain: bool = False) -> bytes:
             except TypeError:  # a Decimal, a lone surrogate, a non-string key, a huge integer: see below
                 pass
             else:
-                if b"\\" not in data or _RISKY_DUMPED_BYTES.search(data) is None:
+                if b"\\" not in data or _pattern(_RISKY_DUMPED_BYTES).search(data) is None:
                     return data
         try:
             text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            if "\\" not in text or _RISKY_DUMPED.search(text) is None:
+            if "\\" not in text or _pattern(_RISKY_DUMPED).search(text) is None:
                 return text.encode()
         except (TypeError, ValueError):  # a Decimal, a lone surrogate: the exact encoder decides
             pass
@@ -495,7 +508,7 @@ def _encode(obj: Any, out: list[str]) -> None:
 
 def _fix_surrogates(text: str) -> str:
     """Go's decoder turns a lone surrogate escape into U+FFFD; Python's keeps it."""
-    return _SURROGATE.sub("\ufffd", text)
+    return _pattern(_SURROGATE).sub("\ufffd", text)
 
 
 def _canonical_string(text: str) -> str:
@@ -522,7 +535,7 @@ def go_html_escape(canonical_bytes: bytes, *, what: str = "metadata") -> bytes:
             return _HTML_ESCAPES[token]
         raise CanonicalizationError(f"{what} contains a control character, which Notary cannot serialise")
 
-    return _HTML_UNSAFE.sub(_sub, canonical_bytes)
+    return _pattern(_HTML_UNSAFE).sub(_sub, canonical_bytes)
 
 
 _GO_STRING_ESCAPES = {
@@ -537,7 +550,7 @@ _GO_STRING_ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
-_GO_STRING_UNSAFE = re.compile('[\\\\"<>&\u2028\u2029\x00-\x1f\ud800-\udfff]')
+_GO_STRING_UNSAFE = '[\\\\"<>&\u2028\u2029\x00-\x1f\ud800-\udfff]'
 
 
 class GoStruct(dict[str, Any]):
@@ -578,7 +591,7 @@ def go_string(text: str) -> str:
             return "\\ufffd"
         return f"\\u{ord(char):04x}"
 
-    return '"' + _GO_STRING_UNSAFE.sub(_sub, text) + '"'
+    return '"' + _pattern(_GO_STRING_UNSAFE).sub(_sub, text) + '"'
 
 
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z", re.ASCII)

@@ -5,6 +5,7 @@ start-up cost of every inspect; see benchmarks/README.md)."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import json
 import subprocess
@@ -109,8 +110,67 @@ def test_read_path_imports_only_what_reading_needs() -> None:
         "trustkit.keys.private",
         "trustkit.remote.local",
         "trustkit.remote._notary_rules",
+        "trustkit.remote.auth",  # credentials and challenges: imported when given or first asked for
+        "trustkit.remote.config",
+        "subprocess",  # credential helpers
         "trustkit.dct",
         "importlib.metadata",  # 18 ms for a version string
         "secrets",
     }
     assert not heavy_for_nothing & loaded
+
+
+_READ_FROM_A_SERVER = """
+import datetime, json, sys
+import httpx
+from trustkit import MetadataCache, NotaryServer, Reader
+
+files = {path: bytes.fromhex(data) for path, data in json.loads(open(sys.argv[1]).read()).items()}
+gun, cache, now = sys.argv[2], sys.argv[3], datetime.datetime.fromisoformat(sys.argv[4])
+challenge = 'Bearer realm="https://notary.test/token",service="notary-server"'
+
+def serve(request, *, token=None):
+    if request.url.path == "/token":
+        return httpx.Response(200, json={"token": "t0k"})
+    if token is not None and request.headers.get("authorization") != f"Bearer {token}":
+        return httpx.Response(401, headers={"www-authenticate": challenge})
+    data = files.get(request.url.path.partition("/_trust/tuf/")[2])
+    return httpx.Response(404) if data is None else httpx.Response(200, content=data)
+
+def rows(handler, folder, **auth):
+    server = NotaryServer("https://notary.test", transport=httpx.MockTransport(handler), **auth)
+    reader = Reader(gun, server, cache=MetadataCache(folder, gun), clock=lambda: now)
+    return [row.name for row in reader.list_target_rows(roles=["targets", "targets/releases"])]
+
+anonymous = rows(serve, cache + "/anonymous")
+loaded = sorted(sys.modules)
+challenged = rows(lambda request: serve(request, token="t0k"), cache + "/challenged")
+after = sorted(sys.modules)
+from trustkit.remote import Credentials
+logged_in = rows(lambda request: serve(request, token="t0k"), cache + "/logged-in", auth=Credentials("u", "p"))
+print(json.dumps({"anonymous": anonymous, "loaded": loaded, "challenged": challenged, "after": after,
+                  "logged_in": logged_in, "last": sorted(sys.modules)}))
+"""
+
+
+def test_reading_without_credentials_imports_no_authentication(tmp_path: Path) -> None:
+    """A read from a notary server that asks for no credentials, given none, never imports the authentication
+    module, docker's configuration or ``subprocess`` (credential helpers): every inspect's start-up pays for what it
+    uses. A server that challenges the same read is still answered (the module is imported then), as it is with
+    credentials given."""
+    from tests.support.repo_sim import GUN, NOW, small_repo
+
+    sim = small_repo()
+    published = sim.publish()
+    served: dict[str, str] = {}
+    for role, data in published.items():
+        served[f"{role}.json"] = data.hex()
+        served[f"{role}.{hashlib.sha256(data).hexdigest()}.json"] = data.hex()
+    served["1.root.json"] = published["root"].hex()
+    (tmp_path / "files.json").write_text(json.dumps(served))
+    script = [sys.executable, "-c", _READ_FROM_A_SERVER, str(tmp_path / "files.json"), GUN, str(tmp_path)]
+    out = json.loads(subprocess.check_output([*script, NOW.isoformat()], text=True))
+    assert out["anonymous"] == out["challenged"] == out["logged_in"] == ["v1", "v2"]
+    credentials_machinery = {"trustkit.remote.auth", "trustkit.remote.config", "trustkit._config", "subprocess"}
+    assert not credentials_machinery & set(out["loaded"])
+    assert "trustkit.remote.auth" in out["after"]

@@ -3,7 +3,6 @@ same modules (``tests/unit/test_lazy_imports.py`` keeps the two equal)."""
 
 from trustkit.remote._http import DEFAULT_TOTAL_TIMEOUT as DEFAULT_TOTAL_TIMEOUT
 from trustkit.remote._http import AsyncHTTPService as AsyncHTTPService
-from trustkit.remote._http import AuthOption as AuthOption
 from trustkit.remote._http import ErrorBody as ErrorBody
 from trustkit.remote._http import HTTPOptions as HTTPOptions
 from trustkit.remote._http import HTTPRequest as HTTPRequest
@@ -13,12 +12,12 @@ from trustkit.remote._http import environment_proxy as environment_proxy
 from trustkit.remote._http import overall_deadline as overall_deadline
 from trustkit.remote.auth import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_AUTH_KEY
 from trustkit.remote.auth import Authenticator as Authenticator
+from trustkit.remote.auth import AuthOption as AuthOption
 from trustkit.remote.auth import Challenge as Challenge
 from trustkit.remote.auth import ChallengeFlow as ChallengeFlow
 from trustkit.remote.auth import Credentials as Credentials
 from trustkit.remote.auth import CredentialsSource as CredentialsSource
 from trustkit.remote.auth import DockerConfig as DockerConfig
-from trustkit.remote.auth import Scope as Scope
 from trustkit.remote.auth import TokenFetcher as TokenFetcher
 from trustkit.remote.auth import TokenRequest as TokenRequest
 from trustkit.remote.auth import login_hint as login_hint
@@ -31,6 +30,7 @@ from trustkit.remote.base import SERVER_KEY_ROLES as SERVER_KEY_ROLES
 from trustkit.remote.base import ChangeRecord as ChangeRecord
 from trustkit.remote.base import ConfigurationError as ConfigurationError
 from trustkit.remote.base import Remote as Remote
+from trustkit.remote.base import Scope as Scope
 from trustkit.remote.base import check_gun as check_gun
 from trustkit.remote.base import metadata_name as metadata_name
 from trustkit.remote.changefeed import changefeed_records as changefeed_records

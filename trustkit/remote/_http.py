@@ -37,13 +37,14 @@ import math
 import os
 import random
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -53,17 +54,14 @@ import httpx
 from trustkit._version import __version__
 from trustkit.errors import InvalidArgumentError, OversizedResponseError, RemoteError, ServerUnavailableError
 from trustkit.remote import _EXPORTS
-from trustkit.remote.auth import Authenticator, Credentials, CredentialsSource, Scope, TokenRequest, _origin
-from trustkit.remote.auth import parse_www_authenticate as _parse_challenges
-from trustkit.remote.base import check_server_url, redact_url
+from trustkit.remote.base import Scope, check_server_url, redact_url
 from trustkit.remote.tls import StrPath, TLSConfig
+
+if TYPE_CHECKING:  # trustkit.remote.auth is imported when credentials are given or a server first asks for them
+    from trustkit.remote.auth import Authenticator, AuthOption, TokenRequest
 
 __all__ = list(_EXPORTS[__name__])  # what trustkit.remote exports from here (its table), and:
 __all__ += ["redact_url"]
-
-AuthOption = Authenticator | Credentials | CredentialsSource | None
-"""What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
-(anonymous; registry tokens are still fetched when the server asks for them)."""
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +77,8 @@ _DECODE_STEP = 64 << 10
 _CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 _PLAIN_HTTP_TO_TLS = b"Client sent an HTTP request to an HTTPS server"
 """What Go's TLS servers (notary-server, distribution) answer, with a 400, to plain HTTP."""
+_ANONYMOUS_AUTH = threading.Lock()
+"""Held while a service without credentials makes its :class:`~trustkit.remote.Authenticator`, on first need."""
 
 
 class _Deadline:
@@ -583,15 +583,20 @@ class _ChallengeAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow itself (no I/O): token requests are yielded like the request."""
-        authenticator, service = self._core._auth, self._core
-        header = authenticator.authorization(self._scope, origin=service._url)
+        service = self._core
+        made = service._auth  # None: no credentials and no challenge yet, so nothing to send
+        header = made.authorization(self._scope, origin=service._url) if made is not None else None
         if header:
             request.headers["Authorization"] = header
         response = yield request
-        if response.status_code != 401 or _origin(str(response.url)) != _origin(str(request.url)):
+        if response.status_code != 401:
+            return
+        from trustkit.remote.auth import _origin, parse_www_authenticate
+
+        if _origin(str(response.url)) != _origin(str(request.url)):
             return  # a challenge from where a redirect led is not answered: credentials are for this server only
-        challenges = _parse_challenges(response.headers.get_list("www-authenticate"))
-        flow = authenticator.challenge_flow(challenges, self._scope, origin=service._url)
+        challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
+        flow = service.authenticator.challenge_flow(challenges, self._scope, origin=service._url)
         answer: tuple[int, bytes] | None = None
         while True:
             try:
@@ -718,7 +723,11 @@ class _HTTPCore:
         self._options = options
         self._url, self._where, self._proxy = options.url, options.where, options.proxy
         self._tls = tls
-        self._auth = auth if isinstance(auth, Authenticator) else Authenticator(auth)
+        self._auth: Authenticator | None = None  # without credentials: made when first needed (`authenticator`)
+        if auth is not None:
+            from trustkit.remote.auth import Authenticator
+
+            self._auth = auth if isinstance(auth, Authenticator) else Authenticator(auth)
         self._open(transport)
 
     def _open(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None) -> None:
@@ -774,8 +783,19 @@ class _HTTPCore:
 
     @property
     def authenticator(self) -> Authenticator:
-        """The :class:`~trustkit.remote.Authenticator` answering the server's challenges (tokens are cached)."""
-        return self._auth
+        """The :class:`~trustkit.remote.Authenticator` answering the server's challenges (tokens are cached).
+
+        Without credentials it is made when first needed (a challenge, or this property): reading from a server
+        that asks for none never imports the authentication module."""
+        made = self._auth
+        if made is None:
+            from trustkit.remote.auth import Authenticator
+
+            with _ANONYMOUS_AUTH:
+                if self._auth is None:
+                    self._auth = Authenticator()
+                made = self._auth
+        return made
 
     # --- what subclasses word -------------------------------------------------------------------------------
 
@@ -791,9 +811,11 @@ class _HTTPCore:
 
     def _denial(self, reply: Reply) -> str:
         """``<status> [<the challenge's error>] (<whether credentials were sent>)``, for a 401 or 403 message."""
-        challenges = _parse_challenges(reply.headers.get_list("www-authenticate"))
+        from trustkit.remote.auth import _origin, parse_www_authenticate
+
+        challenges = parse_www_authenticate(reply.headers.get_list("www-authenticate"))
         reason = next((c.params["error"] for c in challenges if "error" in c.params), None)
-        who = "with the credentials given" if self._auth.sent_credentials else "no credentials were sent"
+        who = "with the credentials given" if self.authenticator.sent_credentials else "no credentials were sent"
         if reply.url is not None and _origin(reply.url) != _origin(self._url):
             elsewhere = urlsplit(reply.url).netloc.rpartition("@")[2]
             who = f"from {elsewhere}, where a redirect led: trustkit sends no credentials to another host"

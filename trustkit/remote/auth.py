@@ -32,11 +32,12 @@ from urllib.parse import urlsplit
 import attrs
 
 from trustkit._encoding import json_of_type
-from trustkit.errors import InvalidArgumentError, RemoteError, ServerUnavailableError, UnauthorizedError
+from trustkit.errors import RemoteError, ServerUnavailableError, UnauthorizedError
 from trustkit.remote import _EXPORTS
-from trustkit.remote.base import ConfigurationError
+from trustkit.remote.base import ConfigurationError, Scope
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
+__all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py), and:
+__all__ += ["Scope"]  # defined with the remote interface (trustkit.remote.base), importable from here as before
 
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 """The key docker stores Docker Hub credentials under (and passes to credential helpers)."""
@@ -114,10 +115,6 @@ def _frozen_str_map(value: Mapping[str, str]) -> Mapping[str, str]:
 
 def _frozen_credentials(value: Mapping[str, Credentials]) -> Mapping[str, Credentials]:
     return MappingProxyType(dict(value))
-
-
-def _frozen_actions(value: Iterable[str]) -> frozenset[str]:
-    return frozenset(value)
 
 
 @attrs.frozen
@@ -211,44 +208,6 @@ def parse_www_authenticate(values: str | Iterable[str]) -> list[Challenge]:
             if malformed:
                 break
     return challenges
-
-
-@attrs.frozen
-class Scope:
-    """A token scope such as ``repository:localhost:5000/ns/app:push,pull``; the action order does not matter."""
-
-    type: str
-    name: str
-    actions: frozenset[str] = attrs.field(converter=_frozen_actions)
-
-    @classmethod
-    def repository(cls, name: str, *actions: str) -> Scope:
-        """``repository:<name>:<actions>``."""
-        return cls("repository", name, frozenset(actions))
-
-    @classmethod
-    def parse(cls, text: str) -> Scope:
-        """Read ``type:name:actions``; the name may hold colons (a registry port). Raises
-        :class:`~trustkit.errors.InvalidArgumentError` (a :class:`ValueError`)."""
-        if not isinstance(text, str):
-            raise InvalidArgumentError("a scope must be a string")
-        kind, sep, rest = text.partition(":")
-        name, sep2, actions = rest.rpartition(":")
-        if not sep or not sep2 or not kind or not name or not actions:
-            raise InvalidArgumentError(f"not a scope: {text!r}")
-        parsed = frozenset(action for action in actions.split(",") if action)
-        if not parsed:
-            raise InvalidArgumentError(f"scope {text!r} has no actions")
-        return cls(kind, name, parsed)
-
-    def covers(self, other: Scope) -> bool:
-        """Whether a token for this scope also grants ``other`` (``*`` grants every action)."""
-        return (self.type, self.name) == (other.type, other.name) and (
-            "*" in self.actions or other.actions <= self.actions
-        )
-
-    def __str__(self) -> str:
-        return f"{self.type}:{self.name}:{','.join(sorted(self.actions, reverse=True))}"
 
 
 # --- docker's config.json and credential helpers --------------------------------------------------------------
@@ -645,6 +604,11 @@ class Authenticator:
             expires = self._clock() + max(lifetime, _MIN_TOKEN_LIFETIME) - _TOKEN_SLACK
             self._tokens.append(_Token(token, scope, expires, _origin(origin)))
         return token
+
+
+AuthOption = Authenticator | Credentials | CredentialsSource | None
+"""What ``auth=`` accepts: an :class:`Authenticator`, :class:`Credentials`, a function returning them, or None
+(anonymous; registry tokens are still fetched when the server asks for them)."""
 
 
 def _parse_token_response(body: bytes, realm: str) -> tuple[str, float]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from trustkit._encoding import GoTime
 from trustkit.errors import (
     ConfigurationError,
     ConflictError,
+    InvalidArgumentError,
     MalformedMetadataError,
     NotFoundError,
     RemoteError,
@@ -43,6 +44,7 @@ __all__ = [
     "ChangeRecord",
     "ConfigurationError",
     "Remote",
+    "Scope",
     "check_gun",
     "check_role",
     "check_server_url",
@@ -63,6 +65,52 @@ MAX_METADATA_SIZE = MAX_DOWNLOAD_SIZE
 
 SERVER_KEY_ROLES = (TIMESTAMP, SNAPSHOT)
 """The roles whose keys a server may hold (``GET``/``POST <role>.key``)."""
+
+
+def _frozen_actions(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+@attrs.frozen
+class Scope:
+    """A token scope such as ``repository:localhost:5000/ns/app:push,pull``; the action order does not matter.
+
+    Every request of a service names the scope it needs, so it lives with the remote interface: reading without
+    credentials never imports the authentication module (:mod:`trustkit.remote.auth`, which answers challenges)."""
+
+    type: str
+    name: str
+    actions: frozenset[str] = attrs.field(converter=_frozen_actions)
+
+    @classmethod
+    def repository(cls, name: str, *actions: str) -> Scope:
+        """``repository:<name>:<actions>``."""
+        return cls("repository", name, frozenset(actions))
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """Read ``type:name:actions``; the name may hold colons (a registry port). Raises
+        :class:`~trustkit.errors.InvalidArgumentError` (a :class:`ValueError`)."""
+        if not isinstance(text, str):
+            raise InvalidArgumentError("a scope must be a string")
+        kind, sep, rest = text.partition(":")
+        name, sep2, actions = rest.rpartition(":")
+        if not sep or not sep2 or not kind or not name or not actions:
+            raise InvalidArgumentError(f"not a scope: {text!r}")
+        parsed = frozenset(action for action in actions.split(",") if action)
+        if not parsed:
+            raise InvalidArgumentError(f"scope {text!r} has no actions")
+        return cls(kind, name, parsed)
+
+    def covers(self, other: Scope) -> bool:
+        """Whether a token for this scope also grants ``other`` (``*`` grants every action)."""
+        return (self.type, self.name) == (other.type, other.name) and (
+            "*" in self.actions or other.actions <= self.actions
+        )
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}:{','.join(sorted(self.actions, reverse=True))}"
+
 
 _CHECKSUM = re.compile(r"[0-9a-fA-F]{64}(?:[0-9a-fA-F]{32}){0,2}\Z")
 

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trustkit.errors import (
     InvalidArgumentError,
@@ -43,19 +43,25 @@ from trustkit.keys.public import PublicKey
 from trustkit.remote import _EXPORTS
 from trustkit.remote._http import (
     AsyncHTTPService,
-    AuthOption,
     ErrorBody,
     HTTPRequest,
     HTTPService,
     _HTTPCore,
 )
 from trustkit.remote._http import Reply as _Reply
+from trustkit.remote.base import (
+    SERVER_KEY_ROLES,
+    ChangeRecord,
+    Scope,
+    check_gun,
+    check_upload,
+    metadata_name,
+    notary_error,
+)
 
-# Credentials is unused here, but AuthOption's forward reference to it resolves in this namespace (get_type_hints,
-# the signatures in the API docs)
-from trustkit.remote.auth import Credentials, Scope, login_hint  # noqa: F401
-from trustkit.remote.base import SERVER_KEY_ROLES, ChangeRecord, check_gun, check_upload, metadata_name, notary_error
-from trustkit.remote.config import ServerConfig
+if TYPE_CHECKING:  # reading without credentials imports neither (a challenge or from_config's caller does)
+    from trustkit.remote.auth import AuthOption
+    from trustkit.remote.config import ServerConfig
 
 __all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
@@ -170,6 +176,8 @@ class _NotaryRoutes(_HTTPCore):
         """notary's wording: 401/403 with how to log in, 404 as missing trust data, its codes as typed errors."""
         status = reply.status
         if status in (401, 403):
+            from trustkit.remote.auth import login_hint
+
             needs = f", which needs {scope}" if scope is not None else ""
             return UnauthorizedError(
                 f"you are not authorized to perform this operation ({what}{needs}) on {self._where}: server "
