@@ -3,7 +3,9 @@ tests/support/fake_registry.py; the real registry is in tests/interop/test_migra
 
 from __future__ import annotations
 
+import gc
 import json
+import tracemalloc
 
 import httpx
 import pytest
@@ -62,3 +64,40 @@ def test_a_registry_url_without_scheme_names_the_registry() -> None:
     assert message.endswith("give the scheme, e.g. 'https://127.0.0.1:5000'")
     with pytest.raises(ConfigurationError, match=r"required for trust server, got 'notary\.example'"):
         NotaryServer("notary.example")
+
+
+def test_a_registrys_long_next_links_are_not_kept_after_the_listing() -> None:
+    """Parsed URLs are kept for reuse only when short and without a query: a registry's ``Link`` pages (each its
+    own URL) are parsed each time, so a long listing leaves nothing behind in memory."""
+    pages = iter(range(1100))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = next(pages)
+        if page == 1099:
+            return httpx.Response(200, json={"tags": ["v1"]})
+        link = f'</v2/{REPO}/tags/list?last={page:06d}{"a" * 4000}>; rel="next"'
+        return httpx.Response(200, json={"tags": []}, headers={"Link": link})
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with Registry(BASE, transport=httpx.MockTransport(handler), retries=0) as registry:
+            assert list_tags(registry, REPO) == ["v1"]
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 4 << 20, f"{kept >> 10} KiB kept after the registry was closed"
+
+
+def test_a_next_link_longer_than_8_kib_is_refused_with_a_typed_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        link = f'</v2/{REPO}/tags/list?last={"a" * 70_000}>; rel="next"'  # past httpx's URL limit too
+        return httpx.Response(200, json={"tags": []}, headers={"Link": link})
+
+    with (
+        Registry(BASE, transport=httpx.MockTransport(handler), retries=0) as registry,
+        pytest.raises(RemoteError, match="characters"),
+    ):
+        list_tags(registry, REPO)

@@ -181,8 +181,18 @@ def push_blob(registry: Registry, repository: str, data: bytes) -> str:
     return digest
 
 
+_MAX_LOCATION = 8192
+"""The longest upload ``Location`` or ``Link`` URL a registry may send (distribution's are a few hundred bytes)."""
+
+
 def _same_origin_path(registry: Registry, location: str, what: str) -> str:
-    """The path (and query) of an upload ``Location``, which must be relative or on the registry's origin."""
+    """The path (and query) of an upload ``Location`` (or a ``Link`` page), which must be relative or on the
+    registry's origin, and at most 8 KiB long (the registry names it: a longer one is refused, not parsed)."""
+    if len(location) > _MAX_LOCATION:
+        raise RemoteError(
+            f"{registry.url} sent {what} as a URL of {len(location)} characters (at most {_MAX_LOCATION} are "
+            "accepted): refused; the registry is misbehaving"
+        )
     base = urlsplit(registry.url)
     target = urlsplit(location)
     if (target.scheme or target.netloc) and (target.scheme, target.netloc) != (base.scheme, base.netloc):

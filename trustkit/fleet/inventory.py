@@ -31,6 +31,12 @@ from trustkit.trust import TrustPinning
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from trustkit.policy import Verifier  # the policy layer (and DCT below it) loads only for a verifier's user
+else:  # resolved on demand by typing.get_type_hints, through the package root's lazy table
+    from typing import ForwardRef
+
+    import trustkit.fleet  # noqa: F401 -- binds the name trustkit, in which the references below are resolved
+
+    Verifier = ForwardRef("trustkit.Verifier")
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Inventory", "InventoryProgress", "InventoryRow", "iter_inventory", "take_inventory"]
 

@@ -17,6 +17,12 @@ from trustkit.keys.public import MIN_RSA_BITS, PublicKey
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from trustkit.keys.private import PrivateKey
+else:  # resolved on demand by typing.get_type_hints, through the lazy package
+    from typing import ForwardRef
+
+    import trustkit.keys  # noqa: F401 -- binds the name trustkit, in which the references below are resolved
+
+    PrivateKey = ForwardRef("trustkit.keys.PrivateKey")
 
 __all__ = [
     "ROOT_CERT_VALIDITY",

@@ -13,7 +13,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -59,19 +59,16 @@ class Signature:
         return f'{{"keyid":{go_string(self.keyid)},"method":{go_string(self.method)},"sig":"{sig}"}}'
 
 
-if TYPE_CHECKING:  # for type checkers only: a Protocol class costs every process that imports metadata
-    from typing import Protocol
+class SignedContent(Protocol):
+    """What a signature check reads: the bytes the signatures are over and the signatures."""
 
-    class SignedContent(Protocol):
-        """What a signature check reads: the bytes the signatures are over and the signatures."""
+    @property
+    def signed_bytes(self) -> bytes:
+        """The bytes the signatures are over."""
 
-        @property
-        def signed_bytes(self) -> bytes:
-            """The bytes the signatures are over."""
-
-        @property
-        def signatures(self) -> Sequence[Signature]:
-            """The signatures, in file order."""
+    @property
+    def signatures(self) -> Sequence[Signature]:
+        """The signatures, in file order."""
 
 
 @attrs.frozen(unsafe_hash=False)

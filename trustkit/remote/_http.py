@@ -59,6 +59,14 @@ from trustkit.remote.tls import StrPath, TLSConfig
 
 if TYPE_CHECKING:  # trustkit.remote.auth is imported when credentials are given or a server first asks for them
     from trustkit.remote.auth import Authenticator, AuthOption, TokenRequest
+else:  # names typing.get_type_hints resolves on demand through the lazy package (importing the module then)
+    from typing import ForwardRef
+
+    import trustkit.remote  # noqa: F401 -- binds the name trustkit, in which the references below are resolved
+
+    Authenticator, AuthOption, TokenRequest = (
+        ForwardRef(f"trustkit.remote.{name}") for name in ("Authenticator", "AuthOption", "TokenRequest")
+    )
 
 __all__ = list(_EXPORTS[__name__])  # what trustkit.remote exports from here (its table), and:
 __all__ += ["redact_url"]
@@ -290,10 +298,22 @@ class _AsyncClient(_Cookieless, httpx.AsyncClient):
     """httpx's asyncio client, keeping no cookies."""
 
 
+_CACHED_URL_LENGTH = 512
+"""The longest URL kept parsed: metadata paths are short; a query or a long path comes from a server (a registry's
+``Link`` pages, an upload's ``Location``) and is parsed each time, so a server cannot fill the cache."""
+
+
 @functools.lru_cache(maxsize=1024)
+def _cached_url(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
 def _parsed_url(url: str) -> httpx.URL:
     """``url`` parsed (httpx's URLs are immutable): a service reads the same few paths again and again (every
-    refresh asks for ``timestamp.json``), and parsing is the largest part of building a request."""
+    refresh asks for ``timestamp.json``), and parsing is the largest part of building a request. Only short URLs
+    without a query are kept (at most 1,024 of at most 512 characters)."""
+    if len(url) <= _CACHED_URL_LENGTH and "?" not in url:
+        return _cached_url(url)
     return httpx.URL(url)
 
 

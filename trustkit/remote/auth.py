@@ -102,7 +102,7 @@ class Credentials:
         return "Basic " + base64.b64encode(raw).decode()
 
 
-CredentialsSource = Callable[[], "Credentials | None"]
+CredentialsSource = Callable[[], Credentials | None]
 """A function giving credentials when they are first needed (e.g. looking them up in docker's config)."""
 
 

@@ -62,6 +62,12 @@ from trustkit.remote.base import (
 if TYPE_CHECKING:  # reading without credentials imports neither (a challenge or from_config's caller does)
     from trustkit.remote.auth import AuthOption
     from trustkit.remote.config import ServerConfig
+else:  # names typing.get_type_hints resolves on demand through the lazy package (importing the module then)
+    from typing import ForwardRef
+
+    import trustkit.remote  # noqa: F401 -- binds the name trustkit, in which the references below are resolved
+
+    AuthOption, ServerConfig = ForwardRef("trustkit.remote.AuthOption"), ForwardRef("trustkit.remote.ServerConfig")
 
 __all__ = list(_EXPORTS[__name__])  # the package's table lists them (trustkit/remote/__init__.py)
 
