@@ -261,3 +261,26 @@ def test_wrong_passphrase_keeps_changes(remote: MemoryRemote, tmp_path: Path) ->
     with pytest.raises(tk.PassphraseError):
         repo.publish()
     assert [s.change.path for s in repo.status()] == ["v1"]
+
+
+def test_removing_a_roles_last_key_writes_null_as_notary_does(remote: MemoryRemote, tmp_path: Path) -> None:
+    """notary's ``RemoveKeys`` leaves Go's nil slice when no key is left, written ``"keyids":null`` (by ``notary
+    delegation remove GUN ROLE KEYID`` and by a purge; tests/interop/test_notary_data.py has notary's own bytes):
+    trustkit writes the same bytes; a role that keeps a key, or only changes paths, is written as before."""
+    repo = new_repo(remote, tmp_path)
+    repo.initialize()
+    one, two = tk.generate_private_key(), tk.generate_private_key()
+    repo.add_delegation("targets/keyless", keys=[one.public_key], all_paths=True)
+    repo.add_delegation("targets/purged", keys=[two.public_key], paths=["q/"])
+    repo.add_delegation("targets/kept", keys=[one.public_key, two.public_key], paths=["k/"])
+    repo.publish()
+    repo.remove_delegation_keys("targets/keyless", [one.public_key.key_id])
+    repo.remove_delegation_paths("targets/kept", ["k/"])
+    repo.publish()
+    repo.purge_keys([two.public_key.key_id])
+    repo.publish()
+    served = tk.Metadata.from_bytes(remote.get_role(repo.gun, "targets", max_size=1 << 20), role="targets")
+    raw = {r["name"]: r for r in served.signed.to_dict()["delegations"]["roles"]}
+    assert raw["targets/keyless"]["keyids"] is None and raw["targets/purged"]["keyids"] is None
+    assert raw["targets/kept"]["keyids"] == [one.public_key.key_id] and "paths" not in raw["targets/kept"]
+    assert served.signed.delegations.get("targets/keyless").keyids == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -117,3 +118,6 @@ def test_removals_and_purge_seen_by_notary(notary_cli: NotaryCLI, notary_server:
     row = next(line for line in delegations.splitlines() if line.startswith("targets/a"))
     assert row.split()[:2] == ["targets/a", "a/"] and "x/" not in row
     assert shared.key_id not in row and other.key_id not in row
+    # its last key removed, the role keeps Go's nil slice as notary writes it (test_notary_data has notary's own)
+    served = json.loads(repo.remote.get_role(gun, "targets", max_size=1 << 20))
+    assert [r["keyids"] for r in served["signed"]["delegations"]["roles"]] == [None]

@@ -309,6 +309,8 @@ class _Application:
             paths = _merge(paths, payload.add_paths)
             keyids = _merge(_subtract(existing.keyids, remove_ids), [k.key_id for k in payload.add_keys])
             new_role = DelegatedRole(keyids, existing.threshold, name=role, paths=paths)
+            if remove_ids and not keyids:
+                new_role = new_role.without_keys(())  # the last key removed: null, as notary writes it
         if len(new_role.keyids) < new_role.threshold:
             logger.warning(
                 "role %s has fewer keys than its threshold of %d; it will not be usable until keys are added to it",
@@ -344,7 +346,7 @@ class _Application:
                 )
                 continue
             keys = {kid: key for kid, key in targets.delegations.keys.items() if kid not in doomed}
-            roles = [attrs.evolve(r, keyids=_subtract(r.keyids, doomed)) for r in targets.delegations.roles]
+            roles = [r.without_keys(doomed) for r in targets.delegations.roles]
             work.targets[role] = _with_delegations(targets, keys, roles)
             work.dirty.add(role)
 

@@ -100,8 +100,9 @@ class _GoNulls:
     so that the file round-trips.
 
     The frozen model holds it in a field that is not an init field, so every new instance -- built, or a copy by
-    :func:`attrs.evolve` -- starts with none set and is written as built (``[]``, ``{}``): only the parser sets
-    them, by plain attribute writes. A plain slotted class: one attrs class less to build at import.
+    :func:`attrs.evolve` -- starts with none set and is written as built (``[]``, ``{}``): only the parser and
+    :meth:`Role.without_keys` (notary's ``RemoveKeys``, on the copy it has just made) set them, by plain attribute
+    writes. A plain slotted class: one attrs class less to build at import.
     """
 
     __slots__ = ("keyids", "keys", "roles")
@@ -110,6 +111,9 @@ class _GoNulls:
         self.keyids = False  # Role.keyids was null
         self.keys = False  # Delegations.keys was null (or the whole ``delegations`` object absent)
         self.roles = False  # Delegations.roles was null (or the whole ``delegations`` object absent)
+
+
+_R = TypeVar("_R", bound="Role")
 
 
 @attrs.frozen(unsafe_hash=False)
@@ -137,6 +141,14 @@ class Role:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object notary writes."""
         return {"keyids": None if self._nulls.keyids else list(self.keyids), "threshold": self.threshold}
+
+    def without_keys(self: _R, keyids: Iterable[str]) -> _R:
+        """A copy without ``keyids``, as notary's ``RemoveKeys`` leaves a role: with no key left, Go's nil slice,
+        which it writes as ``"keyids":null`` (so a change that removes a role's last key writes notary's bytes)."""
+        removed = set(keyids)
+        copy = attrs.evolve(self, keyids=tuple(kid for kid in self.keyids if kid not in removed))
+        copy._nulls.keyids = not copy.keyids
+        return copy
 
 
 @attrs.frozen(unsafe_hash=False)
